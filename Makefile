@@ -1,0 +1,42 @@
+# Two commands for a newcomer: `make build` and `make test`. Both set up everything they need.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+NODE_DIR := tests/checkers/node
+STAMP  := $(VENV)/.installed
+
+.PHONY: build test check lint clean setup regen-golden
+
+setup: $(STAMP)
+
+# One stamp for the Python environment and the npm checkers; it is rebuilt when a manifest changes.
+$(STAMP): pyproject.toml $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	# logscale-tools declares Python >= 3.14 but runs on 3.11 (its grammar is plain tree-sitter).
+	$(BIN)/pip install --quiet --no-deps --ignore-requires-python logscale-tools==0.1.8
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund --silent
+	touch $(STAMP)
+
+build: setup
+	$(BIN)/siemc build detections --out build
+
+check: setup
+	$(BIN)/siemc build detections --out build --check
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check siemc backends tests
+	$(BIN)/ruff format --check siemc backends tests
+	$(BIN)/mypy
+
+# Rewrite the expected texts of tests/golden/ from the current backends; review the diff before committing.
+regen-golden: setup
+	SIEMC_REGEN_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py
+
+clean:
+	rm -rf $(VENV) $(NODE_DIR)/node_modules .pytest_cache .mypy_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
