@@ -1,0 +1,28 @@
+"""One module per target platform; `TARGETS` is the registry the CLI and the build use."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from siemc.target import Target
+
+# name -> module that defines it; modules load on first use so that one target costs one import.
+_MODULES = {
+    "kql": ("backends.kql", "Kql"),
+    "spl": ("backends.spl", "Spl"),
+    "eql": ("backends.eql", "Eql"),
+    "aql": ("backends.aql", "Aql"),
+    "sumo": ("backends.sumo", "Sumo"),
+    "yaral": ("backends.yaral", "YaraL"),
+    "logscale": ("backends.logscale", "LogScale"),
+}
+TARGET_NAMES: tuple[str, ...] = tuple(_MODULES)
+_instances: dict[str, Target] = {}
+
+
+def get_target(name: str) -> Target:
+    """The target called `name`; KeyError for an unknown one."""
+    if name not in _instances:
+        module_name, class_name = _MODULES[name]
+        _instances[name] = getattr(import_module(module_name), class_name)()
+    return _instances[name]

@@ -1,0 +1,120 @@
+"""KQL for Microsoft Defender XDR advanced hunting (and Sentinel, which reads the same tables).
+
+Strings: `"..."` with backslash escapes, or verbatim `@"..."` (backslash literal, `""` for a quote),
+which is what KQL authors use for Windows paths. `==` is case-sensitive, `=~`, `startswith`,
+`endswith`, `contains` and `in~` are case-insensitive; `_cs` forms are case-sensitive. `has` is a
+whole-term match and is never used for Sigma's substring semantics. `matches regex` is RE2 and
+unanchored. Strings are never null in Kusto, so null tests are `isempty()`.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from sigma.conditions import ConditionAND, ConditionNOT, ConditionOR
+from sigma.conversion.state import ConversionState
+from sigma.types import SigmaCompareExpression, SigmaString
+
+from siemc.backend import SiemcBackend
+from siemc.target import Source, Target
+
+
+def kql_string(text: str) -> str:
+    """Verbatim `@"..."` for text with backslashes (paths, regexes), plain `"..."` otherwise."""
+    if "\\" in text and not any(c in text for c in "\n\r\t"):
+        return '@"' + text.replace('"', '""') + '"'
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    return '"' + escaped.replace("\t", "\\t") + '"'
+
+
+class KqlBackend(SiemcBackend):
+    name = "siemc KQL"
+    precedence: ClassVar[tuple[type[ConditionNOT], type[ConditionAND], type[ConditionOR]]] = (
+        ConditionNOT,
+        ConditionAND,
+        ConditionOR,
+    )
+    group_expression = "({expr})"
+    or_token = "or"
+    and_token = "and"
+    not_token = "not"
+    eq_token = " =~ "
+
+    str_quote = '"'
+    escape_char = None
+    wildcard_multi = "*"
+    wildcard_single = "?"
+
+    startswith_expression = "{field} startswith {value}"
+    endswith_expression = "{field} endswith {value}"
+    contains_expression = "{field} contains {value}"
+    case_sensitive_match_expression = "{field} == {value}"
+    case_sensitive_startswith_expression = "{field} startswith_cs {value}"
+    case_sensitive_endswith_expression = "{field} endswith_cs {value}"
+    case_sensitive_contains_expression = "{field} contains_cs {value}"
+    re_expression = "{field} matches regex {regex}"
+    cidr_expression = 'ipv4_is_in_range({field}, "{value}")'
+    compare_op_expression = "{field} {operator} {value}"
+    compare_operators: ClassVar[dict[SigmaCompareExpression.CompareOperators, str]] = {
+        SigmaCompareExpression.CompareOperators.LT: "<",
+        SigmaCompareExpression.CompareOperators.LTE: "<=",
+        SigmaCompareExpression.CompareOperators.GT: ">",
+        SigmaCompareExpression.CompareOperators.GTE: ">=",
+    }
+    field_null_expression = "isempty({field})"
+    field_exists_expression = "isnotempty({field})"
+    field_not_exists_expression = "isempty({field})"
+
+    field_in_list_expression = "{field} {op} ({list})"
+    or_in_operator = "in~"
+    cased_in_operator = "in"
+    number_in_operator = "in"
+    list_separator = ", "
+
+    def convert_value_str(self, s: SigmaString, state: ConversionState) -> str:
+        return kql_string(str(s.to_plain()))
+
+    def convert_value_re(self, r, state):  # type: ignore[no-untyped-def]
+        flags = "".join(sorted(c for flag, c in r.sigma_to_re_flag.items() if flag in r.flags))
+        return kql_string((f"(?{flags})" if flags else "") + str(r.regexp))
+
+
+_PROCESS_CREATION = Source(
+    selector="DeviceProcessEvents",
+    time_field="Timestamp",
+    fields={
+        "Image": "FolderPath",
+        "ImageName": "FileName",
+        "CommandLine": "ProcessCommandLine",
+        "OriginalFileName": "ProcessVersionInfoOriginalFileName",
+        "Description": "ProcessVersionInfoFileDescription",
+        "Product": "ProcessVersionInfoProductName",
+        "Company": "ProcessVersionInfoCompanyName",
+        "ProcessId": "ProcessId",
+        "IntegrityLevel": "ProcessIntegrityLevel",
+        "User": "AccountName",
+        "Computer": "DeviceName",
+        "ParentImage": "InitiatingProcessFolderPath",
+        "ParentImageName": "InitiatingProcessFileName",
+        "ParentCommandLine": "InitiatingProcessCommandLine",
+        "ParentProcessId": "InitiatingProcessId",
+        "ParentUser": "InitiatingProcessAccountName",
+        "sha1": "SHA1",
+        "sha256": "SHA256",
+        "md5": "MD5",
+    },
+)
+
+
+class Kql(Target):
+    name = "kql"
+    siem = "Microsoft Sentinel / Defender XDR (KQL)"
+    file_extension = "kql"
+    backend_class = KqlBackend
+    has_file_name_columns = True
+    sources: ClassVar[dict[tuple[str | None, str | None], Source]] = {
+        ("process_creation", "windows"): _PROCESS_CREATION,
+    }
+
+    def string_literal(self, text: str) -> str:
+        return kql_string(text)

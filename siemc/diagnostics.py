@@ -1,0 +1,38 @@
+"""Problems found in a rule, reported as `file:line: message` and never raised past a stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    path: Path
+    message: str
+    line: int | None = None
+    target: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line is not None else str(self.path)
+        scope = f" [{self.target}]" if self.target else ""
+        return f"{where}:{scope} error: {self.message}"
+
+
+class SiemcError(Exception):
+    """An error in a rule; carries the line when it is known."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+class Unsupported(SiemcError):
+    """The rule is valid but a target language cannot express it."""
+
+
+def line_of(text: str, needle: str) -> int | None:
+    """1-based line of the first occurrence of `needle` in `text`, used to place pySigma errors."""
+    index = text.find(needle)
+    return None if index < 0 else text.count("\n", 0, index) + 1

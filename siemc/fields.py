@@ -1,0 +1,152 @@
+"""Field layer shared by every target: siemc's file-name fields and the strict field mapping.
+
+Sigma names a process by its full path (`Image`, `ParentImage`). Many SIEMs also store the file-name
+part in a column of its own (Defender `FileName`, ECS `process.name`), and that is what an expert
+filters on. siemc therefore knows two extra fields:
+
+    ImageName        the file-name part of Image (text after the last \\ or /)
+    ParentImageName  the file-name part of ParentImage
+
+A target that has such a column maps them directly, and `Image|endswith: '\\x.exe'` is lifted to
+`ImageName: x.exe` for it. A target with paths only gets `ImageName` rewritten to an exact test on
+the path (an `endswith` or an anchored regular expression).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sigma.exceptions import SigmaTransformationError
+from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
+from sigma.processing.transformations.base import DetectionItemTransformation
+from sigma.processing.transformations.fields import FieldMappingTransformation
+from sigma.rule import SigmaDetection, SigmaDetectionItem
+from sigma.types import (
+    SigmaCasedString,
+    SigmaRegularExpression,
+    SigmaRegularExpressionFlag,
+    SigmaString,
+    SpecialChars,
+)
+
+# Sigma path field -> siemc file-name field.
+FILE_NAME_FIELDS: Mapping[str, str] = {"Image": "ImageName", "ParentImage": "ParentImageName"}
+_SEPARATORS = "\\/"
+
+
+def _plain_parts(value: SigmaString) -> list[str | SpecialChars]:
+    return list(value.s)
+
+
+def _lifted_file_name(value: object) -> SigmaString | None:
+    """`*\\name` (no other wildcard or separator) -> `name`; anything else -> None."""
+    if not isinstance(value, SigmaString):
+        return None
+    parts = _plain_parts(value)
+    if len(parts) != 2 or parts[0] is not SpecialChars.WILDCARD_MULTI or not isinstance(parts[1], str):
+        return None
+    text = parts[1]
+    if len(text) < 2 or text[0] != "\\" or any(c in _SEPARATORS for c in text[1:]):
+        return None
+    return type(value)(text[1:].replace("\\", "\\\\").replace("*", "\\*").replace("?", "\\?"))
+
+
+class LiftFileNameTransformation(DetectionItemTransformation):
+    """`Image|endswith: '\\x'` becomes `ImageName: x` on targets with a native file-name column."""
+
+    def apply_detection_item(self, detection_item: SigmaDetectionItem) -> SigmaDetectionItem | None:
+        name_field = FILE_NAME_FIELDS.get(detection_item.field or "")
+        if name_field is None or not detection_item.value:
+            return None
+        lifted = [_lifted_file_name(v) for v in detection_item.value]
+        if any(v is None for v in lifted):
+            return None
+        detection_item.field = name_field
+        detection_item.value = [v for v in lifted if v is not None]
+        return detection_item
+
+
+def file_name_regex(value: SigmaString, cased: bool) -> SigmaRegularExpression:
+    """An unanchored regex on a full path that matches when its file-name part matches `value`."""
+    pieces: list[str] = []
+    for part in value.s:
+        if part is SpecialChars.WILDCARD_MULTI:
+            pieces.append("[^\\\\/]*")
+        elif part is SpecialChars.WILDCARD_SINGLE:
+            pieces.append("[^\\\\/]")
+        else:
+            pieces.append(re.escape(str(part)).replace("\\ ", " "))
+    body = "".join(pieces)
+    # A leading `*` may start anywhere in the file name, which an unanchored search already allows.
+    prefix = "" if value.startswith(SpecialChars.WILDCARD_MULTI) else "(?:^|[\\\\/])"
+    if body.startswith("[^\\\\/]*"):
+        body = body[len("[^\\\\/]*") :]
+    flags = set() if cased else {SigmaRegularExpressionFlag.IGNORECASE}
+    regex = SigmaRegularExpression(prefix + body + "$")
+    regex.flags = flags
+    return regex
+
+
+class FileNameOnPathTransformation(DetectionItemTransformation):
+    """`ImageName` tests become exact tests on `Image` for targets that store paths only."""
+
+    def __init__(self, separator: str = "\\") -> None:
+        self.separator = separator
+
+    def apply_detection_item(
+        self, detection_item: SigmaDetectionItem
+    ) -> SigmaDetectionItem | SigmaDetection | None:
+        path_field = {v: k for k, v in FILE_NAME_FIELDS.items()}.get(detection_item.field or "")
+        if path_field is None:
+            return None
+        values: list[object] = []
+        for value in detection_item.value:
+            if not isinstance(value, SigmaString):
+                raise SigmaTransformationError(
+                    f"{detection_item.field} supports plain and wildcard values only on this target"
+                )
+            cased = isinstance(value, SigmaCasedString)
+            if value.contains_special():
+                values.append(file_name_regex(value, cased))
+            else:
+                text = self.separator + str(value.to_plain())
+                values.append(type(value)("*" + text.replace("\\", "\\\\")))
+        detection_item.field = path_field
+        detection_item.value = values  # type: ignore[assignment]
+        return detection_item
+
+
+class UnmappedFieldError(SigmaTransformationError):
+    pass
+
+
+@dataclass
+class StrictFieldMapping(FieldMappingTransformation):
+    """Maps Sigma fields to native names; a field the target does not know is an error, never passed on."""
+
+    def apply_field_name(self, field: str | None) -> None | str | list[str]:
+        if field is None:
+            return None
+        if field not in self.mapping:
+            raise UnmappedFieldError(f"field {field!r} has no mapping on this target")
+        return super().apply_field_name(field)
+
+
+def field_pipeline(name: str, mapping: Mapping[str, str], has_file_name_columns: bool) -> ProcessingPipeline:
+    """The processing pipeline every target applies before its backend converts a rule."""
+    file_names: DetectionItemTransformation = (
+        LiftFileNameTransformation() if has_file_name_columns else FileNameOnPathTransformation()
+    )
+    return ProcessingPipeline(
+        name=f"siemc {name} fields",
+        priority=20,
+        items=[
+            ProcessingItem(identifier="siemc_file_names", transformation=file_names),
+            ProcessingItem(
+                identifier="siemc_field_mapping",
+                transformation=StrictFieldMapping(dict(mapping)),  # type: ignore[arg-type]
+            ),
+        ],
+    )

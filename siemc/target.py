@@ -1,0 +1,164 @@
+"""Convert stage: a `Target` turns a Detection into query parts and renders them with its template.
+
+A target module (`backends/<name>.py`) declares a Target subclass: names, the backend class that
+writes condition expressions, the event sources it knows (selector + native field names per Sigma
+log source) and how a literal is written. Everything else is shared here.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, ClassVar
+
+from jinja2 import FileSystemLoader, StrictUndefined
+from jinja2.sandbox import SandboxedEnvironment
+from sigma.conversion.base import Backend
+from sigma.exceptions import SigmaError
+from sigma.rule import SigmaRule
+
+from siemc.diagnostics import SiemcError, Unsupported
+from siemc.extension import TIME_COLUMN, DerivedColumn
+from siemc.fields import field_pipeline
+from siemc.rule import Detection
+
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+@dataclass(frozen=True)
+class Source:
+    """How one Sigma log source looks in a SIEM: the event selector and the native field names."""
+
+    selector: str
+    fields: Mapping[str, str]
+    time_field: str
+    extra: Mapping[str, str] = field(default_factory=dict)  # target-specific template values
+
+
+@dataclass(frozen=True)
+class DerivedView:
+    """A derived column ready for a template: every condition and literal already in target syntax."""
+
+    name: str
+    is_flag: bool
+    cases: tuple[tuple[str, str], ...]  # (condition expression, literal value)
+    default: str
+
+
+@cache
+def _environment() -> SandboxedEnvironment:
+    return SandboxedEnvironment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+
+
+class Target:
+    name: ClassVar[str]
+    siem: ClassVar[str]
+    file_extension: ClassVar[str]
+    backend_class: ClassVar[type[Backend]]
+    # Backend for derived-column conditions when the language writes them differently (SPL eval).
+    condition_backend_class: ClassVar[type[Backend] | None] = None
+    has_file_name_columns: ClassVar[bool] = False
+    sources: ClassVar[Mapping[tuple[str | None, str | None], Source]]
+
+    # -- literals ------------------------------------------------------------------------------------
+    def string_literal(self, text: str) -> str:
+        """A string constant in the language (derived-column values, metadata)."""
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    def bool_literal(self, value: bool) -> str:
+        return "true" if value else "false"
+
+    # -- conversion ----------------------------------------------------------------------------------
+    def source_for(self, rule: SigmaRule) -> Source:
+        key = (rule.logsource.category, rule.logsource.product)
+        source = self.sources.get(key) or self.sources.get((None, rule.logsource.product))
+        if source is None:
+            raise Unsupported(
+                f"log source {rule.logsource.category or '-'}/{rule.logsource.product or '-'} is not mapped"
+            )
+        return source
+
+    def _backend(self, source: Source, condition: bool = False) -> Backend:
+        # Backends are built once per (source, kind) and reused for every rule: pipelines are costly.
+        cache: dict[tuple[int, bool], Backend] = self.__dict__.setdefault("_backends", {})
+        key = (id(source), condition)
+        if key not in cache:
+            pipeline = field_pipeline(self.name, source.fields, self.has_file_name_columns)
+            backend_class = (self.condition_backend_class if condition else None) or self.backend_class
+            cache[key] = backend_class(processing_pipeline=pipeline)
+        return cache[key]
+
+    def expression(self, rule: SigmaRule, source: Source, condition: bool = False) -> str:
+        """The boolean expression of a rule's detection, in this language."""
+        try:
+            queries = self._backend(source, condition).convert_rule(rule)
+        except SigmaError as error:
+            raise SiemcError(str(error).split(" in /")[0]) from None
+        except NotImplementedError as error:
+            raise Unsupported(str(error)) from None
+        if len(queries) != 1:
+            raise Unsupported(f"the rule converts to {len(queries)} queries; one is needed")
+        return str(queries[0])
+
+    def derived(self, detection: Detection, column: DerivedColumn, source: Source) -> DerivedView:
+        cases = tuple(
+            (
+                self.expression(detection.condition_rule(case.when), source, condition=True),
+                self.bool_literal(True) if column.is_flag else self.string_literal(case.then),
+            )
+            for case in column.cases
+        )
+        default = (
+            self.bool_literal(False) if isinstance(column.default, bool) else self.string_literal(column.default)
+        )
+        return DerivedView(column.name, column.is_flag, cases, default)
+
+    def native_column(self, column: str, source: Source, derived: set[str]) -> str | None:
+        if column == TIME_COLUMN:
+            return source.time_field
+        if column in derived:
+            return column
+        return source.fields.get(column)
+
+    def context(self, detection: Detection) -> dict[str, Any]:
+        """Everything the template needs, each value a finished fragment of the language."""
+        rule = detection.sigma
+        source = self.source_for(rule)
+        ext = detection.extension
+        derived = [self.derived(detection, column, source) for column in ext.derive]
+        derived_names = {d.name for d in derived}
+        columns = [c for c in (self.native_column(c, source, derived_names) for c in ext.columns) if c]
+        sort = None
+        if ext.sort:
+            sort_column = self.native_column(ext.sort[0], source, derived_names)
+            sort = (sort_column, ext.sort[1]) if sort_column else None
+        return {
+            "rule": rule,
+            "title": rule.title,
+            "rule_id": str(rule.id) if rule.id else "",
+            "attack_ids": detection.attack_ids,
+            "severity": ext.metadata.severity or (rule.level.name.lower() if rule.level else ""),
+            "source_path": posixpath.normpath(detection.path.as_posix()),
+            "source": source,
+            "condition": self.expression(rule, source),
+            "derived": derived,
+            "columns": columns,
+            "sort": sort,
+            "lookback": ext.lookback,
+            "target": self,
+        }
+
+    def render(self, detection: Detection) -> str:
+        template = _environment().get_template(f"{self.name}/query.j2")
+        return template.render(self.context(detection))
