@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from importlib import import_module
+from typing import TYPE_CHECKING
 
-from siemc.target import Target
+if TYPE_CHECKING:
+    from siemc.target import Target
 
 # name -> module that defines it; modules load on first use so that one target costs one import.
 _MODULES = {
@@ -17,10 +19,10 @@ _MODULES = {
     "logscale": ("backends.logscale", "LogScale"),
 }
 TARGET_NAMES: tuple[str, ...] = tuple(_MODULES)
-_instances: dict[str, Target] = {}
+_instances: dict[str, "Target"] = {}
 
 
-def get_target(name: str) -> Target:
+def get_target(name: str) -> "Target":
     """The target called `name`; KeyError for an unknown one."""
     if name not in _instances:
         module_name, class_name = _MODULES[name]

@@ -30,21 +30,36 @@ from sigma.types import (
 )
 
 
+_REGEX_SPECIAL = ".*+?^$[](){}|\\/"
+
+
 def wildcard_regex(value: SigmaString, cased: bool) -> SigmaRegularExpression:
-    """Sigma's whole-value wildcard match as an anchored regex: `*` any run, `?` one character."""
+    """Sigma's whole-value wildcard match as a regex for an unanchored search.
+
+    `*` is any run (DOTALL, since Sigma's `*` spans line breaks), `?` one character; the value is
+    anchored at both ends, except where it starts or ends with `*`, which an unanchored search already
+    allows (`*\\x.exe` becomes `\\x\\.exe$`).
+    """
+    parts = list(value.s)
+    anchor_start = not (parts and parts[0] is SpecialChars.WILDCARD_MULTI)
+    anchor_end = not (parts and parts[-1] is SpecialChars.WILDCARD_MULTI)
+    while parts and parts[0] is SpecialChars.WILDCARD_MULTI:
+        parts.pop(0)
+    while parts and parts[-1] is SpecialChars.WILDCARD_MULTI:
+        parts.pop()
     pieces = []
-    for part in value.s:
+    for part in parts:
         if part is SpecialChars.WILDCARD_MULTI:
             pieces.append(".*")
         elif part is SpecialChars.WILDCARD_SINGLE:
             pieces.append(".")
         else:
-            pieces.append("".join("\\" + c if c in ".*+?^$[](){}|\\/" else c for c in str(part)))
-    regex = SigmaRegularExpression("^" + "".join(pieces) + "$")
-    # `*` spans line breaks in Sigma, so the regex needs DOTALL as well.
-    regex.flags = {SigmaRegularExpressionFlag.DOTALL} | (
-        set() if cased else {SigmaRegularExpressionFlag.IGNORECASE}
-    )
+            pieces.append("".join("\\" + c if c in _REGEX_SPECIAL else c for c in str(part)))
+    regex = SigmaRegularExpression(("^" if anchor_start else "") + "".join(pieces) + ("$" if anchor_end else ""))
+    flags = set() if cased else {SigmaRegularExpressionFlag.IGNORECASE}
+    if any(p in (SpecialChars.WILDCARD_MULTI, SpecialChars.WILDCARD_SINGLE) for p in parts):
+        flags.add(SigmaRegularExpressionFlag.DOTALL)
+    regex.flags = flags
     return regex
 
 
@@ -60,16 +75,29 @@ class SiemcBackend(TextQueryBackend):
     cased_in_operator: ClassVar[str | None] = None
     number_in_operator: ClassVar[str | None] = None
 
+    # Characters a language's wildcard patterns cannot escape (SQL LIKE's % and _, for instance):
+    # a value containing one is matched with a regex instead.
+    unescapable_pattern_chars: ClassVar[str] = ""
+    # Whole-value wildcard pattern tests (`like(f, "a%b")`, `f LIKE 'a%b'`); the value keeps its
+    # wildcards in the language's own form (wildcard_multi / wildcard_single).
+    pattern_match_expression: ClassVar[str | None] = None
+    insensitive_pattern_match_expression: ClassVar[str | None] = None
+
     # -- strings -----------------------------------------------------------------------------------
     def convert_condition_field_eq_val_str(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
         value = cond.value
         assert isinstance(value, SigmaString)
-        if self._needs_regex(value, cased=False):
+        if self._needs_regex(value):
             return self._as_regex(cond, wildcard_regex(value, cased=False), state)
+        if value.contains_special() and self.insensitive_pattern_match_expression:
+            return self._format(self.insensitive_pattern_match_expression, self._field(cond), value, state)
         if self.case_fold_expression:
-            return self._folded(cond, lambda c: super(SiemcBackend, self).convert_condition_field_eq_val_str_case_sensitive(c, state))
+            field = self.case_fold_expression.format(field=self._field(cond))
+            template = self.pattern_match_expression if value.contains_special() else self.case_sensitive_match_expression
+            assert template is not None
+            return self._format(template, field, value.lower(), state)
         return super().convert_condition_field_eq_val_str(cond, state)
 
     def convert_condition_field_eq_val_str_case_sensitive(
@@ -77,13 +105,25 @@ class SiemcBackend(TextQueryBackend):
     ) -> Any:
         value = cond.value
         assert isinstance(value, SigmaString)
-        if self._needs_regex(value, cased=True):
+        if self._needs_regex(value):
             return self._as_regex(cond, wildcard_regex(value, cased=True), state)
+        if value.contains_special() and self.pattern_match_expression:
+            return self._format(self.pattern_match_expression, self._field(cond), value, state)
         return super().convert_condition_field_eq_val_str_case_sensitive(cond, state)
 
-    def _needs_regex(self, value: SigmaString, cased: bool) -> bool:
-        """True when no plain/startswith/endswith/contains template can say the value exactly."""
-        if not value.contains_special() or self.wildcard_match_expression is not None:
+    def _field(self, cond: ConditionFieldEqualsValueExpression) -> str:
+        return str(self.escape_and_quote_field(cond.field))
+
+    def _format(self, template: str, field: str, value: SigmaString, state: ConversionState) -> str:
+        return template.format(field=field, value=self.convert_value_str(value, state))
+
+    def _needs_regex(self, value: SigmaString) -> bool:
+        """True when no template of the language can say the wildcard value exactly."""
+        if not value.contains_special():
+            return False
+        if any(c in part for part in value.s if isinstance(part, str) for c in self.unescapable_pattern_chars):
+            return True
+        if self.pattern_match_expression or self.wildcard_match_expression:
             return False
         inner = value
         if inner.startswith(SpecialChars.WILDCARD_MULTI):
@@ -98,17 +138,6 @@ class SiemcBackend(TextQueryBackend):
         return self.convert_condition_field_eq_val_re(
             ConditionFieldEqualsValueExpression(cond.field, regex).postprocess(None, cond.parent), state
         )
-
-    def _folded(self, cond: ConditionFieldEqualsValueExpression, convert: Any) -> Any:
-        """Case-insensitive test as a case-sensitive one on the lower-cased field and value."""
-        assert isinstance(cond.value, SigmaString) and self.case_fold_expression
-        original = self.escape_and_quote_field
-        folded_field = self.case_fold_expression.format(field=original(cond.field))
-        self.escape_and_quote_field = lambda field: folded_field  # type: ignore[method-assign]
-        try:
-            return convert(ConditionFieldEqualsValueExpression(cond.field, cond.value.lower()).postprocess(None, cond.parent))
-        finally:
-            del self.escape_and_quote_field
 
     # -- lists -------------------------------------------------------------------------------------
     @staticmethod

@@ -15,6 +15,7 @@ A rule may carry, next to its Sigma keys, one block named `siemc`:
         IsService:                  # a flag: true when `when` matches, else false
           when: {ParentImageName: [services.exe, svchost.exe]}
       metadata: {severity: medium, confidence: high, data_sources: [...]}
+      targets: [kql, eql]           # optional: build only for these targets (default: all)
       tests: [...]                  # detection unit tests (see `siemc test`)
 
 Every `when` is a Sigma selection (field|modifier: value(s)), compiled by the same backend as the
@@ -85,6 +86,7 @@ class Extension:
     derive: tuple[DerivedColumn, ...] = ()
     metadata: Metadata = field(default_factory=Metadata)
     tests: tuple[Mapping[str, Any], ...] = ()
+    targets: tuple[str, ...] | None = None  # None: every target
 
 
 class ExtensionError(SiemcError):
@@ -141,12 +143,12 @@ def _parse_derived(name: str, spec: Any) -> DerivedColumn:
     return DerivedColumn(name, tuple(cases), default)
 
 
-def parse_extension(block: Any) -> Extension:
+def parse_extension(block: Any, known_targets: tuple[str, ...] = ()) -> Extension:
     """Validate the `siemc:` block and return it typed; raises ExtensionError on the first problem."""
     if block is None:
         return Extension()
     _expect(block, dict, (), "a mapping")
-    _no_unknown_keys(block, ("lookback", "columns", "sort", "derive", "metadata", "tests"), ())
+    _no_unknown_keys(block, ("lookback", "columns", "sort", "derive", "metadata", "tests", "targets"), ())
 
     lookback = None
     if "lookback" in block:
@@ -186,5 +188,14 @@ def parse_extension(block: Any) -> Extension:
         tuple(_expect(s, str, ("metadata", "data_sources", i), "a string") for i, s in enumerate(sources)),
     )
 
+    targets = None
+    if "targets" in block:
+        targets = tuple(_expect(block["targets"], list, ("targets",), "a list of target names"))
+        for index, name in enumerate(targets):
+            if known_targets and name not in known_targets:
+                raise ExtensionError(
+                    f"unknown target {name!r} (known: {', '.join(known_targets)})", ("targets", index)
+                )
+
     tests = _expect(block.get("tests", []), list, ("tests",), "a list of tests")
-    return Extension(lookback, columns, sort, tuple(derive), metadata, tuple(tests))
+    return Extension(lookback, columns, sort, tuple(derive), metadata, tuple(tests), targets)

@@ -14,6 +14,7 @@ from sigma.exceptions import SigmaError
 from sigma.rule import SigmaDetection, SigmaDetections, SigmaRule
 from sigma.rule.base import SigmaYAMLLoader
 
+from backends import TARGET_NAMES
 from siemc.diagnostics import SiemcError, line_of
 from siemc.extension import EXTENSION_KEY, Extension, ExtensionError, parse_extension
 
@@ -73,7 +74,7 @@ def yaml_line(text: str, key_path: tuple[str | int, ...]) -> int | None:
     return line
 
 
-def _locate(text: str, message: str) -> int | None:
+def locate_message(text: str, message: str) -> int | None:
     """pySigma errors carry no line: place them at the first quoted name they mention."""
     for quoted in re.findall(r"'([^'\n]+)'", message):
         line = line_of(text, quoted)
@@ -100,7 +101,7 @@ def parse_rule(text: str, path: Path) -> Detection:
 
     data = dict(data)
     try:
-        extension = parse_extension(data.pop(EXTENSION_KEY, None))
+        extension = parse_extension(data.pop(EXTENSION_KEY, None), TARGET_NAMES)
     except ExtensionError as error:
         raise SiemcError(error.message, yaml_line(text, error.key_path)) from None
 
@@ -112,7 +113,7 @@ def parse_rule(text: str, path: Path) -> Detection:
             condition.parse()
     except SigmaError as error:
         message = str(error).split(" in /")[0] if error.source else str(error)
-        raise SiemcError(message, _locate(text, message)) from None
+        raise SiemcError(message, locate_message(text, message)) from None
 
     for column in extension.derive:
         for index, case in enumerate(column.cases):

@@ -22,7 +22,7 @@ from sigma.rule import SigmaRule
 
 from siemc.diagnostics import SiemcError, Unsupported
 from siemc.extension import TIME_COLUMN, DerivedColumn
-from siemc.fields import field_pipeline
+from siemc.fields import FILE_NAME_FIELDS, field_pipeline
 from siemc.rule import Detection
 
 
@@ -49,9 +49,39 @@ class DerivedView:
     default: str
 
 
+_BOOLEAN_WORDS = {"and", "or", "not"}
+
+
+def group(expression: str) -> str:
+    """Parenthesise an expression unless it is one term, so juxtaposition can never regroup it."""
+    depth, quote, word, top_words = 0, "", "", []
+    for index, char in enumerate(expression):
+        if quote:
+            if char == "\\":
+                continue
+            if char == quote and expression[index - 1] != "\\":
+                quote = ""
+            continue
+        if char in "\"'`":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        if depth == 0 and (char.isalpha()):
+            word += char
+            continue
+        if word:
+            top_words.append(word.lower())
+            word = ""
+    if word:
+        top_words.append(word.lower())
+    return f"({expression})" if _BOOLEAN_WORDS.intersection(top_words) else expression
+
+
 @cache
 def _environment() -> SandboxedEnvironment:
-    return SandboxedEnvironment(
+    environment = SandboxedEnvironment(
         loader=FileSystemLoader(TEMPLATES_DIR),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
@@ -59,6 +89,8 @@ def _environment() -> SandboxedEnvironment:
         lstrip_blocks=True,
         autoescape=False,
     )
+    environment.filters["group"] = group
+    return environment
 
 
 class Target:
@@ -129,6 +161,9 @@ class Target:
             return source.time_field
         if column in derived:
             return column
+        if column not in source.fields and column in FILE_NAME_FIELDS.values():
+            # Path-only sources show the full path where the file name has no column of its own.
+            column = next(path for path, name in FILE_NAME_FIELDS.items() if name == column)
         return source.fields.get(column)
 
     def context(self, detection: Detection) -> dict[str, Any]:

@@ -106,7 +106,8 @@ class KustoLanguage:
                     f"{required} is missing; run `npm ci` in {NODE_DIR} (or `make setup`)"
                 )
         self._lock = threading.Lock()
-        self._stderr: IO[bytes] = tempfile.TemporaryFile()
+        # Lives as long as the process; closed in close().
+        self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
         self._proc: subprocess.Popen[str] | None = subprocess.Popen(
             [node, str(KUSTO_CHECK_SCRIPT), str(Path(schema_path).resolve())],
             stdin=subprocess.PIPE,
@@ -272,9 +273,7 @@ def _coerce(table: str, column: str, kql_type: str, value: object) -> object:
     """*value* as DuckDB should store it in a column of *kql_type*."""
 
     def bad() -> TypeError:
-        return TypeError(
-            f"{table}.{column} is {kql_type}; got {type(value).__name__} {value!r}"
-        )
+        return TypeError(f"{table}.{column} is {kql_type}; got {type(value).__name__} {value!r}")
 
     if kql_type == "string":
         # Kusto strings are never null: a missing string is "".
@@ -293,7 +292,7 @@ def _coerce(table: str, column: str, kql_type: str, value: object) -> object:
                 raise bad() from exc
         if isinstance(value, dt.datetime):
             if value.tzinfo is not None:
-                value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+                value = value.astimezone(dt.UTC).replace(tzinfo=None)
             return value
         raise bad()
     if kql_type == "bool":
@@ -382,10 +381,7 @@ def run_kql(
                 placeholders = ", ".join("?" for _ in columns)
                 con.executemany(
                     f'INSERT INTO "{name}" VALUES ({placeholders})',
-                    [
-                        [_coerce(name, c, t, row.get(c)) for c, t in columns.items()]
-                        for row in rows
-                    ],
+                    [[_coerce(name, c, t, row.get(c)) for c, t in columns.items()] for row in rows],
                 )
         with _recursion_limit(_RECURSION_LIMIT):
             cursor = duckdb_kql.execute(con, query, query_now=now)
@@ -394,10 +390,7 @@ def run_kql(
         names = [d[0] for d in description]
         json_columns = {i for i, d in enumerate(description) if str(d[1]) == "JSON"}
         return [
-            {
-                names[i]: (_parse_json(v) if i in json_columns else v)
-                for i, v in enumerate(row)
-            }
+            {names[i]: (_parse_json(v) if i in json_columns else v) for i, v in enumerate(row)}
             for row in result
         ]
     finally:

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import tree_sitter
 
-__all__ = ["logscale_parse", "logscale_syntax_errors"]
+__all__ = ["logscale_parse", "logscale_sexp", "logscale_syntax_errors"]
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 _LIB_NAME = "logscale.dylib" if sys.platform == "darwin" else "logscale.so"
@@ -52,7 +52,8 @@ def _grammar_src_dir() -> Path:
 
 def _sources_digest(src: Path) -> str:
     digest = hashlib.sha256()
-    for name in ("parser.c", "scanner.c", "tree_sitter/parser.h", "tree_sitter/array.h", "tree_sitter/alloc.h"):
+    names = ("parser.c", "scanner.c", "tree_sitter/parser.h", "tree_sitter/array.h", "tree_sitter/alloc.h")
+    for name in names:
         path = src / name
         if path.is_file():
             digest.update(name.encode())
@@ -87,6 +88,7 @@ def _compile(src: Path, target: Path) -> None:
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise RuntimeError(f"compiling the LogScale grammar failed ({' '.join(cmd)}):\n{result.stderr}")
+        os.chmod(tmp_name, 0o755)
         os.replace(tmp_name, target)
     finally:
         if os.path.exists(tmp_name):
@@ -134,6 +136,11 @@ def logscale_parse(query: str) -> tree_sitter.Tree:
     return _parser().parse(query.encode("utf-8"))
 
 
+def logscale_sexp(query: str) -> str:
+    """Return the S-expression of the parse tree (named nodes only), e.g. ``(query (pipeline ...))``."""
+    return str(logscale_parse(query).root_node)
+
+
 def _snippet(source: bytes, node: tree_sitter.Node) -> str:
     text = source[node.start_byte : node.end_byte].decode("utf-8", "replace")
     if not text:
@@ -160,10 +167,13 @@ def logscale_syntax_errors(query: str) -> list[str]:
     while stack:
         node = stack.pop()
         row, col = node.start_point.row + 1, node.start_point.column + 1
+        problem = None
         if node.is_missing:
-            problems.append(f"{row}:{col}: MISSING {node.type!r} before '{_snippet(source, node)}'")
+            problem = f"{row}:{col}: MISSING {node.type!r} before '{_snippet(source, node)}'"
         elif node.is_error:
-            problems.append(f"{row}:{col}: ERROR near '{_snippet(source, node)}'")
+            problem = f"{row}:{col}: ERROR near '{_snippet(source, node)}'"
+        if problem is not None and problem not in problems:  # nested ERROR nodes can share a span
+            problems.append(problem)
         if node.has_error:
             stack.extend(reversed(node.children))
     return problems

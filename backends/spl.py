@@ -1,0 +1,101 @@
+"""SPL for Splunk over Sysmon process events.
+
+The search filter comes from the official pySigma Splunk backend: `field=value` in the search command
+is case-insensitive, `*` is its only wildcard, `"..."` strings escape `"` and `\\`, and lists are
+`field IN (...)`. Derived columns are `eval` expressions, a different grammar: there `==` is
+case-sensitive (so siemc compares `lower(field)`), `like()` takes SQL patterns without an escape
+(values holding `%` or `_` use `match()`), `match()` is an unanchored PCRE, `in()` tests a list, and
+AND binds tighter than OR.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from sigma.backends.splunk import SplunkBackend
+from sigma.conditions import ConditionAND, ConditionNOT, ConditionOR
+from sigma.types import SigmaCompareExpression
+
+from siemc.backend import SiemcBackend
+from siemc.target import Source, Target
+
+
+class SplEvalBackend(SiemcBackend):
+    """Conditions in `eval`/`where` syntax, for derived columns."""
+
+    name = "siemc SPL eval"
+    precedence: ClassVar[tuple[type[ConditionNOT], type[ConditionAND], type[ConditionOR]]] = (
+        ConditionNOT,
+        ConditionAND,
+        ConditionOR,
+    )
+    group_expression = "({expr})"
+    or_token = "OR"
+    and_token = "AND"
+    not_token = "NOT"
+    eq_token = "=="
+
+    str_quote = '"'
+    escape_char = "\\"
+    wildcard_multi = "%"
+    wildcard_single = "_"
+    add_escaped = "\\"
+    # like() has no documented escape: values holding % _ or \ are matched with match() instead.
+    unescapable_pattern_chars = "%_\\"
+
+    case_fold_expression = "lower({field})"
+    case_sensitive_match_expression = "{field}=={value}"
+    pattern_match_expression = "like({field}, {value})"
+
+    re_expression = "match({field}, {regex})"
+    re_escape_char = "\\"
+    re_escape = ('"',)
+    re_flag_prefix = True
+    cidr_expression = 'cidrmatch("{value}", {field})'
+    compare_op_expression = "{field}{operator}{value}"
+    compare_operators: ClassVar[dict[SigmaCompareExpression.CompareOperators, str]] = {
+        SigmaCompareExpression.CompareOperators.LT: "<",
+        SigmaCompareExpression.CompareOperators.LTE: "<=",
+        SigmaCompareExpression.CompareOperators.GT: ">",
+        SigmaCompareExpression.CompareOperators.GTE: ">=",
+    }
+    field_null_expression = 'isnull({field}) OR {field}==""'
+    field_exists_expression = "isnotnull({field})"
+    field_not_exists_expression = "isnull({field})"
+
+    field_in_list_expression = "{op}({field}, {list})"
+    or_in_operator = "in"
+    cased_in_operator = "in"
+    number_in_operator = "in"
+    list_separator = ", "
+
+    def convert_value_re(self, r, state):  # type: ignore[no-untyped-def]
+        return '"' + str(super().convert_value_re(r, state)) + '"'
+
+
+_SYSMON_PROCESS_CREATION = Source(
+    selector='sourcetype="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational" EventCode=1',
+    time_field="_time",
+    fields={
+        name: name
+        for name in (
+            "Image", "CommandLine", "OriginalFileName", "Description", "Product", "Company", "ProcessId",
+            "ProcessGuid", "IntegrityLevel", "User", "Computer", "CurrentDirectory", "LogonId", "Hashes",
+            "ParentImage", "ParentCommandLine", "ParentProcessId", "ParentProcessGuid", "ParentUser",
+        )
+    },
+)
+
+
+class Spl(Target):
+    name = "spl"
+    siem = "Splunk (SPL)"
+    file_extension = "spl"
+    backend_class = SplunkBackend
+    condition_backend_class = SplEvalBackend
+    sources: ClassVar[dict[tuple[str | None, str | None], Source]] = {
+        ("process_creation", "windows"): _SYSMON_PROCESS_CREATION,
+    }
+
+    def bool_literal(self, value: bool) -> str:
+        return '"true"' if value else '"false"'

@@ -1,0 +1,130 @@
+"""The `siemc` command line: thin typer commands over the load, convert and write stages."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from backends import TARGET_NAMES, get_target
+from siemc.diagnostics import Diagnostic, SiemcError, Unsupported
+
+app = typer.Typer(
+    help="Compile Sigma detection rules into native SIEM queries.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_RULE_ERROR = 1
+EXIT_USAGE = 2
+
+
+def _fail_usage(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_USAGE)
+
+
+def _check_targets(targets: list[str]) -> None:
+    for name in targets:
+        if name not in TARGET_NAMES:
+            _fail_usage(f"unknown target {name!r} (known: {', '.join(TARGET_NAMES)})")
+
+
+def _report(diagnostics: list[Diagnostic]) -> None:
+    for diagnostic in diagnostics:
+        typer.echo(str(diagnostic), err=True)
+
+
+@app.command()
+def targets() -> None:
+    """List the targets and the SIEM each one serves."""
+    for name in TARGET_NAMES:
+        typer.echo(f"{name:<9} {get_target(name).siem}")
+
+
+@app.command()
+def convert(
+    rules: Annotated[list[Path], typer.Argument(help="Rule files to convert.")],
+    target: Annotated[str, typer.Option("--target", "-t", help="Target name (see `siemc targets`).")],
+) -> None:
+    """Print the query of each rule for one target, ready to paste."""
+    from siemc.build import compile_detection
+    from siemc.rule import load_rule, locate_message
+
+    _check_targets([target])
+    failed = False
+    for index, path in enumerate(rules):
+        try:
+            detection = load_rule(path)
+            text = compile_detection(detection, target)
+        except SiemcError as error:
+            line = error.line
+            if line is None and path.exists() and not isinstance(error, Unsupported):
+                line = locate_message(path.read_text(encoding="utf-8", errors="replace"), error.message)
+            prefix = "unsupported: " if isinstance(error, Unsupported) else ""
+            _report([Diagnostic(path, prefix + error.message, line, target)])
+            failed = True
+            continue
+        if index:
+            typer.echo("")
+        sys.stdout.write(text)
+    if failed:
+        raise typer.Exit(EXIT_RULE_ERROR)
+
+
+@app.command()
+def build(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Rule files or folders (default: detections/).")] = None,
+    target: Annotated[
+        list[str] | None, typer.Option("--target", "-t", help="Build only this target (repeatable).")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("build"),
+    check: Annotated[
+        bool, typer.Option("--check", help="Write nothing; exit 1 listing every file that would change.")
+    ] = False,
+) -> None:
+    """Compile rules into <out>/<target>/<rule-stem>.<ext>."""
+    from siemc.build import build as run_build
+
+    selected = target or list(TARGET_NAMES)
+    _check_targets(selected)
+    sources = paths or [Path("detections")]
+    for source in sources:
+        if not source.exists():
+            _fail_usage(f"no such file or folder: {source}")
+    result = run_build(sources, selected, out, check)
+    _report(result.diagnostics)
+    for diagnostic in result.unsupported:
+        typer.echo(str(diagnostic).replace(" error: ", " "), err=True)
+    if check:
+        for path in result.changed:
+            typer.echo(f"would change: {path}")
+        if result.changed:
+            typer.echo(f"{len(result.changed)} file(s) out of date; run `siemc build` to update", err=True)
+    else:
+        typer.echo(f"{len(result.written)} written, {len(result.unchanged)} unchanged", err=True)
+    if result.diagnostics or (check and result.changed):
+        raise typer.Exit(EXIT_RULE_ERROR)
+
+
+@app.command()
+def validate(paths: Annotated[list[Path], typer.Argument(help="Rule files or folders.")]) -> None:
+    """Load and check rules without compiling them."""
+    from siemc.build import load_all
+
+    detections, diagnostics = load_all(paths)
+    _report(diagnostics)
+    typer.echo(f"{len(detections)} valid, {len(diagnostics)} invalid", err=True)
+    if diagnostics:
+        raise typer.Exit(EXIT_RULE_ERROR)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
