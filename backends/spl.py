@@ -42,6 +42,7 @@ class SplEvalBackend(SiemcBackend):
     add_escaped = "\\"
     # like() has no documented escape: values holding % _ or \ are matched with match() instead.
     unescapable_pattern_chars = "%_\\"
+    pattern_list_as_regex = True
 
     case_fold_expression = "lower({field})"
     case_sensitive_match_expression = "{field}=={value}"

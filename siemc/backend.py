@@ -63,6 +63,18 @@ def wildcard_regex(value: SigmaString, cased: bool) -> SigmaRegularExpression:
     return regex
 
 
+def alternation(values: list[SigmaString], cased: bool) -> SigmaRegularExpression:
+    """One regex matching exactly when any of the wildcard values matches (`\\\\(?:a|b)\\.exe$` style)."""
+    regexes = [wildcard_regex(value, cased) for value in values]
+    bodies = [str(r.regexp) for r in regexes]
+    start = "^" if all(b.startswith("^") for b in bodies) else ""
+    end = "$" if all(b.endswith("$") and not b.endswith("\\$") for b in bodies) else ""
+    bodies = [b[len(start) : len(b) - len(end)] for b in bodies]
+    regex = SigmaRegularExpression(start + "(?:" + "|".join(bodies) + ")" + end)
+    regex.flags = set().union(*(r.flags for r in regexes))
+    return regex
+
+
 class SiemcBackend(TextQueryBackend):
     parenthesize = True
     convert_or_as_in = True
@@ -74,6 +86,8 @@ class SiemcBackend(TextQueryBackend):
     # List operators per value kind; None disables the list form for that kind.
     cased_in_operator: ClassVar[str | None] = None
     number_in_operator: ClassVar[str | None] = None
+    # Languages whose idiom for several patterns on one field is a single regex alternation.
+    pattern_list_as_regex: ClassVar[bool] = False
 
     # Characters a language's wildcard patterns cannot escape (SQL LIKE's % and _, for instance):
     # a value containing one is matched with a regex instead.
@@ -148,22 +162,46 @@ class SiemcBackend(TextQueryBackend):
             return "string"
         if isinstance(value, SigmaNumber):
             return "number"
+        if isinstance(value, SigmaRegularExpression):
+            return "regex:" + "".join(sorted(flag.name for flag in value.flags))
         return None
 
     def decide_convert_condition_as_in_expression(
         self, cond: ConditionOR | ConditionAND, state: ConversionState
     ) -> bool:
+        args = [arg for arg in cond.args if isinstance(arg, ConditionFieldEqualsValueExpression)]
+        if len(args) != len(cond.args) or len(args) < 2 or len({arg.field for arg in args}) != 1:
+            return False
+        kinds = {self._value_kind(arg.value) for arg in args}
+        if len(kinds) != 1:
+            return False
+        kind = kinds.pop()
+        if isinstance(cond, ConditionOR) and self._is_pattern_list(args):
+            return self.pattern_list_as_regex
         if not super().decide_convert_condition_as_in_expression(cond, state):
             return False
-        kinds = {self._value_kind(arg.value) for arg in cond.args if isinstance(arg, ConditionFieldEqualsValueExpression)}
-        if len(kinds) != 1 or len(cond.args) < 2:
-            return False
         operator = {"string": self.or_in_operator, "cased": self.cased_in_operator, "number": self.number_in_operator}
-        return operator.get(kinds.pop() or "") is not None
+        return operator.get(kind or "") is not None
+
+    @staticmethod
+    def _is_pattern_list(args: list[ConditionFieldEqualsValueExpression]) -> bool:
+        return any(
+            isinstance(arg.value, SigmaRegularExpression)
+            or isinstance(arg.value, SigmaString) and arg.value.contains_special()
+            for arg in args
+        )
 
     def convert_condition_as_in_expression(self, cond: ConditionOR | ConditionAND, state: ConversionState) -> Any:
         args = [arg for arg in cond.args if isinstance(arg, ConditionFieldEqualsValueExpression)]
         kind = self._value_kind(args[0].value)
+        if self._is_pattern_list(args):
+            if kind and kind.startswith("regex:"):
+                regexes = [arg.value for arg in args if isinstance(arg.value, SigmaRegularExpression)]
+                merged = SigmaRegularExpression("|".join(f"(?:{r.regexp})" for r in regexes))
+                merged.flags = set(regexes[0].flags)
+                return self._as_regex(args[0], merged, state)
+            values = [arg.value for arg in args if isinstance(arg.value, SigmaString)]
+            return self._as_regex(args[0], alternation(values, cased=kind == "cased"), state)
         operator = {"string": self.or_in_operator, "cased": self.cased_in_operator, "number": self.number_in_operator}[kind or ""]
         field = self.escape_and_quote_field(args[0].field)
         values = [arg.value for arg in args]

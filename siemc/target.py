@@ -188,6 +188,7 @@ class Target:
             "source": source,
             "condition": self.expression(rule, source),
             "derived": derived,
+            "derived_by_name": {d.name: d for d in derived},
             "columns": columns,
             "sort": sort,
             "lookback": ext.lookback,

@@ -48,8 +48,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, cast
 
 import eql
 import eql.ast
@@ -183,6 +183,9 @@ def _field_key(node: eql.ast.Field) -> tuple[object, ...]:
     return (node.base, *node.path)
 
 
+_Callback = Callable[[Any], object]
+
+
 class _EsEngine(eql.PythonEngine):  # type: ignore[misc]
     """``PythonEngine`` with Elasticsearch's any-element semantics for list-valued fields (gap 2)."""
 
@@ -193,8 +196,8 @@ class _EsEngine(eql.PythonEngine):  # type: ignore[misc]
         self._event_categories: dict[int, tuple[str, ...]] = {}
 
     # Field access: a field being iterated by _any_element() reads the pinned element.
-    def _convert_field(self, node: eql.ast.Field) -> Callable[[Any], object]:
-        raw = super()._convert_field(node)
+    def _convert_field(self, node: eql.ast.Field) -> _Callback:
+        raw = cast(_Callback, super()._convert_field(node))
         if not self._es_arrays:
             return raw
         key = _field_key(node)
@@ -208,10 +211,8 @@ class _EsEngine(eql.PythonEngine):  # type: ignore[misc]
 
         return get
 
-    def _any_element(
-        self, field: eql.ast.Field, scalar: Callable[[Any], object], *, not_equal: bool = False
-    ) -> Callable[[Any], object]:
-        raw = super()._convert_field(field)
+    def _any_element(self, field: eql.ast.Field, scalar: _Callback, *, not_equal: bool = False) -> _Callback:
+        raw = cast(_Callback, super()._convert_field(field))
         key = _field_key(field)
         pinned = self._pinned
 
@@ -234,8 +235,8 @@ class _EsEngine(eql.PythonEngine):  # type: ignore[misc]
 
         return evaluate
 
-    def _convert_comparison(self, node: eql.ast.Comparison) -> Callable[[Any], object]:
-        callback = super()._convert_comparison(node)
+    def _convert_comparison(self, node: eql.ast.Comparison) -> _Callback:
+        callback = cast(_Callback, super()._convert_comparison(node))
         if not self._es_arrays:
             return callback
         for side in (node.left, node.right):
@@ -243,14 +244,14 @@ class _EsEngine(eql.PythonEngine):  # type: ignore[misc]
                 return self._any_element(side, callback, not_equal=node.comparator == "!=")
         return callback
 
-    def _convert_in_set(self, node: eql.ast.InSet) -> Callable[[Any], object]:
-        callback = super()._convert_in_set(node)
+    def _convert_in_set(self, node: eql.ast.InSet) -> _Callback:
+        callback = cast(_Callback, super()._convert_in_set(node))
         if self._es_arrays and isinstance(node.expression, eql.ast.Field):
             return self._any_element(node.expression, callback)
         return callback
 
-    def _convert_function_call(self, node: eql.ast.FunctionCall) -> Callable[[Any], object]:
-        callback = super()._convert_function_call(node)
+    def _convert_function_call(self, node: eql.ast.FunctionCall) -> _Callback:
+        callback = cast(_Callback, super()._convert_function_call(node))
         if (
             self._es_arrays
             and node.name in _STRING_PREDICATES
@@ -264,9 +265,9 @@ class _EsEngine(eql.PythonEngine):  # type: ignore[misc]
     def _categories_of(self, event: eql.Event) -> tuple[str, ...]:
         return self._event_categories.get(id(event.data), (event.type,))
 
-    def _convert_event_query(self, node: eql.ast.EventQuery) -> Callable[[Any], object]:
+    def _convert_event_query(self, node: eql.ast.EventQuery) -> _Callback:
         if not self._es_arrays or node.event_type == EVENT_TYPE_ANY:
-            return super()._convert_event_query(node)
+            return cast(_Callback, super()._convert_event_query(node))
         check_match = self.convert(node.query, scoped=True)
         expected = node.event_type
 
@@ -286,15 +287,15 @@ class _EsEngine(eql.PythonEngine):  # type: ignore[misc]
                     seen.add(id(hook))
                     hook(event)
 
-    def load(self, events: list[dict[str, Any]]) -> Iterator[eql.Event]:
+    def load(self, events: Sequence[Mapping[str, Any]]) -> Iterator[eql.Event]:
         for index, original in enumerate(events):
-            data = _nest(original)
+            data = _nest(dict(original))
             categories = _categories(data)
             self._event_categories[id(data)] = categories
             yield eql.Event(categories[0], _timestamp_ms(data, index), data)
 
 
-def run_eql(query: str, events: list[dict[str, object]], *, es_arrays: bool = True) -> list[int]:
+def run_eql(query: str, events: Sequence[Mapping[str, object]], *, es_arrays: bool = True) -> list[int]:
     """Run ``query`` over ``events`` with ``eql.PythonEngine``; return the indices of matching events.
 
     Each event is an ECS-shaped nested dict; its EQL event type is ``event.category`` (the first value
@@ -304,7 +305,7 @@ def run_eql(query: str, events: list[dict[str, object]], *, es_arrays: bool = Tr
     """
     parsed = parse_eql(query)
     engine = _EsEngine({"flatten": True, "time_unit": 1000}, es_arrays)
-    wrapped = list(engine.load([dict(e) for e in events]))
+    wrapped = list(engine.load(events))
     index_of = {id(event.data): i for i, event in enumerate(wrapped)}
     matched: set[int] = set()
     engine.add_output_hook(lambda event: matched.add(index_of[id(event.data)]))
@@ -317,7 +318,7 @@ def run_eql(query: str, events: list[dict[str, object]], *, es_arrays: bool = Tr
 
 
 def _is_string_literal(node: Any) -> bool:
-    children = getattr(node, "children", None)
+    children: list[Any] = getattr(node, "children", None) or []
     return (
         getattr(node, "data", None) == "literal"
         and bool(children)
@@ -350,7 +351,8 @@ def eql_operators(query: str) -> set[str]:
                 found.add(str(op))
         elif kind in ("in_set", "not_in_set"):
             op = next(str(c) for c in sub.children if getattr(c, "type", None) == "IN")
-            if any(_is_string_literal(item) for item in sub["expressions"].children):
+            items = sub["expressions"].children if sub["expressions"] is not None else []
+            if any(_is_string_literal(item) for item in items):
                 found.add(f"not {op}" if kind == "not_in_set" else op)
         elif kind == "string_predicate":
             found.add(str(sub["STRING_PREDICATE"]))

@@ -1,4 +1,4 @@
-"""Syntax checker for CrowdStrike Falcon LogScale (Humio) queries.
+r"""Syntax checker for CrowdStrike Falcon LogScale (Humio) queries.
 
 It uses the community tree-sitter grammar shipped in the ``logscale-tools`` package (import name
 ``logscale_query_language``).  That package ships only the generated C sources of the grammar
@@ -14,9 +14,19 @@ module therefore compiles the same sources itself into a cache directory that it
 written to a temporary name and renamed into place, so parallel test workers cannot load a half-written
 file.  A C compiler (``cc``, or ``$CC``) is needed once per cache directory.
 
-The grammar is a community one, not CrowdStrike's parser: it accepts some text LogScale rejects and
-may reject some valid text.  See ``tests/checkers/test_eql_logscale_checkers.py`` for the constructs
-whose acceptance or rejection has been measured.
+The grammar is a community one, not CrowdStrike's parser.  Measured (and pinned in
+``tests/checkers/test_eql_logscale_checkers.py``):
+
+* rejected although LogScale accepts it: negated or combined filter functions (``!in(...)``,
+  ``NOT in(...)``, ``not test(...)``, ``a=1 OR in(...)``, ``a=1 AND test(...)``), ``!a=1``, AND/OR inside
+  ``test()`` expressions, quoted-string escapes other than ``\"`` ``\\`` ``\/`` ``\n`` (so
+  ``"C:\Windows"`` and ``"\t"`` fail), negative numbers in comparisons (``a > -1``), unquoted values with
+  ``/`` (``a=10.0.0.0/8``), a ``;`` before ``}`` in ``case``, trailing commas in arrays, ``/* */`` comments
+  that span lines or contain ``/``;
+* accepted but misparsed: lower-case ``and``/``or``/``not`` are free-text terms, regex flags (``/x/i``)
+  become a free-text term (so ``/x/q`` passes too), a one-line ``/* c */`` is a free-text regex, and
+  ``test(a > 1 AND b < 2)`` is free text ``test`` AND a parenthesised filter;
+* ``//`` comments are real comment nodes, anywhere.
 """
 
 from __future__ import annotations

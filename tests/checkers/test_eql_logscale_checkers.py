@@ -107,7 +107,12 @@ class TestRunEql:
 
     def test_sequence_uses_timestamp_for_maxspan(self) -> None:
         def ev(ts: str, name: str, host: str = "h1") -> dict[str, object]:
-            return {"@timestamp": ts, "event": {"category": "process"}, "host": {"id": host}, "process": {"name": name}}
+            return {
+                "@timestamp": ts,
+                "event": {"category": "process"},
+                "host": {"id": host},
+                "process": {"name": name},
+            }
 
         events = [
             ev("2024-01-01T00:00:00Z", "a"),
@@ -247,7 +252,8 @@ class TestEqlOperators:
 LOGSCALE_RAT_QUERY = (
     "#event_simpleName=ProcessRollup2 event_platform=Win"
     ' | in(field="FileName", values=["teamviewer.exe", "anydesk.exe"], ignoreCase=true)'
-    ' | case { FileName=/teamviewer|anydesk/i | RATCategory := "Commercial RMM"; * | RATCategory := "Unknown" }'
+    ' | case { FileName=/teamviewer|anydesk/i | RATCategory := "Commercial RMM";'
+    ' * | RATCategory := "Unknown" }'
     " | table([@timestamp, ComputerName, FileName, RATCategory])"
     " | sort(@timestamp, order=desc)"
 )
@@ -273,7 +279,7 @@ class TestLogScaleSyntax:
             "a=1 | (b=2",
             "a=1)",
             'in(field="a", values=["x"]',
-            'table([a, b)',
+            "table([a, b)",
             'case { a=1 | b := "x"; *',
             'test(a == "x"',
         ],
@@ -293,7 +299,7 @@ class TestLogScaleSyntax:
         assert logscale_syntax_errors("CommandLine=/a\\/b/") == []
 
     def test_error_description_has_line_column_and_snippet(self) -> None:
-        assert logscale_syntax_errors("a=1\n| CommandLine=/a/b/") == ["2:17: ERROR near '/'"]
+        assert logscale_syntax_errors("a=1\n| CommandLine=/a/b/") == ["2:19: ERROR near '/'"]
         assert logscale_syntax_errors("table([a, b)") == ["1:12: MISSING ']' before ')'"]
         assert logscale_syntax_errors("a=(b") == ["1:3: ERROR near '('"]
 
@@ -334,7 +340,9 @@ class TestLogScaleSyntax:
             "in(a, values=[x, y])",
             "in(field=a, values=[])",
             'test(a == "x")',
-            "test(length(a) > 3 AND b < 2)",
+            "test(length(a) > 3)",
+            "test(!(a == b))",
+            "a=1 | test(a == b) | test(c == d)",
             'regex("x", field=a, flags="i")',
             'wildcard(field=a, pattern="*x*", ignoreCase=true)',
             'a =~ wildcard("*x*", ignoreCase=true)',
@@ -346,6 +354,8 @@ class TestLogScaleSyntax:
             "eval(x = a + 1)",
             'case { a=1 | b := "x"; * | b := "y" }',
             'case { a=1 | b := "x"; * }',
+            "case { a=1 AND b=2 | c := 1; a=1 OR b=2 | c := 2; NOT a=1 | c := 3 }",
+            "case { a=1 | case { b=1 | c := 1; * }; * }",
             'case { in(field=a, values=["x"]) | b := "x"; test(a == "y") | b := "y"; * }',
             "case { a=1 }",
             "a match { x => y := 1; * => y := 2 }",
@@ -376,6 +386,10 @@ class TestLogScaleSyntax:
             "!in(field=a, values=[1])",  # negated filter function
             "NOT in(field=a, values=[1])",
             "not test(a == b)",
+            "a=1 OR in(field=b, values=[1])",  # filter functions cannot be in AND/OR/NOT
+            "a=1 AND in(field=b, values=[1])",
+            "a=1 OR test(a == b)",
+            "test(a == 1 OR b == 2)",  # no boolean operators inside expressions
             "!a=1",
             'a="C:\\Windows"',  # only \" \\ \/ \n escapes in quoted strings
             'a="x\\ty"',
@@ -404,10 +418,12 @@ class TestLogScaleSyntax:
             ("a=1 and b=2", "(free_text_pattern (identifier))"),
             ("a=1 or b=2", "(free_text_pattern (identifier))"),
             # Regex flags are never regex_flags: the flag letters become a free-text term (so /x/q passes).
-            ("a=/x/i", "(regex (regex_body))))) (free_text_pattern (identifier))"),
-            ("a=/x/q", "(regex (regex_body))))) (free_text_pattern (identifier))"),
+            ("a=/x/i", "(regex (regex_body)))) (free_text_pattern (identifier))"),
+            ("a=/x/q", "(regex (regex_body)))) (free_text_pattern (identifier))"),
             # A one-line /* */ comment without '/' inside is read as a free-text regex.
             ("/* block */ a=1", "(free_text_pattern (regex (regex_body)))"),
+            # No boolean operators in expressions: this test() becomes free text 'test' AND a filter.
+            ("test(a > 1 AND b < 2)", "(free_text_pattern (identifier)) (parenthesized_filter"),
         ],
     )
     def test_grammar_misparses_without_error(self, query: str, misparse: str) -> None:
@@ -420,7 +436,9 @@ class TestLogScaleSyntax:
 
 
 class TestLogScaleGrammarBuild:
-    def test_builds_into_a_fresh_cache_directory(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_builds_into_a_fresh_cache_directory(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         monkeypatch.setenv("SIEMC_CACHE_DIR", str(tmp_path))
         library = logscale_module._library_path()
         assert library.is_file()

@@ -1,0 +1,127 @@
+"""AQL for IBM QRadar over Windows (Sysmon) events.
+
+Strings are single-quoted with `''` for a quote; names with spaces are double-quoted custom
+properties. `=` and `LIKE` are case-sensitive, `ILIKE` is `LIKE` without case; both use `%` and `_`,
+which cannot be escaped portably, so values holding them use `IMATCHES`/`MATCHES` (Java regex) instead.
+Whether MATCHES must match the whole value is not documented, so every regex is written to match
+anywhere either way (`.*(?:...).*`). Equality and lists without case compare `LOWER(field)`.
+Without a time clause AQL searches only the last five minutes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from sigma.conditions import ConditionAND, ConditionNOT, ConditionOR
+from sigma.conversion.state import ConversionState
+from sigma.types import SigmaCompareExpression, SigmaRegularExpression, SigmaRegularExpressionFlag, SigmaString
+
+from siemc.backend import SiemcBackend
+from siemc.extension import Lookback
+from siemc.target import Source, Target
+
+
+def aql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class AqlBackend(SiemcBackend):
+    name = "siemc AQL"
+    precedence: ClassVar[tuple[type[ConditionNOT], type[ConditionAND], type[ConditionOR]]] = (
+        ConditionNOT,
+        ConditionAND,
+        ConditionOR,
+    )
+    group_expression = "({expr})"
+    or_token = "OR"
+    and_token = "AND"
+    not_token = "NOT"
+    eq_token = " = "
+
+    wildcard_multi = "%"
+    wildcard_single = "_"
+    unescapable_pattern_chars = "%_"
+
+    case_fold_expression = "LOWER({field})"
+    case_sensitive_match_expression = "{field} = {value}"
+    pattern_match_expression = "{field} LIKE {value}"
+    insensitive_pattern_match_expression = "{field} ILIKE {value}"
+
+    re_expression = "{field} {operator} {regex}"
+    cidr_expression = "INCIDR('{value}', {field})"
+    compare_op_expression = "{field} {operator} {value}"
+    compare_operators: ClassVar[dict[SigmaCompareExpression.CompareOperators, str]] = {
+        SigmaCompareExpression.CompareOperators.LT: "<",
+        SigmaCompareExpression.CompareOperators.LTE: "<=",
+        SigmaCompareExpression.CompareOperators.GT: ">",
+        SigmaCompareExpression.CompareOperators.GTE: ">=",
+    }
+    field_null_expression = "({field} IS NULL OR {field} = '')"
+    field_exists_expression = "{field} IS NOT NULL"
+    field_not_exists_expression = "{field} IS NULL"
+
+    field_in_list_expression = "{field} {op} ({list})"
+    or_in_operator = "IN"
+    cased_in_operator = "IN"
+    number_in_operator = "IN"
+    list_separator = ", "
+
+    def escape_and_quote_field(self, field_name: str) -> str:
+        # Normalised columns (username) are bare; custom properties and functions are given as written.
+        return field_name
+
+    def convert_value_str(self, s: SigmaString, state: ConversionState) -> str:
+        return aql_string(s.convert(escape_char=None, wildcard_multi="%", wildcard_single="_", add_escaped=""))
+
+    def convert_condition_field_eq_val_re(self, cond: Any, state: ConversionState) -> Any:
+        regex: SigmaRegularExpression = cond.value
+        flags = "".join(
+            c for flag, c in (
+                (SigmaRegularExpressionFlag.MULTILINE, "m"), (SigmaRegularExpressionFlag.DOTALL, "s")
+            ) if flag in regex.flags
+        ) + "s"
+        operator = "IMATCHES" if SigmaRegularExpressionFlag.IGNORECASE in regex.flags else "MATCHES"
+        text = f"(?{''.join(sorted(set(flags)))}).*(?:{regex.regexp}).*"
+        return f"{self.escape_and_quote_field(cond.field)} {operator} {aql_string(text)}"
+
+
+_WINDOWS_PROCESS_CREATION = Source(
+    selector="devicetype = 12 AND \"EventID\" = '1'",
+    time_field="starttime",
+    fields={
+        "Image": '"Process Path"',
+        "ImageName": '"Process Name"',
+        "CommandLine": '"Command"',
+        "OriginalFileName": '"Filename"',
+        "User": "username",
+        "Computer": '"Machine Name"',
+        "ParentImage": '"Parent Process Path"',
+        "ParentImageName": '"Parent Process Name"',
+        "ParentCommandLine": '"Parent Command"',
+        "ProcessId": '"Process ID"',
+        "ParentProcessId": '"Parent Process ID"',
+    },
+)
+
+
+class Aql(Target):
+    name = "aql"
+    siem = "IBM QRadar (AQL)"
+    file_extension = "aql"
+    backend_class = AqlBackend
+    has_file_name_columns = True
+    sources: ClassVar[dict[tuple[str | None, str | None], Source]] = {
+        ("process_creation", "windows"): _WINDOWS_PROCESS_CREATION,
+    }
+
+    def string_literal(self, text: str) -> str:
+        return aql_string(text)
+
+    def bool_literal(self, value: bool) -> str:
+        return "'true'" if value else "'false'"
+
+    def time_clause(self, lookback: Lookback) -> str:
+        """`LAST n MINUTES|HOURS|DAYS` in the rule's own unit (seconds round up to minutes)."""
+        if lookback.unit == "s":
+            return f"LAST {-(-lookback.amount // 60)} MINUTES"
+        return f"LAST {lookback.amount} {dict(m='MINUTES', h='HOURS', d='DAYS')[lookback.unit]}"

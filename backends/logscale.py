@@ -1,0 +1,123 @@
+"""CrowdStrike Falcon LogScale (CQL) over Falcon `ProcessRollup2` events.
+
+`field="value"` is exact and case-sensitive; a regex literal `field=/re/flags` is unanchored (siemc
+anchors it) with flags `i` (ignore case), `m` and `d` (dot matches newline; LogScale has no `s`),
+and a `/` inside must be escaped. Case-insensitive lists are `in(field="f", values=[...],
+ignoreCase=true)`. Filters written side by side are ANDed; AND/OR groups are always parenthesised,
+since LogScale documents unusual precedence between them. The time range is a search setting.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from sigma.conditions import ConditionAND, ConditionNOT, ConditionOR
+from sigma.conversion.state import ConversionState
+from sigma.types import SigmaCompareExpression, SigmaRegularExpression, SigmaRegularExpressionFlag, SigmaString
+
+from siemc.backend import SiemcBackend, wildcard_regex
+from siemc.target import Source, Target
+
+
+def logscale_string(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    return '"' + escaped.replace("\t", "\\t") + '"'
+
+
+class LogScaleBackend(SiemcBackend):
+    name = "siemc LogScale"
+    precedence: ClassVar[tuple[type[ConditionNOT], type[ConditionAND], type[ConditionOR]]] = (
+        ConditionNOT,
+        ConditionAND,
+        ConditionOR,
+    )
+    group_expression = "({expr})"
+    or_token = "or"
+    and_token = "and"
+    not_token = "not"
+    eq_token = "="
+
+    pattern_list_as_regex = True
+    case_sensitive_match_expression = "{field}={value}"
+    re_expression = "{field}={regex}"
+    cidr_expression = 'cidr({field}, subnet="{value}")'
+    compare_op_expression = "test({field} {operator} {value})"
+    compare_operators: ClassVar[dict[SigmaCompareExpression.CompareOperators, str]] = {
+        SigmaCompareExpression.CompareOperators.LT: "<",
+        SigmaCompareExpression.CompareOperators.LTE: "<=",
+        SigmaCompareExpression.CompareOperators.GT: ">",
+        SigmaCompareExpression.CompareOperators.GTE: ">=",
+    }
+    field_null_expression = '({field}="" or not {field}=*)'
+    field_exists_expression = "{field}=*"
+    field_not_exists_expression = "not {field}=*"
+
+    field_in_list_expression = "in(field={field}, values=[{list}]{op})"
+    or_in_operator = ", ignoreCase=true"
+    cased_in_operator = ""
+    list_separator = ", "
+
+    def escape_and_quote_field(self, field_name: str) -> str:
+        return field_name if re.fullmatch(r"[#@]?[A-Za-z_][A-Za-z0-9_.]*", field_name) else logscale_string(field_name)
+
+    def convert_value_str(self, s: SigmaString, state: ConversionState) -> str:
+        return logscale_string(str(s.to_plain()))
+
+    def convert_value_re(self, r: SigmaRegularExpression, state: ConversionState) -> Any:
+        flags = {SigmaRegularExpressionFlag.IGNORECASE: "i", SigmaRegularExpressionFlag.MULTILINE: "m",
+                 SigmaRegularExpressionFlag.DOTALL: "d"}
+        body = re.sub(r"(?<!\\)((?:\\\\)*)/", r"\1\\/", str(r.regexp))
+        return f"/{body}/" + "".join(c for flag, c in flags.items() if flag in r.flags)
+
+    def convert_condition_field_eq_val_str(self, cond: Any, state: ConversionState) -> Any:
+        # Without case, a plain value is the anchored regex /^value$/i.
+        value = cond.value
+        if not value.contains_special():
+            return self._as_regex(cond, wildcard_regex(value, cased=False), state)
+        return super().convert_condition_field_eq_val_str(cond, state)
+
+    def convert_condition_as_in_expression(self, cond: ConditionOR | ConditionAND, state: ConversionState) -> Any:
+        args = [arg for arg in cond.args if hasattr(arg, "value")]
+        if self._is_pattern_list(args):
+            return super().convert_condition_as_in_expression(cond, state)
+        operator = ", ignoreCase=true" if self._value_kind(args[0].value) == "string" else ""
+        values = ", ".join(self.convert_value_str(arg.value, state) for arg in args)
+        return f"in(field={logscale_string(args[0].field)}, values=[{values}]{operator})"
+
+
+_PROCESS_ROLLUP = Source(
+    selector="#event_simpleName=ProcessRollup2 event_platform=Win",
+    time_field="@timestamp",
+    fields={
+        "Image": "ImageFileName",
+        "ImageName": "FileName",
+        "CommandLine": "CommandLine",
+        "OriginalFileName": "OriginalFilename",
+        "User": "UserName",
+        "Computer": "ComputerName",
+        "ProcessId": "RawProcessId",
+        "ParentImageName": "ParentBaseFileName",
+        "ParentProcessId": "ParentProcessId",
+        "sha256": "SHA256HashData",
+        "md5": "MD5HashData",
+        "sha1": "SHA1HashData",
+    },
+)
+
+
+class LogScale(Target):
+    name = "logscale"
+    siem = "CrowdStrike Falcon LogScale (CQL)"
+    file_extension = "logscale"
+    backend_class = LogScaleBackend
+    has_file_name_columns = True
+    sources: ClassVar[dict[tuple[str | None, str | None], Source]] = {
+        ("process_creation", "windows"): _PROCESS_ROLLUP,
+    }
+
+    def string_literal(self, text: str) -> str:
+        return logscale_string(text)
+
+    def bool_literal(self, value: bool) -> str:
+        return '"true"' if value else '"false"'

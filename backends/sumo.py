@@ -1,0 +1,102 @@
+"""Sumo Logic log search over Cloud SIEM normalised records (`_index=sec_record_*`).
+
+The scope before the first pipe selects the record partition; conditions go in `| where`, where
+string tests are case-sensitive: `=`, `in (...)` and `matches "a*b"` (wildcard `*`, which cannot be
+escaped). Case-insensitive tests compare `toLowerCase(field)` with a lower-cased value; values
+holding a literal `*` use a regex. `matches /re/` is RE2 (a `/` in it is escaped); whether it must
+match the whole value is not documented, so regexes are written to match anywhere either way.
+Strings are double-quoted with backslash escapes. The time range is a search setting, not query text.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from sigma.conditions import ConditionAND, ConditionNOT, ConditionOR
+from sigma.conversion.state import ConversionState
+from sigma.types import SigmaCompareExpression, SigmaRegularExpression, SigmaRegularExpressionFlag, SigmaString
+
+from siemc.backend import SiemcBackend
+from siemc.target import Source, Target
+
+
+def sumo_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class SumoBackend(SiemcBackend):
+    name = "siemc Sumo Logic"
+    precedence: ClassVar[tuple[type[ConditionNOT], type[ConditionAND], type[ConditionOR]]] = (
+        ConditionNOT,
+        ConditionAND,
+        ConditionOR,
+    )
+    group_expression = "({expr})"
+    or_token = "or"
+    and_token = "and"
+    not_token = "!"
+    token_separator = " "
+    eq_token = " = "
+
+    unescapable_pattern_chars = "*"
+    pattern_list_as_regex = True
+    case_fold_expression = "toLowerCase({field})"
+    case_sensitive_match_expression = "{field} = {value}"
+    pattern_match_expression = "{field} matches {value}"
+
+    re_expression = "{field} matches {regex}"
+    compare_op_expression = "{field} {operator} {value}"
+    compare_operators: ClassVar[dict[SigmaCompareExpression.CompareOperators, str]] = {
+        SigmaCompareExpression.CompareOperators.LT: "<",
+        SigmaCompareExpression.CompareOperators.LTE: "<=",
+        SigmaCompareExpression.CompareOperators.GT: ">",
+        SigmaCompareExpression.CompareOperators.GTE: ">=",
+    }
+    field_null_expression = "isBlank({field})"
+    field_exists_expression = "!isNull({field})"
+    field_not_exists_expression = "isNull({field})"
+
+    field_in_list_expression = "{field} {op} ({list})"
+    or_in_operator = "in"
+    cased_in_operator = "in"
+    number_in_operator = "in"
+    list_separator = ", "
+
+    def convert_value_str(self, s: SigmaString, state: ConversionState) -> str:
+        return sumo_string(s.convert(escape_char=None, wildcard_multi="*", wildcard_single=None, add_escaped=""))
+
+    def convert_value_re(self, r: SigmaRegularExpression, state: ConversionState) -> Any:
+        flags = {SigmaRegularExpressionFlag.IGNORECASE: "i", SigmaRegularExpressionFlag.MULTILINE: "m"}
+        letters = "".join(c for flag, c in flags.items() if flag in r.flags) + "s"
+        return "/(?" + letters + ").*(?:" + str(r.regexp).replace("/", "\\/") + ").*/"
+
+
+_ENDPOINT_PROCESS_CREATION = Source(
+    selector="_index=sec_record_endpoint",
+    time_field="_messagetime",
+    fields={
+        "Image": "baseImage",
+        "CommandLine": "commandLine",
+        "User": "user_username",
+        "Computer": "device_hostname",
+        "ParentImage": "parentBaseImage",
+        "ParentCommandLine": "parentCommandLine",
+        "ProcessId": "pid",
+    },
+)
+
+
+class Sumo(Target):
+    name = "sumo"
+    siem = "Sumo Logic Cloud SIEM"
+    file_extension = "sumo"
+    backend_class = SumoBackend
+    sources: ClassVar[dict[tuple[str | None, str | None], Source]] = {
+        ("process_creation", "windows"): _ENDPOINT_PROCESS_CREATION,
+    }
+
+    def string_literal(self, text: str) -> str:
+        return sumo_string(text)
+
+    def bool_literal(self, value: bool) -> str:
+        return '"true"' if value else '"false"'

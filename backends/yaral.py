@@ -1,0 +1,132 @@
+"""YARA-L 2.0 rules for Google SecOps (Chronicle) over UDM `PROCESS_LAUNCH` events.
+
+Every field is read through the event variable (`$e.`). Comparisons are case-sensitive; `nocase`
+after a string or regex comparison ignores case. There is no wildcard operator and no value list:
+patterns and lists become one RE2 regex literal `/.../` (unanchored, so siemc anchors it; a `/` in
+it is escaped). Strings are double-quoted with backslash escapes. Unset UDM strings equal "".
+Predicates on separate lines of `events:` are ANDed; mixed groups are parenthesised.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from sigma.conditions import ConditionAND, ConditionNOT, ConditionOR
+from sigma.conversion.state import ConversionState
+from sigma.types import SigmaCompareExpression, SigmaRegularExpression, SigmaRegularExpressionFlag, SigmaString
+
+from siemc.backend import SiemcBackend, alternation
+from siemc.target import Source, Target
+
+EVENT = "$e"
+
+
+def yaral_string(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    return '"' + escaped.replace("\t", "\\t") + '"'
+
+
+class YaraLBackend(SiemcBackend):
+    name = "siemc YARA-L"
+    precedence: ClassVar[tuple[type[ConditionNOT], type[ConditionAND], type[ConditionOR]]] = (
+        ConditionNOT,
+        ConditionAND,
+        ConditionOR,
+    )
+    group_expression = "({expr})"
+    or_token = "or"
+    and_token = "and"
+    not_token = "not"
+    eq_token = " = "
+
+    pattern_list_as_regex = True
+    eq_expression = "{field} = {value} nocase"
+    case_sensitive_match_expression = "{field} = {value}"
+    re_expression = "{field} = {regex}"
+    cidr_expression = 'net.ip_in_range_cidr({field}, "{value}")'
+    compare_op_expression = "{field} {operator} {value}"
+    compare_operators: ClassVar[dict[SigmaCompareExpression.CompareOperators, str]] = {
+        SigmaCompareExpression.CompareOperators.LT: "<",
+        SigmaCompareExpression.CompareOperators.LTE: "<=",
+        SigmaCompareExpression.CompareOperators.GT: ">",
+        SigmaCompareExpression.CompareOperators.GTE: ">=",
+    }
+    field_null_expression = '{field} = ""'
+    field_exists_expression = '{field} != ""'
+    field_not_exists_expression = '{field} = ""'
+
+    # Lists of exact values are one anchored alternation too: YARA-L has no `in`.
+    field_in_list_expression = "{field} = {list}"
+    or_in_operator = "nocase"
+    cased_in_operator = ""
+
+    def escape_and_quote_field(self, field_name: str) -> str:
+        return f"{EVENT}.{field_name}"
+
+    def convert_value_str(self, s: SigmaString, state: ConversionState) -> str:
+        return yaral_string(str(s.to_plain()))
+
+    def convert_value_re(self, r: SigmaRegularExpression, state: ConversionState) -> Any:
+        inline = "".join(
+            c for flag, c in ((SigmaRegularExpressionFlag.MULTILINE, "m"), (SigmaRegularExpressionFlag.DOTALL, "s"))
+            if flag in r.flags
+        )
+        body = (f"(?{inline})" if inline else "") + re.sub(r"(?<!\\)((?:\\\\)*)/", r"\1\\/", str(r.regexp))
+        return f"/{body}/" + (" nocase" if SigmaRegularExpressionFlag.IGNORECASE in r.flags else "")
+
+    def convert_condition_as_in_expression(self, cond: ConditionOR | ConditionAND, state: ConversionState) -> Any:
+        args = [arg for arg in cond.args if hasattr(arg, "value")]
+        if all(isinstance(arg.value, SigmaString) and not arg.value.contains_special() for arg in args):
+            # Exact values: `^(?:a|b)$`, the anchored alternation of the escaped values.
+            values = [arg.value for arg in args]
+            return self._as_regex(args[0], alternation(values, cased=self._value_kind(values[0]) == "cased"), state)
+        return super().convert_condition_as_in_expression(cond, state)
+
+
+_PROCESS_LAUNCH = Source(
+    selector=f'{EVENT}.metadata.event_type = "PROCESS_LAUNCH"',
+    time_field="metadata.event_timestamp.seconds",
+    fields={
+        "Image": "target.process.file.full_path",
+        "CommandLine": "target.process.command_line",
+        "OriginalFileName": "target.process.file.names",
+        "ProcessId": "target.process.pid",
+        "User": "principal.user.userid",
+        "Computer": "principal.hostname",
+        "ParentImage": "principal.process.file.full_path",
+        "ParentCommandLine": "principal.process.command_line",
+        "ParentProcessId": "principal.process.pid",
+        "sha256": "target.process.file.sha256",
+        "md5": "target.process.file.md5",
+        "sha1": "target.process.file.sha1",
+    },
+)
+
+
+class YaraL(Target):
+    name = "yaral"
+    siem = "Google SecOps / Chronicle (YARA-L 2.0)"
+    file_extension = "yaral"
+    backend_class = YaraLBackend
+    sources: ClassVar[dict[tuple[str | None, str | None], Source]] = {
+        ("process_creation", "windows"): _PROCESS_LAUNCH,
+    }
+
+    def string_literal(self, text: str) -> str:
+        return yaral_string(text)
+
+    def bool_literal(self, value: bool) -> str:
+        # Outcome variables hold strings and numbers, not booleans.
+        return '"true"' if value else '"false"'
+
+    def rule_name(self, title: str) -> str:
+        """A rule identifier: lower-case words joined by underscores, never starting with a digit."""
+        name = re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_") or "rule"
+        return name if not name[0].isdigit() else f"rule_{name}"
+
+    def outcome_name(self, column: str) -> str:
+        return "$" + re.sub(r"[^A-Za-z0-9_]", "_", column)
+
+    def outcome_value(self, column: str, derived: set[str]) -> str:
+        return self.outcome_name(column) if column in derived else f"{EVENT}.{column}"
