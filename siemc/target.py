@@ -7,6 +7,7 @@ log source) and how a literal is written. Everything else is shared here.
 
 from __future__ import annotations
 
+import copy
 import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -134,7 +135,8 @@ class Target:
     def expression(self, rule: SigmaRule, source: Source, condition: bool = False) -> str:
         """The boolean expression of a rule's detection, in this language."""
         try:
-            queries = self._backend(source, condition).convert_rule(rule)
+            # pySigma's pipelines rewrite the rule in place: each target converts its own copy.
+            queries = self._backend(source, condition).convert_rule(copy.deepcopy(rule))
         except SigmaError as error:
             raise SiemcError(str(error).split(" in /")[0]) from None
         except NotImplementedError as error:
