@@ -33,9 +33,10 @@ class LogScaleBackend(SiemcBackend):
         ConditionOR,
     )
     group_expression = "({expr})"
-    or_token = "or"
-    and_token = "and"
-    not_token = "not"
+    # Upper case: the forms every LogScale parser reads as operators, never as free-text terms.
+    or_token = "OR"
+    and_token = "AND"
+    not_token = "NOT"
     eq_token = "="
 
     pattern_list_as_regex = True
@@ -49,9 +50,9 @@ class LogScaleBackend(SiemcBackend):
         SigmaCompareExpression.CompareOperators.GT: ">",
         SigmaCompareExpression.CompareOperators.GTE: ">=",
     }
-    field_null_expression = '({field}="" or not {field}=*)'
+    field_null_expression = '({field}="" OR {field}!=*)'
     field_exists_expression = "{field}=*"
-    field_not_exists_expression = "not {field}=*"
+    field_not_exists_expression = "{field}!=*"
 
     field_in_list_expression = "in(field={field}, values=[{list}]{op})"
     or_in_operator = ", ignoreCase=true"

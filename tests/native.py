@@ -1,0 +1,34 @@
+"""Translate Sigma-named events into a target's native schema, by that target's own field mapping."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from siemc.fields import FILE_NAME_FIELDS
+from siemc.target import Source
+
+
+def file_name(path: str) -> str:
+    return re.split(r"[\\/]", path)[-1]
+
+
+def native_event(event: dict[str, Any], source: Source) -> dict[str, Any]:
+    """Flat dict of native field -> value; the file-name fields are derived from the paths."""
+    sigma = dict(event)
+    for path_field, name_field in FILE_NAME_FIELDS.items():
+        if path_field in sigma and name_field not in sigma:
+            sigma[name_field] = file_name(sigma[path_field])
+    return {source.fields[name]: value for name, value in sigma.items() if name in source.fields}
+
+
+def nest(flat: dict[str, Any]) -> dict[str, Any]:
+    """`{"process.name": x}` -> `{"process": {"name": x}}` (ECS documents)."""
+    root: dict[str, Any] = {}
+    for dotted, value in flat.items():
+        node = root
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return root
