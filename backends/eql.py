@@ -11,9 +11,12 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from sigma.backends.elasticsearch import EqlBackend as ElasticEqlBackend
+from sigma.conditions import ConditionFieldEqualsValueExpression
 from sigma.conversion.state import ConversionState
+from sigma.types import SigmaRegularExpressionFlag
 from sigma.rule import SigmaRule
 
+from siemc.backend import wildcard_regex
 from siemc.target import Source, Target
 
 
@@ -22,6 +25,32 @@ class EqlBackend(ElasticEqlBackend):
 
     # `:` is `like~` (case-insensitive, wildcards), and is how Elastic's own rules write lists.
     or_in_operator: ClassVar[str] = " : "
+
+    def convert_condition_field_eq_val_str_case_sensitive(self, cond: Any, state: ConversionState) -> Any:
+        # `==` takes `*` literally; a case-sensitive pattern is `like` (the official backend uses `==`).
+        if cond.value.contains_special():
+            return f"{self.escape_and_quote_field(cond.field)} like {self.convert_value_str(cond.value, state)}"
+        return super().convert_condition_field_eq_val_str_case_sensitive(cond, state)
+
+    def convert_condition_field_eq_val_str(self, cond: Any, state: ConversionState) -> Any:
+        # EQL patterns cannot escape `*` or `?`: a value holding one literally is matched by regex.
+        if any(c in part for part in cond.value.s if isinstance(part, str) for c in "*?"):
+            return self.convert_condition_field_eq_val_re(
+                ConditionFieldEqualsValueExpression(cond.field, wildcard_regex(cond.value, cased=False)), state
+            )
+        return super().convert_condition_field_eq_val_str(cond, state)
+
+    def convert_condition_field_eq_val_re(self, cond: Any, state: ConversionState) -> Any:
+        """Lucene regex is anchored and has no inline flags: anchor explicitly, `regex~` for no case."""
+        pattern = str(cond.value.regexp)
+        insensitive = SigmaRegularExpressionFlag.IGNORECASE in cond.value.flags
+        if pattern.startswith("(?i)"):
+            pattern, insensitive = pattern[4:], True
+        pattern = pattern[1:] if pattern.startswith("^") else ".*" + pattern
+        pattern = pattern[:-1] if pattern.endswith("$") and not pattern.endswith("\\$") else pattern + ".*"
+        quoted = '"' + pattern.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        operator = "regex~" if insensitive else "regex"
+        return f"{self.escape_and_quote_field(cond.field)} {operator} {quoted}"
 
     def finalize_query_default(self, rule: SigmaRule, query: Any, index: int, state: ConversionState) -> Any:
         return query

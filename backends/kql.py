@@ -9,13 +9,14 @@ unanchored. Strings are never null in Kusto, so null tests are `isempty()`.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from sigma.conditions import ConditionAND, ConditionNOT, ConditionOR
 from sigma.conversion.state import ConversionState
 from sigma.types import SigmaCompareExpression, SigmaString
 
-from siemc.backend import SiemcBackend
+from siemc.backend import SiemcBackend, plain_text
+from siemc.target import group_wrapped
 from siemc.target import Source, Target
 
 
@@ -71,8 +72,13 @@ class KqlBackend(SiemcBackend):
     number_in_operator = "in"
     list_separator = ", "
 
+    def convert_condition_not(self, cond: ConditionNOT, state: ConversionState) -> Any:
+        # `not` is a function in KQL: it always takes parentheses, `not x` is a syntax error.
+        inner = str(self.convert_condition(cond.args[0], state))
+        return f"not({inner[1:-1] if group_wrapped(inner) else inner})"
+
     def convert_value_str(self, s: SigmaString, state: ConversionState) -> str:
-        return kql_string(str(s.to_plain()))
+        return kql_string(plain_text(s))
 
     def convert_value_re(self, r, state):  # type: ignore[no-untyped-def]
         flags = "".join(sorted(c for flag, c in r.sigma_to_re_flag.items() if flag in r.flags))

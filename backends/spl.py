@@ -98,5 +98,10 @@ class Spl(Target):
         ("process_creation", "windows"): _SYSMON_PROCESS_CREATION,
     }
 
+    def split_pipes(self, expression: str) -> tuple[str, list[str]]:
+        # The official backend defers `|re` to trailing `| regex ...` stages after the search.
+        search, *stages = expression.split("\n| ")
+        return search, stages
+
     def bool_literal(self, value: bool) -> str:
         return '"true"' if value else '"false"'

@@ -16,7 +16,7 @@ from sigma.conditions import ConditionAND, ConditionNOT, ConditionOR
 from sigma.conversion.state import ConversionState
 from sigma.types import SigmaCompareExpression, SigmaRegularExpression, SigmaRegularExpressionFlag, SigmaString
 
-from siemc.backend import SiemcBackend, alternation
+from siemc.backend import SiemcBackend, plain_text, alternation
 from siemc.target import Source, Target
 
 EVENT = "$e"
@@ -65,7 +65,7 @@ class YaraLBackend(SiemcBackend):
         return f"{EVENT}.{field_name}"
 
     def convert_value_str(self, s: SigmaString, state: ConversionState) -> str:
-        return yaral_string(str(s.to_plain()))
+        return yaral_string(plain_text(s))
 
     def convert_value_re(self, r: SigmaRegularExpression, state: ConversionState) -> Any:
         inline = "".join(

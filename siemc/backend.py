@@ -75,6 +75,11 @@ def alternation(values: list[SigmaString], cased: bool) -> SigmaRegularExpressio
     return regex
 
 
+def plain_text(value: SigmaString) -> str:
+    """The literal text of a value without wildcards (Sigma's escapes resolved, nothing re-escaped)."""
+    return "".join(str(part) for part in value.s)
+
+
 class SiemcBackend(TextQueryBackend):
     parenthesize = True
     convert_or_as_in = True
@@ -119,7 +124,7 @@ class SiemcBackend(TextQueryBackend):
     ) -> Any:
         value = cond.value
         assert isinstance(value, SigmaString)
-        if self._needs_regex(value):
+        if self._needs_regex(value, cased=True):
             return self._as_regex(cond, wildcard_regex(value, cased=True), state)
         if value.contains_special() and self.pattern_match_expression:
             return self._format(self.pattern_match_expression, self._field(cond), value, state)
@@ -131,7 +136,7 @@ class SiemcBackend(TextQueryBackend):
     def _format(self, template: str, field: str, value: SigmaString, state: ConversionState) -> str:
         return template.format(field=field, value=self.convert_value_str(value, state))
 
-    def _needs_regex(self, value: SigmaString) -> bool:
+    def _needs_regex(self, value: SigmaString, cased: bool = False) -> bool:
         """True when no template of the language can say the wildcard value exactly."""
         if not value.contains_special():
             return False
@@ -139,12 +144,14 @@ class SiemcBackend(TextQueryBackend):
             return True
         if self.pattern_match_expression or self.wildcard_match_expression:
             return False
-        inner = value
-        if inner.startswith(SpecialChars.WILDCARD_MULTI):
-            inner = inner[1:]
-        if inner.endswith(SpecialChars.WILDCARD_MULTI):
-            inner = inner[:-1]
-        return inner.contains_special()
+        leading = value.startswith(SpecialChars.WILDCARD_MULTI)
+        trailing = value.endswith(SpecialChars.WILDCARD_MULTI)
+        inner = value[1 if leading else 0 : len(value) - 1 if trailing else len(value)]
+        if inner.contains_special():
+            return True
+        prefix = "case_sensitive_" if cased else ""
+        kind = "contains" if leading and trailing else "endswith" if leading else "startswith"
+        return getattr(self, f"{prefix}{kind}_expression") is None
 
     def _as_regex(
         self, cond: ConditionFieldEqualsValueExpression, regex: SigmaRegularExpression, state: ConversionState

@@ -53,6 +53,25 @@ class DerivedView:
 _BOOLEAN_WORDS = {"and", "or", "not"}
 
 
+def group_wrapped(expression: str) -> bool:
+    """True when the whole expression is one parenthesised group: `(a or b)`, not `(a) or (b)`."""
+    if not (expression.startswith("(") and expression.endswith(")")):
+        return False
+    depth, quote = 0, ""
+    for index, char in enumerate(expression):
+        if quote:
+            quote = "" if char == quote and expression[index - 1] != "\\" else quote
+        elif char in "\"'":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0 and index != len(expression) - 1:
+                return False
+    return True
+
+
 def group(expression: str) -> str:
     """Parenthesise an expression unless it is one term, so juxtaposition can never regroup it."""
     depth, quote, word, top_words = 0, "", "", []
@@ -158,6 +177,10 @@ class Target:
         )
         return DerivedView(column.name, column.is_flag, cases, default)
 
+    def split_pipes(self, expression: str) -> tuple[str, list[str]]:
+        """Languages whose backend appends pipe stages to a condition split them off here."""
+        return expression, []
+
     def native_column(self, column: str, source: Source, derived: set[str]) -> str | None:
         if column == TIME_COLUMN:
             return source.time_field
@@ -180,6 +203,7 @@ class Target:
         if ext.sort:
             sort_column = self.native_column(ext.sort[0], source, derived_names)
             sort = (sort_column, ext.sort[1]) if sort_column else None
+        condition, pipes = self.split_pipes(self.expression(rule, source))
         return {
             "rule": rule,
             "title": rule.title,
@@ -188,7 +212,8 @@ class Target:
             "severity": ext.metadata.severity or (rule.level.name.lower() if rule.level else ""),
             "source_path": posixpath.normpath(detection.path.as_posix()),
             "source": source,
-            "condition": self.expression(rule, source),
+            "condition": condition,
+            "pipes": pipes,
             "derived": derived,
             "derived_by_name": {d.name: d for d in derived},
             "columns": columns,
