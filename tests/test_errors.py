@@ -1,0 +1,87 @@
+"""Bad input: a one-line error naming the file (and line), exit 1, other rules still built."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from siemc.cli import app
+from tests.conftest import T1219_RULE
+
+GOOD = T1219_RULE.read_text()
+BAD_RULES = {
+    # name: (text, expected message part, expected line)
+    "malformed": ("title: x\ndetection:\n  sel: [a\n", "malformed YAML", 4),
+    "modifier": (GOOD.replace("Image|endswith:", "Image|endswithh:"), "endswithh", 23),
+    "no_condition": (GOOD.replace("  condition: selection\n", ""), "condition", None),
+    "unknown_target": (GOOD.replace("  lookback: 24h\n", "  lookback: 24h\n  targets: [kql, splunk]\n"), "unknown target 'splunk'", 67),
+    "bad_lookback": (GOOD.replace("lookback: 24h", "lookback: yesterday"), "siemc.lookback", 66),
+}
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    path = folder / f"{name}.yml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("name", sorted(BAD_RULES))
+def test_bad_rule_is_one_line_with_file_and_line(tmp_path: Path, name: str) -> None:
+    text, message, line = BAD_RULES[name]
+    path = _write(tmp_path, name, text)
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1
+    errors = [row for row in result.stderr.splitlines() if " error: " in row]
+    assert len(errors) == 1
+    assert errors[0].startswith(f"{path}:{line}:" if line else f"{path}:")
+    assert message in errors[0]
+
+
+def test_unmapped_field_names_target_file_and_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, "unmapped", GOOD.replace("    Image|endswith:", "    Hashes|contains: abc\n    Image|endswith:"))
+    result = CliRunner().invoke(app, ["convert", str(path), "--target", "sumo"])
+    assert result.exit_code == 1
+    assert result.stderr.strip().startswith(f"{path}:23: [sumo] error: field 'Hashes' has no mapping")
+
+
+def test_build_goes_on_and_keeps_earlier_output(tmp_path: Path) -> None:
+    rules, out = tmp_path / "rules", tmp_path / "out"
+    rules.mkdir()
+    _write(rules, "good", GOOD)
+    broken = _write(rules, "later_broken", GOOD.replace("title: Remote", "title: Still remote"))
+    runner = CliRunner()
+    assert runner.invoke(app, ["build", str(rules), "--out", str(out)]).exit_code == 0
+    before = (out / "kql" / "later_broken.kql").read_text()
+
+    broken.write_text(GOOD.replace("Image|endswith:", "Image|nosuch:"))
+    result = runner.invoke(app, ["build", str(rules), "--out", str(out)])
+    assert result.exit_code == 1
+    assert "later_broken.yml" in result.stderr and "nosuch" in result.stderr
+    assert (out / "kql" / "good.kql").is_file()
+    assert (out / "kql" / "later_broken.kql").read_text() == before  # not removed, not half-written
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_unknown_target_option_is_bad_usage() -> None:
+    result = CliRunner().invoke(app, ["convert", str(T1219_RULE), "--target", "splunk"])
+    assert result.exit_code == 2
+    assert "unknown target 'splunk'" in result.stderr
+
+
+def test_targets_lists_all_seven() -> None:
+    result = CliRunner().invoke(app, ["targets"])
+    names = [row.split()[0] for row in result.stdout.splitlines()]
+    assert names == ["kql", "spl", "eql", "aql", "sumo", "yaral", "logscale"]
+
+
+def test_check_exits_1_listing_changed_files(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    runner = CliRunner()
+    runner.invoke(app, ["build", str(T1219_RULE), "--out", str(out), "--target", "spl"])
+    (out / "spl" / "t1219_remote_access_tools.spl").write_text("old\n")
+    result = runner.invoke(app, ["build", str(T1219_RULE), "--out", str(out), "--target", "spl", "--check"])
+    assert result.exit_code == 1
+    assert "would change: " in result.stdout
+    assert (out / "spl" / "t1219_remote_access_tools.spl").read_text() == "old\n"
