@@ -19,10 +19,10 @@ _MODULES = {
     "logscale": ("backends.logscale", "LogScale"),
 }
 TARGET_NAMES: tuple[str, ...] = tuple(_MODULES)
-_instances: dict[str, "Target"] = {}
+_instances: dict[str, Target] = {}
 
 
-def get_target(name: str) -> "Target":
+def get_target(name: str) -> Target:
     """The target called `name`; KeyError for an unknown one."""
     if name not in _instances:
         module_name, class_name = _MODULES[name]

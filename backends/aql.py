@@ -14,7 +14,12 @@ from typing import Any, ClassVar
 
 from sigma.conditions import ConditionAND, ConditionNOT, ConditionOR
 from sigma.conversion.state import ConversionState
-from sigma.types import SigmaCompareExpression, SigmaRegularExpression, SigmaRegularExpressionFlag, SigmaString
+from sigma.types import (
+    SigmaCompareExpression,
+    SigmaRegularExpression,
+    SigmaRegularExpressionFlag,
+    SigmaString,
+)
 
 from siemc.backend import SiemcBackend
 from siemc.extension import Lookback
@@ -71,15 +76,23 @@ class AqlBackend(SiemcBackend):
         return field_name
 
     def convert_value_str(self, s: SigmaString, state: ConversionState) -> str:
-        return aql_string(s.convert(escape_char=None, wildcard_multi="%", wildcard_single="_", add_escaped=""))
+        return aql_string(
+            s.convert(escape_char=None, wildcard_multi="%", wildcard_single="_", add_escaped="")
+        )
 
     def convert_condition_field_eq_val_re(self, cond: Any, state: ConversionState) -> Any:
         regex: SigmaRegularExpression = cond.value
-        flags = "".join(
-            c for flag, c in (
-                (SigmaRegularExpressionFlag.MULTILINE, "m"), (SigmaRegularExpressionFlag.DOTALL, "s")
-            ) if flag in regex.flags
-        ) + "s"
+        flags = (
+            "".join(
+                c
+                for flag, c in (
+                    (SigmaRegularExpressionFlag.MULTILINE, "m"),
+                    (SigmaRegularExpressionFlag.DOTALL, "s"),
+                )
+                if flag in regex.flags
+            )
+            + "s"
+        )
         operator = "IMATCHES" if SigmaRegularExpressionFlag.IGNORECASE in regex.flags else "MATCHES"
         text = f"(?{''.join(sorted(set(flags)))}).*(?:{regex.regexp}).*"
         return f"{self.escape_and_quote_field(cond.field)} {operator} {aql_string(text)}"

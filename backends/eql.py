@@ -13,8 +13,8 @@ from typing import Any, ClassVar
 from sigma.backends.elasticsearch import EqlBackend as ElasticEqlBackend
 from sigma.conditions import ConditionFieldEqualsValueExpression
 from sigma.conversion.state import ConversionState
-from sigma.types import SigmaRegularExpressionFlag
 from sigma.rule import SigmaRule
+from sigma.types import SigmaRegularExpressionFlag
 
 from siemc.backend import wildcard_regex
 from siemc.target import Source, Target
@@ -29,14 +29,17 @@ class EqlBackend(ElasticEqlBackend):
     def convert_condition_field_eq_val_str_case_sensitive(self, cond: Any, state: ConversionState) -> Any:
         # `==` takes `*` literally; a case-sensitive pattern is `like` (the official backend uses `==`).
         if cond.value.contains_special():
-            return f"{self.escape_and_quote_field(cond.field)} like {self.convert_value_str(cond.value, state)}"
+            return (
+                f"{self.escape_and_quote_field(cond.field)} like {self.convert_value_str(cond.value, state)}"
+            )
         return super().convert_condition_field_eq_val_str_case_sensitive(cond, state)
 
     def convert_condition_field_eq_val_str(self, cond: Any, state: ConversionState) -> Any:
         # EQL patterns cannot escape `*` or `?`: a value holding one literally is matched by regex.
         if any(c in part for part in cond.value.s if isinstance(part, str) for c in "*?"):
             return self.convert_condition_field_eq_val_re(
-                ConditionFieldEqualsValueExpression(cond.field, wildcard_regex(cond.value, cased=False)), state
+                ConditionFieldEqualsValueExpression(cond.field, wildcard_regex(cond.value, cased=False)),
+                state,
             )
         return super().convert_condition_field_eq_val_str(cond, state)
 

@@ -16,8 +16,7 @@ from sigma.conversion.state import ConversionState
 from sigma.types import SigmaCompareExpression, SigmaString
 
 from siemc.backend import SiemcBackend, plain_text
-from siemc.target import group_wrapped
-from siemc.target import Source, Target
+from siemc.target import Source, Target, group_wrapped
 
 
 def kql_string(text: str) -> str:

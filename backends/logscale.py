@@ -14,7 +14,12 @@ from typing import Any, ClassVar
 
 from sigma.conditions import ConditionAND, ConditionNOT, ConditionOR
 from sigma.conversion.state import ConversionState
-from sigma.types import SigmaCompareExpression, SigmaRegularExpression, SigmaRegularExpressionFlag, SigmaString
+from sigma.types import (
+    SigmaCompareExpression,
+    SigmaRegularExpression,
+    SigmaRegularExpressionFlag,
+    SigmaString,
+)
 
 from siemc.backend import SiemcBackend, alternation, plain_text, wildcard_regex
 from siemc.target import Source, Target
@@ -60,14 +65,21 @@ class LogScaleBackend(SiemcBackend):
     list_separator = ", "
 
     def escape_and_quote_field(self, field_name: str) -> str:
-        return field_name if re.fullmatch(r"[#@]?[A-Za-z_][A-Za-z0-9_.]*", field_name) else logscale_string(field_name)
+        return (
+            field_name
+            if re.fullmatch(r"[#@]?[A-Za-z_][A-Za-z0-9_.]*", field_name)
+            else logscale_string(field_name)
+        )
 
     def convert_value_str(self, s: SigmaString, state: ConversionState) -> str:
         return logscale_string(plain_text(s))
 
     def convert_value_re(self, r: SigmaRegularExpression, state: ConversionState) -> Any:
-        flags = {SigmaRegularExpressionFlag.IGNORECASE: "i", SigmaRegularExpressionFlag.MULTILINE: "m",
-                 SigmaRegularExpressionFlag.DOTALL: "d"}
+        flags = {
+            SigmaRegularExpressionFlag.IGNORECASE: "i",
+            SigmaRegularExpressionFlag.MULTILINE: "m",
+            SigmaRegularExpressionFlag.DOTALL: "d",
+        }
         body = re.sub(r"(?<!\\)((?:\\\\)*)/", r"\1\\/", str(r.regexp))
         return f"/{body}/" + "".join(c for flag, c in flags.items() if flag in r.flags)
 
@@ -87,14 +99,18 @@ class LogScaleBackend(SiemcBackend):
             parent = getattr(parent, "parent", None)
         return True
 
-    def convert_condition_as_in_expression(self, cond: ConditionOR | ConditionAND, state: ConversionState) -> Any:
+    def convert_condition_as_in_expression(
+        self, cond: ConditionOR | ConditionAND, state: ConversionState
+    ) -> Any:
         args = [arg for arg in cond.args if hasattr(arg, "value")]
         if self._is_pattern_list(args) or not self._only_under_and(cond):
             # in() is a filter function: the parsers accept it only as an ANDed pipeline step,
             # so under OR/NOT the list is one anchored regex alternation instead.
             if not self._is_pattern_list(args):
                 values = [arg.value for arg in args]
-                return self._as_regex(args[0], alternation(values, cased=self._value_kind(values[0]) == "cased"), state)
+                return self._as_regex(
+                    args[0], alternation(values, cased=self._value_kind(values[0]) == "cased"), state
+                )
             return super().convert_condition_as_in_expression(cond, state)
         operator = ", ignoreCase=true" if self._value_kind(args[0].value) == "string" else ""
         values = ", ".join(self.convert_value_str(arg.value, state) for arg in args)

@@ -80,9 +80,25 @@ _SYSMON_PROCESS_CREATION = Source(
     fields={
         name: name
         for name in (
-            "Image", "CommandLine", "OriginalFileName", "Description", "Product", "Company", "ProcessId",
-            "ProcessGuid", "IntegrityLevel", "User", "Computer", "CurrentDirectory", "LogonId", "Hashes",
-            "ParentImage", "ParentCommandLine", "ParentProcessId", "ParentProcessGuid", "ParentUser",
+            "Image",
+            "CommandLine",
+            "OriginalFileName",
+            "Description",
+            "Product",
+            "Company",
+            "ProcessId",
+            "ProcessGuid",
+            "IntegrityLevel",
+            "User",
+            "Computer",
+            "CurrentDirectory",
+            "LogonId",
+            "Hashes",
+            "ParentImage",
+            "ParentCommandLine",
+            "ParentProcessId",
+            "ParentProcessGuid",
+            "ParentUser",
         )
     },
 )

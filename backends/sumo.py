@@ -14,7 +14,12 @@ from typing import Any, ClassVar
 
 from sigma.conditions import ConditionAND, ConditionNOT, ConditionOR
 from sigma.conversion.state import ConversionState
-from sigma.types import SigmaCompareExpression, SigmaRegularExpression, SigmaRegularExpressionFlag, SigmaString
+from sigma.types import (
+    SigmaCompareExpression,
+    SigmaRegularExpression,
+    SigmaRegularExpressionFlag,
+    SigmaString,
+)
 
 from siemc.backend import SiemcBackend
 from siemc.target import Source, Target
@@ -63,7 +68,9 @@ class SumoBackend(SiemcBackend):
     list_separator = ", "
 
     def convert_value_str(self, s: SigmaString, state: ConversionState) -> str:
-        return sumo_string(s.convert(escape_char=None, wildcard_multi="*", wildcard_single=None, add_escaped=""))
+        return sumo_string(
+            s.convert(escape_char=None, wildcard_multi="*", wildcard_single=None, add_escaped="")
+        )
 
     def convert_value_re(self, r: SigmaRegularExpression, state: ConversionState) -> Any:
         flags = {SigmaRegularExpressionFlag.IGNORECASE: "i", SigmaRegularExpressionFlag.MULTILINE: "m"}

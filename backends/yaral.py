@@ -14,9 +14,14 @@ from typing import Any, ClassVar
 
 from sigma.conditions import ConditionAND, ConditionNOT, ConditionOR
 from sigma.conversion.state import ConversionState
-from sigma.types import SigmaCompareExpression, SigmaRegularExpression, SigmaRegularExpressionFlag, SigmaString
+from sigma.types import (
+    SigmaCompareExpression,
+    SigmaRegularExpression,
+    SigmaRegularExpressionFlag,
+    SigmaString,
+)
 
-from siemc.backend import SiemcBackend, plain_text, alternation
+from siemc.backend import SiemcBackend, alternation, plain_text
 from siemc.target import Source, Target
 
 EVENT = "$e"
@@ -69,18 +74,26 @@ class YaraLBackend(SiemcBackend):
 
     def convert_value_re(self, r: SigmaRegularExpression, state: ConversionState) -> Any:
         inline = "".join(
-            c for flag, c in ((SigmaRegularExpressionFlag.MULTILINE, "m"), (SigmaRegularExpressionFlag.DOTALL, "s"))
+            c
+            for flag, c in (
+                (SigmaRegularExpressionFlag.MULTILINE, "m"),
+                (SigmaRegularExpressionFlag.DOTALL, "s"),
+            )
             if flag in r.flags
         )
         body = (f"(?{inline})" if inline else "") + re.sub(r"(?<!\\)((?:\\\\)*)/", r"\1\\/", str(r.regexp))
         return f"/{body}/" + (" nocase" if SigmaRegularExpressionFlag.IGNORECASE in r.flags else "")
 
-    def convert_condition_as_in_expression(self, cond: ConditionOR | ConditionAND, state: ConversionState) -> Any:
+    def convert_condition_as_in_expression(
+        self, cond: ConditionOR | ConditionAND, state: ConversionState
+    ) -> Any:
         args = [arg for arg in cond.args if hasattr(arg, "value")]
         if all(isinstance(arg.value, SigmaString) and not arg.value.contains_special() for arg in args):
             # Exact values: `^(?:a|b)$`, the anchored alternation of the escaped values.
             values = [arg.value for arg in args]
-            return self._as_regex(args[0], alternation(values, cased=self._value_kind(values[0]) == "cased"), state)
+            return self._as_regex(
+                args[0], alternation(values, cased=self._value_kind(values[0]) == "cased"), state
+            )
         return super().convert_condition_as_in_expression(cond, state)
 
 

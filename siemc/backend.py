@@ -29,7 +29,6 @@ from sigma.types import (
     SpecialChars,
 )
 
-
 _REGEX_SPECIAL = ".*+?^$[](){}|\\/"
 
 
@@ -55,7 +54,9 @@ def wildcard_regex(value: SigmaString, cased: bool) -> SigmaRegularExpression:
             pieces.append(".")
         else:
             pieces.append("".join("\\" + c if c in _REGEX_SPECIAL else c for c in str(part)))
-    regex = SigmaRegularExpression(("^" if anchor_start else "") + "".join(pieces) + ("$" if anchor_end else ""))
+    regex = SigmaRegularExpression(
+        ("^" if anchor_start else "") + "".join(pieces) + ("$" if anchor_end else "")
+    )
     flags = set() if cased else {SigmaRegularExpressionFlag.IGNORECASE}
     if any(p in (SpecialChars.WILDCARD_MULTI, SpecialChars.WILDCARD_SINGLE) for p in parts):
         flags.add(SigmaRegularExpressionFlag.DOTALL)
@@ -114,7 +115,11 @@ class SiemcBackend(TextQueryBackend):
             return self._format(self.insensitive_pattern_match_expression, self._field(cond), value, state)
         if self.case_fold_expression:
             field = self.case_fold_expression.format(field=self._field(cond))
-            template = self.pattern_match_expression if value.contains_special() else self.case_sensitive_match_expression
+            template = (
+                self.pattern_match_expression
+                if value.contains_special()
+                else self.case_sensitive_match_expression
+            )
             assert template is not None
             return self._format(template, field, value.lower(), state)
         return super().convert_condition_field_eq_val_str(cond, state)
@@ -140,7 +145,9 @@ class SiemcBackend(TextQueryBackend):
         """True when no template of the language can say the wildcard value exactly."""
         if not value.contains_special():
             return False
-        if any(c in part for part in value.s if isinstance(part, str) for c in self.unescapable_pattern_chars):
+        if any(
+            c in part for part in value.s if isinstance(part, str) for c in self.unescapable_pattern_chars
+        ):
             return True
         if self.pattern_match_expression or self.wildcard_match_expression:
             return False
@@ -187,18 +194,25 @@ class SiemcBackend(TextQueryBackend):
             return self.pattern_list_as_regex
         if not super().decide_convert_condition_as_in_expression(cond, state):
             return False
-        operator = {"string": self.or_in_operator, "cased": self.cased_in_operator, "number": self.number_in_operator}
+        operator = {
+            "string": self.or_in_operator,
+            "cased": self.cased_in_operator,
+            "number": self.number_in_operator,
+        }
         return operator.get(kind or "") is not None
 
     @staticmethod
     def _is_pattern_list(args: list[ConditionFieldEqualsValueExpression]) -> bool:
         return any(
             isinstance(arg.value, SigmaRegularExpression)
-            or isinstance(arg.value, SigmaString) and arg.value.contains_special()
+            or (isinstance(arg.value, SigmaString)
+            and arg.value.contains_special())
             for arg in args
         )
 
-    def convert_condition_as_in_expression(self, cond: ConditionOR | ConditionAND, state: ConversionState) -> Any:
+    def convert_condition_as_in_expression(
+        self, cond: ConditionOR | ConditionAND, state: ConversionState
+    ) -> Any:
         args = [arg for arg in cond.args if isinstance(arg, ConditionFieldEqualsValueExpression)]
         kind = self._value_kind(args[0].value)
         if self._is_pattern_list(args):
@@ -209,7 +223,11 @@ class SiemcBackend(TextQueryBackend):
                 return self._as_regex(args[0], merged, state)
             values = [arg.value for arg in args if isinstance(arg.value, SigmaString)]
             return self._as_regex(args[0], alternation(values, cased=kind == "cased"), state)
-        operator = {"string": self.or_in_operator, "cased": self.cased_in_operator, "number": self.number_in_operator}[kind or ""]
+        operator = {
+            "string": self.or_in_operator,
+            "cased": self.cased_in_operator,
+            "number": self.number_in_operator,
+        }[kind or ""]
         field = self.escape_and_quote_field(args[0].field)
         values = [arg.value for arg in args]
         if kind == "string" and self.case_fold_expression:

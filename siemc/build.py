@@ -16,7 +16,7 @@ from pathlib import Path
 
 from backends import TARGET_NAMES, get_target
 from siemc.diagnostics import Diagnostic, SiemcError, Unsupported
-from siemc.rule import Detection, locate_message, load_rule, rule_files
+from siemc.rule import Detection, load_rule, locate_message, rule_files
 
 
 @dataclass
@@ -65,7 +65,10 @@ def load_all(paths: Iterable[Path]) -> tuple[list[Detection], list[Diagnostic]]:
 
 
 def build(
-    paths: Iterable[Path], targets: Iterable[str] = TARGET_NAMES, out: Path = Path("build"), check: bool = False
+    paths: Iterable[Path],
+    targets: Iterable[str] = TARGET_NAMES,
+    out: Path = Path("build"),
+    check: bool = False,
 ) -> BuildResult:
     result = BuildResult()
     detections, result.diagnostics = load_all(paths)
@@ -84,7 +87,9 @@ def build(
             try:
                 text = compile_detection(detection, target_name)
             except Unsupported as error:
-                result.unsupported.append(Diagnostic(detection.path, f"unsupported: {error.message}", None, target_name))
+                result.unsupported.append(
+                    Diagnostic(detection.path, f"unsupported: {error.message}", None, target_name)
+                )
                 continue
             except SiemcError as error:
                 line = error.line or locate_message(detection.text, error.message)

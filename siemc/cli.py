@@ -77,7 +77,9 @@ def convert(
 
 @app.command()
 def build(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Rule files or folders (default: detections/).")] = None,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Rule files or folders (default: detections/).")
+    ] = None,
     target: Annotated[
         list[str] | None, typer.Option("--target", "-t", help="Build only this target (repeatable).")
     ] = None,

@@ -126,7 +126,7 @@ class UnmappedFieldError(SigmaTransformationError):
 class StrictFieldMapping(FieldMappingTransformation):
     """Maps Sigma fields to native names; a field the target does not know is an error, never passed on."""
 
-    def apply_field_name(self, field: str | None) -> None | str | list[str]:
+    def apply_field_name(self, field: str | None) -> str | list[str] | None:
         if field is None:
             return None
         if field not in self.mapping:

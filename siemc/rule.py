@@ -38,8 +38,9 @@ class Detection:
     def attack_ids(self) -> tuple[str, ...]:
         """ATT&CK technique ids from the tags (attack.t1219 -> T1219), in tag order."""
         return tuple(
-            tag.name.upper() for tag in self.sigma.tags if tag.namespace == "attack" and re.fullmatch(
-                r"t\d{4}(\.\d{3})?", tag.name)
+            tag.name.upper()
+            for tag in self.sigma.tags
+            if tag.namespace == "attack" and re.fullmatch(r"t\d{4}(\.\d{3})?", tag.name)
         )
 
     def condition_rule(self, when: Mapping[str, Any]) -> SigmaRule:

@@ -26,7 +26,6 @@ from siemc.extension import TIME_COLUMN, DerivedColumn
 from siemc.fields import FILE_NAME_FIELDS, field_pipeline
 from siemc.rule import Detection
 
-
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 
@@ -173,7 +172,9 @@ class Target:
             for case in column.cases
         )
         default = (
-            self.bool_literal(False) if isinstance(column.default, bool) else self.string_literal(column.default)
+            self.bool_literal(False)
+            if isinstance(column.default, bool)
+            else self.string_literal(column.default)
         )
         return DerivedView(column.name, column.is_flag, cases, default)
 

@@ -16,7 +16,11 @@ BAD_RULES = {
     "malformed": ("title: x\ndetection:\n  sel: [a\n", "malformed YAML", 4),
     "modifier": (GOOD.replace("Image|endswith:", "Image|endswithh:"), "endswithh", 23),
     "no_condition": (GOOD.replace("  condition: selection\n", ""), "condition", None),
-    "unknown_target": (GOOD.replace("  lookback: 24h\n", "  lookback: 24h\n  targets: [kql, splunk]\n"), "unknown target 'splunk'", 67),
+    "unknown_target": (
+        GOOD.replace("  lookback: 24h\n", "  lookback: 24h\n  targets: [kql, splunk]\n"),
+        "unknown target 'splunk'",
+        67,
+    ),
     "bad_lookback": (GOOD.replace("lookback: 24h", "lookback: yesterday"), "siemc.lookback", 66),
 }
 
@@ -40,7 +44,11 @@ def test_bad_rule_is_one_line_with_file_and_line(tmp_path: Path, name: str) -> N
 
 
 def test_unmapped_field_names_target_file_and_line(tmp_path: Path) -> None:
-    path = _write(tmp_path, "unmapped", GOOD.replace("    Image|endswith:", "    Hashes|contains: abc\n    Image|endswith:"))
+    path = _write(
+        tmp_path,
+        "unmapped",
+        GOOD.replace("    Image|endswith:", "    Hashes|contains: abc\n    Image|endswith:"),
+    )
     result = CliRunner().invoke(app, ["convert", str(path), "--target", "sumo"])
     assert result.exit_code == 1
     assert result.stderr.strip().startswith(f"{path}:23: [sumo] error: field 'Hashes' has no mapping")

@@ -14,8 +14,16 @@ from tests.t1219_cases import TOOLS, cases
 
 NOW = dt.datetime(2026, 11, 29, 12, 0, 0)
 KQL_COLUMNS = [
-    "Timestamp", "DeviceName", "AccountName", "FileName", "ProcessCommandLine", "InitiatingProcessFileName",
-    "InitiatingProcessCommandLine", "RATCategory", "IsService", "IsUserLaunched",
+    "Timestamp",
+    "DeviceName",
+    "AccountName",
+    "FileName",
+    "ProcessCommandLine",
+    "InitiatingProcessFileName",
+    "InitiatingProcessCommandLine",
+    "RATCategory",
+    "IsService",
+    "IsUserLaunched",
 ]
 
 
@@ -42,15 +50,26 @@ def test_kql_returns_exactly_the_tools_with_category_and_flags(t1219: Detection,
         row["Timestamp"] = NOW - dt.timedelta(minutes=minutes)
         rows.append(row)
         if case.matches:
-            expected[row["DeviceName"]] = (row["FileName"], case.category, case.is_service, case.is_user_launched)
+            expected[row["DeviceName"]] = (
+                row["FileName"],
+                case.category,
+                case.is_service,
+                case.is_user_launched,
+            )
     # The same tool seen 25 hours ago is outside the window.
-    stale = native_event(cases()[0].event, source) | {"Timestamp": NOW - dt.timedelta(hours=25), "DeviceName": "old"}
+    stale = native_event(cases()[0].event, source) | {
+        "Timestamp": NOW - dt.timedelta(hours=25),
+        "DeviceName": "old",
+    }
     rows.append(stale)
 
     result = kusto.run_kql(kql_text, {"DeviceProcessEvents": rows}, now=NOW)
 
     assert result and list(result[0]) == KQL_COLUMNS
-    got = {r["DeviceName"]: (r["FileName"], r["RATCategory"], r["IsService"], r["IsUserLaunched"]) for r in result}
+    got = {
+        r["DeviceName"]: (r["FileName"], r["RATCategory"], r["IsService"], r["IsUserLaunched"])
+        for r in result
+    }
     assert got == expected
     assert len(got) == len(TOOLS) == 33
     times = [r["Timestamp"] for r in result]
