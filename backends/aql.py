@@ -15,7 +15,6 @@ from typing import Any, ClassVar
 from sigma.conditions import ConditionAND, ConditionNOT, ConditionOR
 from sigma.conversion.state import ConversionState
 from sigma.types import (
-    SigmaCompareExpression,
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
     SigmaString,
@@ -55,12 +54,6 @@ class AqlBackend(SiemcBackend):
     re_expression = "{field} {operator} {regex}"
     cidr_expression = "INCIDR('{value}', {field})"
     compare_op_expression = "{field} {operator} {value}"
-    compare_operators: ClassVar[dict[SigmaCompareExpression.CompareOperators, str]] = {
-        SigmaCompareExpression.CompareOperators.LT: "<",
-        SigmaCompareExpression.CompareOperators.LTE: "<=",
-        SigmaCompareExpression.CompareOperators.GT: ">",
-        SigmaCompareExpression.CompareOperators.GTE: ">=",
-    }
     field_null_expression = "({field} IS NULL OR {field} = '')"
     field_exists_expression = "{field} IS NOT NULL"
     field_not_exists_expression = "{field} IS NULL"

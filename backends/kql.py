@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from sigma.conditions import ConditionAND, ConditionNOT, ConditionOR
 from sigma.conversion.state import ConversionState
-from sigma.types import SigmaCompareExpression, SigmaString
+from sigma.types import SigmaString
 
 from siemc.backend import SiemcBackend, plain_text
 from siemc.target import Source, Target, group_wrapped
@@ -55,12 +55,6 @@ class KqlBackend(SiemcBackend):
     re_expression = "{field} matches regex {regex}"
     cidr_expression = 'ipv4_is_in_range({field}, "{value}")'
     compare_op_expression = "{field} {operator} {value}"
-    compare_operators: ClassVar[dict[SigmaCompareExpression.CompareOperators, str]] = {
-        SigmaCompareExpression.CompareOperators.LT: "<",
-        SigmaCompareExpression.CompareOperators.LTE: "<=",
-        SigmaCompareExpression.CompareOperators.GT: ">",
-        SigmaCompareExpression.CompareOperators.GTE: ">=",
-    }
     field_null_expression = "isempty({field})"
     field_exists_expression = "isnotempty({field})"
     field_not_exists_expression = "isempty({field})"

@@ -15,7 +15,6 @@ from typing import Any, ClassVar
 from sigma.conditions import ConditionAND, ConditionNOT, ConditionOR
 from sigma.conversion.state import ConversionState
 from sigma.types import (
-    SigmaCompareExpression,
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
     SigmaString,
@@ -49,12 +48,6 @@ class LogScaleBackend(SiemcBackend):
     re_expression = "{field}={regex}"
     cidr_expression = 'cidr({field}, subnet="{value}")'
     compare_op_expression = "test({field} {operator} {value})"
-    compare_operators: ClassVar[dict[SigmaCompareExpression.CompareOperators, str]] = {
-        SigmaCompareExpression.CompareOperators.LT: "<",
-        SigmaCompareExpression.CompareOperators.LTE: "<=",
-        SigmaCompareExpression.CompareOperators.GT: ">",
-        SigmaCompareExpression.CompareOperators.GTE: ">=",
-    }
     field_null_expression = '({field}="" OR {field}!=*)'
     field_exists_expression = "{field}=*"
     field_not_exists_expression = "{field}!=*"

@@ -14,7 +14,6 @@ from typing import ClassVar
 
 from sigma.backends.splunk import SplunkBackend
 from sigma.conditions import ConditionAND, ConditionNOT, ConditionOR
-from sigma.types import SigmaCompareExpression
 
 from siemc.backend import SiemcBackend
 from siemc.target import Source, Target
@@ -54,12 +53,6 @@ class SplEvalBackend(SiemcBackend):
     re_flag_prefix = True
     cidr_expression = 'cidrmatch("{value}", {field})'
     compare_op_expression = "{field}{operator}{value}"
-    compare_operators: ClassVar[dict[SigmaCompareExpression.CompareOperators, str]] = {
-        SigmaCompareExpression.CompareOperators.LT: "<",
-        SigmaCompareExpression.CompareOperators.LTE: "<=",
-        SigmaCompareExpression.CompareOperators.GT: ">",
-        SigmaCompareExpression.CompareOperators.GTE: ">=",
-    }
     field_null_expression = 'isnull({field}) OR {field}==""'
     field_exists_expression = "isnotnull({field})"
     field_not_exists_expression = "isnull({field})"

@@ -15,7 +15,6 @@ from typing import Any, ClassVar
 from sigma.conditions import ConditionAND, ConditionNOT, ConditionOR
 from sigma.conversion.state import ConversionState
 from sigma.types import (
-    SigmaCompareExpression,
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
     SigmaString,
@@ -51,12 +50,6 @@ class SumoBackend(SiemcBackend):
 
     re_expression = "{field} matches {regex}"
     compare_op_expression = "{field} {operator} {value}"
-    compare_operators: ClassVar[dict[SigmaCompareExpression.CompareOperators, str]] = {
-        SigmaCompareExpression.CompareOperators.LT: "<",
-        SigmaCompareExpression.CompareOperators.LTE: "<=",
-        SigmaCompareExpression.CompareOperators.GT: ">",
-        SigmaCompareExpression.CompareOperators.GTE: ">=",
-    }
     field_null_expression = "isBlank({field})"
     field_exists_expression = "!isNull({field})"
     field_not_exists_expression = "isNull({field})"

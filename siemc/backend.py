@@ -22,6 +22,7 @@ from sigma.conversion.base import TextQueryBackend
 from sigma.conversion.state import ConversionState
 from sigma.types import (
     SigmaCasedString,
+    SigmaCompareExpression,
     SigmaNumber,
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
@@ -83,6 +84,12 @@ def plain_text(value: SigmaString) -> str:
 
 class SiemcBackend(TextQueryBackend):
     parenthesize = True
+    compare_operators: ClassVar[dict[Any, str]] = {  # the same four symbols in every language here
+        SigmaCompareExpression.CompareOperators.LT: "<",
+        SigmaCompareExpression.CompareOperators.LTE: "<=",
+        SigmaCompareExpression.CompareOperators.GT: ">",
+        SigmaCompareExpression.CompareOperators.GTE: ">=",
+    }
     convert_or_as_in = True
     in_expressions_allow_wildcards = False
 
@@ -205,8 +212,7 @@ class SiemcBackend(TextQueryBackend):
     def _is_pattern_list(args: list[ConditionFieldEqualsValueExpression]) -> bool:
         return any(
             isinstance(arg.value, SigmaRegularExpression)
-            or (isinstance(arg.value, SigmaString)
-            and arg.value.contains_special())
+            or (isinstance(arg.value, SigmaString) and arg.value.contains_special())
             for arg in args
         )
 
