@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sigma.conditions import ConditionAND, ConditionNOT, ConditionOR
 from sigma.conversion.state import ConversionState
 from sigma.types import (
     SigmaRegularExpression,
@@ -31,12 +30,6 @@ def aql_string(text: str) -> str:
 
 class AqlBackend(SiemcBackend):
     name = "siemc AQL"
-    precedence: ClassVar[tuple[type[ConditionNOT], type[ConditionAND], type[ConditionOR]]] = (
-        ConditionNOT,
-        ConditionAND,
-        ConditionOR,
-    )
-    group_expression = "({expr})"
     or_token = "OR"
     and_token = "AND"
     not_token = "NOT"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sigma.conditions import ConditionAND, ConditionNOT, ConditionOR
+from sigma.conditions import ConditionNOT
 from sigma.conversion.state import ConversionState
 from sigma.types import SigmaString
 
@@ -29,12 +29,6 @@ def kql_string(text: str) -> str:
 
 class KqlBackend(SiemcBackend):
     name = "siemc KQL"
-    precedence: ClassVar[tuple[type[ConditionNOT], type[ConditionAND], type[ConditionOR]]] = (
-        ConditionNOT,
-        ConditionAND,
-        ConditionOR,
-    )
-    group_expression = "({expr})"
     or_token = "or"
     and_token = "and"
     not_token = "not"

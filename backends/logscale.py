@@ -20,23 +20,14 @@ from sigma.types import (
     SigmaString,
 )
 
-from siemc.backend import SiemcBackend, alternation, plain_text, wildcard_regex
+from siemc.backend import SiemcBackend, alternation, backslash_string, plain_text, wildcard_regex
 from siemc.target import Source, Target
 
-
-def logscale_string(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
-    return '"' + escaped.replace("\t", "\\t") + '"'
+logscale_string = backslash_string
 
 
 class LogScaleBackend(SiemcBackend):
     name = "siemc LogScale"
-    precedence: ClassVar[tuple[type[ConditionNOT], type[ConditionAND], type[ConditionOR]]] = (
-        ConditionNOT,
-        ConditionAND,
-        ConditionOR,
-    )
-    group_expression = "({expr})"
     # Upper case: the forms every LogScale parser reads as operators, never as free-text terms.
     or_token = "OR"
     and_token = "AND"

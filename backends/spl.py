@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 from sigma.backends.splunk import SplunkBackend
-from sigma.conditions import ConditionAND, ConditionNOT, ConditionOR
 
 from siemc.backend import SiemcBackend
 from siemc.target import Source, Target
@@ -23,12 +22,6 @@ class SplEvalBackend(SiemcBackend):
     """Conditions in `eval`/`where` syntax, for derived columns."""
 
     name = "siemc SPL eval"
-    precedence: ClassVar[tuple[type[ConditionNOT], type[ConditionAND], type[ConditionOR]]] = (
-        ConditionNOT,
-        ConditionAND,
-        ConditionOR,
-    )
-    group_expression = "({expr})"
     or_token = "OR"
     and_token = "AND"
     not_token = "NOT"

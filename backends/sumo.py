@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sigma.conditions import ConditionAND, ConditionNOT, ConditionOR
 from sigma.conversion.state import ConversionState
 from sigma.types import (
     SigmaRegularExpression,
@@ -30,12 +29,6 @@ def sumo_string(text: str) -> str:
 
 class SumoBackend(SiemcBackend):
     name = "siemc Sumo Logic"
-    precedence: ClassVar[tuple[type[ConditionNOT], type[ConditionAND], type[ConditionOR]]] = (
-        ConditionNOT,
-        ConditionAND,
-        ConditionOR,
-    )
-    group_expression = "({expr})"
     or_token = "or"
     and_token = "and"
     not_token = "!"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from sigma.conditions import ConditionAND, ConditionNOT, ConditionOR
+from sigma.conditions import ConditionAND, ConditionOR
 from sigma.conversion.state import ConversionState
 from sigma.types import (
     SigmaRegularExpression,
@@ -20,25 +20,17 @@ from sigma.types import (
     SigmaString,
 )
 
-from siemc.backend import SiemcBackend, alternation, plain_text
+from siemc.backend import SiemcBackend, alternation, backslash_string, plain_text
 from siemc.target import Source, Target
 
 EVENT = "$e"
 
 
-def yaral_string(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
-    return '"' + escaped.replace("\t", "\\t") + '"'
+yaral_string = backslash_string
 
 
 class YaraLBackend(SiemcBackend):
     name = "siemc YARA-L"
-    precedence: ClassVar[tuple[type[ConditionNOT], type[ConditionAND], type[ConditionOR]]] = (
-        ConditionNOT,
-        ConditionAND,
-        ConditionOR,
-    )
-    group_expression = "({expr})"
     or_token = "or"
     and_token = "and"
     not_token = "not"

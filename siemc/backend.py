@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
+from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionNOT, ConditionOR
 from sigma.conversion.base import TextQueryBackend
 from sigma.conversion.state import ConversionState
 from sigma.types import (
@@ -77,6 +77,12 @@ def alternation(values: list[SigmaString], cased: bool) -> SigmaRegularExpressio
     return regex
 
 
+def backslash_string(text: str) -> str:
+    """A double-quoted literal with C-style backslash escapes (YARA-L, LogScale)."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    return '"' + escaped.replace("\t", "\\t") + '"'
+
+
 def plain_text(value: SigmaString) -> str:
     """The literal text of a value without wildcards (Sigma's escapes resolved, nothing re-escaped)."""
     return "".join(str(part) for part in value.s)
@@ -84,6 +90,13 @@ def plain_text(value: SigmaString) -> str:
 
 class SiemcBackend(TextQueryBackend):
     parenthesize = True
+    # Standard precedence; with parenthesize every group is bracketed anyway.
+    precedence: ClassVar[tuple[type[ConditionNOT], type[ConditionAND], type[ConditionOR]]] = (
+        ConditionNOT,
+        ConditionAND,
+        ConditionOR,
+    )
+    group_expression = "({expr})"
     compare_operators: ClassVar[dict[Any, str]] = {  # the same four symbols in every language here
         SigmaCompareExpression.CompareOperators.LT: "<",
         SigmaCompareExpression.CompareOperators.LTE: "<=",
