@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sigma.backends.elasticsearch import EqlBackend as ElasticEqlBackend
+from sigma.backends.elasticsearch.elasticsearch_eql import EqlBackend as ElasticEqlBackend
 from sigma.conditions import ConditionFieldEqualsValueExpression
 from sigma.conversion.state import ConversionState
 from sigma.rule import SigmaRule

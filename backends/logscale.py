@@ -20,7 +20,7 @@ from sigma.types import (
     SigmaString,
 )
 
-from siemc.backend import SiemcBackend, alternation, backslash_string, plain_text, wildcard_regex
+from siemc.backend import SiemcBackend, backslash_string, plain_text, wildcard_regex
 from siemc.target import Source, Target
 
 logscale_string = backslash_string
@@ -86,19 +86,19 @@ class LogScaleBackend(SiemcBackend):
     def convert_condition_as_in_expression(
         self, cond: ConditionOR | ConditionAND, state: ConversionState
     ) -> Any:
-        args = [arg for arg in cond.args if hasattr(arg, "value")]
-        if self._is_pattern_list(args) or not self._only_under_and(cond):
+        args = self.field_args(cond)
+        if self._is_pattern_list(args):
+            return super().convert_condition_as_in_expression(cond, state)
+        if not self._only_under_and(cond):
             # in() is a filter function: the parsers accept it only as an ANDed pipeline step,
             # so under OR/NOT the list is one anchored regex alternation instead.
-            if not self._is_pattern_list(args):
-                values = [arg.value for arg in args]
-                return self._as_regex(
-                    args[0], alternation(values, cased=self._value_kind(values[0]) == "cased"), state
-                )
-            return super().convert_condition_as_in_expression(cond, state)
-        operator = ", ignoreCase=true" if self._value_kind(args[0].value) == "string" else ""
-        values = ", ".join(self.convert_value_str(arg.value, state) for arg in args)
-        return f"in(field={logscale_string(args[0].field)}, values=[{values}]{operator})"
+            return self.exact_list_as_regex(cond, state)
+        ignore_case = ", ignoreCase=true" if self._value_kind(args[0].value) == "string" else ""
+        values = ", ".join(
+            self.convert_value_str(arg.value, state) if isinstance(arg.value, SigmaString) else str(arg.value)
+            for arg in args
+        )
+        return f"in(field={logscale_string(args[0].field)}, values=[{values}]{ignore_case})"
 
 
 _PROCESS_ROLLUP = Source(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from sigma.backends.splunk import SplunkBackend
+from sigma.backends.splunk.splunk import SplunkBackend
 
 from siemc.backend import SiemcBackend
 from siemc.target import Source, Target
@@ -42,7 +42,7 @@ class SplEvalBackend(SiemcBackend):
 
     re_expression = "match({field}, {regex})"
     re_escape_char = "\\"
-    re_escape = ('"',)
+    re_escape: ClassVar[list[str]] = ['"']
     re_flag_prefix = True
     cidr_expression = 'cidrmatch("{value}", {field})'
     compare_op_expression = "{field}{operator}{value}"

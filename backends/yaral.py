@@ -20,7 +20,7 @@ from sigma.types import (
     SigmaString,
 )
 
-from siemc.backend import SiemcBackend, alternation, backslash_string, plain_text
+from siemc.backend import SiemcBackend, backslash_string, plain_text
 from siemc.target import Source, Target
 
 EVENT = "$e"
@@ -72,13 +72,9 @@ class YaraLBackend(SiemcBackend):
     def convert_condition_as_in_expression(
         self, cond: ConditionOR | ConditionAND, state: ConversionState
     ) -> Any:
-        args = [arg for arg in cond.args if hasattr(arg, "value")]
+        args = self.field_args(cond)
         if all(isinstance(arg.value, SigmaString) and not arg.value.contains_special() for arg in args):
-            # Exact values: `^(?:a|b)$`, the anchored alternation of the escaped values.
-            values = [arg.value for arg in args]
-            return self._as_regex(
-                args[0], alternation(values, cased=self._value_kind(values[0]) == "cased"), state
-            )
+            return self.exact_list_as_regex(cond, state)  # YARA-L has no list operator for values
         return super().convert_condition_as_in_expression(cond, state)
 
 

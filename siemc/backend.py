@@ -183,9 +183,9 @@ class SiemcBackend(TextQueryBackend):
     def _as_regex(
         self, cond: ConditionFieldEqualsValueExpression, regex: SigmaRegularExpression, state: ConversionState
     ) -> Any:
-        return self.convert_condition_field_eq_val_re(
-            ConditionFieldEqualsValueExpression(cond.field, regex).postprocess(None, cond.parent), state
-        )
+        as_regex = ConditionFieldEqualsValueExpression(cond.field, regex)
+        as_regex.parent = cond.parent  # precedence decisions look at the parent chain
+        return self.convert_condition_field_eq_val_re(as_regex, state)
 
     # -- lists -------------------------------------------------------------------------------------
     @staticmethod
@@ -200,10 +200,34 @@ class SiemcBackend(TextQueryBackend):
             return "regex:" + "".join(sorted(flag.name for flag in value.flags))
         return None
 
+    @staticmethod
+    def field_args(cond: ConditionOR | ConditionAND) -> list[ConditionFieldEqualsValueExpression]:
+        """The field = value terms of a list condition (all of its arguments, once it is a list)."""
+        return [arg for arg in cond.args if isinstance(arg, ConditionFieldEqualsValueExpression)]
+
+    def in_operator(self, kind: str | None) -> str | None:
+        """The list operator for one value kind (None: the language has no list for it)."""
+        return {
+            "string": self.or_in_operator,
+            "cased": self.cased_in_operator,
+            "number": self.number_in_operator,
+        }.get(kind or "")
+
+    @staticmethod
+    def _strings(args: list[ConditionFieldEqualsValueExpression]) -> list[SigmaString]:
+        return [arg.value for arg in args if isinstance(arg.value, SigmaString)]
+
+    def exact_list_as_regex(self, cond: ConditionOR | ConditionAND, state: ConversionState) -> Any:
+        """Exact string values as one anchored regex alternation, `^(?:a|b)$`."""
+        args = self.field_args(cond)
+        values = self._strings(args)
+        cased = self._value_kind(values[0]) == "cased"
+        return self._as_regex(args[0], alternation(values, cased=cased), state)
+
     def decide_convert_condition_as_in_expression(
         self, cond: ConditionOR | ConditionAND, state: ConversionState
     ) -> bool:
-        args = [arg for arg in cond.args if isinstance(arg, ConditionFieldEqualsValueExpression)]
+        args = self.field_args(cond)
         if len(args) != len(cond.args) or len(args) < 2 or len({arg.field for arg in args}) != 1:
             return False
         kinds = {self._value_kind(arg.value) for arg in args}
@@ -214,12 +238,7 @@ class SiemcBackend(TextQueryBackend):
             return self.pattern_list_as_regex
         if not super().decide_convert_condition_as_in_expression(cond, state):
             return False
-        operator = {
-            "string": self.or_in_operator,
-            "cased": self.cased_in_operator,
-            "number": self.number_in_operator,
-        }
-        return operator.get(kind or "") is not None
+        return self.in_operator(kind) is not None
 
     @staticmethod
     def _is_pattern_list(args: list[ConditionFieldEqualsValueExpression]) -> bool:
@@ -232,7 +251,7 @@ class SiemcBackend(TextQueryBackend):
     def convert_condition_as_in_expression(
         self, cond: ConditionOR | ConditionAND, state: ConversionState
     ) -> Any:
-        args = [arg for arg in cond.args if isinstance(arg, ConditionFieldEqualsValueExpression)]
+        args = self.field_args(cond)
         kind = self._value_kind(args[0].value)
         if self._is_pattern_list(args):
             if kind and kind.startswith("regex:"):
@@ -240,18 +259,13 @@ class SiemcBackend(TextQueryBackend):
                 merged = SigmaRegularExpression("|".join(f"(?:{r.regexp})" for r in regexes))
                 merged.flags = set(regexes[0].flags)
                 return self._as_regex(args[0], merged, state)
-            values = [arg.value for arg in args if isinstance(arg.value, SigmaString)]
-            return self._as_regex(args[0], alternation(values, cased=kind == "cased"), state)
-        operator = {
-            "string": self.or_in_operator,
-            "cased": self.cased_in_operator,
-            "number": self.number_in_operator,
-        }[kind or ""]
+            return self._as_regex(args[0], alternation(self._strings(args), cased=kind == "cased"), state)
+        operator = self.in_operator(kind)
         field = self.escape_and_quote_field(args[0].field)
-        values = [arg.value for arg in args]
+        values: list[Any] = [arg.value for arg in args]
         if kind == "string" and self.case_fold_expression:
             field = self.case_fold_expression.format(field=field)
-            values = [v.lower() for v in values]  # type: ignore[union-attr]
+            values = [value.lower() for value in self._strings(args)]
         rendered = (self.list_separator or ", ").join(
             self.convert_value_str(v, state) if isinstance(v, SigmaString) else str(v) for v in values
         )

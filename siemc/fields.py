@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sigma.exceptions import SigmaTransformationError
 from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
@@ -36,7 +37,7 @@ FILE_NAME_FIELDS: Mapping[str, str] = {"Image": "ImageName", "ParentImage": "Par
 _SEPARATORS = "\\/"
 
 
-def _plain_parts(value: SigmaString) -> list[str | SpecialChars]:
+def _plain_parts(value: SigmaString) -> list[Any]:
     return list(value.s)
 
 
