@@ -1,0 +1,125 @@
+"""Event files for `siemc eval`: a JSON array, JSON lines, or Windows event-log records as JSON.
+
+Event-log records (EVTX rendered as JSON, as in SigmaHQ's regression data) look like
+`{"Event": {"System": {...}, "EventData": {...}}}`; they are flattened to Sigma field names:
+`EventData` (or the single element under `UserData`) gives the event's own fields, and `System`
+gives EventID, Channel, Computer, ... with XML attributes joined by `_` (`Provider_Name`,
+`TimeCreated_SystemTime`, `Security_UserID`). Files hold one record, an array, JSON lines or
+several pretty-printed records one after the other: all are read as a sequence of JSON values.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from siemc.diagnostics import SiemcError
+
+_ATTRIBUTES = "#attributes"
+_TEXT = "#text"
+
+
+@dataclass(frozen=True)
+class EventFile:
+    events: list[dict[str, Any]]
+    event_log: bool  # at least one record was a Windows event-log record (log-source filter applies)
+
+
+def is_event_log_record(value: Any) -> bool:
+    return (
+        isinstance(value, Mapping)
+        and isinstance(value.get("Event"), Mapping)
+        and isinstance(value["Event"].get("System"), Mapping)
+    )
+
+
+def _flatten_xml(prefix: str, value: Any, into: dict[str, Any]) -> None:
+    """XML rendered as JSON: attributes and text become `prefix_name` / `prefix` fields."""
+    if not isinstance(value, Mapping):
+        into[prefix] = value
+        return
+    for key, inner in value.items():
+        if key == _TEXT:
+            into[prefix] = inner
+        elif key == _ATTRIBUTES and isinstance(inner, Mapping):
+            for name, attribute in inner.items():
+                if name != "xmlns":
+                    into[f"{prefix}_{name}"] = attribute
+        else:
+            _flatten_xml(f"{prefix}_{key}", inner, into)
+
+
+def _data_fields(data: Any, into: dict[str, Any]) -> None:
+    """EventData: named values, either as keys or as `Data` elements with a Name attribute."""
+    if not isinstance(data, Mapping):
+        return
+    for key, value in data.items():
+        if key == _ATTRIBUTES:
+            continue
+        if key == "Data" and isinstance(value, list):
+            unnamed = []
+            for item in value:
+                name = item.get(_ATTRIBUTES, {}).get("Name") if isinstance(item, Mapping) else None
+                if name is None:
+                    unnamed.append(item.get(_TEXT) if isinstance(item, Mapping) else item)
+                else:
+                    into[str(name)] = item.get(_TEXT)
+            if unnamed:
+                into["Data"] = unnamed
+        elif isinstance(value, Mapping) and _TEXT in value:
+            into[key] = value[_TEXT]
+        else:
+            into[key] = value
+
+
+def flatten_event_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """One event-log record as a flat mapping of Sigma field names."""
+    event = record["Event"]
+    fields: dict[str, Any] = {}
+    _data_fields(event.get("EventData"), fields)
+    user_data = event.get("UserData")
+    if isinstance(user_data, Mapping):
+        for element in user_data.values():
+            _data_fields(element, fields)
+    # System fields last: EventID and Channel must be the record's own, whatever EventData holds.
+    for key, value in event["System"].items():
+        _flatten_xml(key, value, fields)
+    return fields
+
+
+def parse_events(text: str) -> EventFile:
+    """Every JSON value in the text, in order; arrays are spread into their elements."""
+    decoder = json.JSONDecoder()
+    events: list[dict[str, Any]] = []
+    event_log = False
+    position = 0
+    while True:
+        while position < len(text) and text[position] in " \t\r\n\ufeff":
+            position += 1
+        if position >= len(text):
+            break
+        line = text.count("\n", 0, position) + 1
+        try:
+            value, position = decoder.raw_decode(text, position)
+        except json.JSONDecodeError as error:
+            raise SiemcError(f"invalid JSON: {error.msg}", error.lineno) from None
+        for item in value if isinstance(value, list) else [value]:
+            if is_event_log_record(item):
+                events.append(flatten_event_record(item))
+                event_log = True
+            elif isinstance(item, dict):
+                events.append(item)
+            else:
+                raise SiemcError(f"an event must be a JSON object, got {type(item).__name__}", line)
+    return EventFile(events, event_log)
+
+
+def load_events(path: Path) -> EventFile:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise SiemcError(f"cannot read events: {error}") from None
+    return parse_events(text)
