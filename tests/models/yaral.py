@@ -1,0 +1,902 @@
+"""Executable model of Google SecOps YARA-L 2.0 single-event rules (the subset siemc emits).
+
+Written from Google's YARA-L 2.0 documentation (cloud.google.com/chronicle/docs, pages cited per
+branch below); it reads query text only. Events are flat UDM dicts keyed by the path without the
+event variable (`"target.process.file.full_path"`); a list value is a repeated field.
+
+Modelled: `rule name { meta: ... events: ... outcome: ... condition: $e }` with comments; in
+`events`, predicates on separate lines implicitly ANDed, `and`/`or`/`not` with parentheses,
+comparisons `= != < > <= >=` between event fields and string/number literals, `nocase`, regex
+literals `/.../` and `re.regex()`, `net.ip_in_range_cidr()`, `strings.to_lower/to_upper()`,
+`any`/`all` over repeated fields; in `outcome`, `$var = expr` with nested `if(cond, a, b)`.
+Not modelled (rejected): `match`, `options`, placeholders, multiple event variables, aggregation.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import LarkError, VisitError
+
+from tests.models.common import ModelSyntaxError, Row
+
+GRAMMAR = Path(__file__).with_name("yaral.lark")
+
+# Enumerated UDM fields: `nocase` is a compilation error on them, and a literal compared with them
+# must be one of the enum's values (YARA-L 2.0 syntax page, "nocase"; the Overview's type-check
+# example `$e.metadata.event_type = "LOGIN"` is rejected as "not a valid event_type enum value").
+EVENT_TYPES = frozenset(
+    {
+        "EVENTTYPE_UNSPECIFIED",
+        "PROCESS_UNCATEGORIZED",
+        "PROCESS_LAUNCH",
+        "PROCESS_INJECTION",
+        "PROCESS_PRIVILEGE_ESCALATION",
+        "PROCESS_TERMINATION",
+        "PROCESS_OPEN",
+        "PROCESS_MODULE_LOAD",
+        "REGISTRY_UNCATEGORIZED",
+        "REGISTRY_CREATION",
+        "REGISTRY_MODIFICATION",
+        "REGISTRY_DELETION",
+        "SETTING_UNCATEGORIZED",
+        "SETTING_CREATION",
+        "SETTING_MODIFICATION",
+        "SETTING_DELETION",
+        "MUTEX_CREATION",
+        "FILE_UNCATEGORIZED",
+        "FILE_CREATION",
+        "FILE_DELETION",
+        "FILE_MODIFICATION",
+        "FILE_READ",
+        "FILE_COPY",
+        "FILE_OPEN",
+        "FILE_MOVE",
+        "FILE_SYNC",
+        "USER_UNCATEGORIZED",
+        "USER_LOGIN",
+        "USER_LOGOUT",
+        "USER_CREATION",
+        "USER_CHANGE_PASSWORD",
+        "USER_CHANGE_PERMISSIONS",
+        "USER_STATS",
+        "USER_BADGE_IN",
+        "USER_DELETION",
+        "USER_RESOURCE_CREATION",
+        "USER_RESOURCE_UPDATE_CONTENT",
+        "USER_RESOURCE_UPDATE_PERMISSIONS",
+        "USER_COMMUNICATION",
+        "USER_RESOURCE_ACCESS",
+        "USER_RESOURCE_DELETION",
+        "GROUP_UNCATEGORIZED",
+        "GROUP_CREATION",
+        "GROUP_DELETION",
+        "GROUP_MODIFICATION",
+        "EMAIL_UNCATEGORIZED",
+        "EMAIL_TRANSACTION",
+        "EMAIL_URL_CLICK",
+        "NETWORK_UNCATEGORIZED",
+        "NETWORK_FLOW",
+        "NETWORK_CONNECTION",
+        "NETWORK_FTP",
+        "NETWORK_DHCP",
+        "NETWORK_DNS",
+        "NETWORK_HTTP",
+        "NETWORK_SMTP",
+        "STATUS_UNCATEGORIZED",
+        "STATUS_HEARTBEAT",
+        "STATUS_STARTUP",
+        "STATUS_SHUTDOWN",
+        "STATUS_UPDATE",
+        "SCAN_UNCATEGORIZED",
+        "SCAN_FILE",
+        "SCAN_PROCESS_BEHAVIORS",
+        "SCAN_PROCESS",
+        "SCAN_HOST",
+        "SCAN_VULN_HOST",
+        "SCAN_VULN_NETWORK",
+        "SCAN_NETWORK",
+        "SCHEDULED_TASK_UNCATEGORIZED",
+        "SCHEDULED_TASK_CREATION",
+        "SCHEDULED_TASK_DELETION",
+        "SCHEDULED_TASK_ENABLE",
+        "SCHEDULED_TASK_DISABLE",
+        "SCHEDULED_TASK_MODIFICATION",
+        "SYSTEM_AUDIT_LOG_UNCATEGORIZED",
+        "SYSTEM_AUDIT_LOG_WIPE",
+        "SERVICE_UNSPECIFIED",
+        "SERVICE_CREATION",
+        "SERVICE_DELETION",
+        "SERVICE_START",
+        "SERVICE_STOP",
+        "SERVICE_MODIFICATION",
+        "GENERIC_EVENT",
+        "RESOURCE_CREATION",
+        "RESOURCE_DELETION",
+        "RESOURCE_PERMISSIONS_CHANGE",
+        "RESOURCE_READ",
+        "RESOURCE_WRITTEN",
+        "DEVICE_FIRMWARE_UPDATE",
+        "DEVICE_CONFIG_UPDATE",
+        "DEVICE_PROGRAM_UPLOAD",
+        "DEVICE_PROGRAM_DOWNLOAD",
+        "ANALYST_UPDATE_VERDICT",
+        "ANALYST_UPDATE_REPUTATION",
+        "ANALYST_UPDATE_SEVERITY_SCORE",
+        "ANALYST_UPDATE_STATUS",
+        "ANALYST_ADD_COMMENT",
+    }
+)
+ENUM_FIELDS: dict[str, frozenset[str]] = {"metadata.event_type": EVENT_TYPES}
+
+# Boolean functions usable as a predicate on their own (Expressions page, "Function expressions").
+BOOL_FUNCTIONS = frozenset({"re.regex", "net.ip_in_range_cidr"})
+VALUE_FUNCTIONS = frozenset({"strings.to_lower", "strings.to_upper"})
+
+
+# ---------------------------------------------------------------------------------------------
+# AST
+
+
+@dataclass(frozen=True)
+class FieldRef:
+    variable: str
+    path: str
+    quantifier: str | None = None  # "any" / "all" (Repeated fields page, "Modified expressions")
+
+
+@dataclass(frozen=True)
+class Literal:
+    value: str | int | float
+
+
+@dataclass(frozen=True)
+class VarRef:
+    name: str
+
+
+@dataclass(frozen=True)
+class Regex:
+    source: str
+    pattern: re.Pattern[str]
+    dotall: bool
+
+
+@dataclass(frozen=True)
+class Call:
+    name: str
+    args: tuple[Any, ...]
+    nocase: bool = False
+
+
+@dataclass(frozen=True)
+class Compare:
+    left: Any
+    op: str
+    right: Any  # operand or Regex
+    nocase: bool = False
+
+
+@dataclass(frozen=True)
+class And:
+    items: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    items: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    item: Any
+
+
+@dataclass(frozen=True)
+class If:
+    condition: Any
+    then: Any
+    otherwise: Any
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    meta: dict[str, Any]
+    events: Any  # the implicit AND of the section's predicates
+    outcome: dict[str, Any]
+    condition: str
+    event_variable: str
+    quantified: frozenset[str] = field(default_factory=frozenset)
+
+
+# ---------------------------------------------------------------------------------------------
+# Literals
+
+
+_STRING_ESCAPES = {"\\": "\\", '"': '"', "n": "\n", "t": "\t", "r": "\r"}
+
+
+def decode_string(token: str) -> str:
+    """A double-quoted literal: backslash escapes `\\\\` and `\\"` (and `\\n \\t \\r`).
+
+    Double-quoted strings take backslash escapes (Google's rules write `"HKLM\\\\SOFTWARE..."` for
+    one backslash); an escape the model does not know is rejected rather than guessed at.
+    """
+    body, out, i = token[1:-1], [], 0
+    while i < len(body):
+        c = body[i]
+        if c == "\\":
+            nxt = body[i + 1]
+            if nxt not in _STRING_ESCAPES:
+                raise ModelSyntaxError(f"unknown escape sequence \\{nxt} in string {token}")
+            out.append(_STRING_ESCAPES[nxt])
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def decode_regex_literal(token: str) -> str:
+    """The RE2 text of `/.../`: `\\/` stands for `/`, every other escape is the regex's own."""
+    body, out, i = token[1:-1], [], 0
+    while i < len(body):
+        if body[i] == "\\":
+            pair = body[i : i + 2]
+            out.append("/" if pair == "\\/" else pair)
+            i += 2
+        else:
+            out.append(body[i])
+            i += 1
+    return "".join(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# RE2 -> Python `re`
+#
+# re.regex and `= /re/` use RE2 (re.regex page: "uses the RE2 regular expression engine ... omits
+# certain advanced features, such as lookahead and lookbehind"). The translation keeps RE2's meaning
+# where Python differs and rejects what RE2 rejects or the model does not cover.
+
+_POSIX_CLASSES = {
+    "alnum": "0-9A-Za-z",
+    "alpha": "A-Za-z",
+    "ascii": "\\x00-\\x7f",
+    "blank": "\\t ",
+    "cntrl": "\\x00-\\x1f\\x7f",
+    "digit": "0-9",
+    "graph": "!-~",
+    "lower": "a-z",
+    "print": " -~",
+    "punct": "!-/:-@\\[-`{-~",
+    "space": "\\t\\n\\v\\f\\r ",
+    "upper": "A-Z",
+    "word": "0-9A-Za-z_",
+    "xdigit": "0-9A-Fa-f",
+}
+# RE2's Perl classes are ASCII-only; Python's are Unicode-aware, so spell them out.
+_PERL_OUTSIDE = {
+    "d": "[0-9]",
+    "D": "[^0-9]",
+    "w": "[0-9A-Za-z_]",
+    "W": "[^0-9A-Za-z_]",
+    "s": "[\\t\\n\\f\\r ]",
+    "S": "[^\\t\\n\\f\\r ]",
+}
+_PERL_INSIDE = {"d": "0-9", "w": "0-9A-Za-z_", "s": "\\t\\n\\f\\r "}
+_REPEAT = re.compile(r"\{(\d+)(,(\d*))?\}")
+_RE2_MAX_REPEAT = 1000
+
+
+@dataclass
+class _Translation:
+    pattern: str
+    dotall: bool
+    multiline: bool
+
+
+def translate_re2(source: str) -> _Translation:
+    out: list[str] = []
+    # Per open group, how many scoped-flag groups to close with it; `top` for the outermost level.
+    groups: list[int] = []
+    top = 0
+    in_class = False
+    class_start = 0
+    dotall = multiline = False
+    i, n = 0, len(source)
+
+    def reject(why: str) -> ModelSyntaxError:
+        return ModelSyntaxError(f"regex /{source}/: {why}")
+
+    while i < n:
+        c = source[i]
+        if c == "\\":
+            if i + 1 >= n:
+                raise reject("trailing backslash")
+            e = source[i + 1]
+            if e == "Q":  # \Q...\E quotes literally
+                end = source.find("\\E", i + 2)
+                text = source[i + 2 :] if end < 0 else source[i + 2 : end]
+                out.append(re.escape(text))
+                i = n if end < 0 else end + 2
+                continue
+            if e.isdigit() and e != "0" and not in_class:
+                raise reject("backreferences are not supported by RE2")
+            if e in "pP":
+                raise reject("Unicode classes \\p are not modelled")
+            if e in "CZGKRXgkN":
+                raise reject(f"\\{e} is not valid RE2")
+            if e == "z":
+                out.append("\\Z")
+            elif e == "x" and i + 2 < n and source[i + 2] == "{":
+                end = source.find("}", i + 3)
+                if end < 0:
+                    raise reject("unterminated \\x{")
+                out.append(f"\\U{int(source[i + 3 : end], 16):08x}")
+                i = end + 1
+                continue
+            elif not in_class and e in _PERL_OUTSIDE:
+                out.append(_PERL_OUTSIDE[e])
+            elif in_class and e in _PERL_INSIDE:
+                out.append(_PERL_INSIDE[e])
+            else:
+                out.append(c + e)
+            i += 2
+            continue
+        if in_class:
+            if c == "[" and source.startswith("[:", i):
+                end = source.find(":]", i + 2)
+                name = source[i + 2 : end] if end > 0 else ""
+                negated = name.startswith("^")
+                if end < 0 or name.lstrip("^") not in _POSIX_CLASSES or negated:
+                    raise reject(f"class [:{name}:] is not modelled")
+                out.append(_POSIX_CLASSES[name])
+                i = end + 2
+                continue
+            if c == "]" and i > class_start:
+                in_class = False
+                out.append(c)
+            elif c in "[&~|":
+                # Literal inside an RE2 class; escaped so Python does not read set operations.
+                out.append("\\" + c)
+            else:
+                out.append(c)
+            i += 1
+            continue
+        if c == "[":
+            in_class = True
+            out.append(c)
+            i += 1
+            # A `]` right after `[` or `[^` is a literal member.
+            if i < n and source[i] == "^":
+                out.append("^")
+                i += 1
+            class_start = i + 1 if i < n and source[i] == "]" else i
+            if class_start > i:
+                out.append("\\]")
+                i += 1
+            continue
+        if c == "(":
+            if source.startswith("(?", i):
+                rest = source[i + 2 :]
+                if rest[:1] in ("=", "!") or rest[:2] in ("<=", "<!"):
+                    raise reject("lookaround is not supported by RE2")
+                if rest[:1] == ">" or rest[:2] == "P=" or rest[:1] == "#":
+                    raise reject(f"(?{rest[:2]} is not valid RE2")
+                if rest.startswith("P<") or rest.startswith("<"):
+                    start = 3 if rest.startswith("P<") else 2
+                    end = source.find(">", i + start)
+                    out.append("(?P<" + source[i + start : end] + ">")
+                    groups.append(0)
+                    i = end + 1
+                    continue
+                flag_match = re.match(r"([a-zA-Z]*)(?:-([a-zA-Z]*))?([:)])", rest)
+                if not flag_match:
+                    raise reject("malformed group")
+                on, off, kind = flag_match.group(1), flag_match.group(2) or "", flag_match.group(3)
+                if set(on + off) - set("imsU") or "U" in on + off:
+                    raise reject(f"flags (?{on}) are not modelled")
+                dotall = dotall or "s" in on
+                multiline = multiline or "m" in on
+                flags = on + (f"-{off}" if off else "")
+                out.append(f"(?{flags}:")
+                if kind == ":":
+                    groups.append(0)
+                elif groups:
+                    # RE2 applies `(?i)` to the rest of the enclosing group; Python only allows
+                    # global flags at the start, so open a scoped group closed with the enclosing one.
+                    groups[-1] += 1
+                else:
+                    top += 1
+                i += 2 + flag_match.end()
+                continue
+            groups.append(0)
+            out.append(c)
+            i += 1
+            continue
+        if c == ")":
+            if not groups:
+                raise reject("unbalanced parenthesis")
+            out.append(")" * (groups.pop() + 1))
+            i += 1
+            continue
+        if c == "{":
+            m = _REPEAT.match(source, i)
+            if m:
+                if any(int(g) > _RE2_MAX_REPEAT for g in (m.group(1), m.group(3)) if g):
+                    raise reject("repeat count above 1000")
+                out.append(m.group(0))
+                i = m.end()
+            else:
+                out.append("\\{")  # RE2 reads a `{` that starts no repeat as a literal
+                i += 1
+            if i < n and source[i] == "+":
+                raise reject("possessive quantifiers are not supported by RE2")
+            continue
+        if c in "*+?" and i + 1 < n and source[i + 1] == "+" and (i == 0 or source[i - 1] != "\\"):
+            raise reject("possessive quantifiers are not supported by RE2")
+        if c == "$" and not multiline:
+            out.append("\\Z")  # RE2 `$` is the end of the text; Python's also allows a final "\n"
+            i += 1
+            continue
+        out.append(c)
+        i += 1
+    if in_class:
+        raise reject("missing ]")
+    if groups:
+        raise reject("missing )")
+    return _Translation("".join(out) + ")" * top, dotall, multiline)
+
+
+@cache
+def compile_regex(source: str, nocase: bool) -> Regex:
+    translation = translate_re2(source)
+    try:
+        pattern = re.compile(translation.pattern, re.IGNORECASE if nocase else 0)
+    except re.error as error:
+        raise ModelSyntaxError(f"regex /{source}/ is not valid RE2: {error}") from error
+    return Regex(source, pattern, translation.dotall)
+
+
+# ---------------------------------------------------------------------------------------------
+# Parse tree -> AST
+
+
+@v_args(inline=True)
+class _Builder(Transformer[Token, Any]):
+    def start(self, rule: dict[str, Any]) -> dict[str, Any]:
+        return rule
+
+    def rule(self, name: Token, meta: dict[str, Any], events: Any, *rest: Any) -> dict[str, Any]:
+        outcome: dict[str, Any] = rest[0] if len(rest) == 2 else {}
+        return {"name": str(name), "meta": meta, "events": events, "outcome": outcome, "condition": rest[-1]}
+
+    def meta_section(self, *entries: tuple[str, Any]) -> dict[str, Any]:
+        # A key may repeat (one `mitre_attack_technique` line per technique): keep every value.
+        meta: dict[str, Any] = {}
+        for key, value in entries:
+            if key in meta:
+                previous = meta[key] if isinstance(meta[key], list) else [meta[key]]
+                meta[key] = [*previous, value]
+            else:
+                meta[key] = value
+        return meta
+
+    def meta_entry(self, key: Token, value: Any) -> tuple[str, Any]:
+        return str(key), value.value if isinstance(value, Literal) else value
+
+    def true(self, _: Token) -> bool:
+        return True
+
+    def false(self, _: Token) -> bool:
+        return False
+
+    def events_section(self, *predicates: Any) -> Any:
+        return predicates[0] if len(predicates) == 1 else And(predicates)
+
+    def or_expr(self, *items: Any) -> Or:
+        return Or(items)
+
+    def and_expr(self, *items: Any) -> And:
+        return And(items)
+
+    def not_(self, item: Any) -> Not:
+        return Not(item)
+
+    def comparison(self, left: Any, op: Token, right: Any, nocase: Token | None = None) -> Compare:
+        return Compare(left, str(op), right, nocase is not None)
+
+    def regex_comparison(self, left: Any, op: Token, regex: Token, nocase: Token | None = None) -> Compare:
+        if str(op) not in ("=", "!="):
+            raise ModelSyntaxError(f"a regex compares with = or != only, not {op}")
+        return Compare(
+            left,
+            str(op),
+            compile_regex(decode_regex_literal(str(regex)), nocase is not None),
+            nocase is not None,
+        )
+
+    def regex(self, token: Token) -> Token:
+        return token
+
+    def call(self, name: Token, *args: Any) -> Call:
+        return Call(str(name), tuple(a for a in args if a is not None))
+
+    def call_predicate(self, call: Call, nocase: Token | None = None) -> Call:
+        return Call(call.name, call.args, nocase is not None)
+
+    def quantified(self, quantifier: Token, ref: FieldRef) -> FieldRef:
+        return FieldRef(ref.variable, ref.path, str(quantifier))
+
+    def field(self, token: Token) -> FieldRef:
+        variable, _, path = str(token).partition(".")
+        return FieldRef(variable, path)
+
+    def variable(self, token: Token) -> VarRef:
+        return VarRef(str(token))
+
+    def dq_string(self, token: Token) -> Literal:
+        return Literal(decode_string(str(token)))
+
+    def raw_string(self, token: Token) -> Literal:
+        return Literal(str(token)[1:-1])
+
+    def NUMBER(self, token: Token) -> Literal:
+        text = str(token)
+        return Literal(float(text) if "." in text else int(text))
+
+    def outcome_section(self, *assignments: tuple[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for name, expr in assignments:
+            if name in result:
+                raise ModelSyntaxError(f"outcome variable {name} assigned twice")
+            result[name] = expr
+        return result
+
+    def outcome_assign(self, name: Token, expr: Any) -> tuple[str, Any]:
+        return str(name), expr
+
+    def if_expr(self, condition: Any, then: Any, otherwise: Any) -> If:
+        return If(condition, then, otherwise)
+
+    def condition_section(self, token: Token) -> str:
+        return str(token)
+
+
+@cache
+def _parser() -> Lark:
+    return Lark(GRAMMAR.read_text(), parser="lalr", lexer="contextual", maybe_placeholders=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Static checks (what the rule editor rejects at compile time, within the subset)
+
+
+def _walk(node: Any) -> Iterator[Any]:
+    yield node
+    if isinstance(node, And | Or):
+        for item in node.items:
+            yield from _walk(item)
+    elif isinstance(node, Not):
+        yield from _walk(node.item)
+    elif isinstance(node, Compare):
+        yield from _walk(node.left)
+        yield from _walk(node.right)
+    elif isinstance(node, Call):
+        for arg in node.args:
+            yield from _walk(arg)
+    elif isinstance(node, If):
+        yield from _walk(node.condition)
+        yield from _walk(node.then)
+        yield from _walk(node.otherwise)
+
+
+def _is_stringish(node: Any) -> bool:
+    return isinstance(node, FieldRef | Call) or (isinstance(node, Literal) and isinstance(node.value, str))
+
+
+def _check_predicates(root: Any, where: str) -> None:
+    for node in _walk(root):
+        if isinstance(node, Compare):
+            _check_compare(node, where)
+        elif isinstance(node, Call):
+            _check_call(node)
+
+
+def _check_compare(node: Compare, where: str) -> None:
+    left, right = node.left, node.right
+    if isinstance(left, Literal) and isinstance(right, Literal):
+        # Expressions page: "A compilation error occurs if both sides are literals."
+        raise ModelSyntaxError(f"{where}: both sides of {node.op} are literals")
+    if isinstance(right, Regex):
+        if not isinstance(left, FieldRef | Call):
+            raise ModelSyntaxError(f"{where}: a regex must be compared with a field")
+    elif node.nocase and (node.op not in ("=", "!=") or not (_is_stringish(left) and _is_stringish(right))):
+        # syntax page, "nocase": a modifier of string and regex comparisons only.
+        raise ModelSyntaxError(f"{where}: nocase on a non-string comparison")
+    for side, other in ((left, right), (right, left)):
+        if isinstance(side, FieldRef) and side.path in ENUM_FIELDS:
+            if node.nocase:
+                raise ModelSyntaxError(f"{where}: nocase cannot be used on the enumerated field {side.path}")
+            if isinstance(other, Literal) and other.value not in ENUM_FIELDS[side.path]:
+                raise ModelSyntaxError(f"{where}: {other.value!r} is not a valid {side.path} value")
+        if isinstance(side, FieldRef) and side.quantifier and isinstance(other, FieldRef):
+            # Repeated fields page: any/all cannot join two fields.
+            raise ModelSyntaxError(f"{where}: any/all cannot join two fields")
+
+
+def _check_call(node: Call) -> None:
+    if node.name not in BOOL_FUNCTIONS | VALUE_FUNCTIONS:
+        raise ModelSyntaxError(f"function {node.name} is not modelled")
+    arity = 1 if node.name in VALUE_FUNCTIONS else 2
+    if len(node.args) != arity:
+        raise ModelSyntaxError(f"{node.name} takes {arity} arguments")
+    if node.nocase and node.name != "re.regex":
+        raise ModelSyntaxError(f"nocase after {node.name}()")
+    if node.name == "re.regex":
+        pattern = node.args[1]
+        if not isinstance(pattern, Literal) or not isinstance(pattern.value, str):
+            raise ModelSyntaxError("re.regex takes a constant string pattern")
+        compile_regex(pattern.value, node.nocase)
+    if node.name == "net.ip_in_range_cidr":
+        cidr = node.args[1]
+        if not isinstance(cidr, Literal) or not isinstance(cidr.value, str):
+            raise ModelSyntaxError("net.ip_in_range_cidr takes a constant CIDR string")
+        try:
+            ipaddress.ip_network(cidr.value, strict=False)
+        except ValueError as error:
+            raise ModelSyntaxError(f"invalid CIDR {cidr.value!r}") from error
+
+
+def _top_level_bool_call(root: Any) -> None:
+    """A value function (strings.to_lower) is no predicate on its own."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, And | Or):
+            stack.extend(node.items)
+        elif isinstance(node, Not):
+            stack.append(node.item)
+        elif isinstance(node, Call) and node.name not in BOOL_FUNCTIONS:
+            raise ModelSyntaxError(f"{node.name}() is not a boolean predicate")
+
+
+def parse(query: str) -> Rule:
+    try:
+        raw = _builder_transform(_parser().parse(query))
+    except VisitError as error:
+        if isinstance(error.orig_exc, ModelSyntaxError):
+            raise error.orig_exc from error
+        raise
+    except LarkError as error:
+        raise ModelSyntaxError(f"YARA-L syntax error: {error}") from error
+
+    events = raw["events"]
+    _check_predicates(events, "events")
+    _top_level_bool_call(events)
+    refs = [n for n in _walk(events) if isinstance(n, FieldRef)]
+    if any(isinstance(n, VarRef) for n in _walk(events)):
+        # Placeholders (`$host = $e.principal.hostname`) and joins are outside the modelled subset.
+        raise ModelSyntaxError("placeholder variables in events are not modelled")
+    event_vars = {r.variable for r in refs}
+    if len(event_vars) != 1:
+        # Several event variables need joins and a match section: a multi-event rule.
+        raise ModelSyntaxError(f"expected one event variable in events, found {sorted(event_vars)}")
+    (event_var,) = event_vars
+
+    defined: set[str] = set()
+    for name, expr in raw["outcome"].items():
+        _check_predicates(expr, f"outcome {name}")
+        for node in _walk(expr):
+            if isinstance(node, FieldRef) and node.variable != event_var:
+                raise ModelSyntaxError(f"outcome {name}: undefined event variable {node.variable}")
+            if isinstance(node, VarRef) and node.name not in defined:
+                raise ModelSyntaxError(f"outcome {name}: undefined variable {node.name}")
+        defined.add(name)
+
+    # Condition section: it may only name variables defined in events (Condition section syntax).
+    if raw["condition"] != event_var:
+        raise ModelSyntaxError(f"condition: undefined variable {raw['condition']}")
+
+    quantified = frozenset(r.path for r in refs if r.quantifier)
+    return Rule(raw["name"], raw["meta"], events, raw["outcome"], raw["condition"], event_var, quantified)
+
+
+def _builder_transform(tree: Any) -> dict[str, Any]:
+    result: dict[str, Any] = _Builder().transform(tree)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluation
+
+
+class _Zero:
+    """An unset UDM field: it reads as the type's zero value, "" for strings and 0 for numbers
+    (YARA-L best practices, "Filter zero values": "When fields are omitted, they default to zero
+    values ... an omitted string value defaults to \"\"")."""
+
+
+ZERO = _Zero()
+
+
+def _as_number(value: Any) -> int | float | None:
+    if value is ZERO or value == "":
+        return 0
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, datetime):
+        return int(value.timestamp())
+    if isinstance(value, str):
+        try:
+            return float(value) if "." in value else int(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _as_text(value: Any) -> str:
+    if value is ZERO or value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _compare_values(op: str, left: Any, right: Any, nocase: bool) -> bool:
+    a: Any
+    b: Any
+    numeric = isinstance(left, int | float) and not isinstance(left, bool)
+    numeric = numeric or (isinstance(right, int | float) and not isinstance(right, bool))
+    if numeric:
+        a, b = _as_number(left), _as_number(right)
+        if a is None or b is None:
+            return False
+    else:
+        a, b = _as_text(left), _as_text(right)
+        if nocase:
+            a, b = a.lower(), b.lower()
+    ops: dict[str, Callable[[Any, Any], bool]] = {
+        "=": lambda x, y: x == y,
+        "!=": lambda x, y: x != y,
+        "<": lambda x, y: x < y,
+        ">": lambda x, y: x > y,
+        "<=": lambda x, y: x <= y,
+        ">=": lambda x, y: x >= y,
+    }
+    return ops[op](a, b)
+
+
+def regex_matches(regex: Regex, value: Any) -> bool:
+    """re.regex page: true when a substring matches (unanchored search); on a value with newlines
+    the regex sees only the first line unless it sets `(?s)`."""
+    text = _as_text(value)
+    if not regex.dotall:
+        text = text.split("\n", 1)[0]
+    return regex.pattern.search(text) is not None
+
+
+class _Instance:
+    """One (unnested) copy of an event: repeated fields not under any/all hold one element each
+    (Repeated fields page, "Unmodified expressions": a field with n elements gives n copies)."""
+
+    def __init__(self, event: Mapping[str, Any], chosen: Mapping[str, Any], event_var: str) -> None:
+        self.event, self.chosen, self.event_var = event, chosen, event_var
+
+    def read(self, ref: FieldRef) -> Any:
+        if ref.path in self.chosen:
+            return self.chosen[ref.path]
+        value = self.event.get(ref.path)
+        if value is None:
+            return ZERO
+        return value
+
+
+def _eval_value(node: Any, inst: _Instance, outcome: Mapping[str, Any]) -> Any:
+    if isinstance(node, Literal):
+        return node.value
+    if isinstance(node, FieldRef):
+        return inst.read(node)
+    if isinstance(node, VarRef):
+        return outcome[node.name]
+    if isinstance(node, If):
+        chosen = node.then if _eval_bool(node.condition, inst, outcome) else node.otherwise
+        return _eval_value(chosen, inst, outcome)
+    if isinstance(node, Call):
+        if node.name == "strings.to_lower":
+            return _as_text(_eval_value(node.args[0], inst, outcome)).lower()
+        if node.name == "strings.to_upper":
+            return _as_text(_eval_value(node.args[0], inst, outcome)).upper()
+        return _eval_bool(node, inst, outcome)
+    raise TypeError(f"not a value: {node!r}")
+
+
+def _elements(node: Any, inst: _Instance, outcome: Mapping[str, Any]) -> tuple[str | None, list[Any]]:
+    """The values to test for an operand: several for a field under any/all."""
+    if isinstance(node, FieldRef) and node.quantifier:
+        value = inst.read(node)
+        items = list(value) if isinstance(value, list | tuple) else [value]
+        return node.quantifier, items or [ZERO]
+    return None, [_eval_value(node, inst, outcome)]
+
+
+def _quantify(quantifier: str | None, results: Iterator[bool]) -> bool:
+    return all(results) if quantifier == "all" else any(results)
+
+
+def _eval_bool(node: Any, inst: _Instance, outcome: Mapping[str, Any]) -> bool:
+    if isinstance(node, And):
+        return all(_eval_bool(item, inst, outcome) for item in node.items)
+    if isinstance(node, Or):
+        return any(_eval_bool(item, inst, outcome) for item in node.items)
+    if isinstance(node, Not):
+        return not _eval_bool(node.item, inst, outcome)
+    if isinstance(node, Compare):
+        if isinstance(node.right, Regex):
+            regex = node.right
+            quantifier, values = _elements(node.left, inst, outcome)
+            hit = (regex_matches(regex, v) == (node.op == "=") for v in values)
+            return _quantify(quantifier, hit)
+        lq, lefts = _elements(node.left, inst, outcome)
+        rq, rights = _elements(node.right, inst, outcome)
+        quantifier = lq or rq
+        pairs = itertools.product(lefts, rights)
+        return _quantify(quantifier, (_compare_values(node.op, a, b, node.nocase) for a, b in pairs))
+    if isinstance(node, Call):
+        quantifier, values = _elements(node.args[0], inst, outcome)
+        if node.name == "re.regex":
+            regex = compile_regex(node.args[1].value, node.nocase)
+            return _quantify(quantifier, (regex_matches(regex, v) for v in values))
+        if node.name == "net.ip_in_range_cidr":
+            network = ipaddress.ip_network(node.args[1].value, strict=False)
+            return _quantify(quantifier, (_in_network(v, network) for v in values))
+    raise TypeError(f"not a predicate: {node!r}")
+
+
+def _in_network(value: Any, network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
+    try:
+        return ipaddress.ip_address(_as_text(value)) in network
+    except ValueError:
+        return False
+
+
+def _instances(rule: Rule, event: Mapping[str, Any]) -> Iterator[_Instance]:
+    refs = {n.path for n in _walk(rule.events) if isinstance(n, FieldRef) and not n.quantifier}
+    repeated = sorted(p for p in refs if isinstance(event.get(p), list | tuple) and p not in rule.quantified)
+    choices = [list(event[p]) or [ZERO] for p in repeated]
+    for combo in itertools.product(*choices):
+        yield _Instance(event, dict(zip(repeated, combo, strict=True)), rule.event_variable)
+
+
+def run(query: str, events: Sequence[Mapping[str, Any]], now: datetime) -> list[Row]:
+    """One detection per matching event, in event order.
+
+    The time window is the rule's run schedule, not part of the rule text, so `now` is unused.
+    The row holds the outcome variables (without `$`); with no outcome section, the event itself.
+    """
+    rule = parse(query)
+    rows: list[Row] = []
+    for index, event in enumerate(events):
+        for inst in _instances(rule, event):
+            if not _eval_bool(rule.events, inst, {}):
+                continue
+            values: dict[str, Any] = {}
+            for name, expr in rule.outcome.items():
+                value = _eval_value(expr, inst, values)
+                values[name] = "" if value is ZERO else value
+            fields = {name[1:]: value for name, value in values.items()} if rule.outcome else dict(event)
+            rows.append(Row(index, fields))
+            break
+    return rows
