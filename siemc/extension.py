@@ -16,7 +16,10 @@ A rule may carry, next to its Sigma keys, one block named `siemc`:
           when: {ParentImageName: [services.exe, svchost.exe]}
       metadata: {severity: medium, confidence: high, data_sources: [...]}
       targets: [kql, eql]           # optional: build only for these targets (default: all)
-      tests: [...]                  # detection unit tests (see `siemc test`)
+      tests:                        # detection unit tests, run by `siemc test`
+        - name: AnyDesk run from a temp folder
+          event: {Image: 'C:\\Temp\\AnyDesk.exe', ParentImage: 'C:\\Windows\\explorer.exe'}
+          expect: {match: true, RATCategory: Commercial RMM, IsUserLaunched: true}
 
 Every `when` is a Sigma selection (field|modifier: value(s)), compiled by the same backend as the
 detection. `time` is the event timestamp; other columns are Sigma field names or derived columns.
@@ -79,13 +82,24 @@ class Metadata:
 
 
 @dataclass(frozen=True)
+class RuleTest:
+    """One detection unit test: an event in Sigma field names and what the rule must say of it."""
+
+    name: str
+    event: Mapping[str, Any]
+    match: bool
+    derived: Mapping[str, str | bool] = field(default_factory=dict)  # expected derived columns
+    index: int = 0  # position in `tests`, for error messages
+
+
+@dataclass(frozen=True)
 class Extension:
     lookback: Lookback | None = None
     columns: tuple[str, ...] = ()
     sort: tuple[str, bool] | None = None  # (column, descending)
     derive: tuple[DerivedColumn, ...] = ()
     metadata: Metadata = field(default_factory=Metadata)
-    tests: tuple[Mapping[str, Any], ...] = ()
+    tests: tuple[RuleTest, ...] = ()
     targets: tuple[str, ...] | None = None  # None: every target
 
 
@@ -143,6 +157,34 @@ def _parse_derived(name: str, spec: Any) -> DerivedColumn:
     return DerivedColumn(name, tuple(cases), default)
 
 
+def _parse_test(index: int, spec: Any, derive: tuple[DerivedColumn, ...]) -> RuleTest:
+    path: tuple[str | int, ...] = ("tests", index)
+    _expect(spec, dict, path, "a mapping with `name`, `event` and `expect`")
+    _no_unknown_keys(spec, ("name", "event", "expect"), path)
+    for key in ("name", "event", "expect"):
+        if key not in spec:
+            raise ExtensionError(f"a test needs `{key}`", path)
+    name = _expect(spec["name"], str, (*path, "name"), "a string")
+    event = _expect(spec["event"], dict, (*path, "event"), "an event (a mapping of Sigma field to value)")
+    expect = _expect(spec["expect"], dict, (*path, "expect"), "a mapping with `match` and derived values")
+    if "match" not in expect:
+        raise ExtensionError("`expect` needs `match: true` or `match: false`", (*path, "expect"))
+    match = _expect(expect["match"], bool, (*path, "expect", "match"), "true or false")
+    columns = {column.name: column for column in derive}
+    derived: dict[str, str | bool] = {}
+    for key, value in expect.items():
+        if key == "match":
+            continue
+        if key not in columns:
+            known = ", ".join(["match", *columns])
+            raise ExtensionError(f"unknown key {key!r} (expected one of: {known})", (*path, "expect", key))
+        kind, what = (bool, "true or false") if columns[key].is_flag else (str, "a string")
+        derived[key] = _expect(value, kind, (*path, "expect", key), what)
+    if derived and not match:
+        raise ExtensionError("derived values are only checked on a match", (*path, "expect"))
+    return RuleTest(name, dict(event), match, derived, index)
+
+
 def parse_extension(block: Any, known_targets: tuple[str, ...] = ()) -> Extension:
     """Validate the `siemc:` block and return it typed; raises ExtensionError on the first problem."""
     if block is None:
@@ -197,5 +239,8 @@ def parse_extension(block: Any, known_targets: tuple[str, ...] = ()) -> Extensio
                     f"unknown target {name!r} (known: {', '.join(known_targets)})", ("targets", index)
                 )
 
-    tests = _expect(block.get("tests", []), list, ("tests",), "a list of tests")
-    return Extension(lookback, columns, sort, tuple(derive), metadata, tuple(tests), targets)
+    tests = tuple(
+        _parse_test(index, spec, tuple(derive))
+        for index, spec in enumerate(_expect(block.get("tests", []), list, ("tests",), "a list of tests"))
+    )
+    return Extension(lookback, columns, sort, tuple(derive), metadata, tests, targets)

@@ -1,0 +1,161 @@
+"""Detection unit tests (`siemc test`): a rule's `siemc.tests` checked by the reference evaluator and,
+where an engine for a target is at hand, by running that target's compiled query over the same events.
+
+The reference evaluator (siemc/evaluate.py) states what the rule means; each test states what the
+author expects. A target agrees on a test when its query returns the test's event exactly when the
+reference matches it, with the same derived values where the language computes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from siemc.diagnostics import SiemcError, Unsupported
+from siemc.evaluate import Evaluator
+from siemc.extension import RuleTest
+from siemc.rule import Detection
+
+# Verdicts of a target on one test.
+AGREES, DISAGREES, UNSUPPORTED, REJECTED, UNAVAILABLE = "ok", "FAIL", "unsupported", "rejected", "n/a"
+
+
+class TargetRow(Protocol):
+    index: int
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TargetEngines:
+    """How to run targets: `run(target, detection, query, events) -> rows`, and their quirks."""
+
+    run: Callable[[str, Detection, str, Sequence[Mapping[str, Any]]], Sequence[TargetRow]]
+    computes_derived: frozenset[str]
+    normalise: Callable[[str, Any], Any]
+    rejected: type[Exception]
+    unavailable: type[Exception]
+
+
+@dataclass
+class TestOutcome:
+    test: RuleTest
+    reference_error: str | None  # why the reference evaluator disagrees with the test, if it does
+    targets: dict[str, tuple[str, str]] = field(default_factory=dict)  # target -> (verdict, detail)
+
+    @property
+    def passed(self) -> bool:
+        return self.reference_error is None and all(
+            v in (AGREES, UNSUPPORTED, UNAVAILABLE) for v, _ in self.targets.values()
+        )
+
+
+def _reference_error(test: RuleTest, matched: bool, derived: Mapping[str, Any]) -> str | None:
+    if matched != test.match:
+        said = "matches" if matched else "does not match"
+        return f"expected {'a match' if test.match else 'no match'}, the rule {said}"
+    wrong = [
+        f"{name}={derived.get(name)!r} (expected {value!r})"
+        for name, value in test.derived.items()
+        if derived.get(name) != value
+    ]
+    return "; ".join(wrong) or None
+
+
+def run_rule_tests(
+    detection: Detection,
+    targets: Sequence[str] = (),
+    engines: TargetEngines | None = None,
+    compile_query: Callable[[Detection, str], str] | None = None,
+) -> list[TestOutcome]:
+    """Check every test of the rule with the reference evaluator, then with each target's engine."""
+    tests = detection.extension.tests
+    evaluator = Evaluator.for_detection(detection)
+    events = [dict(test.event) for test in tests]
+    expected = [(evaluator.matches(event), evaluator.derived(event)) for event in events]
+    outcomes = [
+        TestOutcome(test, _reference_error(test, matched, derived))
+        for test, (matched, derived) in zip(tests, expected, strict=True)
+    ]
+    if not tests or engines is None or compile_query is None:
+        return outcomes
+    for target in targets:
+        for outcome, verdict in zip(
+            outcomes,
+            _target_verdicts(target, detection, events, expected, engines, compile_query),
+            strict=True,
+        ):
+            outcome.targets[target] = verdict
+    return outcomes
+
+
+def _target_verdicts(
+    target: str,
+    detection: Detection,
+    events: list[dict[str, Any]],
+    expected: list[tuple[bool, dict[str, Any]]],
+    engines: TargetEngines,
+    compile_query: Callable[[Detection, str], str],
+) -> list[tuple[str, str]]:
+    try:
+        query = compile_query(detection, target)
+    except Unsupported as error:
+        return [(UNSUPPORTED, str(error))] * len(events)
+    except SiemcError as error:
+        return [(DISAGREES, f"does not compile: {error}")] * len(events)
+    try:
+        rows = engines.run(target, detection, query, events)
+    except engines.unavailable as error:
+        return [(UNAVAILABLE, str(error))] * len(events)
+    except engines.rejected as error:
+        return [(REJECTED, str(error))] * len(events)
+    by_index = {row.index: row for row in rows}
+    verdicts = []
+    for index, (matched, derived) in enumerate(expected):
+        row = by_index.get(index)
+        if (row is not None) != matched:
+            verdicts.append(
+                (
+                    DISAGREES,
+                    "the query returns an event the rule does not match"
+                    if row
+                    else "the query misses an event the rule matches",
+                )
+            )
+            continue
+        wrong = []
+        if row is not None and target in engines.computes_derived:
+            for name, value in derived.items():
+                got = engines.normalise(target, row.fields.get(name, row.fields.get("$" + name)))
+                if got != value:
+                    wrong.append(f"{name}={got!r} (reference {value!r})")
+        verdicts.append((DISAGREES, "; ".join(wrong)) if wrong else (AGREES, ""))
+    return verdicts
+
+
+def load_target_engines() -> TargetEngines | None:
+    """The target engines of a source checkout (tests/engines.py), or None when there are none.
+
+    The engines are test tooling (Kusto.Language, duckdb-kql, eql and the language models under
+    tests/); they ship with the repository, not with the package.
+    """
+    import sys
+    from importlib import import_module
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "tests" / "engines.py").is_file():
+        return None
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    try:
+        module = import_module("tests.engines")
+    except ImportError:
+        return None
+    return TargetEngines(
+        run=module.run_target,
+        computes_derived=module.COMPUTES_DERIVED,
+        normalise=module.derived_value,
+        rejected=module.EngineRejected,
+        unavailable=module.EngineUnavailable,
+    )

@@ -1,0 +1,141 @@
+"""Run one target's query over Sigma-named events, with the engine that stands for that SIEM.
+
+KQL: Microsoft's Kusto.Language must report no diagnostics, then duckdb-kql executes the query.
+EQL: Elastic's eql parses and executes it. SPL, AQL, Sumo Logic, YARA-L and LogScale: the executable
+models in tests/models/ (LogScale must also parse with logscale-tools).
+
+Events are translated into the target's schema by the target's own field mapping (tests/native.py),
+plus the fields its event selector tests. Each event gets its own timestamp inside the look-back
+window (event i is i+1 seconds old), so rows that come back projected can be traced to their event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from backends import get_target
+from siemc.rule import Detection
+from siemc.target import Source
+from tests.models.common import ModelSyntaxError, Row
+from tests.native import native_event, nest
+
+NOW = dt.datetime(2026, 11, 29, 12, 0, 0, tzinfo=dt.UTC)
+
+
+class EngineRejected(AssertionError):
+    """The target's checker or model rejects the query text itself."""
+
+
+class EngineUnavailable(RuntimeError):
+    """The engine for a target cannot run on this machine (a missing optional tool)."""
+
+
+def event_time(index: int) -> dt.datetime:
+    return NOW - dt.timedelta(seconds=index + 1)
+
+
+def native_events(
+    target_name: str, source: Source, events: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """The events in the target's schema, with its selector fields and a distinct timestamp each."""
+    rows = []
+    for index, event in enumerate(events):
+        row = native_event(dict(event), source)
+        row.update(source.selector_fields)
+        row[source.time_field] = event_time(index)
+        rows.append(row)
+    return rows
+
+
+def _rows_by_time(rows: list[dict[str, Any]], time_field: str, count: int) -> list[Row]:
+    index_of = {event_time(i).replace(tzinfo=None): i for i in range(count)}
+    result = []
+    for row in rows:
+        stamp = row.get(time_field)
+        if isinstance(stamp, dt.datetime):
+            stamp = stamp.replace(tzinfo=None)
+        if stamp not in index_of:
+            raise AssertionError(f"a result row cannot be traced to an event: {row}")
+        result.append(Row(index_of[stamp], row))
+    return result
+
+
+def _run_kql(query: str, source: Source, rows: list[dict[str, Any]]) -> list[Row]:
+    from tests.checkers import kusto
+
+    try:
+        language = kusto.kusto_language()
+    except kusto.KustoLanguageUnavailable as error:
+        raise EngineUnavailable(str(error)) from error
+    diagnostics = language.diagnostics(query)
+    if diagnostics:
+        raise EngineRejected("Kusto.Language: " + "; ".join(str(d) for d in diagnostics))
+    table = re.match(r"\w+", source.selector)
+    assert table is not None, source.selector
+    naive = [
+        {k: (v.replace(tzinfo=None) if isinstance(v, dt.datetime) else v) for k, v in row.items()}
+        for row in rows
+    ]
+    result = kusto.run_kql(query, {table.group(0): naive}, now=NOW.replace(tzinfo=None))
+    return _rows_by_time(result, source.time_field, len(rows))
+
+
+def _run_eql(query: str, source: Source, rows: list[dict[str, Any]]) -> list[Row]:
+    from tests.checkers import eql_engine
+
+    error = eql_engine.eql_syntax_error(query)
+    if error:
+        raise EngineRejected("eql: " + error)
+    documents = [
+        nest({k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in r.items()}) for r in rows
+    ]
+    return [Row(index) for index in eql_engine.run_eql(query, documents)]
+
+
+def _run_model(name: str) -> Callable[[str, Source, list[dict[str, Any]]], list[Row]]:
+    def run(query: str, source: Source, rows: list[dict[str, Any]]) -> list[Row]:
+        from importlib import import_module
+
+        model = import_module(f"tests.models.{name}")
+        if name == "logscale":
+            from tests.checkers.logscale import logscale_syntax_errors
+
+            errors = logscale_syntax_errors(query)
+            if errors:
+                raise EngineRejected("logscale-tools: " + "; ".join(errors))
+        try:
+            result: list[Row] = model.run(query, rows, NOW)
+        except ModelSyntaxError as error:
+            raise EngineRejected(f"{name} model: {error}") from error
+        return result
+
+    return run
+
+
+ENGINES: dict[str, Callable[[str, Source, list[dict[str, Any]]], list[Row]]] = {
+    "kql": _run_kql,
+    "eql": _run_eql,
+    **{name: _run_model(name) for name in ("spl", "aql", "sumo", "yaral", "logscale")},
+}
+# Languages whose output computes the derived columns (EQL lists them as a triage comment only).
+COMPUTES_DERIVED = frozenset({"kql", "spl", "aql", "sumo", "yaral", "logscale"})
+
+
+def run_target(
+    target_name: str, detection: Detection, query: str, events: Sequence[Mapping[str, Any]]
+) -> list[Row]:
+    """The rows the target's engine returns for `query` over the Sigma-named `events`."""
+    source = get_target(target_name).source_for(detection.sigma)
+    return ENGINES[target_name](query, source, native_events(target_name, source, events))
+
+
+def derived_value(target_name: str, value: Any) -> str | bool | None:
+    """A derived column's value as the reference states it (flags come back as text in most SIEMs)."""
+    if isinstance(value, str) and value in ("true", "false"):
+        return value == "true"
+    if isinstance(value, bool | str) or value is None:
+        return value
+    raise AssertionError(f"{target_name}: unexpected derived value {value!r}")
