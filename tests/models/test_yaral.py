@@ -204,6 +204,16 @@ def test_re2_translation_keeps_re2_meaning() -> None:
     assert hits("$e.f = /[[:digit:]]x/", {"f": "7x"}) == [0]
 
 
+def test_value_functions_and_string_patterns() -> None:
+    docs = [{"principal.hostname": h} for h in ("Web.Google.com", "mail")]
+    assert hits('strings.to_lower($e.principal.hostname) = "web.google.com"', *docs) == [0]
+    # A double-quoted pattern is unescaped as a string first: "\\." is the regex `\.`.
+    assert hits('re.regex($e.principal.hostname, ".*\\\\.google\\\\.com") nocase', *docs) == [0]
+    assert hits(
+        'net.ip_in_range_cidr($e.principal.ip, "192.0.2.0/24")', {"principal.ip": "192.0.2.9"}, {}
+    ) == [0]
+
+
 # ---------------------------------------------------------------------------------------------
 # (b) What YARA-L rejects in this subset
 
@@ -246,6 +256,18 @@ REJECTED = {
     "unknown string escape": rule('$e.principal.hostname = "C:\\Windows"'),
     "empty events": 'rule t {\n  meta:\n    a = "b"\n  events:\n  condition:\n    $e\n}',
     "no rule name": GOOD.replace("rule t {", "rule {"),
+    "python-only escape": rule("$e.principal.hostname = /a\\u0041/"),
+    "python-only anchor": rule("$e.principal.hostname = /a\\Z/"),
+    "named backreference": rule("$e.principal.hostname = /(?P<n>a)(?P=n)/"),
+    "verbose flag": rule("$e.principal.hostname = /(?x) a/"),
+    "unclosed class": rule("$e.principal.hostname = /[ab/"),
+    "repeat above 1000": rule("$e.principal.hostname = /a{1001}/"),
+    "uppercase operator": rule('$e.principal.hostname = "a" OR $e.principal.hostname = "b"'),
+    "double equals": rule('$e.principal.hostname == "a"'),
+    "outcome named like the event": rule('$e.principal.hostname = "h"', "$e = $e.principal.hostname"),
+    "boolean function misused": rule("strings.to_lower($e.principal.hostname)"),
+    "unmodelled function": rule('"x" = strings.concat($e.principal.hostname, "-test")'),
+    "two rules": GOOD + GOOD.replace("rule t", "rule u"),
 }
 
 
