@@ -1,22 +1,64 @@
-"""Write stage: compile rules for targets into `<out>/<target>/<stem>.<ext>`, atomically.
+"""Write stage: compile rules for targets into `<out>/<target>/<stem>.<ext>`, atomically and fast.
 
-Every rule is compiled for every target it asks for; a problem becomes a Diagnostic and the build
-goes on. Output files are written to a temporary file beside the destination and moved into place
-with `os.replace`, so an interrupted or failed build never leaves a half-written file, and a rule
-that fails keeps its previous output.
+Every rule is parsed once and compiled for every target it asks for; a problem becomes a Diagnostic
+(an unexpected exception too: it fails that rule on that target only) and the build goes on. Output
+files are written to a temporary file beside the destination and moved into place with
+`os.replace`, so an interrupted or failed build never leaves a half-written file, and a rule that
+fails keeps its previous output.
+
+Speed: rules are compiled in a pool of worker processes (results are merged in rule order, so the
+output never depends on scheduling), and a content-hash cache (`siemc.cache`) lets a rebuild skip
+every rule whose text and toolchain are unchanged and whose output file is still in place. This
+module imports no pySigma at load time: a rebuild that is all cache hits never needs it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import multiprocessing
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Final
 
 from backends import TARGET_NAMES, get_target
+from siemc.cache import BuildCache, CacheEntry, toolchain_fingerprints
 from siemc.diagnostics import Diagnostic, SiemcError, Unsupported
-from siemc.rule import Detection, load_rule, locate_message, rule_files
+
+if TYPE_CHECKING:
+    from siemc.rule import Detection
+
+# Per rule and target, one of these; `skipped` = the rule's `siemc.targets` leaves this target out.
+CONVERTED: Final = "converted"
+UNSUPPORTED: Final = "unsupported"
+FAILED: Final = "failed"
+SKIPPED: Final = "skipped"
+SUMMARY_STATUSES: Final = (CONVERTED, UNSUPPORTED, FAILED)
+
+# File states after the write step of a converted rule.
+WRITTEN: Final = "written"
+UNCHANGED: Final = "unchanged"
+CHANGED: Final = "changed"  # --check: the file would change
+
+RULE_SUFFIXES: Final = (".yml", ".yaml")  # as siemc.rule, which this module does not import eagerly
+
+ProgressCallback = Callable[[int, int], None]  # (rules compiled so far, rules to compile)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one rule on one target, as shown in the summary and the JSON report."""
+
+    rule: Path
+    target: str
+    status: str
+    output: Path | None = None
+    message: str = ""
+    line: int | None = None
 
 
 @dataclass
@@ -26,10 +68,22 @@ class BuildResult:
     changed: list[Path] = field(default_factory=list)  # with check=True: files that would change
     diagnostics: list[Diagnostic] = field(default_factory=list)
     unsupported: list[Diagnostic] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)  # in rule order, then target order
+    targets: tuple[str, ...] = ()
+    compiled_rules: int = 0  # rules parsed and converted in this run
+    cached_rules: int = 0  # rules answered by the cache without parsing
 
     @property
     def ok(self) -> bool:
         return not self.diagnostics
+
+    def summary(self) -> dict[str, dict[str, int]]:
+        """Per target: how many rules were converted, unsupported, failed."""
+        counts = {target: dict.fromkeys(SUMMARY_STATUSES, 0) for target in self.targets}
+        for outcome in self.outcomes:
+            if outcome.status in SUMMARY_STATUSES:
+                counts.setdefault(outcome.target, dict.fromkeys(SUMMARY_STATUSES, 0))[outcome.status] += 1
+        return counts
 
 
 def compile_detection(detection: Detection, target_name: str) -> str:
@@ -54,6 +108,8 @@ def output_path(out: Path, target_name: str, detection: Detection) -> Path:
 
 
 def load_all(paths: Iterable[Path]) -> tuple[list[Detection], list[Diagnostic]]:
+    from siemc.rule import load_rule, rule_files
+
     detections: list[Detection] = []
     diagnostics: list[Diagnostic] = []
     for path in rule_files(list(paths)):
@@ -64,43 +120,362 @@ def load_all(paths: Iterable[Path]) -> tuple[list[Detection], list[Diagnostic]]:
     return detections, diagnostics
 
 
+def find_rule_files(paths: Iterable[Path]) -> list[Path]:
+    """Rule files named or found under folders, sorted: `siemc.rule.rule_files` without pySigma."""
+    found: set[Path] = set()
+    for path in paths:
+        if path.is_dir():
+            found.update(p for p in path.rglob("*") if p.suffix in RULE_SUFFIXES and p.is_file())
+        else:
+            found.add(path)
+    return sorted(found)
+
+
+def internal_error(error: BaseException) -> str:
+    """The message of an unexpected exception: it is a bug in siemc, reported like a rule problem."""
+    return f"internal error: {type(error).__name__}: {error}"
+
+
+# -- one rule, all targets (runs in a worker process) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleTask:
+    path: Path
+    text: str
+    targets: tuple[str, ...]
+    out: Path
+    check: bool
+    write: bool  # False when another rule has the same stem: the main process picks the owner
+
+
+@dataclass
+class TargetReport:
+    target: str
+    status: str
+    output: Path | None = None
+    message: str = ""
+    line: int | None = None
+    digest: str = ""  # sha256 of the query text
+    text: str | None = None  # kept only when the main process writes the file
+    state: str = ""  # WRITTEN / UNCHANGED / CHANGED once the file was settled
+    stat: tuple[int, int] | None = None  # (size, mtime_ns) of the output after settling
+    cacheable: bool = True
+
+
+@dataclass
+class RuleReport:
+    path: Path
+    load_error: tuple[str, int | None] | None
+    targets: list[TargetReport]
+    from_cache: bool = False
+
+
+def text_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_stat(path: Path) -> tuple[int, int] | None:
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_size, status.st_mtime_ns
+
+
+def settle(report: TargetReport, text: str, check: bool) -> None:
+    """Write the query unless the file already holds it (or, with check, only say it would change)."""
+    assert report.output is not None
+    data = text.encode("utf-8")
+    try:
+        current: bytes | None = report.output.read_bytes()
+    except OSError:
+        current = None
+    if current == data:
+        report.state = UNCHANGED
+    elif check:
+        report.state = CHANGED
+    else:
+        write_atomic(report.output, text)
+        report.state = WRITTEN
+    report.stat = file_stat(report.output)
+
+
+def destination(out: Path, target_name: str, stem: str) -> Path:
+    return out / target_name / f"{stem}.{get_target(target_name).file_extension}"
+
+
+def universal_newlines(data: bytes) -> str:
+    """Decode like `Path.read_text`, so that the text (and line numbers) match a direct load."""
+    return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def build_rule(task: RuleTask) -> RuleReport:
+    """Parse one rule once and compile it for each target; never raises for a rule's problem."""
+    from siemc.rule import locate_message, parse_rule
+
+    try:
+        detection = parse_rule(task.text, task.path)
+    except SiemcError as error:
+        return RuleReport(
+            task.path,
+            (error.message, error.line),
+            [TargetReport(t, FAILED, message=error.message, line=error.line) for t in task.targets],
+        )
+    except Exception as error:
+        message = internal_error(error)
+        return RuleReport(
+            task.path,
+            (message, None),
+            [TargetReport(t, FAILED, message=message, cacheable=False) for t in task.targets],
+        )
+    reports: list[TargetReport] = []
+    for target_name in task.targets:
+        wanted = detection.extension.targets
+        if wanted is not None and target_name not in wanted:
+            reports.append(TargetReport(target_name, SKIPPED))
+            continue
+        report = TargetReport(target_name, CONVERTED, destination(task.out, target_name, detection.stem))
+        reports.append(report)
+        try:
+            text = compile_detection(detection, target_name)
+        except Unsupported as error:
+            report.status, report.message, report.output = UNSUPPORTED, error.message, None
+            continue
+        except SiemcError as error:
+            report.status, report.output = FAILED, None
+            report.message = error.message
+            report.line = error.line or locate_message(detection.text, error.message)
+            continue
+        except Exception as error:
+            report.status, report.output, report.cacheable = FAILED, None, False
+            report.message = internal_error(error)
+            continue
+        report.digest = text_digest(text.encode("utf-8"))
+        if task.write:
+            settle(report, text, task.check)
+        else:
+            report.text = text
+    return RuleReport(task.path, None, reports)
+
+
+def _build_rule_safely(task: RuleTask) -> RuleReport:
+    try:
+        return build_rule(task)
+    except Exception as error:  # e.g. the output folder is not writable: fail the rule, not the build
+        message = internal_error(error)
+        return RuleReport(
+            task.path, None, [TargetReport(t, FAILED, message=message, cacheable=False) for t in task.targets]
+        )
+
+
+def _run_tasks(
+    tasks: Sequence[RuleTask], jobs: int, progress: ProgressCallback | None
+) -> Iterator[RuleReport]:
+    """Reports in task order, whatever the scheduling; a pool of `jobs` processes when it pays off."""
+    total = len(tasks)
+    workers = min(jobs, total)
+    if workers <= 1:
+        for done, task in enumerate(tasks, 1):
+            yield _build_rule_safely(task)
+            if progress:
+                progress(done, total)
+        return
+    # Fork keeps start-up cheap (workers inherit this light process); spawn elsewhere.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    context = multiprocessing.get_context(method)
+    chunk = max(1, min(16, total // (workers * 8)))
+    done = 0
+    executor = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    try:
+        for report in executor.map(_build_rule_safely, tasks, chunksize=chunk):
+            done += 1
+            if progress:
+                progress(done, total)
+            yield report
+    except BrokenProcessPool:
+        # A worker died (killed, out of memory): the rules not yet reported fail, the build goes on.
+        for task in tasks[done:]:
+            message = "internal error: the worker process compiling this rule stopped"
+            yield RuleReport(
+                task.path,
+                None,
+                [TargetReport(t, FAILED, message=message, cacheable=False) for t in task.targets],
+            )
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+# -- the whole build -------------------------------------------------------------------------------------
+
+
+def _replay(
+    entries: dict[str, CacheEntry], targets: Sequence[str], keys: dict[str, str], colliding: bool
+) -> list[TargetReport] | None:
+    """Target reports from the cache, or None when any target must be compiled again."""
+    reports: list[TargetReport] = []
+    for target_name in targets:
+        entry = entries.get(target_name)
+        if entry is None or entry.key != keys[target_name]:
+            return None
+        report = TargetReport(target_name, entry.status, message=entry.message, line=entry.line)
+        if entry.status == CONVERTED:
+            if colliding or entry.output is None:
+                return None
+            report.output = Path(entry.output)
+            report.digest = entry.digest
+            current = file_stat(report.output)
+            if current is None:
+                return None
+            # Touched but maybe not changed: compare the bytes before compiling again.
+            if current != entry.stat and text_digest(report.output.read_bytes()) != entry.digest:
+                return None
+            report.state, report.stat = UNCHANGED, current
+        reports.append(report)
+    return reports
+
+
 def build(
     paths: Iterable[Path],
     targets: Iterable[str] = TARGET_NAMES,
     out: Path = Path("build"),
     check: bool = False,
+    *,
+    jobs: int = 1,
+    cache_dir: Path | None = None,
+    progress: ProgressCallback | None = None,
 ) -> BuildResult:
-    result = BuildResult()
-    detections, result.diagnostics = load_all(paths)
+    """Compile rule files and folders for the targets into `out`.
+
+    `jobs` > 1 compiles in that many processes; `cache_dir` enables the content-hash cache there.
+    """
+    selected = tuple(targets)
+    result = BuildResult(targets=selected)
+    files = find_rule_files(paths)
+    stems: dict[str, int] = {}
+    for path in files:
+        stems[path.stem] = stems.get(path.stem, 0) + 1
+
+    cache = BuildCache.open(cache_dir, out) if cache_dir is not None else None
+    fingerprints = toolchain_fingerprints(selected) if cache is not None else {}
+
+    reports: list[RuleReport | None] = []
+    tasks: list[RuleTask] = []
+    rule_keys: dict[Path, dict[str, str]] = {}
+    for path in files:
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            message = f"cannot read rule: {error}"
+            reports.append(
+                RuleReport(
+                    path, (message, None), [TargetReport(t, FAILED, message=message) for t in selected]
+                )
+            )
+            continue
+        colliding = stems[path.stem] > 1
+        if cache is not None:
+            rule_hash = hashlib.sha256(path.as_posix().encode() + b"\0" + data).hexdigest()
+            keys = {
+                t: hashlib.sha256(f"{fingerprints[t]}:{rule_hash}".encode()).hexdigest() for t in selected
+            }
+            rule_keys[path] = keys
+            replayed = _replay(cache.entries_for(path), selected, keys, colliding)
+            if replayed is not None:
+                load_error = cache.load_error(path)
+                reports.append(RuleReport(path, load_error, replayed, from_cache=True))
+                continue
+        try:
+            text = universal_newlines(data)
+        except UnicodeDecodeError as error:
+            message = f"cannot read rule: {error}"
+            reports.append(
+                RuleReport(
+                    path, (message, None), [TargetReport(t, FAILED, message=message) for t in selected]
+                )
+            )
+            continue
+        reports.append(None)
+        tasks.append(RuleTask(path, text, selected, out, check, write=not colliding))
+
+    compiled = _run_tasks(tasks, jobs, progress)
     seen: dict[Path, Path] = {}
-    for detection in detections:
-        for target_name in targets:
-            if detection.extension.targets is not None and target_name not in detection.extension.targets:
-                continue
-            destination = output_path(out, target_name, detection)
-            if destination in seen:
-                result.diagnostics.append(
-                    Diagnostic(detection.path, f"output {destination} is also built from {seen[destination]}")
-                )
-                continue
-            seen[destination] = detection.path
-            try:
-                text = compile_detection(detection, target_name)
-            except Unsupported as error:
-                result.unsupported.append(
-                    Diagnostic(detection.path, f"unsupported: {error.message}", None, target_name)
-                )
-                continue
-            except SiemcError as error:
-                line = error.line or locate_message(detection.text, error.message)
-                result.diagnostics.append(Diagnostic(detection.path, error.message, line, target_name))
-                continue
-            current = destination.read_text(encoding="utf-8") if destination.exists() else None
-            if current == text:
-                result.unchanged.append(destination)
-            elif check:
-                result.changed.append(destination)
-            else:
-                write_atomic(destination, text)
-                result.written.append(destination)
+    for index, maybe_report in enumerate(reports):
+        report = maybe_report if maybe_report is not None else next(compiled)
+        reports[index] = None  # the merged result is all that is kept: memory stays flat
+        _merge(report, result, seen, check)
+        if cache is not None and report.path in rule_keys:
+            cache.record(report.path, rule_keys[report.path], report.load_error, report.targets)
+        if report.from_cache:
+            result.cached_rules += 1
+        else:
+            result.compiled_rules += 1
+    if cache is not None and not check:
+        cache.save()
     return result
+
+
+def _merge(report: RuleReport, result: BuildResult, seen: dict[Path, Path], check: bool) -> None:
+    if report.load_error is not None:
+        message, line = report.load_error
+        result.diagnostics.append(Diagnostic(report.path, message, line))
+    for target_report in report.targets:
+        status, output = target_report.status, target_report.output
+        if status == CONVERTED and output is not None:
+            if output in seen:
+                message = f"output {output} is also built from {seen[output]}"
+                result.diagnostics.append(Diagnostic(report.path, message))
+                target_report.status, target_report.message, target_report.output = FAILED, message, None
+                target_report.cacheable = False
+            else:
+                seen[output] = report.path
+                if target_report.text is not None:
+                    settle(target_report, target_report.text, check)
+                    target_report.text = None
+                {WRITTEN: result.written, UNCHANGED: result.unchanged, CHANGED: result.changed}[
+                    target_report.state
+                ].append(output)
+        elif status == UNSUPPORTED:
+            message = f"unsupported: {target_report.message}"
+            result.unsupported.append(Diagnostic(report.path, message, None, target_report.target))
+        elif status == FAILED and report.load_error is None:
+            result.diagnostics.append(
+                Diagnostic(report.path, target_report.message, target_report.line, target_report.target)
+            )
+        result.outcomes.append(
+            Outcome(
+                report.path,
+                target_report.target,
+                target_report.status,
+                target_report.output,
+                target_report.message,
+                target_report.line,
+            )
+        )
+
+
+def write_report(result: BuildResult, path: Path) -> None:
+    """The JSON report: summary per target and one row per rule and target, in a stable order."""
+    import json
+
+    from siemc import __version__
+
+    rows = [
+        {
+            "rule": outcome.rule.as_posix(),
+            "target": outcome.target,
+            "status": outcome.status,
+            "output": outcome.output.as_posix() if outcome.output is not None else None,
+            "message": outcome.message or None,
+            "line": outcome.line,
+        }
+        for outcome in result.outcomes
+    ]
+    rows.sort(key=lambda row: (row["rule"], row["target"]))
+    document = {
+        "siemc_version": __version__,
+        "targets": sorted(result.targets),
+        "summary": result.summary(),
+        "rules": rows,
+    }
+    write_atomic(path, json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n")

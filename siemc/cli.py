@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -75,6 +77,57 @@ def convert(
         raise typer.Exit(EXIT_RULE_ERROR)
 
 
+class UnsupportedPolicy(StrEnum):
+    """What `build` does with a rule a target cannot express."""
+
+    IGNORE = "ignore"  # count it in the summary and the report only
+    WARN = "warn"  # also print `file: [target] unsupported: reason`
+    ERROR = "error"  # print it as an error and exit 1
+
+
+# A build compiling fewer rules than this finishes before a progress bar would help.
+PROGRESS_MIN_RULES = 200
+
+
+class _ProgressBar:
+    """A transient bar on a terminal's stderr, started on the first report of a long build."""
+
+    def __init__(self) -> None:
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._progress is None:
+            if total < PROGRESS_MIN_RULES:
+                return
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._progress = Progress(
+                TextColumn("compiling"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task("compiling", total=total)
+        self._progress.update(self._task, completed=done)
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+def _print_summary(summary: dict[str, dict[str, int]]) -> None:
+    typer.echo(f"{'target':<9} {'converted':>9} {'unsupported':>11} {'failed':>6}", err=True)
+    for name, counts in summary.items():
+        typer.echo(
+            f"{name:<9} {counts['converted']:>9} {counts['unsupported']:>11} {counts['failed']:>6}", err=True
+        )
+
+
 @app.command()
 def build(
     paths: Annotated[
@@ -87,9 +140,28 @@ def build(
     check: Annotated[
         bool, typer.Option("--check", help="Write nothing; exit 1 listing every file that would change.")
     ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", min=1, help="Worker processes (default: the number of CPUs)."),
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Compile every rule; neither read nor update the cache.")
+    ] = False,
+    cache_dir: Annotated[
+        Path, typer.Option("--cache-dir", help="Folder of the content-hash build cache.")
+    ] = Path(".siemc-cache"),
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="Write per rule and target status, output and message as JSON."),
+    ] = None,
+    unsupported: Annotated[
+        UnsupportedPolicy,
+        typer.Option("--unsupported", help="A rule a target cannot express: ignore, warn or error."),
+    ] = UnsupportedPolicy.WARN,
 ) -> None:
     """Compile rules into <out>/<target>/<rule-stem>.<ext>."""
     from siemc.build import build as run_build
+    from siemc.build import write_report
 
     selected = target or list(TARGET_NAMES)
     _check_targets(selected)
@@ -97,10 +169,29 @@ def build(
     for source in sources:
         if not source.exists():
             _fail_usage(f"no such file or folder: {source}")
-    result = run_build(sources, selected, out, check)
+    progress = _ProgressBar() if sys.stderr.isatty() else None
+    try:
+        result = run_build(
+            sources,
+            selected,
+            out,
+            check,
+            jobs=jobs or os.cpu_count() or 1,
+            cache_dir=None if no_cache else cache_dir,
+            progress=progress,
+        )
+    finally:
+        if progress is not None:
+            progress.close()
     _report(result.diagnostics)
-    for diagnostic in result.unsupported:
-        typer.echo(str(diagnostic).replace(" error: ", " "), err=True)
+    if unsupported is UnsupportedPolicy.ERROR:
+        _report(result.unsupported)
+    elif unsupported is UnsupportedPolicy.WARN:
+        for diagnostic in result.unsupported:
+            typer.echo(str(diagnostic).replace(" error: ", " "), err=True)
+    if report is not None:
+        write_report(result, report)
+    _print_summary(result.summary())
     if check:
         for path in result.changed:
             typer.echo(f"would change: {path}")
@@ -108,7 +199,8 @@ def build(
             typer.echo(f"{len(result.changed)} file(s) out of date; run `siemc build` to update", err=True)
     else:
         typer.echo(f"{len(result.written)} written, {len(result.unchanged)} unchanged", err=True)
-    if result.diagnostics or (check and result.changed):
+    failed_unsupported = unsupported is UnsupportedPolicy.ERROR and bool(result.unsupported)
+    if result.diagnostics or failed_unsupported or (check and result.changed):
         raise typer.Exit(EXIT_RULE_ERROR)
 
 
