@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 NODE_DIR := tests/checkers/node
 STAMP  := $(VENV)/.installed
 
-.PHONY: build test check lint clean setup regen-golden
+.PHONY: build test check lint clean setup regen-golden bench
 
 setup: $(STAMP)
 
@@ -29,13 +29,27 @@ test: setup
 	$(BIN)/python -m pytest
 
 lint: setup
-	$(BIN)/ruff check siemc backends tests
-	$(BIN)/ruff format --check siemc backends tests
+	$(BIN)/ruff check siemc backends tests bench
+	$(BIN)/ruff format --check siemc backends tests bench
 	$(BIN)/mypy
 
 # Rewrite the expected texts of tests/golden/ from the current backends; review the diff before committing.
 regen-golden: setup
 	SIEMC_REGEN_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py
+
+# Build-speed benchmark: siemc against sigma-cli with the seven public backends (their own pinned
+# environment, bench/.venv). BENCH_ARGS passes options, e.g. BENCH_ARGS="--runs 5 --baseline-runs 3".
+BENCH_VENV  := bench/.venv
+BENCH_STAMP := $(BENCH_VENV)/.installed
+
+$(BENCH_STAMP): bench/requirements.txt
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/pip install --quiet -r bench/requirements.txt
+	touch $(BENCH_STAMP)
+
+bench: setup $(BENCH_STAMP)
+	$(BIN)/python bench/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(NODE_DIR)/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,317 @@
+"""Build-speed benchmark: siemc against the seven public pySigma backends run the way sigma-cli runs them.
+
+Measures, on the SigmaHQ corpus read from ../shared at run time:
+  - siemc cold build of the corpus for all seven targets (no cache, fresh output folder), median of N;
+  - the no-op rebuild with the cache (nothing changed), median of N;
+  - peak memory of the whole process tree (siemc and its workers; RSS summed, sampled);
+  - `siemc convert` of one rule, cold process, median of N;
+  - growth of the build time with the number of rules (500, 1,000, 2,000, all) and of targets (1, 3, 7);
+  - the baseline: `sigma convert` once per target, one process each (sigma-cli and the backends live in
+    bench/.venv, set up by `make bench`), median of M runs (default 1: it takes about a minute).
+Prints a markdown table and writes bench/results.json. Coverage grows as mappings are added, so every
+figure is stored next to the per-target converted/unsupported/failed counts it was measured with.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+SIEMC = REPO / ".venv" / "bin" / "siemc"
+SIGMA = REPO / "bench" / ".venv" / "bin" / "sigma"
+DEFAULT_RULES = REPO.parent / "shared" / "sigmahq" / "rules"
+CONVERT_RULE = Path("detections") / "t1219_remote_access_tools.yml"
+ALL_TARGETS = ("kql", "spl", "eql", "aql", "sumo", "yaral", "logscale")
+TARGET_SUBSETS = (("kql",), ("kql", "spl", "eql"), ALL_TARGETS)
+RULE_COUNTS = (500, 1000, 2000)
+# sigma-cli target and processing pipeline per siemc target: the public backend for the same SIEM.
+BASELINE = {
+    "kql": ("kusto", "microsoft_xdr"),
+    "spl": ("splunk", "splunk_windows"),
+    "eql": ("eql", "ecs_windows"),
+    "aql": ("qradar-aql-community", "qradar-aql-fields"),
+    "sumo": ("sumologic_cse", "sumologic_cse"),
+    "yaral": ("secops", "secops_udm"),
+    "logscale": ("log_scale", "crowdstrike_falcon"),
+}
+GOALS = {"speedup": 5.0, "noop_seconds": 1.0, "peak_mb": 400.0, "convert_seconds": 0.4}
+
+
+@dataclass
+class Run:
+    seconds: float
+    peak_mb: float
+    exit_code: int
+    stderr: str
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(p) for p in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def _tree_rss_kb(root: int) -> int:
+    """Resident memory of a process and all its descendants, in kB (Linux /proc)."""
+    total, pending = 0, [root]
+    while pending:
+        pid = pending.pop()
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+                    break
+        except OSError:
+            continue
+        pending += _children(pid)
+    return total
+
+
+def measure(command: Sequence[str | Path], cwd: Path = REPO) -> Run:
+    """Wall time and peak tree memory of one command; its stdout is discarded."""
+    peak = 0
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        [str(part) for part in command], cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    stderr_chunks: list[bytes] = []
+    assert process.stderr is not None
+    reader = threading.Thread(target=lambda: stderr_chunks.append(process.stderr.read()))  # type: ignore[union-attr]
+    reader.start()
+    while process.poll() is None:
+        peak = max(peak, _tree_rss_kb(process.pid))
+        time.sleep(0.02)
+    seconds = time.perf_counter() - start
+    reader.join()
+    return Run(seconds, peak / 1024, process.returncode, b"".join(stderr_chunks).decode(errors="replace"))
+
+
+def median_run(
+    command: Sequence[str | Path], runs: int, prepare: Any = None, cwd: Path = REPO
+) -> dict[str, Any]:
+    results: list[Run] = []
+    for _ in range(runs):
+        if prepare:
+            prepare()
+        results.append(measure(command, cwd))
+    return {
+        "seconds": round(statistics.median(r.seconds for r in results), 3),
+        "all_seconds": [round(r.seconds, 3) for r in results],
+        "peak_mb": round(max(r.peak_mb for r in results), 1),
+        "exit_code": results[-1].exit_code,
+        "stderr": results[-1].stderr,
+    }
+
+
+def summary_counts(stderr: str) -> dict[str, dict[str, int]]:
+    """The per-target table `siemc build` prints at the end of stderr."""
+    counts: dict[str, dict[str, int]] = {}
+    for line in stderr.splitlines():
+        cells = line.split()
+        if len(cells) == 4 and cells[0] in ALL_TARGETS and all(c.isdigit() for c in cells[1:]):
+            counts[cells[0]] = dict(
+                zip(("converted", "unsupported", "failed"), map(int, cells[1:]), strict=True)
+            )
+    return counts
+
+
+def rule_subset(rules: list[Path], root: Path, count: int, folder: Path) -> Path:
+    """A folder of links to the first `count` rules (sorted), keeping their relative paths."""
+    for rule in rules[:count]:
+        link = folder / rule.relative_to(root)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(rule.resolve())
+    return folder
+
+
+def siemc_build(rules: Path, out: Path, targets: Sequence[str], *extra: str | Path) -> list[str | Path]:
+    command: list[str | Path] = [SIEMC, "build", rules, "--out", out, "--unsupported", "ignore", *extra]
+    for target in targets:
+        command += ["--target", target]
+    return command
+
+
+def fresh(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_baseline(rules: Path, work: Path, runs: int) -> dict[str, Any]:
+    per_target: dict[str, Any] = {}
+    for target, (backend, pipeline) in BASELINE.items():
+        output = work / f"baseline-{target}.txt"
+        command: list[str | Path] = [
+            SIGMA,
+            "convert",
+            "-t",
+            backend,
+            "-p",
+            pipeline,
+            "-s",
+            rules,
+            "-o",
+            output,
+        ]
+        result = median_run(command, runs)
+        queries = sum(1 for _ in output.open(encoding="utf-8", errors="replace")) if output.exists() else 0
+        per_target[target] = {
+            "backend": backend,
+            "pipeline": pipeline,
+            "seconds": result["seconds"],
+            "all_seconds": result["all_seconds"],
+            "peak_mb": result["peak_mb"],
+            "exit_code": result["exit_code"],
+            "output_lines": queries,
+        }
+        print(f"  baseline {target:<9} {backend:<21} {result['seconds']:7.2f} s", file=sys.stderr)
+    return {
+        "total_seconds": round(sum(t["seconds"] for t in per_target.values()), 3),
+        "targets": per_target,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rules", type=Path, default=DEFAULT_RULES, help="Sigma rule folder")
+    parser.add_argument("--runs", type=int, default=3, help="runs per siemc measurement (median)")
+    parser.add_argument("--baseline-runs", type=int, default=1, help="runs of each sigma-cli conversion")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the sigma-cli baseline")
+    parser.add_argument("--results", type=Path, default=REPO / "bench" / "results.json")
+    args = parser.parse_args(argv)
+
+    if not SIEMC.exists():
+        parser.error(f"{SIEMC} is missing: run `make setup` first")
+    if not args.no_baseline and not SIGMA.exists():
+        parser.error(f"{SIGMA} is missing: run `make bench` (it sets up bench/.venv)")
+    rules_root: Path = args.rules.resolve()
+    rules = sorted(p for p in rules_root.rglob("*") if p.suffix in (".yml", ".yaml") and p.is_file())
+    runs: int = args.runs
+    results: dict[str, Any] = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "system": platform.platform(),
+        },
+        "rules": len(rules),
+        "runs": runs,
+    }
+
+    with tempfile.TemporaryDirectory(prefix="siemc-bench-") as temporary:
+        work = Path(temporary)
+        out, cache = work / "out", work / "cache"
+
+        print(f"siemc cold build: {len(rules)} rules x 7 targets, {runs} run(s)", file=sys.stderr)
+        cold = median_run(siemc_build(rules_root, out, ALL_TARGETS, "--no-cache"), runs, lambda: fresh(out))
+        results["cold"] = {k: v for k, v in cold.items() if k != "stderr"}
+        results["coverage"] = summary_counts(cold["stderr"])
+
+        print("siemc no-op rebuild with the cache", file=sys.stderr)
+        fresh(out)
+        measure(siemc_build(rules_root, out, ALL_TARGETS, "--cache-dir", cache))  # fills the cache
+        noop = median_run(siemc_build(rules_root, out, ALL_TARGETS, "--cache-dir", cache), runs)
+        results["noop"] = {k: v for k, v in noop.items() if k != "stderr"}
+
+        print("siemc convert, one rule, cold process", file=sys.stderr)
+        convert = median_run([SIEMC, "convert", CONVERT_RULE, "--target", "kql"], max(runs, 5))
+        results["convert"] = {k: v for k, v in convert.items() if k != "stderr"}
+
+        print("scaling with the number of rules and of targets", file=sys.stderr)
+        by_rules: list[dict[str, Any]] = []
+        for count in [c for c in RULE_COUNTS if c < len(rules)]:
+            subset = rule_subset(rules, rules_root, count, work / f"rules-{count}")
+            timed = median_run(siemc_build(subset, out, ALL_TARGETS, "--no-cache"), runs, lambda: fresh(out))
+            by_rules.append({"rules": count, "seconds": timed["seconds"], "peak_mb": timed["peak_mb"]})
+        by_rules.append({"rules": len(rules), "seconds": cold["seconds"], "peak_mb": cold["peak_mb"]})
+        by_targets: list[dict[str, Any]] = []
+        for subset_targets in TARGET_SUBSETS[:-1]:
+            timed = median_run(
+                siemc_build(rules_root, out, subset_targets, "--no-cache"), runs, lambda: fresh(out)
+            )
+            by_targets.append({"targets": len(subset_targets), "seconds": timed["seconds"]})
+        by_targets.append({"targets": len(ALL_TARGETS), "seconds": cold["seconds"]})
+        for row in by_rules:
+            row["ms_per_rule"] = round(1000 * row["seconds"] / row["rules"], 2)
+        results["scaling"] = {"rules": by_rules, "targets": by_targets}
+
+        if not args.no_baseline:
+            print(f"baseline: sigma convert once per target, {args.baseline_runs} run(s)", file=sys.stderr)
+            results["baseline"] = run_baseline(rules_root, work, args.baseline_runs)
+            results["baseline"]["runs"] = args.baseline_runs
+            results["speedup"] = round(results["baseline"]["total_seconds"] / cold["seconds"], 2)
+
+    results["goals"] = {
+        "speedup": results.get("speedup", 0.0) >= GOALS["speedup"] if "speedup" in results else None,
+        "noop_under_1s": noop["seconds"] < GOALS["noop_seconds"],
+        "peak_under_400mb": cold["peak_mb"] < GOALS["peak_mb"],
+        "convert_under_0_4s": convert["seconds"] < GOALS["convert_seconds"],
+    }
+    args.results.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    print(markdown(results))
+    return 0
+
+
+def markdown(results: dict[str, Any]) -> str:
+    lines = [
+        f"## siemc build benchmark ({results['rules']} rules, {results['machine']['cpus']} CPUs, "
+        f"median of {results['runs']})",
+        "",
+        "| measure | value | goal |",
+        "|---|---|---|",
+    ]
+    if "baseline" in results:
+        baseline = results["baseline"]
+        lines.append(
+            f"| sigma-cli, 7 targets, one process each (median of {baseline['runs']}) "
+            f"| {baseline['total_seconds']:.2f} s | |"
+        )
+    lines.append(f"| siemc cold build, 7 targets, no cache | {results['cold']['seconds']:.2f} s | |")
+    if "speedup" in results:
+        lines.append(f"| speed-up (baseline / siemc) | {results['speedup']:.1f}x | >= 5x |")
+    lines.append(f"| no-op rebuild with cache | {results['noop']['seconds']:.2f} s | < 1 s |")
+    lines.append(
+        f"| peak memory, cold build (process tree) | {results['cold']['peak_mb']:.0f} MB | < 400 MB |"
+    )
+    lines.append(
+        f"| `siemc convert` one rule, cold process | {results['convert']['seconds']:.2f} s | < 0.4 s |"
+    )
+    lines += ["", "| rules | seconds (7 targets) | ms per rule |", "|---|---|---|"]
+    lines += [
+        f"| {r['rules']} | {r['seconds']:.2f} | {r['ms_per_rule']:.2f} |" for r in results["scaling"]["rules"]
+    ]
+    lines += ["", "| targets | seconds (all rules) |", "|---|---|"]
+    lines += [f"| {r['targets']} | {r['seconds']:.2f} |" for r in results["scaling"]["targets"]]
+    lines += [
+        "",
+        "| target | converted | unsupported | failed | sigma-cli seconds |",
+        "|---|---|---|---|---|",
+    ]
+    for target, counts in results["coverage"].items():
+        seconds = results.get("baseline", {}).get("targets", {}).get(target, {}).get("seconds")
+        shown = f"{seconds:.2f}" if seconds is not None else "-"
+        lines.append(
+            f"| {target} | {counts['converted']} | {counts['unsupported']} | {counts['failed']} | {shown} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
