@@ -1,0 +1,941 @@
+"""Sumo Logic log search: an executable model of the subset siemc emits.
+
+`parse(query)` checks the text against `sumo.lark` and returns a `Query`; `run(query, events, now)`
+evaluates the scope, `where`, `if(...) as`, `fields` and `sort` stages over flat events. Sources are
+the Sumo Logic documentation pages cited next to each piece (help.sumologic.com/docs/...). Where the
+documentation is silent, the choice made is stated as such.
+
+The time range of a log search is a search setting, not query text (Cloud SIEM "Searching for Cloud
+SIEM Records in Sumo Logic": "returns all of the logs created within the currently selected time
+range"), so `now` is not used: no modelled construct refers to the current time.
+
+Choices where the documentation is silent: a comparison, `matches` or `in` with a null side is false
+(so `!(...)` of it is true); `\\` in a string is one backslash and other backslash pairs stay as
+written; nulls sort last; function and field names are matched without regard to case.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import LarkError, VisitError
+
+from tests.models.common import ModelSyntaxError, Row
+
+# --------------------------------------------------------------------------------------------------
+# AST
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+
+
+@dataclass(frozen=True)
+class Lit:
+    value: str | float | int | bool
+
+
+@dataclass(frozen=True)
+class Call:
+    name: str  # lower-cased
+    args: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class If:
+    cond: Any
+    then: Any
+    other: Any
+
+
+@dataclass(frozen=True)
+class Compare:
+    left: Any
+    op: str
+    right: Any
+
+
+@dataclass(frozen=True)
+class Wildcard:
+    """A `matches "..."` pattern: `*` is the only wildcard and the whole value must match."""
+
+    text: str
+    compiled: re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class Regex:
+    """A `matches /.../` RE2 regex, translated to Python `re`."""
+
+    source: str
+    compiled: re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class Matches:
+    value: Any
+    pattern: Wildcard | Regex | Field
+
+
+@dataclass(frozen=True)
+class InList:
+    value: Any
+    items: tuple[Lit, ...]
+    negated: bool
+
+
+@dataclass(frozen=True)
+class Truth:
+    value: Any
+
+
+@dataclass(frozen=True)
+class Not:
+    item: Any
+
+
+@dataclass(frozen=True)
+class And:
+    items: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    items: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class KwField:
+    name: str
+    pattern: re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class KwTerm:
+    """A bare keyword or quoted phrase of the scope, searched in every field."""
+
+    pattern: re.Pattern[str] | None  # None: `*`, everything
+
+
+@dataclass(frozen=True)
+class Where:
+    expr: Any
+
+
+@dataclass(frozen=True)
+class Assign:
+    expr: If
+    name: str
+
+
+@dataclass(frozen=True)
+class Fields:
+    names: tuple[str, ...]
+    drop: bool
+
+
+@dataclass(frozen=True)
+class SortKey:
+    name: str
+    descending: bool
+
+
+@dataclass(frozen=True)
+class Sort:
+    keys: tuple[SortKey, ...]
+
+
+@dataclass(frozen=True)
+class Query:
+    scope: Any
+    operators: tuple[Where | Assign | Fields | Sort, ...]
+
+
+# --------------------------------------------------------------------------------------------------
+# Strings and patterns
+
+
+def unquote(token: str) -> str:
+    """Value of a double-quoted literal.
+
+    Field Expressions, "String Expressions and Quotes": "Use a backslash to escape double quotes".
+    `\\\\` is one backslash. Any other backslash pair is kept as written: the docs pass regexes such
+    as `"(?<ip_address>\\d{1,3}\\.\\d{1,3}...)"` to parse regex as plain strings.
+    """
+    body = token[1:-1]
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        c = body[i]
+        if c == "\\":
+            nxt = body[i + 1]  # the grammar guarantees a character after a backslash
+            out.append(nxt if nxt in '"\\' else c + nxt)
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def wildcard(text: str) -> Wildcard:
+    # "matches": "Patterns use asterisks * as wildcards", and the examples ("5*", "*Windows NT*",
+    # `!(status matches "200")`) show the pattern covers the whole value. Only `*` is special; the
+    # string expression "is case-sensitive".
+    body = ".*".join(re.escape(part) for part in text.split("*"))
+    return Wildcard(text, re.compile(body, re.DOTALL))
+
+
+# --------------------------------------------------------------------------------------------------
+# RE2 -> Python `re`. "matches": "Regex must be RE2-compliant" (github.com/google/re2/wiki/Syntax).
+# RE2 rejects constructs Python accepts (lookaround, backreferences, possessive and atomic forms,
+# conditionals, \Z) and differs in a few meanings (\d \w \s \b are ASCII; $ without (?m) is the end
+# of text only; (?i) inside a group lasts to the end of that group; octal escapes). The translator
+# walks the pattern once, rejects what RE2 rejects or the model does not cover, and emits an
+# equivalent Python pattern.
+
+
+_ASCII_CLASSES = {"d": "0-9", "w": "0-9A-Za-z_", "s": "\\t\\n\\f\\r "}
+_POSIX = {
+    "alnum": "0-9A-Za-z",
+    "alpha": "A-Za-z",
+    "ascii": "\\x00-\\x7f",
+    "blank": "\\t ",
+    "cntrl": "\\x00-\\x1f\\x7f",
+    "digit": "0-9",
+    "graph": "!-~",
+    "lower": "a-z",
+    "print": " -~",
+    "punct": "!-/:-@\\[-`{-~",
+    "space": "\\t\\n\\v\\f\\r ",
+    "upper": "A-Z",
+    "word": "0-9A-Za-z_",
+    "xdigit": "0-9A-Fa-f",
+}
+_SIMPLE_ESCAPES = {"a": 0x07, "f": 0x0C, "t": 0x09, "n": 0x0A, "r": 0x0D, "v": 0x0B}
+_MAX_REPEAT = 1000  # RE2: "bad repetition operator" past {1000}
+
+
+@dataclass
+class _Frame:
+    prefix: str  # the Python text opening this group
+    multiline: bool  # (?m) in force
+    items: list[str]  # each item is one unit a quantifier can follow
+    flag_groups: list[str]  # `(?i:` groups opened by bare `(?i)` since the group (or `|`) began
+    can_repeat: bool = False  # the last item takes a quantifier
+    repeated: bool = False  # the last item already has one
+    lazy_ok: bool = False  # the last quantifier may still take a `?`
+
+
+class _Re2Translator:
+    def __init__(self, source: str) -> None:
+        self.src = source
+        self.i = 0
+        self.frames = [_Frame("", False, [], [])]
+
+    def fail(self, why: str) -> ModelSyntaxError:
+        return ModelSyntaxError(f"invalid RE2 regex /{self.src}/: {why}")
+
+    def peek(self, k: int = 0) -> str:
+        j = self.i + k
+        return self.src[j] if j < len(self.src) else ""
+
+    @property
+    def top(self) -> _Frame:
+        return self.frames[-1]
+
+    def emit(self, text: str, *, repeatable: bool = True) -> None:
+        frame = self.top
+        frame.items.append(text)
+        frame.can_repeat, frame.repeated, frame.lazy_ok = repeatable, False, False
+
+    def translate(self) -> str:
+        while self.i < len(self.src):
+            c = self.src[self.i]
+            self.i += 1
+            if c == "\\":
+                self.escape()
+            elif c == "[":
+                self.char_class()
+            elif c == "(":
+                self.open_group()
+            elif c == ")":
+                self.close_group()
+            elif c == "|":
+                frame = self.top
+                self.emit(")" * len(frame.flag_groups) + "|" + "".join(frame.flag_groups), repeatable=False)
+            elif c in "*+?":
+                self.quantifier(c)
+            elif c == "{":
+                self.brace()
+            elif c == "$":
+                # RE2: without (?m) `$` matches only at the end of the text; Python's `$` also
+                # matches before a final newline, so write `\Z`.
+                self.emit("$" if self.top.multiline else "\\Z", repeatable=False)
+            elif c == "^":
+                self.emit("^", repeatable=False)
+            elif c == ".":
+                self.emit(".")
+            else:
+                self.emit(_literal(c))
+        if len(self.frames) != 1:
+            raise self.fail("missing )")
+        root = self.top
+        return "".join(root.items) + ")" * len(root.flag_groups)
+
+    def quantifier(self, c: str) -> None:
+        frame = self.top
+        if c == "?" and frame.lazy_ok:
+            frame.items[-1] += "?"  # the non-greedy form of the quantifier before it
+            frame.lazy_ok = False
+            return
+        if not frame.can_repeat or frame.repeated:
+            # RE2 "missing argument to repetition operator" / "bad repetition operator"; this also
+            # rejects Python-only possessive forms such as `a*+`.
+            raise self.fail(f"bad repetition operator {c}")
+        frame.items[-1] += c
+        frame.repeated, frame.lazy_ok = True, True
+
+    def brace(self) -> None:
+        m = re.match(r"(\d+)(,(\d*))?\}", self.src[self.i :])
+        if not m:
+            # RE2 reads a `{` that does not start `{n}`, `{n,}` or `{n,m}` as a literal; Python
+            # would take `{,n}` as a repetition, so escape it.
+            self.emit("\\{")
+            return
+        low, high = int(m.group(1)), m.group(3)
+        if low > _MAX_REPEAT or (high and (int(high) > _MAX_REPEAT or int(high) < low)):
+            raise self.fail("bad repetition size")
+        frame = self.top
+        if not frame.can_repeat or frame.repeated:
+            raise self.fail("bad repetition operator {")
+        self.i += m.end()
+        frame.items[-1] += "{" + m.group(0)
+        frame.repeated, frame.lazy_ok = True, True
+
+    def open_group(self) -> None:
+        multiline = self.top.multiline
+        if self.peek() != "?":
+            self.frames.append(_Frame("(", multiline, [], []))
+            return
+        rest = self.src[self.i + 1 :]
+        if rest.startswith(":"):
+            self.i += 2
+            self.frames.append(_Frame("(?:", multiline, [], []))
+        elif m := re.match(r"P?<([A-Za-z_][A-Za-z0-9_]*)>", rest):
+            self.i += 1 + m.end()
+            self.frames.append(_Frame(f"(?P<{m.group(1)}>", multiline, [], []))
+        elif m := re.match(r"([A-Za-z]*)(?:-([A-Za-z]*))?([:)])", rest):
+            on, off, end = m.group(1), m.group(2), m.group(3)
+            letters = on + (off or "")
+            if (off is not None and not off) or not letters or len(set(letters)) != len(letters):
+                raise self.fail("bad flag group")
+            if set(letters) - set("imsU"):
+                raise self.fail(f"unknown flag in (?{m.group(0)}")
+            if "U" in letters:
+                raise ModelSyntaxError("the RE2 (?U) flag is outside the modelled subset")
+            self.i += 1 + m.end()
+            opener = "(?" + on + ("-" + off if off else "") + ":"
+            now_multiline = "m" in on or (multiline and "m" not in (off or ""))
+            if end == ":":
+                self.frames.append(_Frame(opener, now_multiline, [], []))
+            else:
+                # RE2: a bare `(?flags)` holds to the end of the enclosing group, across `|`;
+                # Python takes global flags only at the very start, so open a scoped group here
+                # and close it (and reopen it after each `|`) at the end of the enclosing group.
+                frame = self.top
+                frame.flag_groups.append(opener)
+                frame.multiline = now_multiline
+                self.emit(opener, repeatable=False)
+        else:
+            raise self.fail("lookaround, backreference, atomic, conditional and comment groups are not RE2")
+
+    def close_group(self) -> None:
+        if len(self.frames) == 1:
+            raise self.fail("unexpected )")
+        frame = self.frames.pop()
+        self.emit(frame.prefix + "".join(frame.items) + ")" * len(frame.flag_groups) + ")")
+
+    def escape(self) -> None:
+        c = self.peek()
+        if not c:
+            raise self.fail("trailing backslash")
+        self.i += 1
+        if c in "dws":
+            self.emit("[" + _ASCII_CLASSES[c] + "]")  # RE2 classes are ASCII
+        elif c in "DWS":
+            self.emit("[^" + _ASCII_CLASSES[c.lower()] + "]")
+        elif c in "bB":
+            self.emit("(?a:\\" + c + ")", repeatable=False)  # ASCII word boundary
+        elif c == "A":
+            self.emit("\\A", repeatable=False)
+        elif c == "z":
+            self.emit("\\Z", repeatable=False)  # RE2 `\z` is Python `\Z`; RE2 has no `\Z`
+        elif c == "Q":
+            end = self.src.find("\\E", self.i)
+            literal = self.src[self.i :] if end < 0 else self.src[self.i : end]
+            self.i = len(self.src) if end < 0 else end + 2
+            for ch in literal:
+                self.emit(_literal(ch))
+        else:
+            self.emit(_codepoint_text(self.escaped_codepoint(c)))
+
+    def escaped_codepoint(self, c: str) -> int:
+        """The literal character an escape stands for (`\\` and `c` are consumed)."""
+        if c in _SIMPLE_ESCAPES:
+            return _SIMPLE_ESCAPES[c]
+        if c == "x":
+            if m := re.match(r"\{([0-9A-Fa-f]{1,8})\}", self.src[self.i :]):
+                value = int(m.group(1), 16)
+            elif m := re.match(r"[0-9A-Fa-f]{2}", self.src[self.i :]):
+                value = int(m.group(0), 16)
+            else:
+                raise self.fail("bad \\x escape")
+            if value > 0x10FFFF:
+                raise self.fail("bad \\x escape")
+            self.i += m.end()
+            return value
+        if c in "01234567":
+            # RE2: `\0` and `\1`..`\7` followed by an octal digit start an octal escape (up to three
+            # digits); a lone `\1`..`\9` would be a backreference, which RE2 does not support.
+            if c != "0" and not ("0" <= self.peek() <= "7"):
+                raise self.fail(f"backreference \\{c} is not supported")
+            digits = c
+            while len(digits) < 3 and "0" <= self.peek() <= "7":
+                digits += self.peek()
+                self.i += 1
+            return int(digits, 8)
+        if c.isascii() and not c.isalnum():
+            return ord(c)  # RE2 lets any ASCII punctuation be escaped
+        if c in "pP":
+            raise ModelSyntaxError("RE2 Unicode classes \\p, \\P are outside the modelled subset")
+        raise self.fail(f"invalid escape \\{c}")
+
+    def char_class(self) -> None:
+        negated = self.peek() == "^"
+        if negated:
+            self.i += 1
+        parts: list[str] = []
+        ascii_mode = False
+        first = True
+        while True:
+            c = self.peek()
+            if not c:
+                raise self.fail("missing ]")
+            if c == "]" and not first:  # RE2, like Perl, takes a leading `]` as a member
+                self.i += 1
+                break
+            first = False
+            if c == "[" and self.peek(1) == ":":
+                m = re.match(r"\[:(\^?)([a-z]+):\]", self.src[self.i :])
+                if m and m.group(2) in _POSIX:
+                    if m.group(1):
+                        raise ModelSyntaxError("negated POSIX classes are outside the modelled subset")
+                    self.i += m.end()
+                    parts.append(_POSIX[m.group(2)])
+                    continue
+                if m:
+                    raise self.fail(f"invalid character class [:{m.group(2)}:]")
+            low = self.class_member()
+            if isinstance(low, str):  # a shorthand class
+                if low in "dws":
+                    parts.append(_ASCII_CLASSES[low])
+                else:
+                    parts.append("\\" + low)
+                    ascii_mode = True
+                continue
+            if self.peek() == "-" and self.peek(1) not in ("]", ""):
+                self.i += 1
+                high = self.class_member()
+                if isinstance(high, str) or high < low:
+                    raise self.fail("bad character class range")
+                parts.append(_codepoint_text(low) + "-" + _codepoint_text(high))
+            else:
+                parts.append(_codepoint_text(low))
+        text = "[" + ("^" if negated else "") + "".join(parts) + "]"
+        # \D \W \S inside a class keep RE2's ASCII meaning through a scoped ASCII flag.
+        self.emit("(?a:" + text + ")" if ascii_mode else text)
+
+    def class_member(self) -> int | str:
+        """One class member: a code point, or the letter of a shorthand class such as `d`."""
+        c = self.peek()
+        self.i += 1
+        if c != "\\":
+            return ord(c)
+        e = self.peek()
+        if not e:
+            raise self.fail("trailing backslash")
+        self.i += 1
+        if e in "dwsDWS":
+            return e
+        if e in "pPQEbBAz":
+            raise ModelSyntaxError(f"\\{e} inside a character class is outside the modelled subset")
+        return self.escaped_codepoint(e)
+
+
+def _codepoint_text(value: int) -> str:
+    """Python pattern text matching exactly this character, valid in and out of a class."""
+    char = chr(value)
+    if char.isascii() and not char.isalnum():
+        return f"\\x{value:02x}"
+    return char
+
+
+def _literal(char: str) -> str:
+    return _codepoint_text(ord(char))
+
+
+@cache
+def translate_re2(source: str) -> re.Pattern[str]:
+    """Compile the text between the slashes of `matches /.../` (`\\/` stands for `/`)."""
+    python = _Re2Translator(source).translate()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return re.compile(python)
+    except re.error as error:
+        raise ModelSyntaxError(f"invalid RE2 regex /{source}/: {error}") from error
+
+
+# --------------------------------------------------------------------------------------------------
+# Parsing
+
+# Functions of the `where`/`if` expressions, with their arity and whether they return a boolean.
+# "where": "Any operator that returns a boolean value can be used in the boolean expression. Such
+# as ... contains, in, isBlank, isEmpty, isNull"; "toLowerCase, toUpperCase" take one string.
+# Names are matched without regard to case (the docs only ever write them as here).
+_FUNCTIONS: dict[str, tuple[int, bool]] = {
+    "tolowercase": (1, False),
+    "touppercase": (1, False),
+    "isnull": (1, True),
+    "isempty": (1, True),
+    "isblank": (1, True),
+    "contains": (2, True),
+}
+
+
+@cache
+def _parser() -> Lark:
+    grammar = (Path(__file__).with_name("sumo.lark")).read_text(encoding="utf-8")
+    return Lark(grammar, parser="lalr", lexer="contextual", maybe_placeholders=False)
+
+
+def _is_boolean(node: Any) -> bool:
+    if isinstance(node, Lit):
+        return isinstance(node.value, bool)
+    if isinstance(node, Call):
+        return _FUNCTIONS[node.name][1]
+    if isinstance(node, If):
+        return _is_boolean(node.then) and _is_boolean(node.other)
+    return False
+
+
+def _static_type(node: Any) -> type | None:
+    if isinstance(node, Lit):
+        return bool if isinstance(node.value, bool) else str if isinstance(node.value, str) else float
+    if isinstance(node, If):
+        return _static_type(node.then) or _static_type(node.other)
+    if isinstance(node, Call):
+        return bool if _FUNCTIONS[node.name][1] else str
+    return None  # a field: known only at run time
+
+
+def _scope_word(text: str) -> re.Pattern[str] | None:
+    # KSE "Phrases": messages are split into terms at white space and punctuation; a keyword must
+    # match whole terms ("test" finds "test" and "TEST"), `*` stands for characters of one term
+    # ("*456*" finds "1234567"). Security indexes are searched "across all fields".
+    if text == "*":
+        return None
+    body = "[0-9A-Za-z]*".join(re.escape(part) for part in text.split("*"))
+    return re.compile(rf"(?<![0-9A-Za-z]){body}(?![0-9A-Za-z])", re.IGNORECASE)
+
+
+def _scope_phrase(text: str) -> re.Pattern[str]:
+    # KSE: a quoted phrase is literal; "Normalization of phrase queries" makes any run of white
+    # space in it match any run of white space.
+    body = r"\s+".join(re.escape(part) for part in text.split())
+    return re.compile(rf"(?<![0-9A-Za-z]){body}(?![0-9A-Za-z])", re.IGNORECASE)
+
+
+@v_args(inline=True)
+class _ToAst(Transformer[Token, Any]):
+    # Scope ----------------------------------------------------------------------------------------
+    def scope(self, item: Any) -> Any:
+        return item
+
+    def kw_or(self, *items: Any) -> Or:
+        return Or(items)
+
+    def kw_and(self, *items: Any) -> And:
+        return And(items)
+
+    def kw_not(self, *children: Any) -> Not:
+        return Not(children[-1])  # children: an optional `!` token, then the operand
+
+    def kw_field(self, name: Token, value: Token) -> KwField:
+        # "Built-in Metadata": "Metadata tags are case-insensitive when searching", and "Quotes and
+        # wildcards cannot be used together": `*` is a wildcard only outside quotes. The value must
+        # cover the whole field value.
+        if value.type == "STRING":
+            body = re.escape(unquote(value))
+        else:
+            body = ".*".join(re.escape(part) for part in str(value).split("*"))
+        return KwField(str(name), re.compile(body, re.IGNORECASE | re.DOTALL))
+
+    def kw_word(self, word: Token) -> KwTerm:
+        return KwTerm(_scope_word(str(word)))
+
+    def kw_phrase(self, phrase: Token) -> KwTerm:
+        return KwTerm(_scope_phrase(unquote(phrase)))
+
+    # where ----------------------------------------------------------------------------------------
+    def or_expr(self, *items: Any) -> Or:
+        return Or(items)
+
+    def and_expr(self, *items: Any) -> And:
+        return And(items)
+
+    def not_expr(self, *children: Any) -> Not:
+        operand = children[-1]
+        if isinstance(operand, Lit | Call | If) and not _is_boolean(operand):
+            raise ModelSyntaxError(f"`!` needs a boolean operand: {operand!r}")
+        return Not(operand)
+
+    def truth(self, value: Any) -> Truth:
+        if not _is_boolean(value):
+            raise ModelSyntaxError(f"not a boolean expression: {value!r}")
+        return Truth(value)
+
+    def compare(self, left: Any, op: Token, right: Any) -> Compare:
+        return Compare(left, {"==": "=", "<>": "!="}.get(str(op), str(op)), right)
+
+    def matches(self, value: Any, pattern: Any) -> Matches:
+        if isinstance(pattern, Field):
+            return Matches(value, pattern)
+        if pattern.type == "REGEX":
+            return Matches(value, Regex(str(pattern)[1:-1], translate_re2(str(pattern)[1:-1])))
+        return Matches(value, wildcard(unquote(pattern)))
+
+    def in_list(self, value: Any, *items: Lit) -> InList:
+        return InList(value, items, False)
+
+    def not_in_list(self, value: Any, *items: Lit) -> InList:
+        return InList(value, items, True)
+
+    def contains_op(self, left: Any, right: Any) -> Call:
+        return Call("contains", (left, right))
+
+    # values ---------------------------------------------------------------------------------------
+    def string(self, token: Token) -> Lit:
+        return Lit(unquote(token))
+
+    def number(self, token: Token) -> Lit:
+        text = str(token)
+        return Lit(int(text) if re.fullmatch(r"-?\d+", text) else float(text))
+
+    def bool_lit(self, token: Token) -> Lit:
+        return Lit(str(token).lower() == "true")
+
+    def field(self, token: Token) -> Field:
+        return Field(str(token))
+
+    def quoted_field(self, token: Token) -> Field:
+        text = str(token)[1:]
+        return Field(unquote(text) if text.startswith('"') else text)
+
+    def call(self, name: Token, *args: Any) -> Call:
+        key = str(name).lower()
+        if key not in _FUNCTIONS:
+            raise ModelSyntaxError(f"unknown function {name}()")
+        if len(args) != _FUNCTIONS[key][0]:
+            raise ModelSyntaxError(f"{name}() takes {_FUNCTIONS[key][0]} argument(s)")
+        return Call(key, args)
+
+    def if_call(self, cond: Any, then: Any, other: Any) -> If:
+        # "if": "The two sub-expressions (value_if_true and value_if_false) must have the same type."
+        left, right = _static_type(then), _static_type(other)
+        if left is not None and right is not None and left is not right:
+            raise ModelSyntaxError("if(): both values must have the same type")
+        return If(cond, then, other)
+
+    # operators ------------------------------------------------------------------------------------
+    def where_op(self, expr: Any) -> Where:
+        return Where(expr)
+
+    def if_op(self, expr: If, name: Field) -> Assign:
+        return Assign(expr, name.name)
+
+    def field_list(self, *fields: Field) -> tuple[str, ...]:
+        names = tuple(f.name for f in fields)
+        # "fields": "Make sure that your query does not repeat or duplicate individual fields, or
+        # your search query will fail."
+        if len({n.lower() for n in names}) != len(names):
+            raise ModelSyntaxError("fields: a field is listed twice")
+        return names
+
+    def fields_keep(self, names: tuple[str, ...]) -> Fields:
+        return Fields(names, False)
+
+    def fields_drop(self, names: tuple[str, ...]) -> Fields:
+        return Fields(names, True)
+
+    def sort_key(self, *parts: Any) -> SortKey:
+        plus = any(isinstance(p, Token) and p.type == "PLUS" for p in parts)
+        name = next(p.name for p in parts if isinstance(p, Field))
+        order = [str(p).lower() for p in parts if isinstance(p, Token) and p.type in ("ASC", "DESC")]
+        if plus and order:
+            raise ModelSyntaxError("sort: `+field` together with asc/desc")
+        # "sort": "Default sort order is descending"; `+` or `asc` make it ascending.
+        return SortKey(name, not plus and order != ["asc"])
+
+    def sort_op(self, *keys: SortKey) -> Sort:
+        return Sort(keys)
+
+    def start(self, scope: Any, *operators: Any) -> Query:
+        return Query(scope, operators)
+
+
+def parse(query: str) -> Query:
+    """The query's AST; `ModelSyntaxError` for text Sumo Logic rejects or the model does not cover."""
+    try:
+        tree = _parser().parse(query)
+        result: Query = _ToAst().transform(tree)
+    except VisitError as error:
+        if isinstance(error.orig_exc, ModelSyntaxError):
+            raise error.orig_exc from None
+        raise
+    except LarkError as error:
+        raise ModelSyntaxError(str(error)) from None
+    return result
+
+
+# --------------------------------------------------------------------------------------------------
+# Evaluation
+
+
+class _Record:
+    """One message: its fields by name, looked up without regard to case.
+
+    Field names are case-insensitive: the docs write the same metadata field as `_messageTime` and
+    `_messagetime` (formatDate page) and `_receiptTime` / `_receipttime` in one query.
+    """
+
+    def __init__(self, event: Mapping[str, Any]) -> None:
+        self.values: dict[str, Any] = dict(event)
+        self.names = {name.lower(): name for name in self.values}
+
+    def get(self, name: str) -> Any:
+        real = self.names.get(name.lower())
+        return None if real is None else self.values[real]
+
+    def set(self, name: str, value: Any) -> None:
+        real = self.names.setdefault(name.lower(), name)
+        self.values[real] = value
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return str(_number(value))
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _number(value: Any) -> float | None:
+    """Numeric value for comparisons: numbers as they are, numeric strings cast, times as epoch ms
+    ("Built-in Metadata": `_messageTime` is "in milliseconds")."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, datetime):
+        return value.timestamp() * 1000.0
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        return None
+    return None if math.isnan(number) else number
+
+
+def _value(node: Any, record: _Record) -> Any:
+    if isinstance(node, Lit):
+        return node.value
+    if isinstance(node, Field):
+        return record.get(node.name)
+    if isinstance(node, If):
+        return _value(node.then if _test(node.cond, record) else node.other, record)
+    if isinstance(node, Call):
+        return _call(node, record)
+    raise TypeError(f"not a value: {node!r}")
+
+
+def _call(node: Call, record: _Record) -> Any:
+    args = [_value(arg, record) for arg in node.args]
+    text = _text(args[0])
+    if node.name == "tolowercase":
+        return None if text is None else text.lower()
+    if node.name == "touppercase":
+        return None if text is None else text.upper()
+    # "isNull, isEmpty, isBlank": isNull(null) true, isNull("") false; isEmpty(null) and
+    # isEmpty("") true, isEmpty(" ") false; isBlank also true for white space only.
+    if node.name == "isnull":
+        return text is None
+    if node.name == "isempty":
+        return text is None or text == ""
+    if node.name == "isblank":
+        return text is None or text.strip() == ""
+    if node.name == "contains":
+        # "contains": "The full string of field2 must exist within field1", case-sensitive;
+        # "Returns true if field1 and field2 are empty, and false when only one is empty."
+        first, second = text or "", _text(args[1]) or ""
+        if not first or not second:
+            return first == second
+        return second in first
+    raise TypeError(node.name)
+
+
+def _compare(left: Any, op: str, right: Any) -> bool:
+    # A comparison with a null side is false (the docs' null checks go through isNull et al.).
+    if left is None or right is None:
+        return False
+    numeric = isinstance(left, int | float | datetime) or isinstance(right, int | float | datetime)
+    if numeric and not isinstance(left, bool) and not isinstance(right, bool):
+        a, b = _number(left), _number(right)
+        if a is None or b is None:
+            return False
+    else:
+        # FE Comparison Operators: "String comparisons are case sensitive."
+        a_text, b_text = _text(left), _text(right)
+        assert a_text is not None and b_text is not None
+        a, b = a_text, b_text  # type: ignore[assignment]
+    ops: dict[str, Callable[[Any, Any], bool]] = {
+        "=": lambda x, y: x == y,
+        "!=": lambda x, y: x != y,
+        "<": lambda x, y: x < y,
+        ">": lambda x, y: x > y,
+        "<=": lambda x, y: x <= y,
+        ">=": lambda x, y: x >= y,
+    }
+    return ops[op](a, b)
+
+
+def _in(value: Any, item: Lit) -> bool:
+    if isinstance(item.value, int | float) and not isinstance(item.value, bool):
+        # "where": "If you're using in or not in to match integers, cast "x" to a number first":
+        # a number in the list matches numbers only, not the text of a field.
+        return isinstance(value, int | float) and not isinstance(value, bool) and value == item.value
+    return _text(value) == _text(item.value)
+
+
+def _test(node: Any, record: _Record) -> bool:
+    if isinstance(node, Or):
+        return any(_test(item, record) for item in node.items)
+    if isinstance(node, And):
+        return all(_test(item, record) for item in node.items)
+    if isinstance(node, Not):
+        return not _test(node.item, record)
+    if isinstance(node, Truth):
+        return _value(node.value, record) is True
+    if isinstance(node, Lit | Call | If):
+        return _value(node, record) is True
+    if isinstance(node, Compare):
+        return _compare(_value(node.left, record), node.op, _value(node.right, record))
+    if isinstance(node, Matches):
+        text = _text(_value(node.value, record))
+        if text is None:
+            return False
+        pattern = node.pattern
+        if isinstance(pattern, Field):
+            source = _text(record.get(pattern.name))
+            return source is not None and wildcard(source).compiled.fullmatch(text) is not None
+        # Whole-value match for both forms. Wildcards: see `wildcard`. Regexes: the Cloud SIEM rules
+        # syntax page pairs `foo matches "*bar*"` with `foo matches /.*bar.*/` as the same test, so
+        # a regex must also cover the whole value (siemc's `.*(?:...).*` works either way).
+        return pattern.compiled.fullmatch(text) is not None
+    if isinstance(node, InList):
+        value = _value(node.value, record)
+        if value is None:
+            return False
+        found = any(_in(value, item) for item in node.items)
+        return found != node.negated
+    if isinstance(node, KwField):
+        value = record.get(node.name)
+        if value is None and node.name.lower() in ("_index", "_view"):
+            # "Built-in Metadata": `_view` is "The name of the index, view, or partition".
+            value = record.get("_view" if node.name.lower() == "_index" else "_index")
+        text = _text(value)
+        return text is not None and node.pattern.fullmatch(text) is not None
+    if isinstance(node, KwTerm):
+        if node.pattern is None:
+            return True
+        term = node.pattern
+        return any(
+            (text := _text(v)) is not None and term.search(text) is not None for v in record.values.values()
+        )
+    raise TypeError(f"not a condition: {node!r}")
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    # "sort": text sorts as text, "case sensitive with lower-case followed by upper-case"; numbers
+    # and times in order. Nulls last in both directions (not documented).
+    if value is None:
+        return (3, 0)
+    number = _number(value) if isinstance(value, int | float | datetime) else None
+    if number is not None:
+        return (0, number)
+    text = _text(value) or ""
+    return (1, [(c.lower(), c.isupper()) for c in text])
+
+
+def _by_field(name: str) -> Callable[[tuple[int, _Record]], tuple[int, Any]]:
+    return lambda pair: _sort_key(pair[1].get(name))
+
+
+def run(query: str, events: Sequence[Mapping[str, Any]], now: datetime) -> list[Row]:
+    del now  # the time range is a search setting; no modelled construct reads the clock
+    ast = parse(query)
+    records = [(index, _Record(event)) for index, event in enumerate(events)]
+    records = [(i, r) for i, r in records if _test(ast.scope, r)]
+    for op in ast.operators:
+        if isinstance(op, Where):
+            # "where": "Multiple where operators are processed in the order they are specified".
+            records = [(i, r) for i, r in records if _test(op.expr, r)]
+        elif isinstance(op, Assign):
+            for _, r in records:
+                r.set(op.name, _value(op.expr, r))
+        elif isinstance(op, Fields):
+            records = [(i, _project(r, op)) for i, r in records]
+        elif isinstance(op, Sort):
+            for key in reversed(op.keys):
+                present = [(i, r) for i, r in records if r.get(key.name) is not None]
+                missing = [(i, r) for i, r in records if r.get(key.name) is None]
+                present.sort(key=_by_field(key.name), reverse=key.descending)
+                records = present + missing
+    return [Row(index, dict(record.values)) for index, record in records]
+
+
+def _project(record: _Record, op: Fields) -> _Record:
+    if op.drop:
+        dropped = {name.lower() for name in op.names}
+        return _Record({k: v for k, v in record.values.items() if k.lower() not in dropped})
+    # "fields", Allowlist: "only the fields included are kept", in the given order; "Allowlist
+    # queries allow all system internal fields (fields prefixed with an underscore "_") to pass."
+    kept = {name: record.get(name) for name in op.names}
+    listed = {name.lower() for name in op.names}
+    for name, value in record.values.items():
+        if name.startswith("_") and name.lower() not in listed:
+            kept[name] = value
+    return _Record(kept)
