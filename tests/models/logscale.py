@@ -1,0 +1,941 @@
+"""Executable model of CrowdStrike Falcon LogScale (CQL) for the subset siemc emits.
+
+The grammar is `logscale.lark`; this module validates what the grammar leaves open (field names,
+escapes, regex flags and syntax, function arguments) and evaluates a query over native events.
+Every decision cites the LogScale documentation (library.humio.com) it follows:
+
+- [operators] data-analysis/syntax-operators.html: `=`/`!=` are exact and case-sensitive ("The value
+  must match exactly, including the case"); "If the specified field is not present in an event, then
+  the comparison always fails -- unless it is !="; `<`/`>` compare numbers only; `and`/`or`/`not`/`!`
+  with `not` > `or` > `and` (see the grammar).
+- [humio-syntax] the query language page of the Humio documentation (LogScale's former name):
+  `url = *login*` "contains login", `user = *Turing` "ends with", so a value is a whole-value glob;
+  `url = /login/` contains, `loglevel = /error/i` ignores case; free text `foo` and
+  `"msg: \\"welcome\\""` search the raw event.
+- [quirks] lql-grammar/syntax-grammar-guide-appendix-a.html: free text `https://www.example.com/` is
+  the same as `"*https://www.example.com/*"`; `/fisk/i` is like `regex("fisk", flags="i")`.
+- [regex-flags] data-analysis/syntax-regex-flags.html: flags `d` (dot matches line terminators), `g`,
+  `i`, `m` (`^`/`$` per line; otherwise they match the start and end of the whole value), `F`
+  (engine v2); a regex finds a match anywhere in the value (examples `url = /login/` "contains").
+- [regex-syntax] data-analysis/syntax-regex-syntax.html: the supported escapes and classes.
+- [string] crowdstrike-query-language/syntax-datatypes-detail-string.html: `"..."`, `\\t`, `\\n`, `\\\\`.
+- [in] data-analysis/functions-in.html: `in(field, ignoreCase=false, values=[...])`, "Only one match
+  is required. Values can contain wildcards"; example: `values=["error", "warn"]` with
+  `ignoreCase=true` matches `ERROR` and `WARN` (whole values).
+- [wildcard] examples/examples-wildcard-2.html: `wildcard(field=animal, pattern=horse,
+  ignoreCase=true)` "is equivalent to animal=/\\Ahorse\\z/i. Note that it is anchored."
+- [case] data-analysis/syntax-conditional.html: clauses are tried in order, a clause matches when its
+  pipeline returns events, "If no clauses match then events are dropped", `*` matches all.
+- [table] data-analysis/functions-table.html: `table(fields, limit=200, sortby=@timestamp,
+  order=desc, type=number)`, an aggregate that keeps `limit` rows (maximum 20,000, StateRowLimit).
+- [sort] data-analysis/functions-sort.html: `sort(field, order=desc, limit=200, type=number)`,
+  maximum limit 20,000.
+- [table] also: select() gives "similar tabular output but without row limits or sorting".
+- [cidr] data-analysis/functions-cidr.html: `cidr(field, subnet=[...])`, `negate` (deprecated) lets
+  only addresses outside the subnets through; `!cidr(...)` also lets events without the field through.
+- [expressions] data-analysis/syntax-expressions.html: test() expressions, `==` equality, values are
+  strings interpreted by context.
+
+Modelling choices (not settled by the documentation):
+- Free text searches the event's `@rawstring` when it has one, otherwise each field value of the
+  original event except tag (`#`) and built-in (`@`) fields; it is case-sensitive.
+- Event values are compared as their text (`True` -> "true", a datetime -> epoch milliseconds).
+- Regexes run on Python `re`: `\\d`, `\\w`, `\\s`, `\\b` are ASCII ([regex-syntax]: "\\d A digit:
+  [0-9]"), the `i` flag folds Unicode case (Cyrillic too); `$` without `m` also matches before a final
+  newline, as in Java; engine v2 semantics (inline flags cover every alternative); constructs without
+  a faithful translation are rejected.
+- The time range is a search setting, not query text: `now` has no effect.
+- Without table/sort the rows keep the input order.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import re
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from lark import Lark, Token, Tree
+from lark.exceptions import LarkError
+
+from tests.models.common import ModelSyntaxError, Row
+
+__all__ = ["ModelSyntaxError", "Query", "parse", "run"]
+
+# [table]/[sort] "The maximum is controlled by the StateRowLimit dynamic configuration" (20,000).
+STATE_ROW_LIMIT = 20_000
+DEFAULT_LIMIT = 200
+
+_FIELD_NAME = re.compile(r"[#@]?[A-Za-z_][A-Za-z0-9_.:]*")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+# ------------------------------------------------------------------------------------------ values
+def _text(value: Any) -> str | None:
+    """An event value as LogScale sees it: text ([expressions] "values are basically strings")."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return str(int(value.timestamp() * 1000))  # @timestamp is epoch milliseconds
+    return str(value)
+
+
+def _number(text: str | None) -> float | None:
+    if text is None or not _NUMBER.fullmatch(text.strip()):
+        return None
+    return float(text)
+
+
+# [string] escapes; `\*` is a literal asterisk where `*` would be a wildcard.
+_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "/": "/", "*": "*"}
+
+
+# [quirks] Appendix D: reserved words "should be quoted if they want to be used for filtering".
+_RESERVED = frozenset({"and", "or", "not"})
+
+
+def _decode(token: Token) -> tuple[str, frozenset[int]]:
+    """The text of a STRING or WORD token and the positions of its unescaped `*` wildcards."""
+    if token.type == "WORD" and token.value.lower() in _RESERVED:
+        raise ModelSyntaxError(f"reserved word {token.value!r} must be quoted to be used as a value")
+    raw = token.value[1:-1] if token.type == "STRING" else token.value
+    out: list[str] = []
+    stars: set[int] = set()
+    i = 0
+    while i < len(raw):
+        c = raw[i]
+        if c == "\\":
+            nxt = raw[i + 1 : i + 2]
+            if nxt not in _ESCAPES:
+                raise ModelSyntaxError(f"unsupported escape \\{nxt} in {token.value!r}")
+            out.append(_ESCAPES[nxt])
+            i += 2
+            continue
+        if c == "*":
+            stars.add(len(out))
+        out.append(c)
+        i += 1
+    return "".join(out), frozenset(stars)
+
+
+def _literal(token: Token) -> str:
+    return _decode(token)[0]
+
+
+@dataclass(frozen=True)
+class Glob:
+    """A whole-value pattern where `*` is any run of characters ([humio-syntax] `url = *login*`)."""
+
+    text: str
+    stars: frozenset[int]
+
+    @classmethod
+    def of(cls, token: Token) -> Glob:
+        text, stars = _decode(token)
+        return cls(text, stars)
+
+    @property
+    def has_wildcard(self) -> bool:
+        return bool(self.stars)
+
+    @functools.cached_property
+    def _pattern(self) -> str:
+        return "".join(".*" if i in self.stars else re.escape(c) for i, c in enumerate(self.text))
+
+    def matches(self, value: str, ignore_case: bool = False, contains: bool = False) -> bool:
+        pattern = f".*(?:{self._pattern}).*" if contains else self._pattern
+        flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
+        return re.fullmatch(pattern, value, flags) is not None
+
+
+# ------------------------------------------------------------------------------------------ regexes
+# [regex-flags] d, g, i, m, F. `g` (repeat extraction) and `F` (engine v2) do not change whether a
+# value matches; `s` is not a LogScale flag (its dot-all flag is `d`).
+_REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "d": re.DOTALL, "g": 0, "F": 0}
+# Java/LogScale escapes with no faithful Python `re` equivalent (Unicode properties, quoting, \G, \R,
+# \X, and \h \v, whose meaning differs between LogScale's engines v1 and v2).
+_UNMODELLED_ESCAPES = set("pPQEGRXhHvVKNe")
+_INLINE_FLAGS = set("imsx")
+# [regex-syntax] predefined classes are ASCII ("\\d A digit: [0-9]"); Python's are Unicode unless
+# re.ASCII, which would also make `i` ASCII-only, so the classes are spelled out instead.
+_ASCII_WORD = "A-Za-z0-9_"
+_ASCII_SPACE = " \\t\\n\\x0b\\f\\r"
+_CLASS_ESCAPES = {"w": _ASCII_WORD, "d": "0-9", "s": _ASCII_SPACE}
+_SHORTHANDS = {
+    "w": f"[{_ASCII_WORD}]",
+    "W": f"[^{_ASCII_WORD}]",
+    "d": "[0-9]",
+    "D": "[^0-9]",
+    "s": f"[{_ASCII_SPACE}]",
+    "S": f"[^{_ASCII_SPACE}]",
+    "b": f"(?:(?<=[{_ASCII_WORD}])(?![{_ASCII_WORD}])|(?<![{_ASCII_WORD}])(?=[{_ASCII_WORD}]))",
+    "B": f"(?:(?<=[{_ASCII_WORD}])(?=[{_ASCII_WORD}])|(?<![{_ASCII_WORD}])(?![{_ASCII_WORD}]))",
+}
+
+
+def _octal_escape(body: str, i: int) -> tuple[str, int]:
+    """Java octal escape `\\0n`, `\\0nn` or `\\0mnn` (m <= 3) at body[i]: a Python escape, the next index."""
+    digits = ""
+    j = i + 2
+    while j < len(body) and len(digits) < 3 and body[j] in "01234567":
+        if len(digits) == 2 and digits[0] > "3":
+            break
+        digits += body[j]
+        j += 1
+    if not digits:
+        raise ModelSyntaxError("invalid octal escape \\0 in regex")
+    return f"\\x{int(digits, 8):02x}", j
+
+
+def translate_regex(body: str) -> str:
+    """A LogScale regex body as an equivalent Python `re` pattern, or ModelSyntaxError."""
+    out: list[str] = []
+    # One frame per open group: the inline-flag scopes opened in it, closed at its `)` and reopened
+    # after each `|` (engine v2: "(?i)a|b" ignores case in both alternatives).
+    frames: list[list[str]] = [[]]
+    i, n = 0, len(body)
+    in_class = False
+    while i < n:
+        c = body[i]
+        if c == "\\":
+            if i + 1 >= n:
+                raise ModelSyntaxError("regex ends with a backslash")
+            d = body[i + 1]
+            if d in _UNMODELLED_ESCAPES:
+                raise ModelSyntaxError(f"regex escape \\{d} is outside the modelled subset")
+            if in_class and d in "WDS":
+                raise ModelSyntaxError(f"\\{d} inside a character class is outside the modelled subset")
+            if in_class and d in _CLASS_ESCAPES:
+                out.append(_CLASS_ESCAPES[d])
+            elif not in_class and d in _SHORTHANDS:
+                out.append(_SHORTHANDS[d])
+            elif d == "z":
+                out.append(r"\Z")
+            elif d == "Z" and not in_class:
+                out.append(r"(?=\n?\Z)")  # Java: end of input before a final line terminator
+            elif d == "a":
+                out.append(r"\x07")
+            elif d == "c" and i + 2 < n:
+                out.append(f"\\x{ord(body[i + 2]) ^ 64:02x}")
+                i += 3
+                continue
+            elif d == "0":
+                escape, i = _octal_escape(body, i)
+                out.append(escape)
+                continue
+            elif d == "x" and body[i + 2 : i + 3] == "{":
+                raise ModelSyntaxError("regex escape \\x{...} is outside the modelled subset")
+            elif d == "k" and body[i + 2 : i + 3] == "<":
+                end = body.find(">", i)
+                if end < 0:
+                    raise ModelSyntaxError("unterminated \\k<name> in regex")
+                out.append(f"(?P={body[i + 3 : end]})")
+                i = end + 1
+                continue
+            elif d == "/":
+                out.append("/")  # [quirks] the literal's delimiter, escaped
+            else:
+                out.append(c + d)
+            i += 2
+            continue
+        if in_class:
+            if c == "[" or body.startswith("&&", i):
+                raise ModelSyntaxError("nested or intersected character classes are outside the subset")
+            if c == "]":
+                in_class = False
+            out.append(c)
+            i += 1
+            continue
+        if c == "[":
+            in_class = True
+            start = "[^" if body.startswith("[^", i) else "["
+            out.append(start)
+            i += len(start)
+            if body[i : i + 1] == "]":
+                raise ModelSyntaxError("a character class starting with ] is outside the subset")
+            continue
+        if c == "(":
+            inline = re.match(r"\(\?([a-zA-Z]*)(?:-([a-zA-Z]*))?\)", body[i:])
+            if inline:
+                flags = inline.group(1) + (inline.group(2) or "")
+                if not flags or set(flags) - _INLINE_FLAGS:
+                    raise ModelSyntaxError(f"inline flags {inline.group(0)} are outside the subset")
+                scope = inline.group(1) + (f"-{inline.group(2)}" if inline.group(2) else "")
+                out.append(f"(?{scope}:")
+                frames[-1].append(scope)
+                i += len(inline.group(0))
+                continue
+            scoped = re.match(r"\(\?([a-zA-Z]+)(?:-([a-zA-Z]*))?:", body[i:])
+            if scoped:
+                if set(scoped.group(1) + (scoped.group(2) or "")) - _INLINE_FLAGS:
+                    raise ModelSyntaxError(f"inline flags {scoped.group(0)} are outside the subset")
+                out.append(scoped.group(0))
+                i += len(scoped.group(0))
+            elif body.startswith("(?<", i) and body[i + 3 : i + 4] not in ("=", "!"):
+                out.append("(?P<")  # named group (?<name>...)
+                i += 3
+            elif body.startswith("(?", i):
+                # Java's group forms only: Python's (?P<n>, (?P=n), (?#...) and (?(1)...) are not
+                # LogScale syntax.
+                opener = next(
+                    (o for o in ("(?:", "(?=", "(?!", "(?<=", "(?<!", "(?>") if body.startswith(o, i)), None
+                )
+                if opener is None:
+                    raise ModelSyntaxError(f"regex group {body[i : i + 4]!r}... is not LogScale syntax")
+                out.append(opener)
+                i += len(opener)
+            else:
+                out.append("(")
+                i += 1
+            frames.append([])
+            continue
+        if c == ")":
+            if len(frames) > 1:
+                out.append(")" * len(frames.pop()))
+            out.append(")")
+            i += 1
+            continue
+        if c == "|" and frames[-1]:
+            scopes = frames[-1]
+            out.append(")" * len(scopes) + "|" + "".join(f"(?{s}:" for s in scopes))
+            i += 1
+            continue
+        out.append(c)
+        i += 1
+    if in_class:
+        raise ModelSyntaxError("unterminated character class in regex")
+    out.append(")" * len(frames[0]))
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class Regex:
+    body: str
+    flags: str
+    pattern: re.Pattern[str]
+
+    @classmethod
+    def of(cls, token: Token) -> Regex:
+        body, _, flags = token.value[1:].rpartition("/")
+        unknown = set(flags) - set(_REGEX_FLAGS)
+        if unknown:
+            raise ModelSyntaxError(f"unknown regex flag(s) {''.join(sorted(unknown))!r} in {token.value}")
+        py_flags = 0
+        for flag in flags:
+            py_flags |= _REGEX_FLAGS[flag]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                pattern = re.compile(translate_regex(body), py_flags)
+        except (re.error, FutureWarning, DeprecationWarning) as exc:
+            raise ModelSyntaxError(f"invalid regex {token.value}: {exc}") from exc
+        return cls(body, flags, pattern)
+
+    def search(self, value: str) -> bool:
+        # [regex-flags] examples: `url = /login/` means "contains login": a find, not a full match.
+        return self.pattern.search(value) is not None
+
+
+# ------------------------------------------------------------------------------------------ events
+@dataclass
+class Record:
+    index: int
+    fields: dict[str, Any]
+    original: Mapping[str, Any]
+
+    def value(self, name: str) -> str | None:
+        return _text(self.fields.get(name))
+
+    def with_field(self, name: str, value: Any) -> Record:
+        return Record(self.index, {**self.fields, name: value}, self.original)
+
+
+def _haystacks(record: Record) -> list[str]:
+    """What free text searches (a modelling choice; see the module docstring)."""
+    raw = _text(record.original.get("@rawstring"))
+    if raw is not None:
+        return [raw]
+    texts = (_text(v) for k, v in record.original.items() if not k.startswith(("#", "@")))
+    return [t for t in texts if t is not None]
+
+
+# ------------------------------------------------------------------------------------------ filters
+class Filter:
+    def matches(self, record: Record) -> bool:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class And(Filter):
+    parts: tuple[Filter, ...]
+
+    def matches(self, record: Record) -> bool:
+        return all(p.matches(record) for p in self.parts)
+
+
+@dataclass(frozen=True)
+class Or(Filter):
+    parts: tuple[Filter, ...]
+
+    def matches(self, record: Record) -> bool:
+        return any(p.matches(record) for p in self.parts)
+
+
+@dataclass(frozen=True)
+class Not(Filter):
+    part: Filter
+
+    def matches(self, record: Record) -> bool:
+        return not self.part.matches(record)
+
+
+@dataclass(frozen=True)
+class FreeText(Filter):
+    """[quirks] bare text is searched for anywhere, `*` still a wildcard."""
+
+    glob: Glob
+
+    def matches(self, record: Record) -> bool:
+        if self.glob.text == "*" and self.glob.has_wildcard:
+            return True  # `*` alone matches every event ([case] the default clause)
+        return any(self.glob.matches(h, contains=True) for h in _haystacks(record))
+
+
+@dataclass(frozen=True)
+class FreeRegex(Filter):
+    regex: Regex
+
+    def matches(self, record: Record) -> bool:
+        return any(self.regex.search(h) for h in _haystacks(record))
+
+
+@dataclass(frozen=True)
+class FieldEquals(Filter):
+    """[operators] `field=value`: whole value, case-sensitive, `*` wildcards; absent field fails."""
+
+    field: str
+    glob: Glob
+
+    def matches(self, record: Record) -> bool:
+        value = record.value(self.field)
+        if value is None:
+            return False
+        if not self.glob.has_wildcard:
+            # [operators] `statuscode = 400` is listed with the numeric comparisons.
+            left, right = _number(value), _number(self.glob.text)
+            if left is not None and right is not None:
+                return left == right
+        return self.glob.matches(value)
+
+
+@dataclass(frozen=True)
+class FieldRegex(Filter):
+    field: str
+    regex: Regex
+
+    def matches(self, record: Record) -> bool:
+        value = record.value(self.field)
+        return value is not None and self.regex.search(value)
+
+
+_COMPARE = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+
+
+@dataclass(frozen=True)
+class FieldCompare(Filter):
+    """[operators] `<`, `<=`, `>`, `>=` "can only perform a comparison between numbers"."""
+
+    field: str
+    op: str
+    number: float
+
+    def matches(self, record: Record) -> bool:
+        value = _number(record.value(self.field))
+        return value is not None and bool(_COMPARE[self.op](value, self.number))
+
+
+@dataclass(frozen=True)
+class InValues(Filter):
+    """[in] whole-value match against any of the values (wildcards allowed), optionally ignoring case."""
+
+    field: str
+    values: tuple[Glob, ...]
+    ignore_case: bool
+
+    def matches(self, record: Record) -> bool:
+        value = record.value(self.field)
+        return value is not None and any(g.matches(value, self.ignore_case) for g in self.values)
+
+
+@dataclass(frozen=True)
+class Wildcard(Filter):
+    """[wildcard] an anchored glob over one or more fields."""
+
+    fields: tuple[str, ...]
+    glob: Glob
+    ignore_case: bool
+
+    def matches(self, record: Record) -> bool:
+        values = (record.value(f) for f in self.fields)
+        return any(v is not None and self.glob.matches(v, self.ignore_case) for v in values)
+
+
+@dataclass(frozen=True)
+class Cidr(Filter):
+    field: str
+    networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+    negate: bool
+
+    def matches(self, record: Record) -> bool:
+        value = record.value(self.field)
+        if value is None:
+            return False
+        try:
+            address = ipaddress.ip_address(value)
+        except ValueError:
+            return False
+        inside = any(address.version == n.version and address in n for n in self.networks)
+        return inside != self.negate
+
+
+@dataclass(frozen=True)
+class Operand:
+    """A test() operand: a field reference, or a literal (number or quoted string)."""
+
+    field: str | None = None
+    literal: str | None = None
+
+    def resolve(self, record: Record) -> str | None:
+        return record.value(self.field) if self.field is not None else self.literal
+
+
+@dataclass(frozen=True)
+class ExprCompare(Filter):
+    """[expressions] test(a OP b): numbers compare as numbers; `==`/`!=` otherwise compare text."""
+
+    left: Operand
+    op: str
+    right: Operand
+
+    def evaluate(self, record: Record) -> bool | None:
+        a, b = self.left.resolve(record), self.right.resolve(record)
+        if a is None or b is None:
+            return None  # an expression over a missing field has no value
+        na, nb = _number(a), _number(b)
+        if self.op in ("==", "!="):
+            equal = na == nb if na is not None and nb is not None else a == b
+            return equal == (self.op == "==")
+        return na is not None and nb is not None and bool(_COMPARE[self.op](na, nb))
+
+    def matches(self, record: Record) -> bool:
+        return self.evaluate(record) is True  # no value: the event is dropped
+
+
+@dataclass(frozen=True)
+class ExprNot(Filter):
+    """[expressions] `!` negates a value; it cannot give one to an expression that has none."""
+
+    part: ExprCompare | ExprNot
+
+    def evaluate(self, record: Record) -> bool | None:
+        value = self.part.evaluate(record)
+        return None if value is None else not value
+
+    def matches(self, record: Record) -> bool:
+        return self.evaluate(record) is True
+
+
+# ------------------------------------------------------------------------------------------ steps
+class Step:
+    def apply(self, records: list[Record]) -> list[Record]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class FilterStep(Step):
+    filter: Filter
+
+    def apply(self, records: list[Record]) -> list[Record]:
+        return [r for r in records if self.filter.matches(r)]
+
+
+@dataclass(frozen=True)
+class Assign(Step):
+    """[syntax] `field := value`; a field reference that is absent assigns nothing."""
+
+    field: str
+    literal: str | None = None
+    source: str | None = None
+
+    def apply(self, records: list[Record]) -> list[Record]:
+        out = []
+        for record in records:
+            value = self.literal if self.source is None else record.fields.get(self.source)
+            out.append(record if value is None else record.with_field(self.field, value))
+        return out
+
+
+@dataclass(frozen=True)
+class Case(Step):
+    """[case] first clause whose pipeline returns the event wins; no clause: the event is dropped."""
+
+    branches: tuple[tuple[Step, ...], ...]
+
+    def apply(self, records: list[Record]) -> list[Record]:
+        out: list[Record] = []
+        for record in records:
+            for branch in self.branches:
+                result = _run_steps(branch, [record])
+                if result:
+                    out.extend(result)
+                    break
+        return out
+
+
+def _sort_records(
+    records: list[Record], fields: Sequence[str], orders: Sequence[str], types: Sequence[str]
+) -> list[Record]:
+    """Stable multi-key sort; events without the field go last whatever the order."""
+    result = list(records)
+    for index in reversed(range(len(fields))):
+        name = fields[index]
+        order = orders[index] if index < len(orders) else orders[-1]
+        kind = types[index] if index < len(types) else types[-1]
+        present = [r for r in result if r.value(name) is not None]
+        missing = [r for r in result if r.value(name) is None]
+        present.sort(key=lambda r: _sort_key(r.value(name) or "", kind), reverse=order == "desc")
+        result = present + missing
+    return result
+
+
+def _sort_key(value: str, kind: str) -> tuple[int, float, str]:
+    if kind == "hex":
+        try:
+            return (0, float(int(value, 16)), "")
+        except ValueError:
+            return (1, 0.0, value)
+    if kind == "number":
+        number = _number(value)
+        return (0, number, "") if number is not None else (1, 0.0, value)
+    return (1, 0.0, value)
+
+
+@dataclass(frozen=True)
+class Table(Step):
+    """[table] keep the first `limit` events by sortby/order, then project the columns."""
+
+    fields: tuple[str, ...]
+    limit: int
+    sortby: tuple[str, ...]
+    orders: tuple[str, ...]
+    types: tuple[str, ...]
+
+    def apply(self, records: list[Record]) -> list[Record]:
+        ordered = _sort_records(records, self.sortby, self.orders, self.types)[: self.limit]
+        return [Record(r.index, {f: r.fields.get(f) for f in self.fields}, r.original) for r in ordered]
+
+
+@dataclass(frozen=True)
+class Sort(Step):
+    fields: tuple[str, ...]
+    orders: tuple[str, ...]
+    types: tuple[str, ...]
+    limit: int
+
+    def apply(self, records: list[Record]) -> list[Record]:
+        return _sort_records(records, self.fields, self.orders, self.types)[: self.limit]
+
+
+@dataclass(frozen=True)
+class Select(Step):
+    fields: tuple[str, ...]
+
+    def apply(self, records: list[Record]) -> list[Record]:
+        return [Record(r.index, {f: r.fields.get(f) for f in self.fields}, r.original) for r in records]
+
+
+@dataclass(frozen=True)
+class Query:
+    steps: tuple[Step, ...]
+    tree: Tree[Token] = field(repr=False, compare=False)
+
+
+def _run_steps(steps: Sequence[Step], records: list[Record]) -> list[Record]:
+    for step in steps:
+        records = step.apply(records)
+    return records
+
+
+# ------------------------------------------------------------------------------------------ building
+def _tok(node: Any) -> Token:
+    if not isinstance(node, Token):
+        raise ModelSyntaxError(f"expected a value, not {node!r}")
+    return node
+
+
+def _tree(node: Any) -> Tree[Token]:
+    if not isinstance(node, Tree):
+        raise ModelSyntaxError(f"unexpected {node!r}")
+    return node
+
+
+def _field_name(token: Token) -> str:
+    if token.type == "STRING":
+        return _literal(token)
+    name = str(token.value)
+    if token.type != "WORD" or not _FIELD_NAME.fullmatch(name) or name.lower() in _RESERVED:
+        raise ModelSyntaxError(f"not a field name: {name!r}")
+    return name
+
+
+def _children(tree: Tree[Token]) -> list[Any]:
+    return [c for c in tree.children if c is not None]
+
+
+# Function signatures: the default (unnamed) parameter first, then the others; [in], [cidr],
+# [wildcard], [table], [sort]; select() as [table] describes it.
+_SIGNATURES: dict[str, tuple[str, frozenset[str], frozenset[str]]] = {
+    # name: (default parameter, required, all parameters)
+    "in": ("field", frozenset({"field", "values"}), frozenset({"field", "values", "ignoreCase"})),
+    "cidr": ("field", frozenset({"field", "subnet"}), frozenset({"field", "subnet", "negate"})),
+    "wildcard": (
+        "pattern",
+        frozenset({"pattern", "field"}),
+        frozenset({"pattern", "field", "ignoreCase"}),
+    ),
+    "table": ("fields", frozenset({"fields"}), frozenset({"fields", "limit", "sortby", "order", "type"})),
+    "sort": ("field", frozenset({"field"}), frozenset({"field", "order", "limit", "type"})),
+    "select": ("fields", frozenset({"fields"}), frozenset({"fields"})),
+}
+_FILTER_FUNCTIONS = frozenset({"in", "cidr", "wildcard"})
+
+
+def _bind(call: Tree[Token]) -> tuple[str, dict[str, Any]]:
+    func, *args = _children(call)
+    name = func.value[:-1]
+    if name not in _SIGNATURES:
+        raise ModelSyntaxError(f"unknown function {name}()")
+    default, required, allowed = _SIGNATURES[name]
+    bound: dict[str, Any] = {}
+    for position, arg in enumerate(args):
+        if isinstance(arg, Tree) and arg.data == "named_arg":
+            key_token, value = arg.children
+            key = _tok(key_token).value
+        elif position == 0:
+            key, value = default, arg  # "The argument name for <default> can be omitted"
+        else:
+            raise ModelSyntaxError(f"{name}(): only the first argument may omit its name")
+        if key not in allowed:
+            raise ModelSyntaxError(f"{name}(): unknown argument {key!r}")
+        if key in bound:
+            raise ModelSyntaxError(f"{name}(): argument {key!r} given twice")
+        bound[key] = value
+    missing = required - bound.keys()
+    if missing:
+        raise ModelSyntaxError(f"{name}(): missing argument(s) {', '.join(sorted(missing))}")
+    return name, bound
+
+
+def _scalar(value: Any, what: str) -> Token:
+    if not isinstance(value, Token) or value.type not in ("WORD", "STRING"):
+        raise ModelSyntaxError(f"{what}: expected a string")
+    return value
+
+
+def _items(value: Any) -> list[Any]:
+    if isinstance(value, Tree) and value.data == "array":
+        return _children(value)
+    return [value]
+
+
+def _bool(value: Any, what: str) -> bool:
+    text = _literal(_scalar(value, what))
+    if text not in ("true", "false"):
+        raise ModelSyntaxError(f"{what}: expected true or false, not {text!r}")
+    return text == "true"
+
+
+def _limit(value: Any, what: str) -> int:
+    text = _literal(_scalar(value, what))
+    if text == "max":
+        return STATE_ROW_LIMIT
+    if not text.isdigit() or not 1 <= int(text) <= STATE_ROW_LIMIT:
+        raise ModelSyntaxError(f"{what}: limit must be 1..{STATE_ROW_LIMIT} or max, not {text!r}")
+    return int(text)
+
+
+def _choices(value: Any, allowed: set[str], what: str) -> tuple[str, ...]:
+    items = tuple(_literal(_scalar(v, what)) for v in _items(value))
+    bad = [v for v in items if v not in allowed]
+    if bad or not items:
+        raise ModelSyntaxError(f"{what}: expected one of {sorted(allowed)}, not {bad}")
+    return items
+
+
+def _fields(value: Any, what: str) -> tuple[str, ...]:
+    names = tuple(_field_name(_scalar(v, what)) for v in _items(value))
+    if not names:
+        raise ModelSyntaxError(f"{what}: no fields")
+    return names
+
+
+def _build_function(call: Tree[Token]) -> Filter | Step:
+    name, args = _bind(call)
+    if name == "in":
+        values = tuple(Glob.of(_scalar(v, "in(values)")) for v in _items(args["values"]))
+        if not values:
+            raise ModelSyntaxError("in(): empty values")
+        ignore = _bool(args["ignoreCase"], "in(ignoreCase)") if "ignoreCase" in args else False
+        return InValues(_field_name(_scalar(args["field"], "in(field)")), values, ignore)
+    if name == "cidr":
+        try:
+            networks = tuple(
+                ipaddress.ip_network(_literal(_scalar(v, "cidr(subnet)")), strict=False)
+                for v in _items(args["subnet"])
+            )
+        except ValueError as exc:
+            raise ModelSyntaxError(f"cidr(): {exc}") from exc
+        negate = _bool(args["negate"], "cidr(negate)") if "negate" in args else False
+        return Cidr(_field_name(_scalar(args["field"], "cidr(field)")), networks, negate)
+    if name == "wildcard":
+        ignore = _bool(args["ignoreCase"], "wildcard(ignoreCase)") if "ignoreCase" in args else False
+        glob = Glob.of(_scalar(args["pattern"], "wildcard(pattern)"))
+        return Wildcard(_fields(args["field"], "wildcard(field)"), glob, ignore)
+    if name == "table":
+        return Table(
+            _fields(args["fields"], "table(fields)"),
+            _limit(args["limit"], "table(limit)") if "limit" in args else DEFAULT_LIMIT,
+            _fields(args["sortby"], "table(sortby)") if "sortby" in args else ("@timestamp",),
+            _choices(args["order"], {"asc", "desc"}, "table(order)") if "order" in args else ("desc",),
+            _choices(args["type"], {"number", "string", "hex"}, "table(type)")
+            if "type" in args
+            else ("number",),
+        )
+    if name == "sort":
+        return Sort(
+            _fields(args["field"], "sort(field)"),
+            _choices(args["order"], {"asc", "desc"}, "sort(order)") if "order" in args else ("desc",),
+            _choices(args["type"], {"number", "string", "hex"}, "sort(type)")
+            if "type" in args
+            else ("number",),
+            _limit(args["limit"], "sort(limit)") if "limit" in args else DEFAULT_LIMIT,
+        )
+    return Select(_fields(args["fields"], "select(fields)"))
+
+
+def _operand(token: Token) -> Operand:
+    if token.type == "STRING":
+        return Operand(literal=_literal(token))
+    if _NUMBER.fullmatch(token.value):
+        return Operand(literal=token.value)
+    return Operand(field=_field_name(token))
+
+
+def _build_test(tree: Tree[Token]) -> ExprCompare | ExprNot:
+    if tree.data == "test_not":
+        return ExprNot(_build_test(_children(tree)[-1]))
+    left, op, right = (_tok(c) for c in tree.children)
+    return ExprCompare(_operand(left), op.value, _operand(right))
+
+
+def _build_filter(node: Tree[Token] | Token) -> Filter:
+    if isinstance(node, Token):
+        raise ModelSyntaxError(f"unexpected {node.value!r}")
+    kind = node.data
+    if kind == "and_":
+        parts = [c for c in _children(node) if not (isinstance(c, Token) and c.type == "AND")]
+        return And(tuple(_build_filter(p) for p in parts))
+    if kind == "or_":
+        parts = [c for c in _children(node) if not (isinstance(c, Token) and c.type == "OR")]
+        return Or(tuple(_build_filter(p) for p in parts))
+    if kind == "not_":
+        return Not(_build_filter(_children(node)[-1]))
+    if kind == "freetext":
+        return FreeText(Glob.of(_tok(node.children[0])))
+    if kind == "freeregex":
+        return FreeRegex(Regex.of(_tok(node.children[0])))
+    if kind == "comparison":
+        ref, op, value = node.children
+        name = _field_name(_tok(_tree(ref).children[0]))
+        return _build_comparison(name, _tok(op).value, _tok(value))
+    if kind == "call":
+        built = _build_function(node)
+        if not isinstance(built, Filter):
+            raise ModelSyntaxError(f"{node.children[0]}...) is not a filter and cannot be combined")
+        return built
+    if kind == "test_call":
+        return _build_test(_tree(node.children[1]))
+    raise ModelSyntaxError(f"unsupported construct {kind}")
+
+
+def _build_comparison(name: str, op: str, value: Token) -> Filter:
+    if op in ("=", "!="):
+        if value.type == "REGEX":
+            test: Filter = FieldRegex(name, Regex.of(value))
+        else:
+            test = FieldEquals(name, Glob.of(value))
+        return Not(test) if op == "!=" else test  # [operators] != is the negation: true when absent
+    number = _number(_literal(value)) if value.type == "WORD" else None
+    if number is None:
+        raise ModelSyntaxError(f"{name} {op} {value.value}: comparison needs a number")
+    return FieldCompare(name, op, number)
+
+
+def _build_step(node: Tree[Token], nested: bool) -> Step:
+    if node.data == "assignment":
+        ref, _, assigned = node.children
+        target = _field_name(_tok(_tree(ref).children[0]))
+        value = _tok(assigned)
+        if value.type == "STRING" or _NUMBER.fullmatch(value.value):
+            return Assign(target, literal=_literal(value))
+        return Assign(target, source=_field_name(value))
+    if node.data == "case_stmt":
+        branches = [c for c in node.children if isinstance(c, Tree)]
+        return Case(tuple(_build_pipeline(b, nested=True) for b in branches))
+    body = node.children[0]
+    if isinstance(body, Tree) and body.data == "call":
+        built = _build_function(body)
+        if isinstance(built, Step):
+            if nested:
+                raise ModelSyntaxError("aggregate functions inside case are outside the modelled subset")
+            return built
+        return FilterStep(built)
+    return FilterStep(_build_filter(body))
+
+
+def _build_pipeline(tree: Tree[Token], nested: bool = False) -> tuple[Step, ...]:
+    return tuple(_build_step(s, nested) for s in tree.children if isinstance(s, Tree))
+
+
+@functools.cache
+def _parser() -> Lark:
+    grammar = (Path(__file__).with_name("logscale.lark")).read_text(encoding="utf-8")
+    return Lark(grammar, parser="lalr", lexer="contextual", maybe_placeholders=True)
+
+
+def parse(query: str) -> Query:
+    """The query as steps; ModelSyntaxError when LogScale (or the modelled subset) rejects it."""
+    try:
+        tree = _parser().parse(query)
+    except LarkError as exc:
+        raise ModelSyntaxError(str(exc).strip().splitlines()[0]) from exc
+    return Query(_build_pipeline(_tree(tree.children[0])), tree)
+
+
+def run(query: str, events: Sequence[Mapping[str, Any]], now: datetime) -> list[Row]:
+    """Evaluate the query over native events; `now` is unused (the time range is a search setting)."""
+    parsed = parse(query)
+    records = [Record(i, dict(e), e) for i, e in enumerate(events)]
+    return [Row(r.index, dict(r.fields)) for r in _run_steps(parsed.steps, records)]

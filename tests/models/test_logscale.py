@@ -1,0 +1,502 @@
+"""The LogScale (CQL) model against the LogScale documentation's own examples, its rejections, siemc's
+LogScale output (build/, golden files, a sample of the SigmaHQ corpus) and the T1219 cases.
+
+Expectations in the documentation tests are worked out by hand from the documentation text cited
+next to each one, never by running siemc.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from tests.models.logscale import ModelSyntaxError, parse, run, translate_regex
+
+REPO = Path(__file__).resolve().parents[2]
+SIGMAHQ_RULES = REPO.parent / "shared" / "sigmahq" / "rules"
+NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
+
+
+def hits(query: str, events: Sequence[Mapping[str, Any]]) -> list[int]:
+    return [row.index for row in run(query, events, NOW)]
+
+
+# ---------------------------------------------------------------- (a) documentation examples
+# Free text over @rawstring: event i holds foo if i & 4, bar if i & 2, baz if i & 1.
+WORDS = [
+    {"@rawstring": " ".join(w for bit, w in ((4, "foo"), (2, "bar"), (1, "baz")) if i & bit) or "-"}
+    for i in range(8)
+]
+
+
+class TestPrecedence:
+    """Operators page, "Logical Operators" examples: not > or > and (implicit and included)."""
+
+    @pytest.mark.parametrize(
+        ("query", "expected"),
+        [
+            # "foo and not bar or baz" is "foo and ((not bar) or baz)"; with the usual precedence it
+            # would be (foo and not bar) or baz = [1, 3, 4, 5, 7].
+            ("foo and not bar or baz", [4, 5, 7]),
+            ("foo AND NOT bar OR baz", [4, 5, 7]),
+            ("foo and ((not bar) or baz)", [4, 5, 7]),
+            # "foo or not bar and baz" is "(foo or (not bar)) and baz"; usual precedence: [1, 4, 5, 6, 7].
+            ("foo or not bar and baz", [1, 5, 7]),
+            ("(foo or (not bar)) and baz", [1, 5, 7]),
+            # "not foo bar" is "(not foo) and bar"; "foo not bar" is "foo and (not bar)".
+            ("not foo bar", [2, 3]),
+            ("foo not bar", [4, 5]),
+            # "foo bar": "the and operator is implicit".
+            ("foo bar", [6, 7]),
+            ("foo and bar", [6, 7]),
+            # "! can also be used as an alternative to unary not".
+            ("!bar", [0, 1, 4, 5]),
+            # Juxtaposition is the same loose `and`: foo (bar or baz).
+            ("foo bar or baz", [5, 6, 7]),
+            # Pipes are sequential filters.
+            ("foo | bar or baz", [5, 6, 7]),
+        ],
+    )
+    def test_documented_equivalences(self, query: str, expected: list[int]) -> None:
+        assert hits(query, WORDS) == expected
+
+    def test_implicit_and_binds_looser_than_or_on_fields(self) -> None:
+        events = [{"a": "1", "b": "0", "c": "3"}, {"a": "0", "b": "0", "c": "3"}, {"a": "1", "b": "2"}]
+        # a=1 AND (b=2 OR c=3): event 1 would match under the usual (a=1 AND b=2) OR c=3.
+        assert hits("a=1 b=2 OR c=3", events) == [0, 2]
+        assert hits("a=1 AND b=2 OR c=3", events) == [0, 2]
+        assert hits("(a=1 AND b=2) OR c=3", events) == [0, 1, 2]
+
+
+class TestFieldFilters:
+    """Filters/operators pages: globs are whole-value and case-sensitive, regexes are finds."""
+
+    URLS: ClassVar[list[dict[str, Any]]] = [
+        {"url": "/login"},
+        {"url": "/api/login/x"},
+        {"url": "/LOGIN"},
+        {"url": "/home"},
+        {"url": "login"},
+    ]
+    USERS: ClassVar[list[dict[str, Any]]] = [
+        {"user": "Alan Turing"},
+        {"user": "alan turing"},
+        {"user": "Turing Alan"},
+        {"name": "x"},
+    ]
+
+    @pytest.mark.parametrize(
+        ("query", "expected"),
+        [
+            ("url = *login*", [0, 1, 4]),  # "The url field contains login"
+            ("url = login", [4]),  # whole value, no wildcard
+            ('url = "*login*"', [0, 1, 4]),  # quoting does not turn the wildcard off
+            (r'url = "*\*login*"', []),  # \* is a literal asterisk
+            ("url = /login/", [0, 1, 4]),  # regex: "The url field contains login"
+            ("url = /login/i", [0, 1, 2, 4]),
+            ("url = /^login$/", [4]),
+            ("url != *login*", [2, 3]),
+        ],
+    )
+    def test_glob_versus_regex(self, query: str, expected: list[int]) -> None:
+        assert hits(query, self.URLS) == expected
+
+    @pytest.mark.parametrize(
+        ("query", "expected"),
+        [
+            ("user = *Turing", [0]),  # "The user field ends with Turing"
+            ('user = "Alan Turing"', [0]),
+            ('user="alan turing"', [1]),  # "The value must match exactly, including the case"
+            ("user = /Turing$/", [0]),
+            # != is the only comparison true on a missing field ("unless it is !=").
+            ('user != "Alan Turing"', [1, 2, 3]),
+            ("user = *", [0, 1, 2]),  # "Find all events that have the field user"
+            ("user != *", [3]),
+            ("not (user = *)", [3]),
+        ],
+    )
+    def test_exact_case_and_missing_fields(self, query: str, expected: list[int]) -> None:
+        assert hits(query, self.USERS) == expected
+
+    def test_regex_flag_i_for_loglevel(self) -> None:
+        events = [{"loglevel": v} for v in ("Error", "ERROR", "error", "warn")]
+        assert hits("loglevel = /error/i", events) == [0, 1, 2]
+        assert hits("loglevel = /error/", events) == [2]
+
+    @pytest.mark.parametrize(
+        ("query", "expected"),
+        [
+            ("statuscode < 400", [0]),
+            ("statuscode <= 404", [0, 1]),
+            ("statuscode > 400", [1]),
+            ("statuscode >= 404", [1]),
+            ("statuscode = 404", [1]),
+            ("statuscode != 404", [0, 2, 3]),
+        ],
+    )
+    def test_numeric_comparisons(self, query: str, expected: list[int]) -> None:
+        events: list[dict[str, Any]] = [{"statuscode": 200}, {"statuscode": "404"}, {"statuscode": "abc"}, {}]
+        assert hits(query, events) == expected
+
+    def test_tag_fields_behave_like_fields(self) -> None:
+        events = [{"#type": "accesslog", "url": "/a"}, {"#type": "syslog", "url": "/a"}]
+        assert hits('#type=accesslog | url="/a"', events) == [0]
+
+
+class TestRegexFlags:
+    """Regular Expression Flags page: d, i, m; without m, ^ and $ are the whole value."""
+
+    EVENTS: ClassVar[list[dict[str, Any]]] = [{"msg": "line1\nline2"}, {"path": "a/b"}]
+
+    @pytest.mark.parametrize(
+        ("query", "expected"),
+        [
+            ("msg=/^line2/", []),
+            ("msg=/^line2/m", [0]),
+            ("msg=/line1.line2/", []),
+            ("msg=/line1.line2/d", [0]),
+            ("msg=/LINE2/i", [0]),
+            ("msg=/^line1\\n(?i)LINE2$/", [0]),  # inline flag from that point on
+            ("msg=/(?i)NOPE|LINE1/", [0]),  # engine v2: the inline flag covers both alternatives
+            ("msg=/line2/gF", [0]),
+            ("path=/a\\/b/", [1]),  # "/" escaped inside the literal
+        ],
+    )
+    def test_flags(self, query: str, expected: list[int]) -> None:
+        assert hits(query, self.EVENTS) == expected
+
+    @pytest.mark.parametrize(
+        ("body", "python"),
+        [
+            ("(?<name>x)", "(?P<name>x)"),
+            ("a(?i)b|c", "a(?i:b)|(?i:c)"),
+            ("(a(?i)b)c", "(a(?i:b))c"),
+            ("x\\z", "x\\Z"),
+            ("\\/", "/"),
+        ],
+    )
+    def test_translation_to_python(self, body: str, python: str) -> None:
+        assert translate_regex(body) == python
+
+
+class TestFreeText:
+    """Filters page and Appendix A (quirks): free text is a substring search of the raw event."""
+
+    def test_url_is_searched_with_implicit_wildcards(self) -> None:
+        events = [{"@rawstring": "GET https://www.example.com/index 200"}, {"@rawstring": "http://x"}]
+        # "https://www.example.com/ is ... equivalent to searching for "*https://www.example.com/*""
+        assert hits("https://www.example.com/", events) == [0]
+        assert hits('"*https://www.example.com/*"', events) == [0]
+
+    def test_a_spaced_double_slash_starts_a_comment(self) -> None:
+        # "https: //www.example.com/ ... contains a comment. It is equivalent to searching for "*https:*""
+        events = [{"@rawstring": "https: elsewhere"}, {"@rawstring": "http: x"}]
+        assert hits("https: //www.example.com/", events) == [0]
+
+    def test_escaped_quotes_in_a_quoted_search(self) -> None:
+        events = [{"@rawstring": 'user said msg: "welcome" now'}, {"@rawstring": "msg: welcome"}]
+        assert hits(r'"msg: \"welcome\""', events) == [0]
+
+    def test_regex_free_text_and_case(self) -> None:
+        events = [{"@rawstring": "Foo"}, {"@rawstring": "foo"}]
+        assert hits("/foo/", events) == [1]
+        assert hits("/foo/i", events) == [0, 1]
+        assert hits("foo", events) == [1]  # free text is case-sensitive
+
+    def test_without_rawstring_field_values_except_tags_are_searched(self) -> None:
+        events = [{"#repo": "foo", "x": "bar"}, {"x": "foobar"}]
+        assert hits("foo", events) == [1]
+        assert hits("bar", events) == [0, 1]
+
+    def test_comments(self) -> None:
+        events = [{"a": "1", "b": "2"}, {"a": "1", "b": "3"}]
+        assert hits("a=1 // the first\n/* multi\n line */ b=2", events) == [0]
+
+
+class TestInFunction:
+    """in() page and the example "Perform Case-Insensitive Match on Field"."""
+
+    EVENTS: ClassVar[list[dict[str, Any]]] = [
+        {"loglevel": v} for v in ("ERROR", "INFO", "WARN", "ERROR", "DEBUG")
+    ] + [{"other": "x"}]
+
+    @pytest.mark.parametrize(
+        ("query", "expected"),
+        [
+            ('in(loglevel, ignoreCase=true, values=["error", "warn"])', [0, 2, 3]),
+            ('in(loglevel, values=["error", "warn"])', []),  # ignoreCase defaults to false
+            ('in(field="loglevel", values=["ERROR"])', [0, 3]),
+            ("in(loglevel, values=[ERR*, WARN])", [0, 2, 3]),  # "Values can contain wildcards"
+            ('in(loglevel, values=["ERR"])', []),  # whole values
+            ('!in(loglevel, values=["ERROR"])', [1, 2, 4, 5]),
+            ('loglevel=INFO OR in(loglevel, values=["DEBUG"])', [1, 4]),
+        ],
+    )
+    def test_in(self, query: str, expected: list[int]) -> None:
+        assert hits(query, self.EVENTS) == expected
+
+
+def test_wildcard_function_is_anchored() -> None:
+    # Example "Search Fields Through a Given Pattern - Example 2": equivalent to animal=/\Ahorse\z/i.
+    animals = ["horse", "Horse", "duck", "HORSES", "crazy hOrSe", "hooorse", "dancing with horses"]
+    events = [{"animal": a} for a in animals]
+    assert hits("wildcard(field=animal, pattern=horse, ignoreCase=true)", events) == [0, 1]
+    assert hits(r"animal=/\Ahorse\z/i", events) == [0, 1]
+    assert hits('wildcard(field=animal, pattern="*horse*", ignoreCase=true)', events) == [0, 1, 3, 4, 6]
+    assert hits("wildcard(field=animal, pattern=horse)", events) == [0]
+
+
+class TestCase:
+    """Conditional Evaluation page: clauses in order, first match wins, no match drops the event."""
+
+    EVENTS: ClassVar[list[dict[str, Any]]] = [
+        {"src": "client-side", "ip": "10.0.0.2"},
+        {"src": "frontend-server", "ip": "10.0.0.1"},
+        {"src": "frontend-server", "ip": "127.0.0.1"},
+        {"src": "db"},
+    ]
+
+    def test_clauses_and_default(self) -> None:
+        query = (
+            'case { src="client-side" | type := "client"; '
+            'src="frontend-server" | ip != "127.0.0.1" | type := "frontend"; '
+            '* | type := "other" }'
+        )
+        rows = run(query, self.EVENTS, NOW)
+        assert [(r.index, r.fields["type"]) for r in rows] == [
+            (0, "client"),
+            (1, "frontend"),
+            (2, "other"),
+            (3, "other"),
+        ]
+
+    def test_no_matching_clause_drops_the_event(self) -> None:
+        query = 'case { src="client-side" | type := "client"; src="frontend-server" | type := "fe" }'
+        assert hits(query, self.EVENTS) == [0, 1, 2]
+
+    def test_first_matching_clause_wins(self) -> None:
+        rows = run('case { src=* | t := "first"; src="db" | t := "second" }', self.EVENTS, NOW)
+        assert {r.fields["t"] for r in rows} == {"first"}
+
+    def test_knowledge_base_non_destructive_case_with_trailing_semicolon(self) -> None:
+        # "Best Practice: Using case statements": `* ;` keeps the events no clause matched.
+        query = (
+            'case { UserIsAdmin=1 | UserIsAdmin_Readable := "True" ; '
+            'UserIsAdmin=0 | UserIsAdmin_Readable := "False" ; * ; }'
+        )
+        events = [{"UserIsAdmin": "1"}, {"UserIsAdmin": "0"}, {"UserIsAdmin": "2"}]
+        rows = run(query, events, NOW)
+        assert [r.fields.get("UserIsAdmin_Readable") for r in rows] == ["True", "False", None]
+
+
+class TestTableSortSelect:
+    EVENTS: ClassVar[list[dict[str, Any]]] = [
+        {"@timestamp": NOW - dt.timedelta(minutes=3 - i), "a": str(i), "n": n}
+        for i, n in enumerate(["10", "9", "100"])
+    ]
+
+    def test_table_keeps_the_newest_rows_by_default(self) -> None:
+        # table(): sortby=@timestamp, order=desc by default; limit keeps that many rows.
+        rows = run("table([a, b], limit=2)", self.EVENTS, NOW)
+        assert [(r.index, r.fields) for r in rows] == [(2, {"a": "2", "b": None}), (1, {"a": "1", "b": None})]
+
+    def test_table_default_limit_is_200(self) -> None:
+        events = [{"@timestamp": NOW - dt.timedelta(seconds=i)} for i in range(250)]
+        assert len(run("table([@timestamp])", events, NOW)) == 200
+
+    def test_sort_is_numeric_by_default(self) -> None:
+        assert [r.fields["n"] for r in run("sort(n, order=asc)", self.EVENTS, NOW)] == ["9", "10", "100"]
+        assert [r.fields["n"] for r in run("sort(n, type=string, order=asc)", self.EVENTS, NOW)] == [
+            "10",
+            "100",
+            "9",
+        ]
+        assert [r.fields["n"] for r in run("sort(n, limit=1)", self.EVENTS, NOW)] == ["100"]
+
+    def test_select_projects_without_sorting(self) -> None:
+        rows = run("select([n])", self.EVENTS, NOW)
+        assert [(r.index, r.fields) for r in rows] == [(0, {"n": "10"}), (1, {"n": "9"}), (2, {"n": "100"})]
+
+
+def test_cidr_examples() -> None:
+    # cidr() page: "Check if Field Contains Valid IP Address" and the negation example.
+    events = [{"address": "10.1.2.3"}, {"address": "2001:db8::1"}, {"address": "nope"}, {}]
+    rows = run('case{cidr("address",subnet=["0.0.0.0/0", "::/0"]) | ip := address;\n*\n}', events, NOW)
+    assert [r.fields.get("ip") for r in rows] == ["10.1.2.3", "2001:db8::1", None, None]
+    assert hits('cidr("address", subnet="0.0.0.0/0")', events) == [0]
+    # `!cidr(...)` also lets events without the field through; deprecated negate=true does not.
+    assert hits('!cidr(address, subnet="10.0.0.0/8")', events) == [1, 2, 3]
+    assert hits('cidr(address, subnet="10.0.0.0/8", negate=true)', events) == [1]
+
+
+def test_cidr_and_test_functions() -> None:
+    events: list[dict[str, Any]] = [
+        {"ip": "10.1.2.3", "a": 5, "b": 3},
+        {"ip": "192.168.0.9", "a": 1, "b": 3},
+        {"ip": "x"},
+    ]
+    assert hits('cidr(ip, subnet="10.0.0.0/8")', events) == [0]
+    assert hits('cidr(ip, subnet=["10.0.0.0/8", "192.168.0.0/16"])', events) == [0, 1]
+    assert hits("test(a > b)", events) == [0]
+    assert hits("test(a >= 4)", events) == [0]
+    assert hits('test(ip == "x")', events) == [2]
+    assert hits("test(!(a > b))", events) == [1]
+
+
+# ---------------------------------------------------------------- (b) rejections
+@pytest.mark.parametrize(
+    "query",
+    [
+        'a="x',  # unbalanced quote
+        "(a=1",  # unbalanced parenthesis
+        "a=1)",
+        'in(a, values=["x")',  # unbalanced bracket
+        'in(a, values=["x"]',
+        'case { a=1 | x := "y"',  # unbalanced brace
+        "a=/x/y/",  # an unescaped / ends the regex literal
+        "a=//i",  # Appendix A: `//` starts a comment (`https://` is a syntax error), so `a=` has no value
+        "a=/x(/",  # invalid regex
+        "a=/x/s",  # s is not a LogScale flag (dot-all is d)
+        r"a=/\p{L}/",  # outside the modelled regex subset
+        "a=/(?P<n>x)/",  # Python's named group, not LogScale's (?<n>...)
+        "a=/[a[b]]/",  # Java nested class
+        "frobnicate(a)",  # unknown function
+        'in(a, value=["x"])',  # unknown named argument
+        "in(a)",  # missing required argument
+        'in(a, values=["x"], field=b)',  # argument given twice
+        'in(a, values=["x"], ignoreCase=maybe)',
+        'in(values=["x"], a)',  # only the first argument may omit its name
+        "table([a], limit=20001)",  # above StateRowLimit
+        "sort(a, order=up)",
+        "a < b",  # comparisons need numbers
+        "a=and",  # reserved word used as a value
+        "or",
+        "a=1 OR table([a])",  # table() is not a filter
+        "case { a=1 | table([a]) }",
+        r'a="C:\Windows"',  # unknown escape
+        "",
+        "| a=1",
+        "a=1 |",
+        "a==1",
+    ],
+)
+def test_rejects(query: str) -> None:
+    with pytest.raises(ModelSyntaxError):
+        parse(query)
+
+
+# ---------------------------------------------------------------- (c) siemc's LogScale files
+def _output_files() -> list[Path]:
+    files = sorted((REPO / "build" / "logscale").glob("*.logscale"))
+    files += sorted((REPO / "tests" / "golden" / "logscale").glob("*.logscale"))
+    return [f for f in files if not f.read_text(encoding="utf-8").startswith(("error:", "unsupported:"))]
+
+
+@pytest.mark.parametrize("path", _output_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_output_file_parses_with_model_and_logscale_tools(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    parse(text)
+    checker = pytest.importorskip("tests.checkers.logscale")
+    assert checker.logscale_syntax_errors(text) == []
+
+
+# ---------------------------------------------------------------- (d) T1219 over the cases
+def test_t1219_returns_exactly_the_tools_newest_first() -> None:
+    from backends import get_target
+    from siemc.rule import load_rule
+    from tests.native import native_event
+    from tests.t1219_cases import TOOLS, cases
+
+    detection = load_rule(REPO / "detections" / "t1219_remote_access_tools.yml")
+    source = get_target("logscale").source_for(detection.sigma)
+    text = (REPO / "build" / "logscale" / "t1219_remote_access_tools.logscale").read_text(encoding="utf-8")
+
+    def falcon(
+        event: dict[str, str], minutes: int, name: str = "ProcessRollup2", platform: str = "Win"
+    ) -> dict[str, Any]:
+        native: dict[str, Any] = native_event(event, source)
+        native.update({"#event_simpleName": name, "event_platform": platform})
+        native["@timestamp"] = NOW - dt.timedelta(minutes=minutes)
+        return native
+
+    all_cases = cases()
+    # Event i is i minutes old, so newest first is case order.
+    events = [falcon(case.event, minutes) for minutes, case in enumerate(all_cases)]
+    # A tool in another event type or on another platform is not a process start on Windows.
+    events.append(falcon(all_cases[0].event, 500, name="SyntheticProcessRollup2"))
+    events.append(falcon(all_cases[0].event, 501, platform="Mac"))
+
+    rows = run(text, events, NOW)
+    expected = [
+        (
+            i,
+            events[i]["FileName"],
+            case.category,
+            str(case.is_service).lower(),
+            str(case.is_user_launched).lower(),
+        )
+        for i, case in enumerate(all_cases)
+        if case.matches
+    ]
+    got = [
+        (
+            r.index,
+            r.fields["FileName"],
+            r.fields["RATCategory"],
+            r.fields["IsService"],
+            r.fields["IsUserLaunched"],
+        )
+        for r in rows
+    ]
+    assert got == expected
+    assert len(rows) == len(TOOLS) == 33
+    assert list(rows[0].fields) == [
+        "@timestamp",
+        "ComputerName",
+        "UserName",
+        "FileName",
+        "CommandLine",
+        "ParentBaseFileName",
+        "RATCategory",
+        "IsService",
+        "IsUserLaunched",
+    ]
+
+
+# ---------------------------------------------------------------- (e) a sample of the SigmaHQ corpus
+SAMPLE_SIZE = 300
+
+
+def _corpus_sample() -> list[Path]:
+    """Every n-th rule of the corpus sorted by path: SAMPLE_SIZE rules of every log source, so the
+    sample grows in coverage as siemc maps more LogScale event types."""
+    rules = sorted(SIGMAHQ_RULES.rglob("*.yml"))
+    return rules[:: max(1, len(rules) // SAMPLE_SIZE)][:SAMPLE_SIZE]
+
+
+@pytest.mark.skipif(not SIGMAHQ_RULES.is_dir(), reason="no SigmaHQ corpus beside the repository")
+def test_sigmahq_sample_outputs_parse() -> None:
+    from siemc.build import compile_detection
+    from siemc.diagnostics import SiemcError
+    from siemc.rule import load_rule
+
+    start = time.monotonic()
+    compiled, failures = 0, []
+    for path in _corpus_sample():
+        try:
+            text = compile_detection(load_rule(path), "logscale")
+        except SiemcError:
+            continue  # a rule siemc cannot build for LogScale: nothing to parse
+        compiled += 1
+        try:
+            parse(text)
+        except ModelSyntaxError as error:
+            failures.append(f"{path.name}: {error}")
+    assert failures == []
+    assert compiled >= 50, compiled  # Windows process creation alone gives more than that
+    assert time.monotonic() - start < 60
