@@ -204,6 +204,16 @@ def test_re2_translation_keeps_re2_meaning() -> None:
     assert hits("$e.f = /[[:digit:]]x/", {"f": "7x"}) == [0]
 
 
+def test_map_entries() -> None:
+    # Syntax page, "Maps": a Struct or label map is read with a string key.
+    doc = {'additional.fields["Channel"]': "Security", "metadata.product_event_type": "4624"}
+    events = (
+        '$e.additional.fields["Channel"] = "security" nocase\n    $e.metadata.product_event_type = "4624"'
+    )
+    assert hits(events, doc, {"metadata.product_event_type": "4624"}) == [0]
+    assert hits('$e.additional.fields["Missing"] = ""', doc) == [0]
+
+
 def test_value_functions_and_string_patterns() -> None:
     docs = [{"principal.hostname": h} for h in ("Web.Google.com", "mail")]
     assert hits('strings.to_lower($e.principal.hostname) = "web.google.com"', *docs) == [0]
@@ -268,6 +278,9 @@ REJECTED = {
     "boolean function misused": rule("strings.to_lower($e.principal.hostname)"),
     "unmodelled function": rule('"x" = strings.concat($e.principal.hostname, "-test")'),
     "two rules": GOOD + GOOD.replace("rule t", "rule u"),
+    "field without event variable": rule('net.ip_in_range_cidr(target.ip, "10.0.0.0/8")'),
+    "empty regex is a comment": rule("$e.target.process.command_line = // nocase"),
+    "invalid platform": rule('$e.principal.platform = "windows"'),
 }
 
 
@@ -359,8 +372,8 @@ def test_sigmahq_sample_outputs_parse() -> None:
     from siemc.build import compile_detection
     from siemc.rule import load_rule
 
-    # The YARA-L target maps Windows process creation; sample evenly across those rules by path.
-    paths = sorted((SIGMAHQ / "windows" / "process_creation").glob("*.yml"))
+    # Evenly spaced over every rule, sorted by path.
+    paths = sorted(SIGMAHQ.rglob("*.yml"))
     step = max(1, len(paths) // SAMPLE_SIZE)
     sample = paths[::step][:SAMPLE_SIZE]
     started = time.monotonic()
@@ -374,9 +387,9 @@ def test_sigmahq_sample_outputs_parse() -> None:
             parse(text)
             parsed += 1
         except ModelSyntaxError as error:
-            failures.append(f"{path.name}: {error}")
-    assert failures == []
-    assert parsed >= SAMPLE_SIZE // 2
+            failures.append(f"{path.name}: {str(error).splitlines()[0]}")
+    assert failures == [], "siemc YARA-L output the model rejects:\n" + "\n".join(failures)
+    assert parsed >= SAMPLE_SIZE // 3
     assert time.monotonic() - started < 20
 
 
@@ -446,3 +459,44 @@ def test_golden_modifiers_means_its_rule() -> None:
 def test_golden_contains_matches_after_a_newline() -> None:
     doc = launch(**{"target.process.command_line": 'first line\nthen say "hi" it\'s'})
     assert golden_hits("escaping", doc) == [0]
+
+
+# ---------------------------------------------------------------------------------------------
+# siemc output the model rejects, reduced to one Sigma rule each (expected to fail until fixed)
+
+
+def compile_sigma(tmp_path: Path, logsource: str, detection: str) -> str:
+    from siemc.build import compile_detection
+    from siemc.rule import load_rule
+
+    path = tmp_path / "probe.yml"
+    path.write_text(
+        "title: Probe\nid: 11111111-0000-4000-8000-0000000000aa\nstatus: test\n"
+        f"logsource: {logsource}\ndetection:\n{detection}\nlevel: low\n"
+    )
+    return compile_detection(load_rule(path), "yaral")
+
+
+@pytest.mark.xfail(strict=True, reason="siemc bug: net.ip_in_range_cidr(target.ip, ...) lacks the `$e.`")
+def test_cidr_output_reads_the_event_field(tmp_path: Path) -> None:
+    text = compile_sigma(
+        tmp_path,
+        "{category: network_connection, product: windows}",
+        "  sel:\n    DestinationIp|cidr: 10.0.0.0/8\n  condition: sel",
+    )
+    assert [r.index for r in run(text, [launch_net("10.1.2.3"), launch_net("192.0.2.1")], NOW)] == [0]
+
+
+def launch_net(ip: str) -> dict[str, Any]:
+    return {"metadata.event_type": "NETWORK_CONNECTION", "target.ip": ip}
+
+
+@pytest.mark.xfail(strict=True, reason="siemc bug: `contains: '*'` becomes `//`, which starts a comment")
+def test_contains_anything_output_parses(tmp_path: Path) -> None:
+    text = compile_sigma(
+        tmp_path,
+        "{category: process_creation, product: windows}",
+        "  sel:\n    Image|endswith: '\\x.exe'\n  filter:\n    CommandLine|contains: '*'\n"
+        "  condition: sel and not filter",
+    )
+    parse(text)

@@ -136,7 +136,14 @@ EVENT_TYPES = frozenset(
         "ANALYST_ADD_COMMENT",
     }
 )
-ENUM_FIELDS: dict[str, frozenset[str]] = {"metadata.event_type": EVENT_TYPES}
+PLATFORMS = frozenset(
+    {"UNKNOWN_PLATFORM", "WINDOWS", "MAC", "LINUX", "GCP", "AWS", "AZURE", "IOS", "ANDROID", "CHROME_OS"}
+)
+ENUM_FIELDS: dict[str, frozenset[str]] = {
+    "metadata.event_type": EVENT_TYPES,
+    "principal.platform": PLATFORMS,
+    "target.platform": PLATFORMS,
+}
 
 # Boolean functions usable as a predicate on their own (Expressions page, "Function expressions").
 BOOL_FUNCTIONS = frozenset({"re.regex", "net.ip_in_range_cidr"})
@@ -541,8 +548,11 @@ class _Builder(Transformer[Token, Any]):
     def quantified(self, quantifier: Token, ref: FieldRef) -> FieldRef:
         return FieldRef(ref.variable, ref.path, str(quantifier))
 
-    def field(self, token: Token) -> FieldRef:
+    def field(self, token: Token, key: Token | None = None) -> FieldRef:
         variable, _, path = str(token).partition(".")
+        if key is not None:
+            # Flat events name a map entry the way the rule writes it: `additional.fields["k"]`.
+            path += f'["{decode_string(str(key))}"]'
         return FieldRef(variable, path)
 
     def variable(self, token: Token) -> VarRef:
