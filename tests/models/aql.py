@@ -10,6 +10,8 @@ Grammar: `aql.lark`. Facts come from the IBM QRadar documentation, "Ariel Query 
 - [cond]   Conditional logic in AQL queries (c_aql_conditional_logic.html)
 - [time]   Time criteria in AQL queries (r_aql_start_stop.html)
 - [funcs]  AQL data calculation and formatting functions (r_aql_supported_functions.html)
+- [data]   AQL data retrieval functions (r_aql_data_functions.html): UTF8, LOGSOURCETYPENAME,
+           CATEGORYNAME, QIDNAME, LOGSOURCENAME
 - [5min]   QRadar AQL plugin, Grafana macros: "the Ariel database returns the results of the last
            5 minutes by default" (no time clause)
 - [(?i)]   IBM Support 7160974: a "matches" filter is case-sensitive; `(?i)` at the start of the
@@ -429,10 +431,23 @@ def _incidr(cidr: Value, address: Value) -> bool | None:
         return False
 
 
+def _utf8(value: Value) -> Value:
+    # [data] UTF8(payload): the payload bytes as a UTF-8 string (an event may give it as text).
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", errors="replace")
+    return value
+
+
 VALUE_FUNCTIONS: dict[str, tuple[int, Callable[..., Value]]] = {
     "LOWER": (1, _lower),
     "UPPER": (1, _upper),
+    "UTF8": (1, _utf8),
 }
+# [data] Names QRadar looks up in its own tables by id: LOGSOURCETYPENAME(devicetype) "the name of a
+# log source type", CATEGORYNAME(category) "the name of a category", QIDNAME(qid), LOGSOURCENAME
+# (logsourceid). The model has no such tables: an event gives the looked-up name under the call's text,
+# e.g. {"LOGSOURCETYPENAME(devicetype)": "Linux OS"}; without it the name is null.
+LOOKUP_FUNCTIONS = {"LOGSOURCETYPENAME", "CATEGORYNAME", "QIDNAME", "LOGSOURCENAME"}
 BOOL_FUNCTIONS: dict[str, tuple[int, Callable[..., bool | None]]] = {
     "INCIDR": (2, _incidr),
 }
@@ -504,6 +519,7 @@ class _Build(Transformer[Token, Any]):
 
         get.column_name = name  # type: ignore[attr-defined]
         get.quoted = token.startswith('"')  # type: ignore[attr-defined]
+        get.source = str(token)  # type: ignore[attr-defined]
         return get
 
     def func_call(self, name: Token, *args: Any) -> tuple[str, list[Expr]]:
@@ -511,6 +527,12 @@ class _Build(Transformer[Token, Any]):
 
     def _value_call(self, call: tuple[str, list[Expr]]) -> Expr:
         name, args = call
+        if name in LOOKUP_FUNCTIONS:
+            sources = [getattr(arg, "source", None) for arg in args]
+            if len(args) != 1 or sources[0] is None:
+                raise ModelSyntaxError(f"{name}() takes one column")
+            key = f"{name}({sources[0]})"
+            return lambda ctx: _lookup(ctx, key)
         if name in BOOL_FUNCTIONS:
             raise ModelSyntaxError(f"{name}() is a condition, not a value")
         if name not in VALUE_FUNCTIONS:
