@@ -281,6 +281,8 @@ REJECTED = {
     "field without event variable": rule('net.ip_in_range_cidr(target.ip, "10.0.0.0/8")'),
     "empty regex is a comment": rule("$e.target.process.command_line = // nocase"),
     "invalid platform": rule('$e.principal.platform = "windows"'),
+    "integer field against a string": rule('$e.target.port = "80"'),
+    "string field against an integer": rule("$e.metadata.product_event_type = 4625"),
 }
 
 
@@ -302,7 +304,22 @@ OUTPUTS = sorted((REPO / "build" / "yaral").glob("*.yaral")) + sorted(
 )
 
 
-@pytest.mark.parametrize("path", OUTPUTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+# Committed outputs the model rejects because siemc's output is wrong (expected to fail until fixed).
+KNOWN_BAD = {
+    "modifiers.yaral": "siemc bug: `$e.target.process.pid >= 4` compares the UDM string pid with an integer",
+}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(p, marks=pytest.mark.xfail(strict=True, reason=KNOWN_BAD[p.name]))
+        if p.name in KNOWN_BAD
+        else p
+        for p in OUTPUTS
+    ],
+    ids=lambda p: f"{p.parent.name}/{p.name}",
+)
 def test_committed_output_parses(path: Path) -> None:
     text = path.read_text()
     if text.startswith(("error:", "unsupported:")):
@@ -438,6 +455,7 @@ def test_golden_wildcards_means_its_rule() -> None:
     assert golden_hits("wildcards", *docs) == [0, 2, 4, 5]
 
 
+@pytest.mark.xfail(strict=True, reason=KNOWN_BAD["modifiers.yaral"])
 def test_golden_modifiers_means_its_rule() -> None:
     base = {"target.process.command_line": "Invoke-Thing /c x", "target.process.pid": 8}
     docs = [
@@ -500,3 +518,16 @@ def test_contains_anything_output_parses(tmp_path: Path) -> None:
         "  condition: sel and not filter",
     )
     parse(text)
+
+
+@pytest.mark.xfail(
+    strict=True, reason="siemc bug: EventID is compared as an integer with the string product_event_type"
+)
+def test_event_id_output_compares_strings(tmp_path: Path) -> None:
+    text = compile_sigma(
+        tmp_path,
+        "{product: windows, service: security}",
+        "  sel:\n    EventID: 4625\n  condition: sel",
+    )
+    event = {'additional.fields["Channel"]': "Security", "metadata.product_event_type": "4625"}
+    assert [r.index for r in run(text, [event], NOW)] == [0]

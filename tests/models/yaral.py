@@ -145,6 +145,39 @@ ENUM_FIELDS: dict[str, frozenset[str]] = {
     "target.platform": PLATFORMS,
 }
 
+# UDM field types, for the type check the rule editor runs (Overview of YARA-L 2.0: `$e.target.port
+# = "80"` is an error, "$e.target.port is of type integer which cannot be compared to a string").
+# Types from the UDM field list: Process.pid and Metadata.product_event_type are strings, ports and
+# HTTP response codes integers. Fields not listed here (and map entries) are not type-checked.
+STRING_FIELD_SUFFIXES = (
+    ".pid",
+    ".hostname",
+    ".command_line",
+    ".full_path",
+    ".names",
+    ".userid",
+    ".sha256",
+    ".sha1",
+    ".md5",
+    "metadata.product_event_type",
+    "metadata.description",
+    "metadata.product_name",
+    "metadata.vendor_name",
+    ".registry_key",
+    ".registry_value_name",
+    ".registry_value_data",
+)
+INT_FIELD_SUFFIXES = (".port", "network.http.response_code", "metadata.event_timestamp.seconds")
+
+
+def field_type(path: str) -> str | None:
+    if path.endswith(STRING_FIELD_SUFFIXES):
+        return "string"
+    if path.endswith(INT_FIELD_SUFFIXES):
+        return "integer"
+    return None
+
+
 # Boolean functions usable as a predicate on their own (Expressions page, "Function expressions").
 BOOL_FUNCTIONS = frozenset({"re.regex", "net.ip_in_range_cidr"})
 VALUE_FUNCTIONS = frozenset({"strings.to_lower", "strings.to_upper"})
@@ -638,6 +671,13 @@ def _check_compare(node: Compare, where: str) -> None:
         # syntax page, "nocase": a modifier of string and regex comparisons only.
         raise ModelSyntaxError(f"{where}: nocase on a non-string comparison")
     for side, other in ((left, right), (right, left)):
+        if isinstance(side, FieldRef) and isinstance(other, Literal) and "[" not in side.path:
+            kind = field_type(side.path)
+            literal = "a string" if isinstance(other.value, str) else "an integer"
+            if kind is not None and not literal.endswith(kind):
+                raise ModelSyntaxError(
+                    f"{where}: {side.path} is of type {kind} which cannot be compared to {literal}"
+                )
         if isinstance(side, FieldRef) and side.path in ENUM_FIELDS:
             if node.nocase:
                 raise ModelSyntaxError(f"{where}: nocase cannot be used on the enumerated field {side.path}")
