@@ -1,0 +1,330 @@
+"""Load and validate a target's mapping file (`backends/mappings/<target>.yml`).
+
+A mapping file is the one place that says where each Sigma log source lives on a SIEM: the event
+selector (native text), the native field -> value pairs every event of that source carries
+(`selector_fields`), the time field, the field table (Sigma name -> native name) and what happens
+to a field the table does not name (`unmapped`: a template such as `winlog.event_data.{name}`, or
+absent: the field has no column there).
+
+    target: kql
+    defaults: {time_field: Timestamp}          # keys every source inherits
+    field_sets: {process: {Image: FolderPath}}  # named tables a source can list under `fields`
+    sources:
+      - logsource: category=process_creation product=windows   # or `any`: every other log source
+        candidates:                             # first one that maps every field of the rule wins
+          - {name: DeviceProcessEvents, selector: DeviceProcessEvents, fields: [process]}
+          - windows_events                      # the generated Windows event-log source (below)
+    windows_events: {...}                       # template for every Windows event-log source
+
+`windows_events` turns siemc.logsources (Sysmon categories, PowerShell categories and Windows
+services, each a channel and event ids) into sources, so every target covers the same Windows log
+sources from one table of facts. Errors name the file and the key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sigma.pipelines.common import windows_logsource_mapping
+from sigma.rule import SigmaLogSource
+
+from siemc.logsources import CATEGORY_SOURCES, SERVICE_CHANNELS, RecordSource
+
+MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "backends" / "mappings"
+WINDOWS_EVENTS = "windows_events"
+
+_SOURCE_KEYS = {
+    "name",
+    "selector",
+    "selector_fields",
+    "time_field",
+    "fields",
+    "unmapped",
+    "keyword_field",
+    "extra",
+}
+_FAMILY_KEYS = _SOURCE_KEYS | {"channel", "event_id", "test", "list_test", "list_join", "join"}
+_LOGSOURCE_KEYS = ("category", "product", "service")
+# Windows services SigmaHQ rules use that neither siemc.logsources nor pySigma name a channel for.
+_MORE_CHANNELS: Mapping[str, tuple[str, ...]] = {
+    "iis-configuration": ("Microsoft-IIS-Configuration/Operational",),
+    "smbserver-connectivity": ("Microsoft-Windows-SMBServer/Connectivity",),
+}
+
+
+class MappingError(Exception):
+    """A mapping file is malformed; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class LogsourceKey:
+    """The log source fields an entry requires; a missing field matches anything."""
+
+    category: str | None = None
+    product: str | None = None
+    service: str | None = None
+
+    @property
+    def specificity(self) -> int:
+        return sum(value is not None for value in (self.category, self.product, self.service))
+
+    def matches(self, logsource: SigmaLogSource) -> bool:
+        return all(
+            wanted is None or wanted == (getattr(logsource, key) or "").lower()
+            for key, wanted in zip(_LOGSOURCE_KEYS, (self.category, self.product, self.service), strict=True)
+        )
+
+    def __str__(self) -> str:
+        return " ".join(
+            f"{key}={value}"
+            for key, value in zip(_LOGSOURCE_KEYS, (self.category, self.product, self.service), strict=True)
+            if value is not None
+        )
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One source as the mapping file states it (siemc.target turns it into a `Source`)."""
+
+    name: str
+    selector: str
+    selector_fields: Mapping[str, str]
+    time_field: str
+    fields: Mapping[str, str]
+    unmapped: str | None
+    keyword_field: str | None
+    extra: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Entry:
+    key: LogsourceKey
+    candidates: tuple[SourceSpec, ...]
+
+
+class _Reader:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, where: str, problem: str) -> MappingError:
+        return MappingError(f"{self.path}: {where}: {problem}")
+
+    def mapping(self, value: object, where: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(where, "expected a mapping")
+        return value
+
+    def text(self, value: object, where: str) -> str:
+        if not isinstance(value, str) or not value:
+            raise self.fail(where, "expected a non-empty string")
+        return value
+
+    def string_table(self, value: object, where: str) -> dict[str, str]:
+        table = self.mapping(value, where)
+        for key, item in table.items():
+            if not isinstance(key, str) or not isinstance(item, str | int) or isinstance(item, bool):
+                raise self.fail(f"{where}.{key}", "expected a name -> string entry")
+        return {key: str(item) for key, item in table.items()}
+
+    def logsource(self, value: object, where: str) -> LogsourceKey:
+        text = self.text(value, where)
+        if text == "any":  # the catch-all: its selector names the log source by `{logsource}`
+            return LogsourceKey()
+        parts: dict[str, str] = {}
+        for word in text.split():
+            key, _, item = word.partition("=")
+            if key not in _LOGSOURCE_KEYS or not item or key in parts:
+                raise self.fail(where, f"expected `category=x product=y service=z` words, got {word!r}")
+            parts[key] = item.lower()
+        return LogsourceKey(**parts)
+
+    def fields(self, value: object, sets: Mapping[str, dict[str, str]], where: str) -> dict[str, str]:
+        """A field table, or a list of named field sets and tables merged in order."""
+        merged: dict[str, str] = {}
+        for index, item in enumerate(value if isinstance(value, list) else [value]):
+            if isinstance(item, str):
+                if item not in sets:
+                    raise self.fail(f"{where}[{index}]", f"unknown field set {item!r}")
+                merged.update(sets[item])
+            else:
+                merged.update(self.string_table(item, f"{where}[{index}]"))
+        return merged
+
+    def source(
+        self,
+        raw: object,
+        defaults: Mapping[str, Any],
+        sets: Mapping[str, dict[str, str]],
+        where: str,
+        allowed: set[str] = _SOURCE_KEYS,
+    ) -> dict[str, Any]:
+        block = {**defaults, **self.mapping(raw, where)}
+        unknown = sorted(set(block) - allowed)
+        if unknown:
+            raise self.fail(where, f"unknown key {unknown[0]!r} (known: {', '.join(sorted(allowed))})")
+        for key in ("selector", "time_field"):
+            if key not in block:
+                raise self.fail(where, f"missing {key!r}")
+        unmapped = block.get("unmapped")
+        if unmapped is not None and not any(
+            slot in self.text(unmapped, f"{where}.unmapped") for slot in ("{name}", "{flat}")
+        ):
+            raise self.fail(f"{where}.unmapped", "the template must contain {name} or {flat}")
+        return {
+            **block,
+            "name": self.text(block.get("name", block["selector"].split()[0]), f"{where}.name"),
+            "selector": self.text(block["selector"], f"{where}.selector"),
+            "time_field": self.text(block["time_field"], f"{where}.time_field"),
+            "fields": self.fields(block.get("fields", {}), sets, f"{where}.fields"),
+            "selector_fields": self.string_table(
+                block.get("selector_fields", {}), f"{where}.selector_fields"
+            ),
+            "extra": self.string_table(block.get("extra", {}), f"{where}.extra"),
+        }
+
+
+def _spec(block: Mapping[str, Any]) -> SourceSpec:
+    return SourceSpec(
+        name=block["name"],
+        selector=block["selector"],
+        selector_fields=block["selector_fields"],
+        time_field=block["time_field"],
+        fields=block["fields"],
+        unmapped=block.get("unmapped"),
+        keyword_field=block.get("keyword_field"),
+        extra=block["extra"],
+    )
+
+
+def _windows_records() -> dict[LogsourceKey, tuple[RecordSource, ...]]:
+    """Windows log sources siemc.logsources knows, each as the records it stands for."""
+    records: dict[LogsourceKey, tuple[RecordSource, ...]] = {}
+    for category, sources in CATEGORY_SOURCES.items():
+        # One channel per source: process_creation's Security 4688 alternative has other field names.
+        records[LogsourceKey(category=category, product="windows")] = tuple(
+            s for s in sources if s.channel == sources[0].channel
+        )
+    pysigma_channels = {
+        service: (channels,) if isinstance(channels, str) else tuple(channels)
+        for service, channels in windows_logsource_mapping.items()
+    }
+    for service, channels in {**_MORE_CHANNELS, **pysigma_channels, **SERVICE_CHANNELS}.items():
+        records[LogsourceKey(product="windows", service=service)] = tuple(RecordSource(c) for c in channels)
+    return records
+
+
+def _family_source(family: Mapping[str, Any], records: Sequence[RecordSource]) -> dict[str, Any]:
+    """The source of one Windows log source from the `windows_events` template."""
+    channel, event_id = family["channel"], family["event_id"]
+    channels = sorted({r.channel for r in records})
+    ids = sorted({i for r in records for i in r.event_ids})
+
+    def test(part: Mapping[str, str], values: Sequence[object]) -> str:
+        literals = [part["literal"].format(value=v) for v in values]
+        tests = [str(family["test"]).format(field=part["field"], literal=literal) for literal in literals]
+        if len(literals) == 1:
+            return tests[0]
+        list_test = str(family["list_test"])
+        if "{tests}" in list_test:  # languages without a list operator: one test per value
+            return list_test.format(tests=str(family.get("list_join", " or ")).join(tests))
+        return list_test.format(field=part["field"], literals=", ".join(literals))
+
+    tests = [test(channel, channels)] + ([test(event_id, ids)] if ids else [])
+    selector_fields = {channel["field"]: channel.get("value", "{value}").format(value=channels[0])}
+    if ids:
+        selector_fields[event_id["field"]] = event_id.get("value", "{value}").format(value=ids[0])
+    block = {k: v for k, v in family.items() if k in _SOURCE_KEYS}
+    return {
+        **block,
+        "selector": str(family["selector"]).format(tests=str(family["join"]).join(tests)),
+        "selector_fields": {**block.get("selector_fields", {}), **selector_fields},
+    }
+
+
+def load_mapping(path: Path) -> tuple[Entry, ...]:
+    """Every log source entry of one mapping file, most specific first."""
+    reader = _Reader(path)
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise MappingError(f"{path}: {error}") from None
+    top = reader.mapping(document, "top level")
+    unknown = sorted(set(top) - {"target", "defaults", "field_sets", "sources", WINDOWS_EVENTS})
+    if unknown:
+        raise reader.fail(unknown[0], "unknown top-level key")
+    defaults = reader.mapping(top.get("defaults", {}), "defaults")
+    sets = {
+        name: reader.string_table(table, f"field_sets.{name}")
+        for name, table in reader.mapping(top.get("field_sets", {}), "field_sets").items()
+    }
+    family: dict[str, Any] | None = None
+    if WINDOWS_EVENTS in top:
+        raw = reader.mapping(top[WINDOWS_EVENTS], WINDOWS_EVENTS)
+        for name in ("channel", "event_id"):
+            part = reader.string_table(raw.get(name), f"{WINDOWS_EVENTS}.{name}")
+            if "field" not in part or "literal" not in part:
+                raise reader.fail(f"{WINDOWS_EVENTS}.{name}", "expected `field` and `literal`")
+        for name in ("test", "list_test", "join"):
+            if not isinstance(raw.get(name), str):
+                raise reader.fail(f"{WINDOWS_EVENTS}.{name}", "expected a string")
+        family = {**defaults, **raw}
+    windows = _windows_records()
+
+    def generated(key: LogsourceKey, where: str) -> SourceSpec:
+        if family is None:
+            raise reader.fail(where, f"{WINDOWS_EVENTS!r} is used but not defined")
+        if key not in windows:
+            raise reader.fail(where, f"{key} is not a Windows event-log source siemc knows")
+        block = _family_source(family, windows[key])
+        return _spec(reader.source(block, {}, sets, where))
+
+    entries: list[Entry] = []
+    raw_sources = top.get("sources", [])
+    if not isinstance(raw_sources, list):
+        raise reader.fail("sources", "expected a list")
+    for index, raw_entry in enumerate(raw_sources):
+        where = f"sources[{index}]"
+        entry = dict(reader.mapping(raw_entry, where))
+        key = reader.logsource(entry.pop("logsource", None), f"{where}.logsource")
+        raw_candidates = entry.pop("candidates", None)
+        if raw_candidates is None:
+            raw_candidates = [entry]
+        elif entry:
+            raise reader.fail(where, "give either `candidates` or one source, not both")
+        if not isinstance(raw_candidates, list) or not raw_candidates:
+            raise reader.fail(f"{where}.candidates", "expected a non-empty list")
+        candidates = tuple(
+            generated(key, f"{where}.candidates[{i}]")
+            if candidate == WINDOWS_EVENTS
+            else _spec(reader.source(candidate, defaults, sets, f"{where}.candidates[{i}]"))
+            for i, candidate in enumerate(raw_candidates)
+        )
+        entries.append(Entry(key, candidates))
+    if family is not None:
+        stated = {entry.key for entry in entries}
+        entries.extend(
+            Entry(key, (generated(key, f"{WINDOWS_EVENTS} ({key})"),)) for key in windows if key not in stated
+        )
+    return tuple(sorted(entries, key=lambda entry: -entry.key.specificity))
+
+
+@cache
+def target_mapping(target: str) -> tuple[Entry, ...]:
+    return load_mapping(MAPPINGS_DIR / f"{target}.yml")
+
+
+def logsource_values(logsource: SigmaLogSource) -> dict[str, str]:
+    """Template values for a catch-all entry: each part, and the parts joined (`windows_file_access`)."""
+    parts = {key: (getattr(logsource, key) or "").lower() for key in ("product", "service", "category")}
+    present = [value for value in parts.values() if value]
+    return {**parts, "logsource": "_".join(present), "dataset": ".".join(present)}
+
+
+def entry_for(entries: Sequence[Entry], logsource: SigmaLogSource) -> Entry | None:
+    """The most specific entry matching a rule's log source (file order breaks ties)."""
+    return next((entry for entry in entries if entry.key.matches(logsource)), None)
