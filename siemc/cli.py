@@ -198,7 +198,7 @@ def build(
         if result.changed:
             typer.echo(f"{len(result.changed)} file(s) out of date; run `siemc build` to update", err=True)
     else:
-        typer.echo(f"{len(result.written)} written, {len(result.unchanged)} unchanged", err=True)
+        typer.echo(f"{len(result.written)} written, {len(result.unchanged_files)} unchanged", err=True)
     failed_unsupported = unsupported is UnsupportedPolicy.ERROR and bool(result.unsupported)
     if result.diagnostics or failed_unsupported or (check and result.changed):
         raise typer.Exit(EXIT_RULE_ERROR)
