@@ -216,6 +216,53 @@ def validate(paths: Annotated[list[Path], typer.Argument(help="Rule files or fol
         raise typer.Exit(EXIT_RULE_ERROR)
 
 
+@app.command("eval")
+def eval_rule(
+    rule: Annotated[Path, typer.Argument(help="The rule file.")],
+    events: Annotated[
+        Path,
+        typer.Option("--events", "-e", help="Events: a JSON array, JSON lines or event-log records."),
+    ],
+    placeholder: Annotated[
+        list[str] | None,
+        typer.Option("--placeholder", "-p", help="NAME=VALUE for `expand` placeholders (repeatable)."),
+    ] = None,
+) -> None:
+    """Print each event the rule matches as JSON: its index (from 0) and its derived columns."""
+    import json
+
+    from siemc.evaluate import Evaluator
+    from siemc.events import load_events
+    from siemc.logsources import record_filter
+    from siemc.rule import load_rule, locate_message
+
+    placeholders: dict[str, list[str]] = {}
+    for item in placeholder or []:
+        name, equals, value = item.partition("=")
+        if not equals or not name:
+            _fail_usage(f"--placeholder expects NAME=VALUE, got {item!r}")
+        placeholders.setdefault(name, []).append(value)
+    try:
+        detection = load_rule(rule)
+        evaluator = Evaluator.for_detection(detection, placeholders)
+    except SiemcError as error:
+        line = error.line
+        if line is None and rule.is_file():
+            line = locate_message(rule.read_text(encoding="utf-8", errors="replace"), error.message)
+        _report([Diagnostic(rule, error.message, line)])
+        raise typer.Exit(EXIT_RULE_ERROR) from None
+    try:
+        loaded = load_events(events)
+    except SiemcError as error:
+        _report([Diagnostic(events, error.message, error.line)])
+        raise typer.Exit(EXIT_RULE_ERROR) from None
+    # Event-log records carry their channel and event id: keep those the rule's log source covers.
+    accept = record_filter(detection.sigma.logsource) if loaded.event_log else None
+    for match in evaluator.evaluate(loaded.events, accept):
+        fields = dict(sorted(match.fields.items()))
+        typer.echo(json.dumps({"index": match.index, "fields": fields}))
+
+
 def main() -> None:
     app()
 
