@@ -169,18 +169,33 @@ def _is_null(value: Any) -> bool:
     return value is _MISSING or value is None or (isinstance(value, list) and not value)
 
 
-def _on_field(get: Callable[[Event], Any], test: ValueTest) -> Predicate:
+def _on_field(name: str, test: ValueTest) -> Predicate:
     """A value test applied to a field: false when absent, any element of a list."""
+    if name in _PATH_FIELDS or "." in name:
+        get = _getter(name)
 
-    def predicate(event: Event) -> bool:
-        value = get(event)
-        if value is _MISSING or value is None:
+        def derived_field(event: Event) -> bool:
+            return _test_value(get(event), test)
+
+        return derived_field
+
+    def plain_field(event: Event) -> bool:  # the common case: one dict lookup, no fallbacks
+        value = event.get(name)
+        if value is None:
             return False
-        if isinstance(value, list):
-            return any(test(item) for item in value)
-        return test(value)
+        if type(value) is str:
+            return test(value)
+        return _test_value(value, test)
 
-    return predicate
+    return plain_field
+
+
+def _test_value(value: Any, test: ValueTest) -> bool:
+    if value is _MISSING or value is None:
+        return False
+    if isinstance(value, list | tuple):
+        return any(test(item) for item in value)
+    return test(value)
 
 
 # --- string patterns ----------------------------------------------------------------------------
@@ -231,16 +246,21 @@ def _literal_set_test(patterns: list[Parts]) -> TextTest:
     infix_regex = re.compile("|".join(map(re.escape, infixes)), re.DOTALL) if infixes else None
     general_regex = re.compile("(?:" + ")|(?:".join(general) + ")", re.DOTALL) if general else None
 
-    def test(text: str) -> bool:
-        return (
-            text in exact
-            or (bool(prefix_tuple) and text.startswith(prefix_tuple))
-            or (bool(suffix_tuple) and text.endswith(suffix_tuple))
-            or (infix_regex is not None and infix_regex.search(text) is not None)
-            or (general_regex is not None and general_regex.fullmatch(text) is not None)
-        )
-
-    return test
+    # One closure per kind that is present: most value lists hold a single kind.
+    tests: list[TextTest] = []
+    if exact:
+        tests.append(exact.__contains__)
+    if prefix_tuple:
+        tests.append(lambda text: text.startswith(prefix_tuple))
+    if suffix_tuple:
+        tests.append(lambda text: text.endswith(suffix_tuple))
+    if infix_regex is not None:
+        search = infix_regex.search
+        tests.append(lambda text: search(text) is not None)
+    if general_regex is not None:
+        fullmatch = general_regex.fullmatch
+        tests.append(lambda text: fullmatch(text) is not None)
+    return _any_of(tests)
 
 
 def _strings_test(strings: Sequence[tuple[Parts, bool]]) -> ValueTest:
@@ -252,6 +272,15 @@ def _strings_test(strings: Sequence[tuple[Parts, bool]]) -> ValueTest:
     folded_test = _literal_set_test(folded) if folded else None
     cased_test = _literal_set_test(cased_patterns) if cased_patterns else None
 
+    if cased_test is None and folded_test is not None:
+        only_folded = folded_test
+
+        def folded_only(value: Any) -> bool:
+            text = value if type(value) is str else _text(value)
+            return text is not None and only_folded(text.lower())
+
+        return folded_only
+
     def test(value: Any) -> bool:
         text = _text(value)
         if text is None:
@@ -261,6 +290,41 @@ def _strings_test(strings: Sequence[tuple[Parts, bool]]) -> ValueTest:
         )
 
     return test
+
+
+def _any_of(tests: Sequence[Callable[[Any], bool]]) -> Callable[[Any], bool]:
+    """OR of tests, without a generator per call for the common short cases."""
+    if len(tests) == 1:
+        return tests[0]
+    if len(tests) == 2:
+        first, second = tests
+        return lambda item: first(item) or second(item)
+    chain = tuple(tests)
+
+    def any_test(item: Any) -> bool:
+        for test in chain:  # noqa: SIM110 - a plain loop: any() would build a generator per call
+            if test(item):
+                return True
+        return False
+
+    return any_test
+
+
+def _all_of(tests: Sequence[Callable[[Any], bool]]) -> Callable[[Any], bool]:
+    if len(tests) == 1:
+        return tests[0]
+    if len(tests) == 2:
+        first, second = tests
+        return lambda item: first(item) and second(item)
+    chain = tuple(tests)
+
+    def all_test(item: Any) -> bool:
+        for test in chain:  # noqa: SIM110 - a plain loop: all() would build a generator per call
+            if not test(item):
+                return False
+        return True
+
+    return all_test
 
 
 # --- the compiler -------------------------------------------------------------------------------
@@ -350,8 +414,7 @@ class _Compiler:
         if strings is not None:
             return _strings_test(strings)
         if isinstance(value, SigmaExpansion):
-            tests = [self.value_test(inner, keyword) for inner in value.values]
-            return lambda v: any(test(v) for test in tests)
+            return _any_of([self.value_test(inner, keyword) for inner in value.values])
         if isinstance(value, SigmaRegularExpression):
             regex = self._regex(value)
 
@@ -401,7 +464,7 @@ class _Compiler:
             return lambda event: (not _is_null(get(event))) is expected
         if isinstance(value, SigmaFieldReference):
             return _field_reference(get, _getter(value.field), value.starts_with, value.ends_with)
-        return _on_field(get, self.value_test(value))
+        return _on_field(name, self.value_test(value))
 
     def keyword_predicate(self, test: ValueTest) -> Predicate:
         return lambda event: any(test(value) for value in _scalars(event))
@@ -417,13 +480,9 @@ class _Compiler:
             inner = self.compile(node.args[0])
             return lambda event: not inner(event)
         if isinstance(node, ConditionAND):
-            parts = tuple(self.compile(arg) for arg in node.args)
-            return lambda event: all(part(event) for part in parts)
+            return _all_of([self.compile(arg) for arg in node.args])
         if isinstance(node, ConditionOR):
-            parts = tuple(self._or_operands(node.args))
-            if len(parts) == 1:
-                return parts[0]
-            return lambda event: any(part(event) for part in parts)
+            return _any_of(list(self._or_operands(node.args)))
         raise EvaluationError(f"unexpected condition element {type(node).__name__}")
 
     def _or_operands(self, args: Iterable[Condition | None]) -> Iterator[Predicate]:
@@ -440,7 +499,7 @@ class _Compiler:
             yield self.compile(arg)
         for name, patterns in by_field.items():
             test = _strings_test(patterns)
-            yield self.keyword_predicate(test) if name is None else _on_field(_getter(name), test)
+            yield self.keyword_predicate(test) if name is None else _on_field(name, test)
 
 
 def _number_test(number: float) -> ValueTest:
@@ -526,9 +585,7 @@ def compile_rule(rule: SigmaRule, placeholders: Placeholders | None = None) -> P
         conditions = [compiler.compile(condition.parse()) for condition in rule.detection.parsed_condition]
     except SigmaError as error:
         raise EvaluationError(str(error).split(" in /")[0]) from None
-    if len(conditions) == 1:
-        return conditions[0]
-    return lambda event: any(condition(event) for condition in conditions)
+    return _any_of(conditions)
 
 
 # --- public API ---------------------------------------------------------------------------------
