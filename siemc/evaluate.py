@@ -460,8 +460,9 @@ class _Compiler:
         if isinstance(value, SigmaNull):
             return lambda event: _is_null(get(event))
         if isinstance(value, SigmaExists):
+            # The specification's `exists` tests presence only: a field holding null exists.
             expected = value.exists
-            return lambda event: (not _is_null(get(event))) is expected
+            return lambda event: (get(event) is not _MISSING) is expected
         if isinstance(value, SigmaFieldReference):
             return _field_reference(get, _getter(value.field), value.starts_with, value.ends_with)
         return _on_field(name, self.value_test(value))

@@ -90,6 +90,9 @@ def test_backslashes() -> None:
     # `\\*` is a backslash then a wildcard; `\*` is a literal star.
     folder = selection(r"Image: 'C:\Windows\\*'")
     assert folder({"Image": r"C:\Windows\System32\cmd.exe"})
+    # Three backslashes before a star: an escaped backslash, then an escaped (literal) star.
+    both = selection(r"Image: 'C:\Windows\\\*'")
+    assert both({"Image": "C:\\Windows\\*"}) and not both({"Image": "C:\\Windows\\x"})
     literal = selection(r"Image: 'C:\Windows\*'")
     assert literal({"Image": "C:\\Windows*"})
     assert not literal({"Image": r"C:\Windows\System32"})
@@ -158,11 +161,14 @@ def test_null_and_empty_string() -> None:
 
 
 def test_exists() -> None:
+    # Presence only, whatever the value, empty or null.
     present = selection("User|exists: true")
-    assert present({"User": ""}) and present({"User": "bob"})
-    assert not present({}) and not present({"User": None})
+    assert present({"User": ""}) and present({"User": "bob"}) and present({"User": None})
+    assert not present({}) and not present({"Username": "bob"})
     absent = selection("User|exists: false")
-    assert absent({}) and not absent({"User": "bob"})
+    assert absent({}) and not absent({"User": "bob"}) and not absent({"User": None})
+    # A virtual file-name field exists when its path field does.
+    assert selection("ImageName|exists: true")({"Image": "C:\\x.exe"})
 
 
 # --- regular expressions ------------------------------------------------------------------------
@@ -320,6 +326,10 @@ def test_keywords_match_anywhere_in_any_value() -> None:
     assert not match({"CommandLine": "mimi katz"})
     assert not match({})
     assert matcher("keywords: [4688]\ncondition: keywords\n")({"Message": "event 4688 seen"})
+    both = matcher("keywords:\n  '|all': [OabVirtualDirectory, ' -ExternalUrl ']\ncondition: keywords\n")
+    assert both({"Payload": "Set-OabVirtualDirectory -ExternalUrl http://x"})
+    assert both({"A": "oabvirtualdirectory", "B": "x -externalurl y"})
+    assert not both({"Payload": "Set-OabVirtualDirectory -InternalUrl http://x"})
 
 
 def test_selection_items_are_and_and_list_of_maps_is_or() -> None:

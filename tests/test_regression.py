@@ -6,9 +6,10 @@ are kept when the rule's log source covers them (siemc.logsources, as `siemc eva
 matches are counted. The corpus lives outside the repository (../shared/sigmahq) and is read at
 test time; without it the test is skipped.
 
-A case is reached when the evaluator finds at least match_count matching records; a case without
-match_count is a positive test and needs one. Counts above match_count are listed in OVERCOUNTS,
-each checked by hand against the records.
+A case is reached when the evaluator finds at least match_count matching records, which is how the
+SigmaHQ regression-data convention defines match_count (a minimum; when omitted, one match; a
+higher count is a warning there, not a failure). The test pins more than that: a count above
+match_count is accepted only where listed in OVERCOUNTS with the records checked by hand.
 """
 
 from __future__ import annotations
