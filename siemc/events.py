@@ -21,6 +21,10 @@ from siemc.diagnostics import SiemcError
 _ATTRIBUTES = "#attributes"
 _TEXT = "#text"
 
+# Security 4688 (process creation) names the process paths its own way; Sigma rules for the
+# process_creation category use the Sysmon names, so the record gets those as well.
+_SECURITY_PROCESS_CREATION_NAMES = {"NewProcessName": "Image", "ParentProcessName": "ParentImage"}
+
 
 @dataclass(frozen=True)
 class EventFile:
@@ -87,6 +91,10 @@ def flatten_event_record(record: Mapping[str, Any]) -> dict[str, Any]:
     # System fields last: EventID and Channel must be the record's own, whatever EventData holds.
     for key, value in event["System"].items():
         _flatten_xml(key, value, fields)
+    if fields.get("Channel") == "Security" and str(fields.get("EventID")) == "4688":
+        for native, sigma_name in _SECURITY_PROCESS_CREATION_NAMES.items():
+            if native in fields and sigma_name not in fields:
+                fields[sigma_name] = fields[native]
     return fields
 
 

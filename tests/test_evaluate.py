@@ -521,6 +521,14 @@ def test_event_id_with_qualifiers_and_user_data_and_data_elements() -> None:
     assert event["ServiceName"] == "evil" and event["Data"] == ["unnamed"]
 
 
+def test_security_process_creation_records_get_the_sigma_path_names() -> None:
+    data = {"NewProcessName": "C:\\x\\AnyDesk.exe", "ParentProcessName": "C:\\Windows\\explorer.exe"}
+    [event] = parse_events(record(4688, "Security", data, "Microsoft-Windows-Security-Auditing")).events
+    assert event["Image"] == data["NewProcessName"] and event["ParentImage"] == data["ParentProcessName"]
+    [other] = parse_events(record(4689, "Security", data)).events
+    assert "Image" not in other
+
+
 def test_files_with_several_records_arrays_and_json_lines() -> None:
     two_records = record(1, SYSMON, {"A": 1}) + "\n" + record(11, SYSMON, {"A": 2})
     assert [e["A"] for e in parse_events(two_records).events] == [1, 2]
@@ -628,7 +636,13 @@ def test_eval_event_log_records_apply_the_log_source(rule_file: Path, tmp_path: 
     image = {"Image": "C:\\Tools\\anydesk.exe"}
     # The same fields in a file-creation record (Sysmon 11) are not a process creation.
     events.write_text(
-        "\n".join([record(11, SYSMON, image), record(1, SYSMON, image), record(4688, "Security", image)]),
+        "\n".join(
+            [
+                record(11, SYSMON, image),
+                record(1, SYSMON, image),
+                record(4688, "Security", {"NewProcessName": image["Image"]}),
+            ]
+        ),
         encoding="utf-8",
     )
     code, out, _ = run_eval(rule_file, events)
