@@ -21,7 +21,7 @@ from sigma.types import (
 
 from siemc.backend import SiemcBackend
 from siemc.extension import Lookback
-from siemc.target import Source, Target
+from siemc.target import Target
 
 
 def aql_string(text: str) -> str:
@@ -38,6 +38,7 @@ class AqlBackend(SiemcBackend):
     wildcard_multi = "%"
     wildcard_single = "_"
     unescapable_pattern_chars = "%_"
+    bool_values: ClassVar[dict[bool, str | None]] = {True: "'true'", False: "'false'"}
 
     case_fold_expression = "LOWER({field})"
     case_sensitive_match_expression = "{field} = {value}"
@@ -84,34 +85,11 @@ class AqlBackend(SiemcBackend):
         return f"{self.escape_and_quote_field(cond.field)} {operator} {aql_string(text)}"
 
 
-_WINDOWS_PROCESS_CREATION = Source(
-    selector="devicetype = 12 AND \"EventID\" = '1'",
-    time_field="starttime",
-    fields={
-        "Image": '"Process Path"',
-        "ImageName": '"Process Name"',
-        "CommandLine": '"Command"',
-        "OriginalFileName": '"Filename"',
-        "User": "username",
-        "Computer": '"Machine Name"',
-        "ParentImage": '"Parent Process Path"',
-        "ParentImageName": '"Parent Process Name"',
-        "ParentCommandLine": '"Parent Command"',
-        "ProcessId": '"Process ID"',
-        "ParentProcessId": '"Parent Process ID"',
-    },
-)
-
-
 class Aql(Target):
     name = "aql"
     siem = "IBM QRadar (AQL)"
     file_extension = "aql"
     backend_class = AqlBackend
-    has_file_name_columns = True
-    sources: ClassVar[dict[tuple[str | None, str | None], Source]] = {
-        ("process_creation", "windows"): _WINDOWS_PROCESS_CREATION,
-    }
 
     def string_literal(self, text: str) -> str:
         return aql_string(text)

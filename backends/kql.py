@@ -9,14 +9,14 @@ unanchored. Strings are never null in Kusto, so null tests are `isempty()`.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from sigma.conditions import ConditionNOT
 from sigma.conversion.state import ConversionState
 from sigma.types import SigmaString
 
 from siemc.backend import SiemcBackend, plain_text
-from siemc.target import Source, Target, group_wrapped
+from siemc.target import Target, group_wrapped
 
 
 def kql_string(text: str) -> str:
@@ -33,6 +33,7 @@ class KqlBackend(SiemcBackend):
     and_token = "and"
     not_token = "not"
     eq_token = " =~ "
+    num_eq_token = " == "
 
     str_quote = '"'
     escape_char = None
@@ -64,6 +65,12 @@ class KqlBackend(SiemcBackend):
         inner = str(self.convert_condition(cond.args[0], state))
         return f"not({inner[1:-1] if group_wrapped(inner) else inner})"
 
+    def convert_condition_field_eq_val_num(self, cond: Any, state: ConversionState) -> Any:
+        # A path into a dynamic column (EventData.LogonType) holds the event's text: compare text.
+        if "." in cond.field:
+            return f'{self.escape_and_quote_field(cond.field)} == "{cond.value}"'
+        return super().convert_condition_field_eq_val_num(cond, state)
+
     def convert_value_str(self, s: SigmaString, state: ConversionState) -> str:
         return kql_string(plain_text(s))
 
@@ -72,42 +79,11 @@ class KqlBackend(SiemcBackend):
         return kql_string((f"(?{flags})" if flags else "") + str(r.regexp))
 
 
-_PROCESS_CREATION = Source(
-    selector="DeviceProcessEvents",
-    time_field="Timestamp",
-    fields={
-        "Image": "FolderPath",
-        "ImageName": "FileName",
-        "CommandLine": "ProcessCommandLine",
-        "OriginalFileName": "ProcessVersionInfoOriginalFileName",
-        "Description": "ProcessVersionInfoFileDescription",
-        "Product": "ProcessVersionInfoProductName",
-        "Company": "ProcessVersionInfoCompanyName",
-        "ProcessId": "ProcessId",
-        "IntegrityLevel": "ProcessIntegrityLevel",
-        "User": "AccountName",
-        "Computer": "DeviceName",
-        "ParentImage": "InitiatingProcessFolderPath",
-        "ParentImageName": "InitiatingProcessFileName",
-        "ParentCommandLine": "InitiatingProcessCommandLine",
-        "ParentProcessId": "InitiatingProcessId",
-        "ParentUser": "InitiatingProcessAccountName",
-        "sha1": "SHA1",
-        "sha256": "SHA256",
-        "md5": "MD5",
-    },
-)
-
-
 class Kql(Target):
     name = "kql"
     siem = "Microsoft Sentinel / Defender XDR (KQL)"
     file_extension = "kql"
     backend_class = KqlBackend
-    has_file_name_columns = True
-    sources: ClassVar[dict[tuple[str | None, str | None], Source]] = {
-        ("process_creation", "windows"): _PROCESS_CREATION,
-    }
 
     def string_literal(self, text: str) -> str:
         return kql_string(text)

@@ -10,7 +10,7 @@ since LogScale documents unusual precedence between them. The time range is a se
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Any
 
 from sigma.conditions import ConditionAND, ConditionNOT, ConditionOR
 from sigma.conversion.state import ConversionState
@@ -20,8 +20,8 @@ from sigma.types import (
     SigmaString,
 )
 
-from siemc.backend import SiemcBackend, backslash_string, plain_text, wildcard_regex
-from siemc.target import Source, Target
+from siemc.backend import SiemcBackend, alternation, backslash_string, plain_text, wildcard_regex
+from siemc.target import Target
 
 logscale_string = backslash_string
 
@@ -75,13 +75,20 @@ class LogScaleBackend(SiemcBackend):
         return super().convert_condition_field_eq_val_str(cond, state)
 
     @staticmethod
-    def _only_under_and(cond: Any) -> bool:
+    def _whole_condition(cond: Any) -> bool:
         parent = cond.parent
         while parent is not None:
-            if isinstance(parent, (ConditionOR, ConditionNOT)):
+            if isinstance(parent, (ConditionOR, ConditionAND, ConditionNOT)):
                 return False
             parent = getattr(parent, "parent", None)
         return True
+
+    def convert_condition_field_eq_val_cidr(self, cond: Any, state: ConversionState) -> Any:
+        if self._whole_condition(cond):
+            return super().convert_condition_field_eq_val_cidr(cond, state)
+        # cidr() is a pipeline step only: inside a condition a network is its address prefixes.
+        prefixes = [SigmaString(prefix) for prefix in cond.value.expand(wildcard="*")]
+        return self._as_regex(cond, alternation(prefixes, cased=False), state)
 
     def convert_condition_as_in_expression(
         self, cond: ConditionOR | ConditionAND, state: ConversionState
@@ -89,9 +96,9 @@ class LogScaleBackend(SiemcBackend):
         args = self.field_args(cond)
         if self._is_pattern_list(args):
             return super().convert_condition_as_in_expression(cond, state)
-        if not self._only_under_and(cond):
-            # in() is a filter function: the parsers accept it only as an ANDed pipeline step,
-            # so under OR/NOT the list is one anchored regex alternation instead.
+        if not self._whole_condition(cond):
+            # in() is a filter function: the parsers accept it only as a pipeline step of its own,
+            # so inside a larger condition the list is one anchored regex alternation instead.
             return self.exact_list_as_regex(cond, state)
         ignore_case = ", ignoreCase=true" if self._value_kind(args[0].value) == "string" else ""
         values = ", ".join(
@@ -101,35 +108,11 @@ class LogScaleBackend(SiemcBackend):
         return f"in(field={logscale_string(args[0].field)}, values=[{values}]{ignore_case})"
 
 
-_PROCESS_ROLLUP = Source(
-    selector="#event_simpleName=ProcessRollup2 event_platform=Win",
-    time_field="@timestamp",
-    fields={
-        "Image": "ImageFileName",
-        "ImageName": "FileName",
-        "CommandLine": "CommandLine",
-        "OriginalFileName": "OriginalFilename",
-        "User": "UserName",
-        "Computer": "ComputerName",
-        "ProcessId": "RawProcessId",
-        "ParentImageName": "ParentBaseFileName",
-        "ParentProcessId": "ParentProcessId",
-        "sha256": "SHA256HashData",
-        "md5": "MD5HashData",
-        "sha1": "SHA1HashData",
-    },
-)
-
-
 class LogScale(Target):
     name = "logscale"
     siem = "CrowdStrike Falcon LogScale (CQL)"
     file_extension = "logscale"
     backend_class = LogScaleBackend
-    has_file_name_columns = True
-    sources: ClassVar[dict[tuple[str | None, str | None], Source]] = {
-        ("process_creation", "windows"): _PROCESS_ROLLUP,
-    }
 
     def string_literal(self, text: str) -> str:
         return logscale_string(text)

@@ -15,7 +15,7 @@ from typing import ClassVar
 from sigma.backends.splunk.splunk import SplunkBackend
 
 from siemc.backend import SiemcBackend
-from siemc.target import Source, Target
+from siemc.target import Target
 
 
 class SplEvalBackend(SiemcBackend):
@@ -60,45 +60,13 @@ class SplEvalBackend(SiemcBackend):
         return '"' + str(super().convert_value_re(r, state)) + '"'
 
 
-_SYSMON_PROCESS_CREATION = Source(
-    selector='sourcetype="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational" EventCode=1',
-    time_field="_time",
-    fields={
-        name: name
-        for name in (
-            "Image",
-            "CommandLine",
-            "OriginalFileName",
-            "Description",
-            "Product",
-            "Company",
-            "ProcessId",
-            "ProcessGuid",
-            "IntegrityLevel",
-            "User",
-            "Computer",
-            "CurrentDirectory",
-            "LogonId",
-            "Hashes",
-            "ParentImage",
-            "ParentCommandLine",
-            "ParentProcessId",
-            "ParentProcessGuid",
-            "ParentUser",
-        )
-    },
-)
-
-
 class Spl(Target):
     name = "spl"
     siem = "Splunk (SPL)"
     file_extension = "spl"
     backend_class = SplunkBackend
     condition_backend_class = SplEvalBackend
-    sources: ClassVar[dict[tuple[str | None, str | None], Source]] = {
-        ("process_creation", "windows"): _SYSMON_PROCESS_CREATION,
-    }
+    native_keywords = True  # a bare term in the search command matches anywhere in the raw event
 
     def split_pipes(self, expression: str) -> tuple[str, list[str]]:
         # The official backend defers `|re` to trailing `| regex ...` stages after the search.

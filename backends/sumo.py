@@ -10,7 +10,7 @@ Strings are double-quoted with backslash escapes. The time range is a search set
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from sigma.conversion.state import ConversionState
 from sigma.types import (
@@ -20,7 +20,7 @@ from sigma.types import (
 )
 
 from siemc.backend import SiemcBackend
-from siemc.target import Source, Target
+from siemc.target import Target
 
 
 def sumo_string(text: str) -> str:
@@ -64,29 +64,11 @@ class SumoBackend(SiemcBackend):
         return "/(?" + letters + ").*(?:" + str(r.regexp).replace("/", "\\/") + ").*/"
 
 
-_ENDPOINT_PROCESS_CREATION = Source(
-    selector="_index=sec_record_endpoint",
-    time_field="_messagetime",
-    fields={
-        "Image": "baseImage",
-        "CommandLine": "commandLine",
-        "User": "user_username",
-        "Computer": "device_hostname",
-        "ParentImage": "parentBaseImage",
-        "ParentCommandLine": "parentCommandLine",
-        "ProcessId": "pid",
-    },
-)
-
-
 class Sumo(Target):
     name = "sumo"
     siem = "Sumo Logic Cloud SIEM"
     file_extension = "sumo"
     backend_class = SumoBackend
-    sources: ClassVar[dict[tuple[str | None, str | None], Source]] = {
-        ("process_creation", "windows"): _ENDPOINT_PROCESS_CREATION,
-    }
 
     def string_literal(self, text: str) -> str:
         return sumo_string(text)

@@ -10,7 +10,7 @@ Predicates on separate lines of `events:` are ANDed; mixed groups are parenthesi
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Any
 
 from sigma.conditions import ConditionAND, ConditionOR
 from sigma.conversion.state import ConversionState
@@ -21,7 +21,7 @@ from sigma.types import (
 )
 
 from siemc.backend import SiemcBackend, backslash_string, plain_text
-from siemc.target import Source, Target
+from siemc.target import Target
 
 EVENT = "$e"
 
@@ -78,34 +78,11 @@ class YaraLBackend(SiemcBackend):
         return super().convert_condition_as_in_expression(cond, state)
 
 
-_PROCESS_LAUNCH = Source(
-    selector=f'{EVENT}.metadata.event_type = "PROCESS_LAUNCH"',
-    time_field="metadata.event_timestamp.seconds",
-    fields={
-        "Image": "target.process.file.full_path",
-        "CommandLine": "target.process.command_line",
-        "OriginalFileName": "target.process.file.names",
-        "ProcessId": "target.process.pid",
-        "User": "principal.user.userid",
-        "Computer": "principal.hostname",
-        "ParentImage": "principal.process.file.full_path",
-        "ParentCommandLine": "principal.process.command_line",
-        "ParentProcessId": "principal.process.pid",
-        "sha256": "target.process.file.sha256",
-        "md5": "target.process.file.md5",
-        "sha1": "target.process.file.sha1",
-    },
-)
-
-
 class YaraL(Target):
     name = "yaral"
     siem = "Google SecOps / Chronicle (YARA-L 2.0)"
     file_extension = "yaral"
     backend_class = YaraLBackend
-    sources: ClassVar[dict[tuple[str | None, str | None], Source]] = {
-        ("process_creation", "windows"): _PROCESS_LAUNCH,
-    }
 
     def string_literal(self, text: str) -> str:
         return yaral_string(text)

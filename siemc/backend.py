@@ -105,6 +105,8 @@ class SiemcBackend(TextQueryBackend):
     }
     convert_or_as_in = True
     in_expressions_allow_wildcards = False
+    # Event data (Windows EventData, JSON) holds booleans as text: compare them as strings.
+    bool_values: ClassVar[dict[bool, str | None]] = {True: '"true"', False: '"false"'}
 
     # Languages whose string comparisons are all case-sensitive set this to e.g. "lower({field})";
     # case-insensitive tests then compare it with the lower-cased value.
@@ -122,6 +124,16 @@ class SiemcBackend(TextQueryBackend):
     # wildcards in the language's own form (wildcard_multi / wildcard_single).
     pattern_match_expression: ClassVar[str | None] = None
     insensitive_pattern_match_expression: ClassVar[str | None] = None
+
+    # Equality for numbers where it differs from strings' (KQL: `=~` is for strings only).
+    num_eq_token: ClassVar[str | None] = None
+
+    def convert_condition_field_eq_val_num(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        return (
+            self.escape_and_quote_field(cond.field) + (self.num_eq_token or self.eq_token) + str(cond.value)
+        )
 
     # -- strings -----------------------------------------------------------------------------------
     def convert_condition_field_eq_val_str(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sigma.exceptions import SigmaTransformationError
 from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
@@ -31,6 +31,9 @@ from sigma.types import (
     SigmaString,
     SpecialChars,
 )
+
+if TYPE_CHECKING:
+    from siemc.target import Source
 
 # Sigma path field -> siemc file-name field.
 FILE_NAME_FIELDS: Mapping[str, str] = {"Image": "ImageName", "ParentImage": "ParentImageName"}
@@ -55,11 +58,14 @@ def _lifted_file_name(value: object) -> SigmaString | None:
 
 
 class LiftFileNameTransformation(DetectionItemTransformation):
-    """`Image|endswith: '\\x'` becomes `ImageName: x` on targets with a native file-name column."""
+    """`Image|endswith: '\\x'` becomes `ImageName: x` on sources with a native file-name column."""
+
+    def __init__(self, available: frozenset[str] = frozenset(FILE_NAME_FIELDS.values())) -> None:
+        self.available = available
 
     def apply_detection_item(self, detection_item: SigmaDetectionItem) -> SigmaDetectionItem | None:
         name_field = FILE_NAME_FIELDS.get(detection_item.field or "")
-        if name_field is None or not detection_item.value:
+        if name_field not in self.available or not detection_item.value:
             return None
         lifted = [_lifted_file_name(v) for v in detection_item.value]
         if any(v is None for v in lifted):
@@ -91,16 +97,17 @@ def file_name_regex(value: SigmaString, cased: bool) -> SigmaRegularExpression:
 
 
 class FileNameOnPathTransformation(DetectionItemTransformation):
-    """`ImageName` tests become exact tests on `Image` for targets that store paths only."""
+    """`ImageName` tests become exact tests on `Image` for sources that store paths only."""
 
-    def __init__(self, separator: str = "\\") -> None:
+    def __init__(self, separator: str = "\\", available: frozenset[str] = frozenset()) -> None:
         self.separator = separator
+        self.available = available
 
     def apply_detection_item(
         self, detection_item: SigmaDetectionItem
     ) -> SigmaDetectionItem | SigmaDetection | None:
         path_field = {v: k for k, v in FILE_NAME_FIELDS.items()}.get(detection_item.field or "")
-        if path_field is None:
+        if path_field is None or detection_item.field in self.available:
             return None
         values: list[object] = []
         for value in detection_item.value:
@@ -119,35 +126,97 @@ class FileNameOnPathTransformation(DetectionItemTransformation):
         return detection_item
 
 
+def nested_name(mapping: Mapping[str, str], field: str) -> str | None:
+    """`parent.*` entries map every field under `parent.` (`{rest}` is the part after it)."""
+    for key, template in mapping.items():
+        if key.endswith(".*") and field.startswith(key[:-1]):
+            return template.format(rest=field[len(key) - 1 :])
+    return None
+
+
+def unmapped_name(template: str, field: str) -> str:
+    """A source's name for a field its table does not list: `{name}` as is, `{flat}` with . and - as _."""
+    return template.format(name=field, flat=re.sub(r"[.\-]", "_", field))
+
+
 class UnmappedFieldError(SigmaTransformationError):
-    pass
+    def __init__(self, field: str) -> None:
+        super().__init__(f"field {field!r} has no mapping on this target")
+        self.field = field
+
+    def message(self, source: Source) -> str:
+        return f"field {self.field!r} has no column in {source.name}"
 
 
 @dataclass
 class StrictFieldMapping(FieldMappingTransformation):
-    """Maps Sigma fields to native names; a field the target does not know is an error, never passed on."""
+    """Maps Sigma fields to native names by the source's table, else by its `unmapped` template.
+
+    A source without a template (a fixed-schema table) has no column for any other field: that is an
+    error naming the field, never a field passed through under its Sigma name.
+    """
+
+    unmapped: str | None = None
 
     def apply_field_name(self, field: str | None) -> str | list[str] | None:
         if field is None:
             return None
-        if field not in self.mapping:
-            raise UnmappedFieldError(f"field {field!r} has no mapping on this target")
-        return super().apply_field_name(field)
+        if field in self.mapping:
+            return super().apply_field_name(field)
+        nested = nested_name(cast(Mapping[str, str], self.mapping), field)
+        if nested is not None:
+            return nested
+        if self.unmapped is None:
+            raise UnmappedFieldError(field)
+        return unmapped_name(self.unmapped, field)
 
 
-def field_pipeline(name: str, mapping: Mapping[str, str], has_file_name_columns: bool) -> ProcessingPipeline:
-    """The processing pipeline every target applies before its backend converts a rule."""
-    file_names: DetectionItemTransformation = (
-        LiftFileNameTransformation() if has_file_name_columns else FileNameOnPathTransformation()
+class KeywordTransformation(DetectionItemTransformation):
+    """Sigma keywords (values without a field) search the source's raw event text: `field contains v`."""
+
+    def __init__(self, field: str | None) -> None:
+        self.field = field
+
+    def apply_detection_item(self, detection_item: SigmaDetectionItem) -> SigmaDetectionItem | None:
+        if detection_item.field is not None or self.field is None:
+            return None  # without a raw-text field the backend reports the keyword if it is used
+        values: list[object] = []
+        for value in detection_item.value:
+            if isinstance(value, SigmaString):
+                wildcard = SigmaString("*")
+                values.append(wildcard + value + wildcard)
+            else:
+                values.append(value)
+        detection_item.field = self.field
+        detection_item.value = values  # type: ignore[assignment]
+        return detection_item
+
+
+def field_pipeline(name: str, source: Source, native_keywords: bool = False) -> ProcessingPipeline:
+    """The processing pipeline every target applies before its backend converts a rule.
+
+    Whether a file-name field is a column of its own is a property of the source (its field table
+    names `ImageName`), not of the target: raw event data (Sysmon's) has paths only.
+    """
+    available = frozenset(n for n in FILE_NAME_FIELDS.values() if n in source.fields)
+    items = [
+        ProcessingItem(identifier="siemc_file_names", transformation=LiftFileNameTransformation(available)),
+        ProcessingItem(
+            identifier="siemc_file_names_on_paths",
+            transformation=FileNameOnPathTransformation(available=available),
+        ),
+    ]
+    if not native_keywords:
+        # Keywords become a raw-text field before the field mapping (which maps that field as-is).
+        keyword = KeywordTransformation(source.keyword_field)
+        items.append(ProcessingItem(identifier="siemc_keywords", transformation=keyword))
+    fields = dict(source.fields)
+    if source.keyword_field:
+        fields[source.keyword_field] = source.keyword_field
+    items.append(
+        ProcessingItem(
+            identifier="siemc_field_mapping",
+            transformation=StrictFieldMapping(fields, source.unmapped),  # type: ignore[arg-type]
+        )
     )
-    return ProcessingPipeline(
-        name=f"siemc {name} fields",
-        priority=20,
-        items=[
-            ProcessingItem(identifier="siemc_file_names", transformation=file_names),
-            ProcessingItem(
-                identifier="siemc_field_mapping",
-                transformation=StrictFieldMapping(dict(mapping)),  # type: ignore[arg-type]
-            ),
-        ],
-    )
+    return ProcessingPipeline(name=f"siemc {name} fields", priority=20, items=items)

@@ -292,17 +292,19 @@ def load_mapping(path: Path) -> tuple[Entry, ...]:
         entry = dict(reader.mapping(raw_entry, where))
         key = reader.logsource(entry.pop("logsource", None), f"{where}.logsource")
         raw_candidates = entry.pop("candidates", None)
+        single = raw_candidates is None
         if raw_candidates is None:
             raw_candidates = [entry]
         elif entry:
             raise reader.fail(where, "give either `candidates` or one source, not both")
         if not isinstance(raw_candidates, list) or not raw_candidates:
             raise reader.fail(f"{where}.candidates", "expected a non-empty list")
+        places = [where] if single else [f"{where}.candidates[{i}]" for i in range(len(raw_candidates))]
         candidates = tuple(
-            generated(key, f"{where}.candidates[{i}]")
+            generated(key, place)
             if candidate == WINDOWS_EVENTS
-            else _spec(reader.source(candidate, defaults, sets, f"{where}.candidates[{i}]"))
-            for i, candidate in enumerate(raw_candidates)
+            else _spec(reader.source(candidate, defaults, sets, place))
+            for place, candidate in zip(places, raw_candidates, strict=True)
         )
         entries.append(Entry(key, candidates))
     if family is not None:

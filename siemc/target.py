@@ -23,7 +23,8 @@ from sigma.rule import SigmaRule
 
 from siemc.diagnostics import SiemcError, Unsupported
 from siemc.extension import TIME_COLUMN, DerivedColumn
-from siemc.fields import FILE_NAME_FIELDS, field_pipeline
+from siemc.fields import FILE_NAME_FIELDS, UnmappedFieldError, field_pipeline, nested_name, unmapped_name
+from siemc.mappings import SourceSpec, entry_for, logsource_values, target_mapping
 from siemc.rule import Detection
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -31,12 +32,50 @@ TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 @dataclass(frozen=True)
 class Source:
-    """How one Sigma log source looks in a SIEM: the event selector and the native field names."""
+    """How one Sigma log source looks in a SIEM (stated in backends/mappings/<target>.yml).
+
+    `selector` is the native text that selects the events, `selector_fields` the native field ->
+    value pairs every such event carries, `fields` the Sigma -> native field table and `unmapped`
+    the native name of any other field (`{name}` is the Sigma name), or None: such a field has no
+    column in `name` (a fixed-schema table). `keyword_field` holds the raw event text that Sigma
+    keywords search.
+    """
 
     selector: str
     fields: Mapping[str, str]
     time_field: str
     extra: Mapping[str, str] = field(default_factory=dict)  # target-specific template values
+    selector_fields: Mapping[str, str] = field(default_factory=dict)
+    unmapped: str | None = None
+    keyword_field: str | None = None
+    name: str = ""
+
+    def native_field(self, sigma_name: str) -> str | None:
+        """The native name of a Sigma field, or None when the source has no column for it."""
+        if sigma_name in self.fields:
+            return self.fields[sigma_name]
+        nested = nested_name(self.fields, sigma_name)
+        if nested is not None:
+            return nested
+        return unmapped_name(self.unmapped, sigma_name) if self.unmapped else None
+
+    @classmethod
+    def from_spec(cls, spec: SourceSpec, logsource: Mapping[str, str] | None = None) -> Source:
+        """The source a mapping file states; a catch-all's texts name the rule's log source."""
+
+        def fill(text: str) -> str:
+            return text.format(**logsource) if logsource else text
+
+        return cls(
+            selector=fill(spec.selector),
+            fields=spec.fields,
+            time_field=spec.time_field,
+            extra=spec.extra,
+            selector_fields={key: fill(value) for key, value in spec.selector_fields.items()},
+            unmapped=spec.unmapped,
+            keyword_field=spec.keyword_field,
+            name=fill(spec.name),
+        )
 
 
 @dataclass(frozen=True)
@@ -50,25 +89,6 @@ class DerivedView:
 
 
 _BOOLEAN_WORDS = {"and", "or", "not"}
-
-
-def group_wrapped(expression: str) -> bool:
-    """True when the whole expression is one parenthesised group: `(a or b)`, not `(a) or (b)`."""
-    if not (expression.startswith("(") and expression.endswith(")")):
-        return False
-    depth, quote = 0, ""
-    for index, char in enumerate(expression):
-        if quote:
-            quote = "" if char == quote and expression[index - 1] != "\\" else quote
-        elif char in "\"'":
-            quote = char
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth == 0 and index != len(expression) - 1:
-                return False
-    return True
 
 
 def group(expression: str) -> str:
@@ -112,6 +132,29 @@ def _environment() -> SandboxedEnvironment:
     return environment
 
 
+def group_wrapped(expression: str) -> bool:
+    """True when the whole expression is one parenthesised group: `(a or b)`, not `(a) or (b)`."""
+    if not (expression.startswith("(") and expression.endswith(")")):
+        return False
+    depth, quote = 0, ""
+    for index, char in enumerate(expression):
+        if quote:
+            quote = "" if char == quote and expression[index - 1] != "\\" else quote
+        elif char in "\"'":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0 and index != len(expression) - 1:
+                return False
+    return True
+
+
+class UnmappedField(Unsupported):
+    """A field has no column in a fixed-schema source; the next candidate source may have one."""
+
+
 class Target:
     name: ClassVar[str]
     siem: ClassVar[str]
@@ -119,8 +162,8 @@ class Target:
     backend_class: ClassVar[type[Backend]]
     # Backend for derived-column conditions when the language writes them differently (SPL eval).
     condition_backend_class: ClassVar[type[Backend] | None] = None
-    has_file_name_columns: ClassVar[bool] = False
-    sources: ClassVar[Mapping[tuple[str | None, str | None], Source]]
+    # The backend searches free text itself (Splunk); other targets search the source's keyword_field.
+    native_keywords: ClassVar[bool] = False
 
     # -- literals ------------------------------------------------------------------------------------
     def string_literal(self, text: str) -> str:
@@ -131,21 +174,58 @@ class Target:
         return "true" if value else "false"
 
     # -- conversion ----------------------------------------------------------------------------------
-    def source_for(self, rule: SigmaRule) -> Source:
-        key = (rule.logsource.category, rule.logsource.product)
-        source = self.sources.get(key) or self.sources.get((None, rule.logsource.product))
-        if source is None:
+    def candidates(self, rule: SigmaRule) -> tuple[Source, ...]:
+        """The sources a rule's log source may live in on this target, preferred first."""
+        cache: dict[tuple[object, ...], tuple[Source, ...]] = self.__dict__.setdefault("_sources", {})
+        entry = entry_for(target_mapping(self.name), rule.logsource)
+        if entry is None:
+            logsource = rule.logsource
             raise Unsupported(
-                f"log source {rule.logsource.category or '-'}/{rule.logsource.product or '-'} is not mapped"
+                "log source "
+                + " ".join(
+                    f"{key}={value}"
+                    for key in ("category", "product", "service")
+                    if (value := getattr(logsource, key))
+                )
+                + " is not mapped"
             )
-        return source
+        values = logsource_values(rule.logsource) if entry.key.specificity == 0 else {}
+        key = (id(entry), *values.values())
+        if key not in cache:
+            cache[key] = tuple(Source.from_spec(spec, values) for spec in entry.candidates)
+        return cache[key]
+
+    def select(self, detection: Detection) -> tuple[Source, dict[str, Any]]:
+        """The first candidate source that maps every field the rule uses, with its template context."""
+        last_error: SiemcError | None = None
+        for source in self.candidates(detection.sigma):
+            try:
+                return source, self._context(detection, source)
+            except UnmappedField as error:
+                last_error = error
+        # The last candidate is the most permissive one: its reason is the one worth reporting.
+        assert last_error is not None
+        raise last_error
+
+    def source_for(self, rule: SigmaRule) -> Source:
+        """The source a rule converts against (the first candidate that maps all of its fields)."""
+        last_error: SiemcError | None = None
+        for source in self.candidates(rule):
+            try:
+                self.expression(rule, source)
+                return source
+            except UnmappedField as error:
+                last_error = error
+        # The last candidate is the most permissive one: its reason is the one worth reporting.
+        assert last_error is not None
+        raise last_error
 
     def _backend(self, source: Source, condition: bool = False) -> Backend:
         # Backends are built once per (source, kind) and reused for every rule: pipelines are costly.
         cache: dict[tuple[int, bool], Backend] = self.__dict__.setdefault("_backends", {})
         key = (id(source), condition)
         if key not in cache:
-            pipeline = field_pipeline(self.name, source.fields, self.has_file_name_columns)
+            pipeline = field_pipeline(self.name, source, self.native_keywords)
             backend_class = (self.condition_backend_class if condition else None) or self.backend_class
             cache[key] = backend_class(processing_pipeline=pipeline)
         return cache[key]
@@ -155,9 +235,14 @@ class Target:
         try:
             # pySigma's pipelines rewrite the rule in place: each target converts its own copy.
             queries = self._backend(source, condition).convert_rule(copy.deepcopy(rule))
+        except UnmappedFieldError as error:
+            raise UnmappedField(error.message(source)) from None
         except SigmaError as error:
             raise SiemcError(str(error).split(" in /")[0]) from None
         except NotImplementedError as error:
+            if "value expressions are not supported" in str(error):
+                # A keyword (a value without a field) and no raw-text field to search it in.
+                raise UnmappedField(f"keyword search: {source.name} has no raw event text field") from None
             raise Unsupported(str(error)) from None
         if len(queries) != 1:
             raise Unsupported(f"the rule converts to {len(queries)} queries; one is needed")
@@ -190,12 +275,14 @@ class Target:
         if column not in source.fields and column in FILE_NAME_FIELDS.values():
             # Path-only sources show the full path where the file name has no column of its own.
             column = next(path for path, name in FILE_NAME_FIELDS.items() if name == column)
-        return source.fields.get(column)
+        return source.native_field(column)
 
     def context(self, detection: Detection) -> dict[str, Any]:
         """Everything the template needs, each value a finished fragment of the language."""
+        return self.select(detection)[1]
+
+    def _context(self, detection: Detection, source: Source) -> dict[str, Any]:
         rule = detection.sigma
-        source = self.source_for(rule)
         ext = detection.extension
         derived = [self.derived(detection, column, source) for column in ext.derive]
         derived_names = {d.name for d in derived}

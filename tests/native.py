@@ -19,7 +19,8 @@ def native_event(event: dict[str, Any], source: Source) -> dict[str, Any]:
     for path_field, name_field in FILE_NAME_FIELDS.items():
         if path_field in sigma and name_field not in sigma:
             sigma[name_field] = file_name(sigma[path_field])
-    return {source.fields[name]: value for name, value in sigma.items() if name in source.fields}
+    native = {name: source.native_field(name) for name in sigma}
+    return {field: sigma[name] for name, field in native.items() if field is not None}
 
 
 def nest(flat: dict[str, Any]) -> dict[str, Any]:

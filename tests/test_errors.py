@@ -43,15 +43,20 @@ def test_bad_rule_is_one_line_with_file_and_line(tmp_path: Path, name: str) -> N
     assert message in errors[0]
 
 
-def test_unmapped_field_names_target_file_and_line(tmp_path: Path) -> None:
+def test_field_without_a_column_names_target_file_and_table(tmp_path: Path) -> None:
+    # Falcon process events on Linux have no parent path, and that source has no fallback.
     path = _write(
         tmp_path,
         "unmapped",
-        GOOD.replace("    Image|endswith:", "    Hashes|contains: abc\n    Image|endswith:"),
+        GOOD.replace("product: windows", "product: linux").replace(
+            "    Image|endswith:", "    ParentImage|endswith: /bash\n    Image|endswith:"
+        ),
     )
-    result = CliRunner().invoke(app, ["convert", str(path), "--target", "sumo"])
+    result = CliRunner().invoke(app, ["convert", str(path), "--target", "logscale"])
     assert result.exit_code == 1
-    assert result.stderr.strip().startswith(f"{path}:23: [sumo] error: field 'Hashes' has no mapping")
+    assert result.stderr.strip().startswith(
+        f"{path}: [logscale] error: unsupported: field 'ParentImage' has no column in ProcessRollup2"
+    )
 
 
 def test_build_goes_on_and_keeps_earlier_output(tmp_path: Path) -> None:

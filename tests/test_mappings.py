@@ -1,0 +1,199 @@
+"""The mapping files: the loader's checks, the Windows event-log template, candidate sources and
+each target's policy for a field its source table does not name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sigma.rule import SigmaLogSource
+
+from backends import TARGET_NAMES, get_target
+from siemc.diagnostics import SiemcError, Unsupported
+from siemc.mappings import MAPPINGS_DIR, MappingError, entry_for, load_mapping
+from siemc.rule import Detection, load_rule
+
+
+def _load(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "t.yml"
+    path.write_text(text)
+    load_mapping(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("target: t\nsources: [\n", "t.yml: while parsing"),
+        ("- 1\n", "t.yml: top level: expected a mapping"),
+        ("target: t\nsorces: []\n", "t.yml: sorces: unknown top-level key"),
+        ("sources:\n  - {logsource: product=aws, time_field: t}\n", "sources[0]: missing 'selector'"),
+        (
+            "sources:\n  - {logsource: os=linux, selector: s, time_field: t}\n",
+            "sources[0].logsource: expected",
+        ),
+        (
+            "sources:\n  - {logsource: product=aws, selector: s, time_field: t, colour: red}\n",
+            "unknown key 'colour'",
+        ),
+        (
+            "sources:\n  - {logsource: product=aws, selector: s, time_field: t, fields: nosuch}\n",
+            "unknown field set",
+        ),
+        (
+            "sources:\n  - {logsource: product=aws, selector: s, time_field: t, fields: {a: [1]}}\n",
+            "fields[0].a",
+        ),
+        (
+            "sources:\n  - {logsource: product=aws, selector: s, time_field: t, unmapped: x}\n",
+            "must contain {name}",
+        ),
+        (
+            "sources:\n  - {logsource: product=aws, candidates: [windows_events]}\n",
+            "'windows_events' is used",
+        ),
+        ("sources:\n  - {logsource: product=aws, candidates: []}\n", "candidates: expected a non-empty list"),
+    ],
+)
+def test_a_bad_mapping_file_is_one_clear_error(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(MappingError) as error:
+        _load(tmp_path, text)
+    assert str(error.value).startswith(str(tmp_path / "t.yml"))
+    assert message in str(error.value)
+
+
+def test_defaults_field_sets_and_specificity(tmp_path: Path) -> None:
+    path = tmp_path / "t.yml"
+    path.write_text(
+        "defaults: {time_field: ts, unmapped: 'raw.{name}'}\n"
+        "field_sets: {proc: {Image: exe}}\n"
+        "sources:\n"
+        "  - {logsource: product=linux, selector: any, fields: proc}\n"
+        "  - logsource: category=process_creation product=linux\n"
+        "    selector: exec\n"
+        "    fields: [proc, {User: uid}]\n"
+    )
+    entries = load_mapping(path)
+    rule = SigmaLogSource(category="process_creation", product="linux")
+    entry = entry_for(entries, rule)
+    assert entry is not None
+    (spec,) = entry.candidates
+    assert (spec.selector, spec.time_field, dict(spec.fields), spec.unmapped) == (
+        "exec",
+        "ts",
+        {"Image": "exe", "User": "uid"},
+        "raw.{name}",
+    )
+    other = entry_for(entries, SigmaLogSource(product="linux", service="auditd"))
+    assert other is not None and other.candidates[0].selector == "any"
+    assert entry_for(entries, SigmaLogSource(product="windows")) is None
+
+
+def test_windows_event_log_sources_come_from_one_template(tmp_path: Path) -> None:
+    path = tmp_path / "t.yml"
+    path.write_text(
+        "windows_events:\n"
+        "  selector: 'events | {tests}'\n"
+        "  time_field: ts\n"
+        "  channel: {field: Channel, literal: '\"{value}\"'}\n"
+        "  event_id: {field: EventID, literal: '{value}'}\n"
+        "  test: '{field} == {literal}'\n"
+        "  list_test: '{field} in ({literals})'\n"
+        "  join: ' and '\n"
+    )
+    entries = load_mapping(path)
+    registry = entry_for(entries, SigmaLogSource(category="registry_event", product="windows"))
+    security = entry_for(entries, SigmaLogSource(product="windows", service="security"))
+    assert registry is not None and security is not None
+    spec = registry.candidates[0]
+    assert (
+        spec.selector
+        == 'events | Channel == "Microsoft-Windows-Sysmon/Operational" and EventID in (12, 13, 14)'
+    )
+    assert dict(spec.selector_fields) == {"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": "12"}
+    assert security.candidates[0].selector == 'events | Channel == "Security"'
+
+
+def test_every_shipped_mapping_file_loads() -> None:
+    assert {path.stem for path in MAPPINGS_DIR.glob("*.yml")} == set(TARGET_NAMES)
+    for path in MAPPINGS_DIR.glob("*.yml"):
+        assert load_mapping(path)
+
+
+# -- the unmapped-field policy, per target ------------------------------------------------------------
+
+REGISTRY_RULE = """\
+title: Run key written
+id: 6f0f6d55-3c51-4a57-9d4b-0c7a3c5c2b11
+status: test
+logsource: {category: registry_set, product: windows}
+detection:
+  selection:
+    TargetObject|contains: '\\CurrentVersion\\Run\\'
+  condition: selection
+level: medium
+"""
+
+# The native name each target gives Sysmon's TargetObject, which no normalised schema spells the
+# same way (hive abbreviations): it stays the event's own data.
+TARGET_OBJECT = {
+    "kql": "EventData.TargetObject",
+    "spl": "TargetObject",
+    "eql": "winlog.event_data.TargetObject",
+    "aql": '"TargetObject"',
+    "sumo": 'fields["EventData.TargetObject"]',
+    "yaral": 'additional.fields["TargetObject"]',
+    "logscale": "windows.EventData.TargetObject",
+}
+
+
+def _rule(tmp_path: Path, text: str) -> Detection:
+    path = tmp_path / "rule.yml"
+    path.write_text(text)
+    return load_rule(path)
+
+
+@pytest.mark.parametrize("target_name", TARGET_NAMES)
+def test_unmapped_windows_fields_keep_the_event_data_name(tmp_path: Path, target_name: str) -> None:
+    detection = _rule(tmp_path, REGISTRY_RULE)
+    target = get_target(target_name)
+    source = target.source_for(detection.sigma)
+    assert source.native_field("TargetObject") == TARGET_OBJECT[target_name]
+    assert TARGET_OBJECT[target_name].split("[")[0] in target.render(detection)
+
+
+def test_kql_prefers_the_defender_table_and_falls_back_to_windows_event(tmp_path: Path) -> None:
+    kql = get_target("kql")
+    by_image = _rule(tmp_path, REGISTRY_RULE.replace("TargetObject|contains", "Image|endswith"))
+    assert kql.source_for(by_image.sigma).name == "DeviceRegistryEvents"
+    assert kql.source_for(_rule(tmp_path, REGISTRY_RULE).sigma).name == "WindowsEvent"
+
+
+def test_kql_fixed_schema_table_names_the_missing_column(tmp_path: Path) -> None:
+    text = REGISTRY_RULE.replace(
+        "{category: registry_set, product: windows}", "{product: aws, service: cloudtrail}"
+    )
+    detection = _rule(tmp_path, text.replace("TargetObject|contains", "recipientAccountId|contains"))
+    with pytest.raises(Unsupported, match="field 'recipientAccountId' has no column in AWSCloudTrail"):
+        get_target("kql").render(detection)
+    nested = _rule(tmp_path, text.replace("TargetObject|contains", "requestParameters.userName|contains"))
+    assert "tostring(parse_json(RequestParameters).userName) contains" in get_target("kql").render(nested)
+
+
+def test_keywords_search_the_raw_text_field(tmp_path: Path) -> None:
+    text = (
+        "title: kw\nlogsource: {product: linux}\n"
+        "detection:\n  keywords: ['error: bad']\n  condition: keywords\n"
+    )
+    detection = _rule(tmp_path, text)
+    assert 'SyslogMessage contains "error: bad"' in get_target("kql").render(detection)
+    assert '"error: bad"' in get_target("spl").render(detection)
+    assert "UTF8(payload) ILIKE '%error: bad%'" in get_target("aql").render(detection)
+    no_text = _rule(tmp_path, text.replace("{product: linux}", "{product: aws, service: cloudtrail}"))
+    with pytest.raises(Unsupported, match="keyword search: AWSCloudTrail has no raw event text field"):
+        get_target("kql").render(no_text)
+
+
+def test_an_unknown_log_source_is_unsupported(tmp_path: Path) -> None:
+    text = REGISTRY_RULE.replace("{category: registry_set, product: windows}", "{product: acme, service: x}")
+    with pytest.raises(SiemcError, match="log source product=acme service=x is not mapped"):
+        get_target("kql").render(_rule(tmp_path, text))
