@@ -45,6 +45,7 @@ class SplEvalBackend(SiemcBackend):
     re_escape: ClassVar[list[str]] = ['"']
     re_flag_prefix = True
     cidr_expression = 'cidrmatch("{value}", {field})'
+    field_equals_field_expression = "{field1}=={field2}"
     compare_op_expression = "{field}{operator}{value}"
     field_null_expression = 'isnull({field}) OR {field}==""'
     field_exists_expression = "isnotnull({field})"

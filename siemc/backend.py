@@ -15,6 +15,7 @@ to each backend:
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionNOT, ConditionOR
@@ -86,6 +87,16 @@ def backslash_string(text: str) -> str:
 def plain_text(value: SigmaString) -> str:
     """The literal text of a value without wildcards (Sigma's escapes resolved, nothing re-escaped)."""
     return "".join(str(part) for part in value.s)
+
+
+def _mergeable(args: list[ConditionFieldEqualsValueExpression]) -> bool:
+    """Regexes join into one alternation unless one sets inline flags, which must lead a pattern."""
+    regexes = [str(arg.value.regexp) for arg in args if isinstance(arg.value, SigmaRegularExpression)]
+    try:
+        re.compile("|".join(f"(?:{regex})" for regex in regexes))
+    except re.error:
+        return False
+    return True
 
 
 class SiemcBackend(TextQueryBackend):
@@ -247,7 +258,7 @@ class SiemcBackend(TextQueryBackend):
             return False
         kind = kinds.pop()
         if isinstance(cond, ConditionOR) and self._is_pattern_list(args):
-            return self.pattern_list_as_regex
+            return self.pattern_list_as_regex and _mergeable(args)
         if not super().decide_convert_condition_as_in_expression(cond, state):
             return False
         return self.in_operator(kind) is not None

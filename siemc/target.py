@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 from sigma.conversion.base import Backend
-from sigma.exceptions import SigmaError
+from sigma.exceptions import SigmaError, SigmaFeatureNotSupportedByBackendError
 from sigma.rule import SigmaRule
 
 from siemc.diagnostics import SiemcError, Unsupported
@@ -225,7 +225,9 @@ class Target:
         cache: dict[tuple[int, bool], Backend] = self.__dict__.setdefault("_backends", {})
         key = (id(source), condition)
         if key not in cache:
-            pipeline = field_pipeline(self.name, source, self.native_keywords)
+            # Free text is the search backend's own; a condition backend (SPL eval) reads the raw field.
+            native_keywords = self.native_keywords and not (condition and self.condition_backend_class)
+            pipeline = field_pipeline(self.name, source, native_keywords)
             backend_class = (self.condition_backend_class if condition else None) or self.backend_class
             cache[key] = backend_class(processing_pipeline=pipeline)
         return cache[key]
@@ -237,6 +239,8 @@ class Target:
             queries = self._backend(source, condition).convert_rule(copy.deepcopy(rule))
         except UnmappedFieldError as error:
             raise UnmappedField(error.message(source)) from None
+        except SigmaFeatureNotSupportedByBackendError as error:
+            raise Unsupported(str(error).split(" in /")[0]) from None
         except SigmaError as error:
             raise SiemcError(str(error).split(" in /")[0]) from None
         except NotImplementedError as error:
