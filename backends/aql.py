@@ -48,7 +48,8 @@ class AqlBackend(SiemcBackend):
     re_expression = "{field} {operator} {regex}"
     cidr_expression = "INCIDR('{value}', {field})"
     compare_op_expression = "{field} {operator} {value}"
-    field_null_expression = "({field} IS NULL OR {field} = '')"
+    field_null_expression = "{field} IS NULL"
+    null_guard_expression = "({field} IS NOT NULL AND {expr})"
     field_exists_expression = "{field} IS NOT NULL"
     field_not_exists_expression = "{field} IS NULL"
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sigma.conditions import ConditionNOT
 from sigma.conversion.state import ConversionState
 from sigma.types import SigmaString
 
 from siemc.backend import SiemcBackend, plain_text
-from siemc.target import Target, group_wrapped
+from siemc.target import Target
 
 
 def kql_string(text: str) -> str:
@@ -32,6 +31,7 @@ class KqlBackend(SiemcBackend):
     or_token = "or"
     and_token = "and"
     not_token = "not"
+    not_expression = "not({expr})"  # a function in KQL: `not x` is a syntax error
     eq_token = " =~ "
     num_eq_token = " == "
 
@@ -59,11 +59,6 @@ class KqlBackend(SiemcBackend):
     cased_in_operator = "in"
     number_in_operator = "in"
     list_separator = ", "
-
-    def convert_condition_not(self, cond: ConditionNOT, state: ConversionState) -> Any:
-        # `not` is a function in KQL: it always takes parentheses, `not x` is a syntax error.
-        inner = str(self.convert_condition(cond.args[0], state))
-        return f"not({inner[1:-1] if group_wrapped(inner) else inner})"
 
     def convert_condition_field_eq_val_num(self, cond: Any, state: ConversionState) -> Any:
         # A path into a dynamic column (EventData.LogonType) holds the event's text: compare text.

@@ -20,7 +20,14 @@ from sigma.types import (
     SigmaString,
 )
 
-from siemc.backend import SiemcBackend, alternation, backslash_string, plain_text, wildcard_regex
+from siemc.backend import (
+    SiemcBackend,
+    alternation,
+    backslash_string,
+    plain_text,
+    slash_delimited,
+    wildcard_regex,
+)
 from siemc.target import Target
 
 logscale_string = backslash_string
@@ -39,7 +46,8 @@ class LogScaleBackend(SiemcBackend):
     re_expression = "{field}={regex}"
     cidr_expression = 'cidr({field}, subnet="{value}")'
     compare_op_expression = "test({field} {operator} {value})"
-    field_null_expression = '({field}="" OR {field}!=*)'
+    field_null_expression = "{field}!=*"  # `!=` holds on a missing field; `*` matches any value
+    literal_wildcard_chars = "*"  # `*` is a glob even inside quotes and in() values
     field_exists_expression = "{field}=*"
     field_not_exists_expression = "{field}!=*"
 
@@ -64,7 +72,7 @@ class LogScaleBackend(SiemcBackend):
             SigmaRegularExpressionFlag.MULTILINE: "m",
             SigmaRegularExpressionFlag.DOTALL: "d",
         }
-        body = re.sub(r"(?<!\\)((?:\\\\)*)/", r"\1\\/", str(r.regexp))
+        body = slash_delimited(str(r.regexp))
         return f"/{body}/" + "".join(c for flag, c in flags.items() if flag in r.flags)
 
     def convert_condition_field_eq_val_str(self, cond: Any, state: ConversionState) -> Any:

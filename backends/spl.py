@@ -10,12 +10,19 @@ AND binds tighter than OR.
 
 from __future__ import annotations
 
-from typing import ClassVar
+import re
+from typing import Any, ClassVar
 
 from sigma.backends.splunk.splunk import SplunkBackend
+from sigma.conditions import ConditionFieldEqualsValueExpression
+from sigma.conversion.state import ConversionState
+from sigma.rule import SigmaRule
+from sigma.types import SigmaRegularExpression, SigmaString
 
 from siemc.backend import SiemcBackend
-from siemc.target import Target
+from siemc.target import Source, Target
+
+_NUMBER_LIKE = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*")
 
 
 class SplEvalBackend(SiemcBackend):
@@ -47,7 +54,7 @@ class SplEvalBackend(SiemcBackend):
     cidr_expression = 'cidrmatch("{value}", {field})'
     field_equals_field_expression = "{field1}=={field2}"
     compare_op_expression = "{field}{operator}{value}"
-    field_null_expression = 'isnull({field}) OR {field}==""'
+    field_null_expression = "isnull({field})"
     field_exists_expression = "isnotnull({field})"
     field_not_exists_expression = "isnull({field})"
 
@@ -60,6 +67,32 @@ class SplEvalBackend(SiemcBackend):
     def convert_value_re(self, r, state):  # type: ignore[no-untyped-def]
         return '"' + str(super().convert_value_re(r, state)) + '"'
 
+    def convert_condition_field_eq_val_str_case_sensitive(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        # eval reads a number-like field as a number, and `==` then compares it with the string
+        # literal as a number would print ("00" is 0): such values are matched as text by regex.
+        value = cond.value
+        if (
+            isinstance(value, SigmaString)
+            and not value.contains_special()
+            and _NUMBER_LIKE.fullmatch(str(value))
+        ):
+            exact = SigmaRegularExpression("^" + re.escape(str(value)) + "$")
+            return self._as_regex(cond, exact, state)
+        return super().convert_condition_field_eq_val_str_case_sensitive(cond, state)
+
+
+# A `*` escaped by a backslash: the search command has no escape for it (`\*` is `\` then a wildcard).
+_ESCAPED_STAR = re.compile(r"(?<!\\)(?:\\\\)*\\\*")
+
+
+def _search_cannot_say(text: str) -> bool:
+    """True when the official backend's search form is not exact: a literal `*`, or a regex under
+    OR/NOT, which it writes as `rex`/`eval`/`search` stages that regroup the condition."""
+    search, *stages = text.split("\n| ")
+    return bool(_ESCAPED_STAR.search(search)) or any(not stage.startswith("regex ") for stage in stages)
+
 
 class Spl(Target):
     name = "spl"
@@ -68,6 +101,13 @@ class Spl(Target):
     backend_class = SplunkBackend
     condition_backend_class = SplEvalBackend
     native_keywords = True  # a bare term in the search command matches anywhere in the raw event
+
+    def expression(self, rule: SigmaRule, source: Source, condition: bool = False) -> str:
+        text = super().expression(rule, source, condition)
+        if condition or not _search_cannot_say(text):
+            return text
+        # The whole detection as one `| where` eval expression, which says both exactly.
+        return "\n| where " + super().expression(rule, source, condition=True)
 
     def split_pipes(self, expression: str) -> tuple[str, list[str]]:
         # The official backend defers `|re` to trailing `| regex ...` stages after the search.

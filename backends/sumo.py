@@ -15,11 +15,10 @@ from typing import Any
 from sigma.conversion.state import ConversionState
 from sigma.types import (
     SigmaRegularExpression,
-    SigmaRegularExpressionFlag,
     SigmaString,
 )
 
-from siemc.backend import SiemcBackend
+from siemc.backend import SiemcBackend, slash_delimited
 from siemc.target import Target
 
 
@@ -32,6 +31,7 @@ class SumoBackend(SiemcBackend):
     or_token = "or"
     and_token = "and"
     not_token = "!"
+    not_expression = "!({expr})"  # the documented form; `! a = b` is rejected
     token_separator = " "
     eq_token = " = "
 
@@ -43,7 +43,7 @@ class SumoBackend(SiemcBackend):
 
     re_expression = "{field} matches {regex}"
     compare_op_expression = "{field} {operator} {value}"
-    field_null_expression = "isBlank({field})"
+    field_null_expression = "isNull({field})"  # isBlank would also take "" and blanks
     field_exists_expression = "!isNull({field})"
     field_not_exists_expression = "isNull({field})"
 
@@ -59,9 +59,16 @@ class SumoBackend(SiemcBackend):
         )
 
     def convert_value_re(self, r: SigmaRegularExpression, state: ConversionState) -> Any:
-        flags = {SigmaRegularExpressionFlag.IGNORECASE: "i", SigmaRegularExpressionFlag.MULTILINE: "m"}
-        letters = "".join(c for flag, c in flags.items() if flag in r.flags) + "s"
-        return "/(?" + letters + ").*(?:" + str(r.regexp).replace("/", "\\/") + ").*/"
+        # `matches /re/` must match the whole value: the Sigma regex (a search) is wrapped in
+        # `.*` runs that also cross newlines, whatever the rule's own flags say of its `.`.
+        flags = "".join(c for flag, c in r.sigma_to_re_flag.items() if flag in r.flags)
+        body = (
+            (f"(?{''.join(sorted(flags))})" if flags else "")
+            + "(?s:.*)(?:"
+            + slash_delimited(str(r.regexp))
+            + ")(?s:.*)"
+        )
+        return "/" + body + "/"
 
 
 class Sumo(Target):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sigma.conditions import ConditionAND, ConditionOR
+from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
 from sigma.conversion.state import ConversionState
 from sigma.types import (
     SigmaRegularExpression,
@@ -20,10 +20,13 @@ from sigma.types import (
     SigmaString,
 )
 
-from siemc.backend import SiemcBackend, backslash_string, plain_text
+from siemc.backend import SiemcBackend, backslash_string, dot_within_line, plain_text, slash_delimited
+from siemc.diagnostics import Unsupported
 from siemc.target import Target
 
 EVENT = "$e"
+# The UDM fields typed as integers (ports, byte counts, response codes, timestamps); the rest are strings.
+_INTEGER_FIELD = re.compile(r"(^|\.)(port|sent_bytes|received_bytes|response_code|seconds|size)$")
 
 
 yaral_string = backslash_string
@@ -40,7 +43,7 @@ class YaraLBackend(SiemcBackend):
     eq_expression = "{field} = {value} nocase"
     case_sensitive_match_expression = "{field} = {value}"
     re_expression = "{field} = {regex}"
-    cidr_expression = 'net.ip_in_range_cidr({field}, "{value}")'
+    cidr_expression = f'net.ip_in_range_cidr({EVENT}.{{field}}, "{{value}}")'  # pySigma passes the bare name
     compare_op_expression = "{field} {operator} {value}"
     field_null_expression = '{field} = ""'
     field_exists_expression = '{field} != ""'
@@ -54,20 +57,35 @@ class YaraLBackend(SiemcBackend):
     def escape_and_quote_field(self, field_name: str) -> str:
         return f"{EVENT}.{field_name}"
 
+    # UDM types its fields: a number compared with a string field is a compile error, so numbers
+    # are quoted there, and only integer fields take < and >.
+    def convert_condition_field_eq_val_num(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        if _INTEGER_FIELD.search(cond.field):
+            return super().convert_condition_field_eq_val_num(cond, state)
+        return f"{self.escape_and_quote_field(cond.field)} = {yaral_string(str(cond.value))}"
+
+    def convert_condition_field_compare_op_val(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        if not _INTEGER_FIELD.search(cond.field):
+            raise Unsupported(f"UDM field {cond.field} is a string: it cannot be compared with < or >")
+        return super().convert_condition_field_compare_op_val(cond, state)
+
     def convert_value_str(self, s: SigmaString, state: ConversionState) -> str:
         return yaral_string(plain_text(s))
 
     def convert_value_re(self, r: SigmaRegularExpression, state: ConversionState) -> Any:
-        inline = "".join(
-            c
-            for flag, c in (
-                (SigmaRegularExpressionFlag.MULTILINE, "m"),
-                (SigmaRegularExpressionFlag.DOTALL, "s"),
-            )
-            if flag in r.flags
+        # A UDM regex sees only the first line of a value unless `(?s)` is set, so it always is;
+        # without Sigma's `s` flag, `.` is then spelled `[^\n]` to keep it within a line.
+        body = str(r.regexp)
+        if SigmaRegularExpressionFlag.DOTALL not in r.flags:
+            body = dot_within_line(body)
+        inline = "s" + ("m" if SigmaRegularExpressionFlag.MULTILINE in r.flags else "")
+        return f"/(?{inline}){slash_delimited(body)}/" + (
+            " nocase" if SigmaRegularExpressionFlag.IGNORECASE in r.flags else ""
         )
-        body = (f"(?{inline})" if inline else "") + re.sub(r"(?<!\\)((?:\\\\)*)/", r"\1\\/", str(r.regexp))
-        return f"/{body}/" + (" nocase" if SigmaRegularExpressionFlag.IGNORECASE in r.flags else "")
 
     def convert_condition_as_in_expression(
         self, cond: ConditionOR | ConditionAND, state: ConversionState

@@ -24,6 +24,8 @@ from sigma.conversion.state import ConversionState
 from sigma.types import (
     SigmaCasedString,
     SigmaCompareExpression,
+    SigmaExists,
+    SigmaNull,
     SigmaNumber,
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
@@ -56,9 +58,8 @@ def wildcard_regex(value: SigmaString, cased: bool) -> SigmaRegularExpression:
             pieces.append(".")
         else:
             pieces.append("".join("\\" + c if c in _REGEX_SPECIAL else c for c in str(part)))
-    regex = SigmaRegularExpression(
-        ("^" if anchor_start else "") + "".join(pieces) + ("$" if anchor_end else "")
-    )
+    body = "".join(pieces) or ".*"  # a value of only `*`: any value (an empty regex is no literal)
+    regex = SigmaRegularExpression(("^" if anchor_start else "") + body + ("$" if anchor_end else ""))
     flags = set() if cased else {SigmaRegularExpressionFlag.IGNORECASE}
     if any(p in (SpecialChars.WILDCARD_MULTI, SpecialChars.WILDCARD_SINGLE) for p in parts):
         flags.add(SigmaRegularExpressionFlag.DOTALL)
@@ -76,6 +77,63 @@ def alternation(values: list[SigmaString], cased: bool) -> SigmaRegularExpressio
     regex = SigmaRegularExpression(start + "(?:" + "|".join(bodies) + ")" + end)
     regex.flags = set().union(*(r.flags for r in regexes))
     return regex
+
+
+def group_wrapped(expression: str) -> bool:
+    """True when the whole expression is one parenthesised group: `(a or b)`, not `(a) or (b)`."""
+    if not (expression.startswith("(") and expression.endswith(")")):
+        return False
+    depth, quote = 0, ""
+    for index, char in enumerate(expression):
+        if quote:
+            quote = "" if char == quote and expression[index - 1] != "\\" else quote
+        elif char in "\"'":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0 and index != len(expression) - 1:
+                return False
+    return True
+
+
+def _under_not(cond: Any) -> bool:
+    parent = getattr(cond, "parent", None)
+    while parent is not None:
+        if isinstance(parent, ConditionNOT):
+            return True
+        parent = getattr(parent, "parent", None)
+    return False
+
+
+def dot_within_line(regexp: str) -> str:
+    """The regex with every `.` outside a character class written `[^\\n]` (for DOTALL dialects)."""
+    out, index, in_class = [], 0, False
+    while index < len(regexp):
+        char = regexp[index]
+        if char == "\\" and index + 1 < len(regexp):
+            out.append(regexp[index : index + 2])
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]" or out[-1] in ("[", "[^")
+        elif char == "[":
+            in_class = True
+            if regexp[index + 1 : index + 2] == "^":
+                out.append("[^")
+                index += 2
+                continue
+        elif char == ".":
+            char = "[^\\n]"
+        out.append(char)
+        index += 1
+    return "".join(out)
+
+
+def slash_delimited(regexp: str) -> str:
+    """A regex body for a `/.../` literal: every `/` not already escaped gets a backslash."""
+    return re.sub(r"(?<!\\)((?:\\\\)*)/", r"\1\\/", regexp)
 
 
 def backslash_string(text: str) -> str:
@@ -108,6 +166,8 @@ class SiemcBackend(TextQueryBackend):
         ConditionOR,
     )
     group_expression = "({expr})"
+    # Languages where negation is a function or needs its operand bracketed: e.g. "not({expr})".
+    not_expression: ClassVar[str | None] = None
     compare_operators: ClassVar[dict[Any, str]] = {  # the same four symbols in every language here
         SigmaCompareExpression.CompareOperators.LT: "<",
         SigmaCompareExpression.CompareOperators.LTE: "<=",
@@ -131,6 +191,12 @@ class SiemcBackend(TextQueryBackend):
     # Characters a language's wildcard patterns cannot escape (SQL LIKE's % and _, for instance):
     # a value containing one is matched with a regex instead.
     unescapable_pattern_chars: ClassVar[str] = ""
+    # Characters that are wildcards even in a language's exact-match literals and list values
+    # (LogScale's `*`): a value holding one literally is matched with a regex instead.
+    literal_wildcard_chars: ClassVar[str] = ""
+    # Languages with SQL's three-valued logic: a test on a missing field is unknown, and NOT keeps it
+    # unknown, so under a NOT each test is guarded, e.g. "({field} IS NOT NULL AND {expr})".
+    null_guard_expression: ClassVar[str | None] = None
     # Whole-value wildcard pattern tests (`like(f, "a%b")`, `f LIKE 'a%b'`); the value keeps its
     # wildcards in the language's own form (wildcard_multi / wildcard_single).
     pattern_match_expression: ClassVar[str | None] = None
@@ -153,7 +219,7 @@ class SiemcBackend(TextQueryBackend):
         value = cond.value
         assert isinstance(value, SigmaString)
         if self._needs_regex(value):
-            return self._as_regex(cond, wildcard_regex(value, cased=False), state)
+            return self._as_regex(cond, self._wildcard_regex(value, cased=False), state)
         if value.contains_special() and self.insensitive_pattern_match_expression:
             return self._format(self.insensitive_pattern_match_expression, self._field(cond), value, state)
         if self.case_fold_expression:
@@ -173,7 +239,7 @@ class SiemcBackend(TextQueryBackend):
         value = cond.value
         assert isinstance(value, SigmaString)
         if self._needs_regex(value, cased=True):
-            return self._as_regex(cond, wildcard_regex(value, cased=True), state)
+            return self._as_regex(cond, self._wildcard_regex(value, cased=True), state)
         if value.contains_special() and self.pattern_match_expression:
             return self._format(self.pattern_match_expression, self._field(cond), value, state)
         return super().convert_condition_field_eq_val_str_case_sensitive(cond, state)
@@ -186,12 +252,15 @@ class SiemcBackend(TextQueryBackend):
 
     def _needs_regex(self, value: SigmaString, cased: bool = False) -> bool:
         """True when no template of the language can say the wildcard value exactly."""
+        if self._holds(value, self.literal_wildcard_chars):
+            return True
         if not value.contains_special():
             return False
-        if any(
-            c in part for part in value.s if isinstance(part, str) for c in self.unescapable_pattern_chars
-        ):
+        if self._holds(value, self.unescapable_pattern_chars):
             return True
+        single = any(part is SpecialChars.WILDCARD_SINGLE for part in value.s)
+        if single and self.wildcard_single is None:
+            return True  # the language's patterns know `*` only
         if self.pattern_match_expression or self.wildcard_match_expression:
             return False
         leading = value.startswith(SpecialChars.WILDCARD_MULTI)
@@ -203,12 +272,29 @@ class SiemcBackend(TextQueryBackend):
         kind = "contains" if leading and trailing else "endswith" if leading else "startswith"
         return getattr(self, f"{prefix}{kind}_expression") is None
 
+    def _wildcard_regex(self, value: SigmaString, cased: bool) -> SigmaRegularExpression:
+        return wildcard_regex(value, cased)
+
+    def _alternation(self, values: list[SigmaString], cased: bool) -> SigmaRegularExpression:
+        return alternation(values, cased)
+
+    @staticmethod
+    def _holds(value: SigmaString, chars: str) -> bool:
+        """True when a literal part of the value holds one of the characters."""
+        return any(c in part for part in value.s if isinstance(part, str) for c in chars)
+
     def _as_regex(
         self, cond: ConditionFieldEqualsValueExpression, regex: SigmaRegularExpression, state: ConversionState
     ) -> Any:
         as_regex = ConditionFieldEqualsValueExpression(cond.field, regex)
         as_regex.parent = cond.parent  # precedence decisions look at the parent chain
         return self.convert_condition_field_eq_val_re(as_regex, state)
+
+    def convert_condition_not(self, cond: ConditionNOT, state: ConversionState) -> Any:
+        if self.not_expression is None:
+            return super().convert_condition_not(cond, state)
+        inner = str(self.convert_condition(cond.args[0], state))
+        return self.not_expression.format(expr=inner[1:-1] if group_wrapped(inner) else inner)
 
     # -- lists -------------------------------------------------------------------------------------
     @staticmethod
@@ -245,7 +331,7 @@ class SiemcBackend(TextQueryBackend):
         args = self.field_args(cond)
         values = self._strings(args)
         cased = self._value_kind(values[0]) == "cased"
-        return self._as_regex(args[0], alternation(values, cased=cased), state)
+        return self._as_regex(args[0], self._alternation(values, cased), state)
 
     def decide_convert_condition_as_in_expression(
         self, cond: ConditionOR | ConditionAND, state: ConversionState
@@ -263,13 +349,32 @@ class SiemcBackend(TextQueryBackend):
             return False
         return self.in_operator(kind) is not None
 
-    @staticmethod
-    def _is_pattern_list(args: list[ConditionFieldEqualsValueExpression]) -> bool:
+    def _is_pattern_list(self, args: list[ConditionFieldEqualsValueExpression]) -> bool:
         return any(
             isinstance(arg.value, SigmaRegularExpression)
-            or (isinstance(arg.value, SigmaString) and arg.value.contains_special())
+            or (
+                isinstance(arg.value, SigmaString)
+                and (arg.value.contains_special() or self._holds(arg.value, self.literal_wildcard_chars))
+            )
             for arg in args
         )
+
+    # -- null guards -------------------------------------------------------------------------------
+    def convert_condition(self, cond: Any, state: ConversionState) -> Any:
+        result = super().convert_condition(cond, state)
+        if self.null_guard_expression is None or not isinstance(result, str) or not _under_not(cond):
+            return result
+        if isinstance(cond, ConditionFieldEqualsValueExpression):
+            if isinstance(cond.value, (SigmaNull, SigmaExists)):
+                return result  # already two-valued
+            field = cond.field
+        elif isinstance(cond, (ConditionOR, ConditionAND)) and self.decide_convert_condition_as_in_expression(
+            cond, state
+        ):
+            field = self.field_args(cond)[0].field
+        else:
+            return result
+        return self.null_guard_expression.format(field=self.escape_and_quote_field(field), expr=result)
 
     def convert_condition_as_in_expression(
         self, cond: ConditionOR | ConditionAND, state: ConversionState
@@ -282,7 +387,7 @@ class SiemcBackend(TextQueryBackend):
                 merged = SigmaRegularExpression("|".join(f"(?:{r.regexp})" for r in regexes))
                 merged.flags = set(regexes[0].flags)
                 return self._as_regex(args[0], merged, state)
-            return self._as_regex(args[0], alternation(self._strings(args), cased=kind == "cased"), state)
+            return self._as_regex(args[0], self._alternation(self._strings(args), kind == "cased"), state)
         operator = self.in_operator(kind)
         field = self.escape_and_quote_field(args[0].field)
         values: list[Any] = [arg.value for arg in args]

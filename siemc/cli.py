@@ -216,6 +216,66 @@ def validate(paths: Annotated[list[Path], typer.Argument(help="Rule files or fol
         raise typer.Exit(EXIT_RULE_ERROR)
 
 
+@app.command("test")
+def test_rules(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Rule files or folders (default: detections/).")
+    ] = None,
+    target: Annotated[
+        list[str] | None, typer.Option("--target", "-t", help="Check only this target (repeatable).")
+    ] = None,
+    reference_only: Annotated[
+        bool, typer.Option("--reference-only", help="Run the reference evaluator only, no target engines.")
+    ] = False,
+    matrix: Annotated[
+        bool, typer.Option("--matrix", help="Print rules x targets with agreement counts instead.")
+    ] = False,
+) -> None:
+    """Run the rules' `siemc.tests`: the reference evaluator, then each target's query on the same events."""
+    from siemc.build import compile_detection, load_all
+    from siemc.ruletest import load_target_engines, run_rule_tests
+
+    selected = target or list(TARGET_NAMES)
+    _check_targets(selected)
+    detections, diagnostics = load_all(paths or [Path("detections")])
+    _report(diagnostics)
+    engines = None if reference_only else load_target_engines()
+    if engines is None and not reference_only:
+        typer.echo("note: no target engines here (they ship with the source tree); reference only", err=True)
+    targets = selected if engines is not None else []
+    failed, total = 0, 0
+    rows: list[list[str]] = []
+    for detection in detections:
+        outcomes = run_rule_tests(detection, targets, engines, compile_detection)
+        total += len(outcomes)
+        failed += sum(not outcome.passed for outcome in outcomes)
+        if matrix:
+            cells = [f"{sum(o.reference_error is None for o in outcomes)}/{len(outcomes)}"]
+            for name in targets:
+                verdicts = [o.targets[name][0] for o in outcomes]
+                special = {v for v in verdicts if v in ("unsupported", "rejected", "n/a")}
+                cells.append(special.pop() if special else f"{verdicts.count('ok')}/{len(verdicts)}")
+            rows.append([detection.stem, *cells])
+            continue
+        for outcome in outcomes:
+            problems = [f"reference: {outcome.reference_error}"] if outcome.reference_error else []
+            problems += [f"{name}: {v} {d}".rstrip() for name, (v, d) in outcome.targets.items() if v != "ok"]
+            status = "pass" if outcome.passed else "FAIL"
+            rows.append([status, detection.stem, outcome.test.name, "; ".join(problems)])
+    header = ["rule", "reference", *targets] if matrix else ["result", "rule", "test", "notes"]
+    _print_table(header, rows)
+    typer.echo(f"{total} test(s), {failed} failed", err=True)
+    if failed or diagnostics:
+        raise typer.Exit(EXIT_RULE_ERROR)
+
+
+def _print_table(header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
+    for row in [header, *rows]:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)] + [row[-1]]
+        typer.echo("  ".join(cells).rstrip())
+
+
 @app.command("eval")
 def eval_rule(
     rule: Annotated[Path, typer.Argument(help="The rule file.")],

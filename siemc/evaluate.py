@@ -333,8 +333,9 @@ def _all_of(tests: Sequence[Callable[[Any], bool]]) -> Callable[[Any], bool]:
 class _Compiler:
     """Turns one pySigma condition tree into a predicate over events."""
 
-    def __init__(self, placeholders: Placeholders | None) -> None:
+    def __init__(self, placeholders: Placeholders | None, empty_is_null: bool = False) -> None:
         self.placeholders = placeholders
+        self.empty_is_null = empty_is_null
 
     # Values ------------------------------------------------------------------------------------
 
@@ -457,6 +458,10 @@ class _Compiler:
 
     def field_predicate(self, name: str, value: SigmaType) -> Predicate:
         get = _getter(name)
+        if self.empty_is_null and isinstance(value, (SigmaNull, SigmaExists)):
+            # Data models without null strings (Kusto, UDM): an empty value is the absent value.
+            expected = isinstance(value, SigmaNull) or not value.exists
+            return lambda event: (_is_null(get(event)) or get(event) == "") is expected
         if isinstance(value, SigmaNull):
             return lambda event: _is_null(get(event))
         if isinstance(value, SigmaExists):
@@ -579,9 +584,15 @@ def _timestamp_part_test(part: TimestampPart, expected: float) -> ValueTest:
     return test
 
 
-def compile_rule(rule: SigmaRule, placeholders: Placeholders | None = None) -> Predicate:
-    """The rule as one predicate: true when any of its conditions holds for the event."""
-    compiler = _Compiler(placeholders)
+def compile_rule(
+    rule: SigmaRule, placeholders: Placeholders | None = None, empty_is_null: bool = False
+) -> Predicate:
+    """The rule as one predicate: true when any of its conditions holds for the event.
+
+    `empty_is_null` reads `null` and `exists` for data models where a string is never null and an
+    absent value is the empty string (Kusto columns, UDM fields): there "" is null.
+    """
+    compiler = _Compiler(placeholders, empty_is_null)
     try:
         conditions = [compiler.compile(condition.parse()) for condition in rule.detection.parsed_condition]
     except SigmaError as error:
@@ -607,15 +618,22 @@ class Evaluator:
         self._columns = tuple(columns)
 
     @classmethod
-    def for_rule(cls, rule: SigmaRule, placeholders: Placeholders | None = None) -> Evaluator:
+    def for_rule(
+        cls, rule: SigmaRule, placeholders: Placeholders | None = None, empty_is_null: bool = False
+    ) -> Evaluator:
         """A plain Sigma rule (no derived columns)."""
-        return cls(compile_rule(rule, placeholders))
+        return cls(compile_rule(rule, placeholders, empty_is_null))
 
     @classmethod
-    def for_detection(cls, detection: Detection, placeholders: Placeholders | None = None) -> Evaluator:
+    def for_detection(
+        cls, detection: Detection, placeholders: Placeholders | None = None, empty_is_null: bool = False
+    ) -> Evaluator:
         """A siemc rule: the detection and each derived column of its extension."""
-        columns = [_compile_column(detection, column, placeholders) for column in detection.extension.derive]
-        return cls(compile_rule(detection.sigma, placeholders), columns)
+        columns = [
+            _compile_column(detection, column, placeholders, empty_is_null)
+            for column in detection.extension.derive
+        ]
+        return cls(compile_rule(detection.sigma, placeholders, empty_is_null), columns)
 
     def matches(self, event: Event) -> bool:
         return self._predicate(event)
@@ -641,7 +659,7 @@ class Evaluator:
 
 
 def _compile_column(
-    detection: Detection, column: DerivedColumn, placeholders: Placeholders | None
+    detection: Detection, column: DerivedColumn, placeholders: Placeholders | None, empty_is_null: bool
 ) -> _CompiledColumn:
     cases = []
     for case in column.cases:
@@ -649,7 +667,7 @@ def _compile_column(
             rule = detection.condition_rule(case.when)
         except SigmaError as error:
             raise EvaluationError(f"derived column {column.name}: {error}") from None
-        cases.append((compile_rule(rule, placeholders), case.then))
+        cases.append((compile_rule(rule, placeholders, empty_is_null), case.then))
     return _CompiledColumn(column.name, tuple(cases), column.default)
 
 

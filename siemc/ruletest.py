@@ -31,6 +31,8 @@ class TargetEngines:
     """How to run targets: `run(target, detection, query, events) -> rows`, and their quirks."""
 
     run: Callable[[str, Detection, str, Sequence[Mapping[str, Any]]], Sequence[TargetRow]]
+    # The reference per target: (matches, derived values) of each event as that SIEM stores it.
+    reference: Callable[[str, Detection, Sequence[Mapping[str, Any]]], list[tuple[bool, dict[str, Any]]]]
     computes_derived: frozenset[str]
     normalise: Callable[[str, Any], Any]
     rejected: type[Exception]
@@ -80,9 +82,10 @@ def run_rule_tests(
     if not tests or engines is None or compile_query is None:
         return outcomes
     for target in targets:
+        target_expected = engines.reference(target, detection, events)
         for outcome, verdict in zip(
             outcomes,
-            _target_verdicts(target, detection, events, expected, engines, compile_query),
+            _target_verdicts(target, detection, events, target_expected, engines, compile_query),
             strict=True,
         ):
             outcome.targets[target] = verdict
@@ -154,6 +157,7 @@ def load_target_engines() -> TargetEngines | None:
         return None
     return TargetEngines(
         run=module.run_target,
+        reference=module.reference,
         computes_derived=module.COMPUTES_DERIVED,
         normalise=module.derived_value,
         rejected=module.EngineRejected,

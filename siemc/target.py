@@ -132,25 +132,6 @@ def _environment() -> SandboxedEnvironment:
     return environment
 
 
-def group_wrapped(expression: str) -> bool:
-    """True when the whole expression is one parenthesised group: `(a or b)`, not `(a) or (b)`."""
-    if not (expression.startswith("(") and expression.endswith(")")):
-        return False
-    depth, quote = 0, ""
-    for index, char in enumerate(expression):
-        if quote:
-            quote = "" if char == quote and expression[index - 1] != "\\" else quote
-        elif char in "\"'":
-            quote = char
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth == 0 and index != len(expression) - 1:
-                return False
-    return True
-
-
 class UnmappedField(Unsupported):
     """A field has no column in a fixed-schema source; the next candidate source may have one."""
 

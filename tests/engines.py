@@ -17,12 +17,15 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from backends import get_target
+from siemc.evaluate import Evaluator
+from siemc.fields import FILE_NAME_FIELDS
 from siemc.rule import Detection
 from siemc.target import Source
 from tests.models.common import ModelSyntaxError, Row
 from tests.native import native_event, nest
 
 NOW = dt.datetime(2026, 11, 29, 12, 0, 0, tzinfo=dt.UTC)
+FILE_NAME_TO_PATH = {name: path for path, name in FILE_NAME_FIELDS.items()}
 
 
 class EngineRejected(AssertionError):
@@ -122,6 +125,41 @@ ENGINES: dict[str, Callable[[str, Source, list[dict[str, Any]]], list[Row]]] = {
 }
 # Languages whose output computes the derived columns (EQL lists them as a triage comment only).
 COMPUTES_DERIVED = frozenset({"kql", "spl", "aql", "sumo", "yaral", "logscale"})
+# Data models where a string is never null: an absent value reads as "" (Kusto columns, UDM fields).
+# The reference sees events as such a SIEM stores them, with `null` meaning empty.
+EMPTY_IS_NULL = frozenset({"kql", "yaral"})
+
+
+def rule_fields(detection: Detection) -> set[str]:
+    """The Sigma fields the detection and its derived columns test."""
+    rules = [detection.sigma]
+    rules += [
+        detection.condition_rule(case.when) for column in detection.extension.derive for case in column.cases
+    ]
+    fields: set[str] = set()
+    for rule in rules:
+        pending: list[Any] = list(rule.detection.detections.values())
+        while pending:
+            item = pending.pop()
+            if hasattr(item, "detection_items"):
+                pending.extend(item.detection_items)
+            elif item.field:
+                fields.add(item.field)
+    return fields
+
+
+def reference(
+    target_name: str, detection: Detection, events: Sequence[Mapping[str, Any]]
+) -> list[tuple[bool, dict[str, Any]]]:
+    """What the rule means for each event, as the target's data model holds the event."""
+    view: list[Mapping[str, Any]] = list(events)
+    empty_is_null = target_name in EMPTY_IS_NULL
+    if empty_is_null:
+        # File-name fields stay derived from their path fields, which get the "" instead.
+        fields = {FILE_NAME_TO_PATH.get(name, name) for name in rule_fields(detection)}
+        view = [{name: "" for name in fields} | dict(event) for event in events]
+    evaluator = Evaluator.for_detection(detection, empty_is_null=empty_is_null)
+    return [(evaluator.matches(event), evaluator.derived(event)) for event in view]
 
 
 def run_target(

@@ -52,7 +52,8 @@ def test_the_t1219_tests_pass_on_the_reference_and_every_target(t1219: Detection
     assert engines is not None
     outcomes = run_rule_tests(t1219, TARGET_NAMES, engines, compile_detection)
     failures = [
-        f"{o.test.name}: reference {o.reference_error}; " + str({t: v for t, v in o.targets.items() if v[0] != AGREES})
+        f"{o.test.name}: reference {o.reference_error}; "
+        + str({t: v for t, v in o.targets.items() if v[0] != AGREES})
         for o in outcomes
         if o.reference_error or any(v[0] != AGREES for v in o.targets.values())
     ]
@@ -82,7 +83,9 @@ def test_a_wrong_expectation_fails_with_exit_1(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["test", str(path), "--reference-only"])
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
-    assert any(line.startswith("FAIL") and "whoami from cmd" in line and "FromShell=True" in line for line in lines)
+    assert any(
+        line.startswith("FAIL") and "whoami from cmd" in line and "FromShell=True" in line for line in lines
+    )
     assert any(line.startswith("FAIL") and "notepad" in line and "expected a match" in line for line in lines)
 
 
@@ -111,7 +114,10 @@ def test_matrix_prints_agreement_counts_per_target(tmp_path: Path) -> None:
         ("- {name: x, event: {Image: a}}\n", "siemc.tests.0: a test needs `expect`"),
         ("- {name: x, event: {Image: a}, expect: {}}\n", "`expect` needs `match: true` or `match: false`"),
         ("- {name: x, event: {Image: a}, expect: {match: true, Nope: 1}}\n", "unknown key 'Nope'"),
-        ("- {name: x, event: {Image: a}, expect: {match: true, FromShell: yes-ish}}\n", "expected true or false"),
+        (
+            "- {name: x, event: {Image: a}, expect: {match: true, FromShell: yes-ish}}\n",
+            "expected true or false",
+        ),
         ("- {name: x, event: [a], expect: {match: true}}\n", "expected an event"),
     ],
 )
