@@ -329,7 +329,7 @@ def test_golden_escaping_values() -> None:
         {"Image": "c:\\windows\\system32\\CMD.exe"},
         {"Image": "C:\\Windows\\System32\\cmd.exe.bak"},
     ]
-    selector = {"sourcetype": "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational", "EventCode": 1}
+    selector = {"source": "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational", "EventCode": 1}
     assert hits(text, [{**selector, **e} for e in events]) == [0, 1]
 
 
@@ -341,7 +341,7 @@ def test_golden_escaping_values() -> None:
 def test_golden_escaping_literal_asterisk() -> None:
     # tests/golden/rules/escaping.yml: `CommandLine|contains: 'a\*b'` means the text `a*b`.
     text = (REPO / "tests" / "golden" / "spl" / "escaping.spl").read_text(encoding="utf-8")
-    selector = {"sourcetype": "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational", "EventCode": 1}
+    selector = {"source": "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational", "EventCode": 1}
     assert hits(text, [{**selector, "CommandLine": "run a*b now"}]) == [0]
 
 
@@ -358,7 +358,7 @@ def test_t1219_returns_exactly_the_tools() -> None:
     rule = load_rule(REPO / "detections" / "t1219_remote_access_tools.yml")
     source = get_target("spl").source_for(rule.sigma)
     text = (REPO / "build" / "spl" / "t1219_remote_access_tools.spl").read_text(encoding="utf-8")
-    selector = {"sourcetype": "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational", "EventCode": 1}
+    selector = {"source": "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational", "EventCode": 1}
     events: list[Mapping[str, Any]] = []
     expected = {}
     for minutes, case in enumerate(cases()):
