@@ -55,9 +55,7 @@ class EqlBackend(ElasticEqlBackend):
         if cond.args[0].field.endswith(NUMERIC_SUFFIXES) and all(isinstance(v, SigmaNumber) for v in values):
             return f"{field} in ({', '.join(str(v) for v in values)})"
         # `:` takes strings only; numbers in a keyword field are their text.
-        texts = [
-            f'"{v}"' if isinstance(v, SigmaNumber) else self.convert_value_str(v, state) for v in values
-        ]
+        texts = [f'"{v}"' if isinstance(v, SigmaNumber) else self.convert_value_str(v, state) for v in values]
         return f"{field} : ({', '.join(texts)})"
 
     def convert_condition_field_eq_val_str_case_sensitive(self, cond: Any, state: ConversionState) -> Any:

@@ -57,6 +57,10 @@ _MORE_CHANNELS: Mapping[str, tuple[str, ...]] = {
 }
 
 
+# A value a selected event carries, typed as the SIEM stores it (QRadar's devicetype is a number).
+SelectorValue = str | int | bool
+
+
 class MappingError(Exception):
     """A mapping file is malformed; the message names the file and the key."""
 
@@ -93,7 +97,7 @@ class SourceSpec:
 
     name: str
     selector: str
-    selector_fields: Mapping[str, str]
+    selector_fields: Mapping[str, SelectorValue]
     time_field: str
     fields: Mapping[str, str]
     unmapped: str | None
@@ -130,6 +134,13 @@ class _Reader:
             if not isinstance(key, str) or not isinstance(item, str | int) or isinstance(item, bool):
                 raise self.fail(f"{where}.{key}", "expected a name -> string entry")
         return {key: str(item) for key, item in table.items()}
+
+    def value_table(self, value: object, where: str) -> dict[str, SelectorValue]:
+        table = self.mapping(value, where)
+        for key, item in table.items():
+            if not isinstance(key, str) or not isinstance(item, str | int | bool):
+                raise self.fail(f"{where}.{key}", "expected a name -> string, number or boolean entry")
+        return table
 
     def logsource(self, value: object, where: str) -> LogsourceKey:
         text = self.text(value, where)
@@ -181,9 +192,7 @@ class _Reader:
             "selector": self.text(block["selector"], f"{where}.selector"),
             "time_field": self.text(block["time_field"], f"{where}.time_field"),
             "fields": self.fields(block.get("fields", {}), sets, f"{where}.fields"),
-            "selector_fields": self.string_table(
-                block.get("selector_fields", {}), f"{where}.selector_fields"
-            ),
+            "selector_fields": self.value_table(block.get("selector_fields", {}), f"{where}.selector_fields"),
             "extra": self.string_table(block.get("extra", {}), f"{where}.extra"),
         }
 
@@ -218,6 +227,11 @@ def _windows_records() -> dict[LogsourceKey, tuple[RecordSource, ...]]:
     return records
 
 
+def column_name(native: str) -> str:
+    """The column a native field reference names: a quoted identifier (AQL's "Process Name") unquoted."""
+    return native[1:-1] if len(native) > 1 and native[0] == native[-1] == '"' else native
+
+
 def _family_source(family: Mapping[str, Any], records: Sequence[RecordSource]) -> dict[str, Any]:
     """The source of one Windows log source from the `windows_events` template."""
     channel, event_id = family["channel"], family["event_id"]
@@ -235,9 +249,15 @@ def _family_source(family: Mapping[str, Any], records: Sequence[RecordSource]) -
         return list_test.format(field=part["field"], literals=", ".join(literals))
 
     tests = [test(channel, channels)] + ([test(event_id, ids)] if ids else [])
-    selector_fields = {channel["field"]: channel.get("value", "{value}").format(value=channels[0])}
+    selector_fields: dict[str, SelectorValue] = {
+        column_name(channel["field"]): channel.get("value", "{value}").format(value=channels[0])
+    }
     if ids:
-        selector_fields[event_id["field"]] = event_id.get("value", "{value}").format(value=ids[0])
+        # An unquoted literal is a number in the language, and so is the stored event id.
+        numeric = event_id["literal"] == "{value}" and "value" not in event_id
+        selector_fields[column_name(event_id["field"])] = (
+            ids[0] if numeric else event_id.get("value", "{value}").format(value=ids[0])
+        )
     block = {k: v for k, v in family.items() if k in _SOURCE_KEYS}
     return {
         **block,

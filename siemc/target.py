@@ -24,7 +24,7 @@ from sigma.rule import SigmaRule
 from siemc.diagnostics import SiemcError, Unsupported
 from siemc.extension import TIME_COLUMN, DerivedColumn
 from siemc.fields import FILE_NAME_FIELDS, UnmappedFieldError, field_pipeline, nested_name, unmapped_name
-from siemc.mappings import SourceSpec, entry_for, logsource_values, target_mapping
+from siemc.mappings import SelectorValue, SourceSpec, entry_for, logsource_values, target_mapping
 from siemc.rule import Detection
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -45,7 +45,7 @@ class Source:
     fields: Mapping[str, str]
     time_field: str
     extra: Mapping[str, str] = field(default_factory=dict)  # target-specific template values
-    selector_fields: Mapping[str, str] = field(default_factory=dict)
+    selector_fields: Mapping[str, SelectorValue] = field(default_factory=dict)
     unmapped: str | None = None
     keyword_field: str | None = None
     name: str = ""
@@ -71,7 +71,10 @@ class Source:
             fields=spec.fields,
             time_field=spec.time_field,
             extra=spec.extra,
-            selector_fields={key: fill(value) for key, value in spec.selector_fields.items()},
+            selector_fields={
+                key: fill(value) if isinstance(value, str) else value
+                for key, value in spec.selector_fields.items()
+            },
             unmapped=spec.unmapped,
             keyword_field=spec.keyword_field,
             name=fill(spec.name),

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from siemc.fields import FILE_NAME_FIELDS
+from siemc.mappings import column_name
 from siemc.target import Source
 
 
@@ -20,7 +21,7 @@ def native_event(event: dict[str, Any], source: Source) -> dict[str, Any]:
         if path_field in sigma and name_field not in sigma:
             sigma[name_field] = file_name(sigma[path_field])
     native = {name: source.native_field(name) for name in sigma}
-    return {field: sigma[name] for name, field in native.items() if field is not None}
+    return {column_name(field): sigma[name] for name, field in native.items() if field is not None}
 
 
 def nest(flat: dict[str, Any]) -> dict[str, Any]:

@@ -109,7 +109,7 @@ def test_windows_event_log_sources_come_from_one_template(tmp_path: Path) -> Non
         spec.selector
         == 'events | Channel == "Microsoft-Windows-Sysmon/Operational" and EventID in (12, 13, 14)'
     )
-    assert dict(spec.selector_fields) == {"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": "12"}
+    assert dict(spec.selector_fields) == {"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 12}
     assert security.candidates[0].selector == 'events | Channel == "Security"'
 
 
