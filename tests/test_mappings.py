@@ -197,3 +197,14 @@ def test_an_unknown_log_source_is_unsupported(tmp_path: Path) -> None:
     text = REGISTRY_RULE.replace("{category: registry_set, product: windows}", "{product: acme, service: x}")
     with pytest.raises(SiemcError, match="log source product=acme service=x is not mapped"):
         get_target("kql").render(_rule(tmp_path, text))
+
+
+def test_kql_field_references_map_both_fields(tmp_path: Path) -> None:
+    text = REGISTRY_RULE.replace(
+        "{category: registry_set, product: windows}", "{product: aws, service: cloudtrail}"
+    )
+    detection = _rule(
+        tmp_path,
+        text.replace("TargetObject|contains: '\\CurrentVersion\\Run\\'", "userAgent|fieldref: eventName"),
+    )
+    assert "UserAgent =~ EventName" in get_target("kql").render(detection)
