@@ -68,9 +68,13 @@ class Run:
 
 def _children(pid: int) -> list[int]:
     found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:  # the process ended between two samples
+        return found
+    for task in tasks:
         try:
-            found += [int(p) for p in (task / "children").read_text().split()]
+            found += [int(p) for p in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
         except (OSError, ValueError):
             continue
     return found
