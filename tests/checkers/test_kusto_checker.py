@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
-import time
 
 import pytest
 
@@ -120,12 +119,10 @@ def test_every_schema_column_is_known(kl: KustoLanguage) -> None:
         assert kl.diagnostics(query) == [], table
 
 
-def test_process_is_shared_and_fast(kl: KustoLanguage) -> None:
+def test_process_is_shared(kl: KustoLanguage) -> None:
     assert kusto_language() is kl
-    started = time.monotonic()
     for i in range(50):
         assert kl.diagnostics(f'DeviceProcessEvents | where FileName =~ "f{i}.exe"') == []
-    assert time.monotonic() - started < 10
 
 
 def test_unicode_and_escapes_round_trip(kl: KustoLanguage) -> None:

@@ -9,7 +9,6 @@ calculation and formatting functions, [(?i)] IBM Support 7160974, [5min] default
 from __future__ import annotations
 
 import datetime as dt
-import time
 from pathlib import Path
 from typing import Any
 
@@ -445,7 +444,6 @@ def test_sigmahq_sample_parses() -> None:
 
     # Every 10th rule by sorted path (about 300 of ~3,100); rules siemc cannot compile are skipped.
     sample = sorted(SIGMAHQ.rglob("*.yml"))[::10]
-    started = time.monotonic()
     compiled = 0
     failures = []
     for path in sample:
@@ -460,4 +458,3 @@ def test_sigmahq_sample_parses() -> None:
             failures.append(f"{path.relative_to(SIGMAHQ)}: {error}")
     assert not failures, "\n".join(failures)
     assert compiled >= 100, compiled
-    assert time.monotonic() - started < 20

@@ -8,7 +8,6 @@ next to each one, never by running siemc.
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -485,7 +484,6 @@ def test_sigmahq_sample_outputs_parse() -> None:
     from siemc.diagnostics import SiemcError
     from siemc.rule import load_rule
 
-    start = time.monotonic()
     compiled, failures = 0, []
     for path in _corpus_sample():
         try:
@@ -499,4 +497,3 @@ def test_sigmahq_sample_outputs_parse() -> None:
             failures.append(f"{path.name}: {error}")
     assert failures == []
     assert compiled >= 50, compiled  # Windows process creation alone gives more than that
-    assert time.monotonic() - start < 60

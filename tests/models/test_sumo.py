@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -447,7 +446,6 @@ def test_sigmahq_sample_parses() -> None:
 
     # Only Windows process creation is mapped for Sumo yet: sample those, every 4th by sorted path.
     sample = sorted((SIGMAHQ / "windows" / "process_creation").rglob("*.yml"))[::4][:300]
-    started = time.monotonic()
     compiled = 0
     failures = []
     for path in sample:
@@ -463,4 +461,3 @@ def test_sigmahq_sample_parses() -> None:
             failures.append(f"{path.relative_to(SIGMAHQ)}: {first}")
     assert not failures, f"{len(failures)} of {compiled} do not parse:\n" + "\n".join(failures)
     assert compiled >= 100, compiled
-    assert time.monotonic() - started < 20
