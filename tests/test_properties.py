@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import string
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,8 @@ RULE_PATH = Path("property.yml")
 # Characters that stress quoting, escaping and pattern syntax in at least one of the languages.
 ALPHABET = "abcXYZ019 -_.%/\\|'\"\n:;,()[]{}$^+=@#&~`éÄß€"
 plain_text = st.text(alphabet=ALPHABET, min_size=1, max_size=8)
+# Strings generated to match a rule's regex: the same characters plus all ASCII letters and digits.
+REGEX_ALPHABET = "".join(sorted(set(ALPHABET + string.ascii_letters + string.digits)))
 
 STRING_MODIFIERS: tuple[tuple[str, ...], ...] = (
     (),
@@ -203,7 +206,7 @@ def _instance(draw: st.DrawFn, value: Any) -> Any:
     if isinstance(value, SigmaRegularExpression):
         flags = re.IGNORECASE if "i" in {f.name[0].lower() for f in value.flags} else 0
         return draw(
-            st.from_regex(re.compile(str(value.regexp), flags), fullmatch=False).filter(lambda s: len(s) < 40)
+            st.from_regex(re.compile(str(value.regexp), flags), fullmatch=False, alphabet=REGEX_ALPHABET).filter(lambda s: len(s) < 40)
         )
     if isinstance(value, SigmaString):
         text = ""
