@@ -40,8 +40,8 @@ RULE_PATH = Path("property.yml")
 # Characters that stress quoting, escaping and pattern syntax in at least one of the languages.
 ALPHABET = "abcXYZ019 -_.%/\\|'\"\n:;,()[]{}$^+=@#&~`éÄß€"
 plain_text = st.text(alphabet=ALPHABET, min_size=1, max_size=8)
-# Strings generated to match a rule's regex: the same characters plus all ASCII letters and digits.
-REGEX_ALPHABET = "".join(sorted(set(ALPHABET + string.ascii_letters + string.digits)))
+# Strings generated to match a rule's regex: the same characters plus all printable ASCII.
+REGEX_ALPHABET = "".join(sorted(set(ALPHABET + string.ascii_letters + string.digits + string.punctuation)))
 
 STRING_MODIFIERS: tuple[tuple[str, ...], ...] = (
     (),
