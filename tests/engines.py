@@ -78,12 +78,23 @@ def _run_kql(query: str, source: Source, rows: list[dict[str, Any]]) -> list[Row
         raise EngineRejected("Kusto.Language: " + "; ".join(str(d) for d in diagnostics))
     table = re.match(r"\w+", source.selector)
     assert table is not None, source.selector
-    naive = [
-        {k: (v.replace(tzinfo=None) if isinstance(v, dt.datetime) else v) for k, v in row.items()}
-        for row in rows
-    ]
+    columns = kusto.table_columns(table.group(0))
+    naive = [_kusto_row(row, columns) for row in rows]
     result = kusto.run_kql(query, {table.group(0): naive}, now=NOW.replace(tzinfo=None))
     return _rows_by_time(result, source.time_field, len(rows))
+
+
+def _kusto_row(row: Mapping[str, Any], columns: Mapping[str, str]) -> dict[str, Any]:
+    """A row for a Kusto table: naive UTC times, and `EventData.X` keys nested in their dynamic column."""
+    result: dict[str, Any] = {}
+    for key, value in row.items():
+        value = value.replace(tzinfo=None) if isinstance(value, dt.datetime) else value
+        head, _, rest = key.partition(".")
+        if rest and columns.get(head) == "dynamic":
+            result.setdefault(head, {})[rest] = value
+        else:
+            result[key] = value
+    return result
 
 
 def _run_eql(query: str, source: Source, rows: list[dict[str, Any]]) -> list[Row]:

@@ -22,6 +22,8 @@ import atexit
 import datetime as dt
 import functools
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -49,6 +51,20 @@ NODE_DIR: Final = CHECKERS_DIR / "node"
 KUSTO_CHECK_SCRIPT: Final = NODE_DIR / "kusto_check.js"
 KUSTO_PACKAGE_DIR: Final = NODE_DIR / "node_modules" / "@kusto" / "language-service-next"
 DEFENDER_XDR_SCHEMA_PATH: Final = CHECKERS_DIR / "defender_xdr_schema.json"
+SENTINEL_SCHEMA_PATH: Final = CHECKERS_DIR / "sentinel_schema.json"
+
+
+@functools.cache
+def all_tables_schema_path() -> Path:
+    """One schema file with the Defender XDR and the Sentinel tables (siemc uses both)."""
+    schema = json.loads(DEFENDER_XDR_SCHEMA_PATH.read_text(encoding="utf-8"))
+    schema["tables"].update(json.loads(SENTINEL_SCHEMA_PATH.read_text(encoding="utf-8"))["tables"])
+    handle, name = tempfile.mkstemp(prefix="siemc-kusto-schema-", suffix=".json")
+    with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        json.dump(schema, stream)
+    atexit.register(os.unlink, name)
+    return Path(name)
+
 
 #: Seconds to wait for the Node process to load Kusto.Language and answer the
 #: start-up probe (it takes about one second).
@@ -92,7 +108,8 @@ class KustoLanguage:
     from :func:`kusto_language`.
     """
 
-    def __init__(self, schema_path: Path | str = DEFENDER_XDR_SCHEMA_PATH) -> None:
+    def __init__(self, schema_path: Path | str | None = None) -> None:
+        schema_path = schema_path or all_tables_schema_path()
         node = shutil.which("node")
         if node is None:
             raise KustoLanguageUnavailable("`node` is not on PATH; Kusto.Language needs Node.js")
@@ -264,6 +281,11 @@ def _load_schema(path: str) -> dict[str, dict[str, str]]:
     return tables
 
 
+def table_columns(table: str) -> dict[str, str]:
+    """Column -> Kusto type of one Defender XDR or Sentinel table (empty for an unknown table)."""
+    return dict(_load_schema(str(all_tables_schema_path())).get(table, {}))
+
+
 def defender_xdr_schema() -> dict[str, dict[str, str]]:
     """Table -> column -> Kusto type, from ``defender_xdr_schema.json`` (a fresh copy)."""
     return {t: dict(c) for t, c in _load_schema(str(DEFENDER_XDR_SCHEMA_PATH)).items()}
@@ -361,7 +383,7 @@ def run_kql(
     """
     import duckdb_kql  # imported here: only this function needs duckdb
 
-    schema = _load_schema(str(DEFENDER_XDR_SCHEMA_PATH))
+    schema = _load_schema(str(all_tables_schema_path()))
     for name, rows in tables.items():
         if name not in schema:
             raise ValueError(f"unknown table {name!r}; the schema has {sorted(schema)}")
@@ -374,6 +396,8 @@ def run_kql(
     try:
         con.execute(f"SET max_expression_depth TO {_MAX_EXPRESSION_DEPTH}")
         for name, columns in schema.items():
+            if name not in tables and not re.search(rf"\b{re.escape(name)}\b", query):
+                continue  # only the tables the query can read: creating ~100 tables per run is slow
             column_sql = ", ".join(f'"{c}" {_DUCKDB_TYPES[t]}' for c, t in columns.items())
             con.execute(f'CREATE TABLE "{name}" ({column_sql})')
             rows = tables.get(name, ())
