@@ -103,10 +103,22 @@ def _run_eql(query: str, source: Source, rows: list[dict[str, Any]]) -> list[Row
     error = eql_engine.eql_syntax_error(query)
     if error:
         raise EngineRejected("eql: " + error)
-    documents = [
-        nest({k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in r.items()}) for r in rows
-    ]
+    documents = [nest({k: _ecs_value(k, v) for k, v in r.items()}) for r in rows]
     return [Row(index) for index in eql_engine.run_eql(query, documents)]
+
+
+def _ecs_value(field: str, value: Any) -> Any:
+    """A value as Elasticsearch holds it: ISO times; numbers in keyword fields (event.code and the
+    winlog event data, such as winlog.event_id) indexed as their text."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and (field == "event.code" or field.startswith("winlog."))
+    ):
+        return str(value)
+    return value
 
 
 def _run_model(name: str) -> Callable[[str, Source, list[dict[str, Any]]], list[Row]]:
