@@ -128,3 +128,21 @@ def test_every_logscale_output_parses(outputs: dict[str, dict[Path, str | None]]
         if (errors := logscale_syntax_errors(text))
     }
     assert not failures
+
+
+@pytest.mark.parametrize("target_name", ["spl", "aql", "sumo", "yaral", "logscale"])
+def test_every_output_parses_with_its_language_model(
+    outputs: dict[str, dict[Path, str | None]], target_name: str
+) -> None:
+    from importlib import import_module
+
+    from tests.models.common import ModelSyntaxError
+
+    model = import_module(f"tests.models.{target_name}")
+    failures = {}
+    for path, text in _converted(outputs[target_name]):
+        try:
+            model.parse(text)
+        except ModelSyntaxError as error:
+            failures[path.name] = str(error).splitlines()[0]
+    assert not failures
