@@ -25,12 +25,42 @@ from siemc.backend import (
     alternation,
     backslash_string,
     plain_text,
-    slash_delimited,
     wildcard_regex,
 )
 from siemc.target import Target
 
 logscale_string = backslash_string
+
+# Line breaks cannot stand raw in a `/.../` literal (it ends at the line): they are written as the
+# regex escapes `\n`/`\r`, which mean the same character both escaped and unescaped.
+_LINE_BREAKS = {"\n": "\\n", "\r": "\\r"}
+# Python's `\Z` is the very end of the value, LogScale's `\z` (its `\Z` allows a final line break).
+_ESCAPES = {**_LINE_BREAKS, "Z": "\\z"}
+
+
+def regex_literal(regexp: str) -> str:
+    """A Python regex as the body of a LogScale `/.../` literal: `/` and line breaks escaped."""
+    out, index = [], 0
+    while index < len(regexp):
+        char = regexp[index]
+        if char == "\\" and index + 1 < len(regexp):
+            escaped = regexp[index + 1]
+            out.append(_ESCAPES.get(escaped, char + escaped))
+            index += 2
+            continue
+        out.append("\\/" if char == "/" else _LINE_BREAKS.get(char, char))
+        index += 1
+    return "".join(out)
+
+
+def end_anchored(regex: SigmaRegularExpression) -> SigmaRegularExpression:
+    """The regex with a final `$` anchor written `\\z`: a Java `$` also matches before a final line
+    break, where Sigma's whole-value match does not. (Python's `re` before 3.14 has no `\\z`: the
+    body is set after pySigma's validity check.)"""
+    body = str(regex.regexp)
+    if body.endswith("$") and not re.search(r"(?<!\\)(?:\\\\)*\\\$$", body):
+        regex.regexp = SigmaString(body[:-1] + "\\z", escape=False)
+    return regex
 
 
 class LogScaleBackend(SiemcBackend):
@@ -72,15 +102,21 @@ class LogScaleBackend(SiemcBackend):
             SigmaRegularExpressionFlag.MULTILINE: "m",
             SigmaRegularExpressionFlag.DOTALL: "d",
         }
-        body = slash_delimited(str(r.regexp))
+        body = regex_literal(str(r.regexp))
         return f"/{body}/" + "".join(c for flag, c in flags.items() if flag in r.flags)
 
     def convert_condition_field_eq_val_str(self, cond: Any, state: ConversionState) -> Any:
         # Without case, a plain value is the anchored regex /^value$/i.
         value = cond.value
         if not value.contains_special():
-            return self._as_regex(cond, wildcard_regex(value, cased=False), state)
+            return self._as_regex(cond, self._wildcard_regex(value, cased=False), state)
         return super().convert_condition_field_eq_val_str(cond, state)
+
+    def _wildcard_regex(self, value: SigmaString, cased: bool) -> SigmaRegularExpression:
+        return end_anchored(wildcard_regex(value, cased))
+
+    def _alternation(self, values: list[SigmaString], cased: bool) -> SigmaRegularExpression:
+        return end_anchored(alternation(values, cased))
 
     @staticmethod
     def _whole_condition(cond: Any) -> bool:
@@ -96,7 +132,7 @@ class LogScaleBackend(SiemcBackend):
             return super().convert_condition_field_eq_val_cidr(cond, state)
         # cidr() is a pipeline step only: inside a condition a network is its address prefixes.
         prefixes = [SigmaString(prefix) for prefix in cond.value.expand(wildcard="*")]
-        return self._as_regex(cond, alternation(prefixes, cased=False), state)
+        return self._as_regex(cond, self._alternation(prefixes, cased=False), state)
 
     def convert_condition_as_in_expression(
         self, cond: ConditionOR | ConditionAND, state: ConversionState

@@ -58,7 +58,9 @@ def wildcard_regex(value: SigmaString, cased: bool) -> SigmaRegularExpression:
             pieces.append(".")
         else:
             pieces.append("".join("\\" + c if c in _REGEX_SPECIAL else c for c in str(part)))
-    body = "".join(pieces) or ".*"  # a value of only `*`: any value (an empty regex is no literal)
+    body = "".join(pieces)
+    if not body and not (anchor_start and anchor_end):
+        body = ".*"  # a value of only `*`: any value (an empty regex is no literal); "" stays `^$`
     regex = SigmaRegularExpression(("^" if anchor_start else "") + body + ("$" if anchor_end else ""))
     flags = set() if cased else {SigmaRegularExpressionFlag.IGNORECASE}
     if any(p in (SpecialChars.WILDCARD_MULTI, SpecialChars.WILDCARD_SINGLE) for p in parts):
