@@ -34,13 +34,17 @@ logscale_string = backslash_string
 # Line breaks cannot stand raw in a `/.../` literal (it ends at the line): they are written as the
 # regex escapes `\n`/`\r`, which mean the same character both escaped and unescaped.
 _LINE_BREAKS = {"\n": "\\n", "\r": "\\r"}
-# Python's `\Z` is the very end of the value, LogScale's `\z` (its `\Z` allows a final line break).
+# Python's `\Z` is the very end of the value, LogScale's `\z` (its `\Z` may allow a final line break).
 _ESCAPES = {**_LINE_BREAKS, "Z": "\\z"}
+# Python's `$`: the end of the value or before a final newline (with `m`: before any newline). The
+# documentation only says "the end of the entire string", so the meaning is spelled out.
+_END = {False: "(?=\\n?\\z)", True: "(?=\\n|\\z)"}
 
 
-def regex_literal(regexp: str) -> str:
-    """A Python regex as the body of a LogScale `/.../` literal: `/` and line breaks escaped."""
-    out, index = [], 0
+def regex_literal(regexp: str, multiline: bool) -> str:
+    """A Python regex as the body of a LogScale `/.../` literal: `/` and line breaks escaped, `$`
+    and `\\Z` with Python's meaning."""
+    out, index, class_start = [], 0, -1
     while index < len(regexp):
         char = regexp[index]
         if char == "\\" and index + 1 < len(regexp):
@@ -48,18 +52,24 @@ def regex_literal(regexp: str) -> str:
             out.append(_ESCAPES.get(escaped, char + escaped))
             index += 2
             continue
+        if class_start >= 0:
+            if char == "]" and index > class_start:  # a `]` first in a class is literal
+                class_start = -1
+        elif char == "[":
+            class_start = index + (2 if regexp[index + 1 : index + 2] == "^" else 1)
+        elif char == "$":
+            char = _END[multiline]
         out.append("\\/" if char == "/" else _LINE_BREAKS.get(char, char))
         index += 1
     return "".join(out)
 
 
 def end_anchored(regex: SigmaRegularExpression) -> SigmaRegularExpression:
-    """The regex with a final `$` anchor written `\\z`: a Java `$` also matches before a final line
-    break, where Sigma's whole-value match does not. (Python's `re` before 3.14 has no `\\z`: the
-    body is set after pySigma's validity check.)"""
-    body = str(regex.regexp)
-    if body.endswith("$") and not re.search(r"(?<!\\)(?:\\\\)*\\\$$", body):
-        regex.regexp = SigmaString(body[:-1] + "\\z", escape=False)
+    """A whole-value regex (`wildcard_regex`, `alternation`) with its `$` anchors written `\\z`: a
+    `$` also matches before a final line break (Python's, Java's), the end of a value does not.
+    Python's `re` before 3.14 has no `\\z`: the body is set after pySigma's validity check."""
+    body = re.sub(r"(?<!\\)((?:\\\\)*)\$", r"\1\\z", str(regex.regexp))
+    regex.regexp = SigmaString(body, escape=False)
     return regex
 
 
@@ -102,7 +112,11 @@ class LogScaleBackend(SiemcBackend):
             SigmaRegularExpressionFlag.MULTILINE: "m",
             SigmaRegularExpressionFlag.DOTALL: "d",
         }
-        body = regex_literal(str(r.regexp))
+        regexp = str(r.regexp)
+        multiline = SigmaRegularExpressionFlag.MULTILINE in r.flags or bool(
+            re.match(r"\(\?[a-zA-Z]*m[a-zA-Z]*\)", regexp)
+        )
+        body = regex_literal(regexp, multiline)
         return f"/{body}/" + "".join(c for flag, c in flags.items() if flag in r.flags)
 
     def convert_condition_field_eq_val_str(self, cond: Any, state: ConversionState) -> Any:
