@@ -32,8 +32,8 @@ from siemc.target import Target
 logscale_string = backslash_string
 
 # Line breaks cannot stand raw in a `/.../` literal (it ends at the line): they are written as the
-# regex escapes `\n`/`\r`, which mean the same character both escaped and unescaped.
-_LINE_BREAKS = {"\n": "\\n", "\r": "\\r"}
+# regex escapes `\n`/`\r` (tabs `\t`, for legibility), the same character escaped or not.
+_LINE_BREAKS = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # Python's `\Z` is the very end of the value, LogScale's `\z` (its `\Z` may allow a final line break).
 _ESCAPES = {**_LINE_BREAKS, "Z": "\\z"}
 # Python's `$`: the end of the value or before a final newline (with `m`: before any newline). The
@@ -87,7 +87,10 @@ class LogScaleBackend(SiemcBackend):
     cidr_expression = 'cidr({field}, subnet="{value}")'
     compare_op_expression = "test({field} {operator} {value})"
     field_null_expression = "{field}!=*"  # `!=` holds on a missing field; `*` matches any value
-    literal_wildcard_chars = "*"  # `*` is a glob even inside quotes and in() values
+    # `*` is a glob even inside quotes and in() values. Tab and carriage return: the string page
+    # documents `\t` only by example and the community parser rejects both escapes, while the regex
+    # page lists `\t` and `\r`, so values holding them are matched with a regex too.
+    literal_wildcard_chars = "*\t\r"
     field_exists_expression = "{field}=*"
     field_not_exists_expression = "{field}!=*"
 
@@ -102,6 +105,14 @@ class LogScaleBackend(SiemcBackend):
             if re.fullmatch(r"[#@]?[A-Za-z_][A-Za-z0-9_.]*", field_name)
             else logscale_string(field_name)
         )
+
+    def convert_condition_field_compare_op_val(self, cond: Any, state: ConversionState) -> Any:
+        field = self.escape_and_quote_field(cond.field)
+        if field.startswith('"'):
+            # Inside test() a quoted name is a string, not a field; the filter form takes one
+            # (crowdstrike-query-language/syntax-datatypes-detail-fieldname.html: "response-time" <= 200).
+            return f"{field} {self.compare_operators[cond.value.op]} {cond.value.number}"
+        return super().convert_condition_field_compare_op_val(cond, state)
 
     def convert_value_str(self, s: SigmaString, state: ConversionState) -> str:
         return logscale_string(plain_text(s))
