@@ -19,7 +19,7 @@ from sigma.types import (
     SigmaString,
 )
 
-from siemc.backend import SiemcBackend
+from siemc.backend import SiemcBackend, alternation, end_of_value_anchors, wildcard_regex
 from siemc.extension import Lookback
 from siemc.target import Target
 
@@ -58,6 +58,13 @@ class AqlBackend(SiemcBackend):
     cased_in_operator = "IN"
     number_in_operator = "IN"
     list_separator = ", "
+
+    # Java's `$` also matches before a final line break; a wildcard value ends at the value's end.
+    def _wildcard_regex(self, value: SigmaString, cased: bool) -> SigmaRegularExpression:
+        return end_of_value_anchors(wildcard_regex(value, cased))
+
+    def _alternation(self, values: list[SigmaString], cased: bool) -> SigmaRegularExpression:
+        return end_of_value_anchors(alternation(values, cased))
 
     def escape_and_quote_field(self, field_name: str) -> str:
         # Normalised columns (username) are bare; custom properties and functions are given as written.

@@ -16,10 +16,10 @@ from typing import Any, ClassVar
 from sigma.backends.splunk.splunk import SplunkBackend
 from sigma.conditions import ConditionFieldEqualsValueExpression
 from sigma.conversion.state import ConversionState
-from sigma.rule import SigmaRule
-from sigma.types import SigmaRegularExpression, SigmaString
+from sigma.rule import SigmaDetection, SigmaRule
+from sigma.types import SigmaExpansion, SigmaRegularExpression, SigmaString, SpecialChars
 
-from siemc.backend import SiemcBackend
+from siemc.backend import SiemcBackend, alternation, end_of_value_anchors, wildcard_regex
 from siemc.target import Source, Target
 
 _NUMBER_LIKE = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*")
@@ -64,8 +64,29 @@ class SplEvalBackend(SiemcBackend):
     number_in_operator = "in"
     list_separator = ", "
 
+    # PCRE's `$` also matches before a final line break; a wildcard value ends at the value's end.
+    def _wildcard_regex(self, value: SigmaString, cased: bool) -> SigmaRegularExpression:
+        return end_of_value_anchors(wildcard_regex(value, cased))
+
+    def _alternation(self, values: list[SigmaString], cased: bool) -> SigmaRegularExpression:
+        return end_of_value_anchors(alternation(values, cased))
+
     def convert_value_re(self, r, state):  # type: ignore[no-untyped-def]
         return '"' + str(super().convert_value_re(r, state)) + '"'
+
+    def convert_value_str(self, s: SigmaString, state: ConversionState) -> str:
+        # One literal for `==` and like(): only `\` and `"` are escaped. A literal % or _ is never
+        # written with a backslash (`"\_"` is two characters to `==`); like() never sees one, as such
+        # values are matched with match() (unescapable_pattern_chars).
+        text = "".join(
+            "%"
+            if part is SpecialChars.WILDCARD_MULTI
+            else "_"
+            if part is SpecialChars.WILDCARD_SINGLE
+            else str(part).replace("\\", "\\\\").replace('"', '\\"')
+            for part in s.s
+        )
+        return '"' + text + '"'
 
     def convert_condition_field_eq_val_str_case_sensitive(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
@@ -87,6 +108,25 @@ class SplEvalBackend(SiemcBackend):
 _ESCAPED_STAR = re.compile(r"(?<!\\)(?:\\\\)*\\\*")
 
 
+def _single_wildcard(rule: SigmaRule) -> bool:
+    """True when a value holds Sigma's `?`: the search command knows only `*` (the official backend
+    writes `?` as `*`), eval's like() has `_`."""
+    pending: list[Any] = list(rule.detection.detections.values())
+    while pending:
+        item = pending.pop()
+        if isinstance(item, SigmaDetection):
+            pending.extend(item.detection_items)
+            continue
+        values = list(item.value)
+        while values:
+            value = values.pop()
+            if isinstance(value, SigmaExpansion):
+                values.extend(value.values)
+            elif isinstance(value, SigmaString) and SpecialChars.WILDCARD_SINGLE in value.s:
+                return True
+    return False
+
+
 def _search_cannot_say(text: str) -> bool:
     """True when the official backend's search form is not exact: a literal `*`, or a regex under
     OR/NOT, which it writes as `rex`/`eval`/`search` stages that regroup the condition."""
@@ -104,7 +144,7 @@ class Spl(Target):
 
     def expression(self, rule: SigmaRule, source: Source, condition: bool = False) -> str:
         text = super().expression(rule, source, condition)
-        if condition or not _search_cannot_say(text):
+        if condition or not (_search_cannot_say(text) or _single_wildcard(rule)):
             return text
         # The whole detection as one `| where` eval expression, which says both exactly.
         return "\n| where " + super().expression(rule, source, condition=True)

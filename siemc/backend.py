@@ -25,6 +25,7 @@ from sigma.types import (
     SigmaCasedString,
     SigmaCompareExpression,
     SigmaExists,
+    SigmaExpansion,
     SigmaNull,
     SigmaNumber,
     SigmaRegularExpression,
@@ -81,6 +82,15 @@ def alternation(values: list[SigmaString], cased: bool) -> SigmaRegularExpressio
     return regex
 
 
+def end_of_value_anchors(regex: SigmaRegularExpression) -> SigmaRegularExpression:
+    """A whole-value regex (`wildcard_regex`, `alternation`) with its `$` anchors written `\\z`, for
+    dialects whose `$` also matches before a final line break (PCRE, Java) where the end of a value
+    does not. (Python's `re` before 3.14 has no `\\z`: the body is set after pySigma's check.)"""
+    body = re.sub(r"(?<!\\)((?:\\\\)*)\$", r"\1\\z", str(regex.regexp))
+    regex.regexp = SigmaString(body, escape=False)
+    return regex
+
+
 def group_wrapped(expression: str) -> bool:
     """True when the whole expression is one parenthesised group: `(a or b)`, not `(a) or (b)`."""
     if not (expression.startswith("(") and expression.endswith(")")):
@@ -98,15 +108,6 @@ def group_wrapped(expression: str) -> bool:
             if depth == 0 and index != len(expression) - 1:
                 return False
     return True
-
-
-def _under_not(cond: Any) -> bool:
-    parent = getattr(cond, "parent", None)
-    while parent is not None:
-        if isinstance(parent, ConditionNOT):
-            return True
-        parent = getattr(parent, "parent", None)
-    return False
 
 
 def dot_within_line(regexp: str) -> str:
@@ -292,11 +293,20 @@ class SiemcBackend(TextQueryBackend):
         as_regex.parent = cond.parent  # precedence decisions look at the parent chain
         return self.convert_condition_field_eq_val_re(as_regex, state)
 
+    # How many NOTs enclose the condition being converted. Counted during the walk rather than read
+    # from `parent`: pySigma shares one condition object between all uses of a selection
+    # (`not sel or sel`), so its parent is whichever use was linked last.
+    _negations = 0
+
     def convert_condition_not(self, cond: ConditionNOT, state: ConversionState) -> Any:
-        if self.not_expression is None:
-            return super().convert_condition_not(cond, state)
-        inner = str(self.convert_condition(cond.args[0], state))
-        return self.not_expression.format(expr=inner[1:-1] if group_wrapped(inner) else inner)
+        self._negations += 1
+        try:
+            if self.not_expression is None:
+                return super().convert_condition_not(cond, state)
+            inner = str(self.convert_condition(cond.args[0], state))
+            return self.not_expression.format(expr=inner[1:-1] if group_wrapped(inner) else inner)
+        finally:
+            self._negations -= 1
 
     # -- lists -------------------------------------------------------------------------------------
     @staticmethod
@@ -364,11 +374,13 @@ class SiemcBackend(TextQueryBackend):
     # -- null guards -------------------------------------------------------------------------------
     def convert_condition(self, cond: Any, state: ConversionState) -> Any:
         result = super().convert_condition(cond, state)
-        if self.null_guard_expression is None or not isinstance(result, str) or not _under_not(cond):
+        if self.null_guard_expression is None or not isinstance(result, str) or not self._negations:
             return result
         if isinstance(cond, ConditionFieldEqualsValueExpression):
             if isinstance(cond.value, (SigmaNull, SigmaExists)):
                 return result  # already two-valued
+            if isinstance(cond.value, SigmaExpansion) and not group_wrapped(result):
+                result = self.group_expression.format(expr=result)  # an OR of variants (base64offset)
             field = cond.field
         elif isinstance(cond, (ConditionOR, ConditionAND)) and self.decide_convert_condition_as_in_expression(
             cond, state

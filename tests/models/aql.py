@@ -466,8 +466,9 @@ class Column:
 
 @dataclass
 class Query:
-    columns: list[Column] | None  # None: SELECT *
+    columns: list[Column] | None  # None: SELECT * (the event's own fields only)
     table: str
+    star: bool = False  # `SELECT *, ...`: every event field, then `columns`
     where: Cond | None = None
     order: tuple[Expr, bool] | None = None  # (key, descending)
     limit: int | None = None
@@ -672,8 +673,8 @@ class _Build(Transformer[Token, Any]):
             alias = getattr(value, "column_name", None) or "expression"
         return Column(alias, value)
 
-    def select_all(self) -> None:
-        return None
+    def select_all(self, *columns: Column) -> tuple[str, list[Column]]:
+        return ("*", list(columns))
 
     def select_columns(self, *columns: Column) -> list[Column]:
         return list(columns)
@@ -713,8 +714,9 @@ class _Build(Transformer[Token, Any]):
         return ("window", window)
 
     def start(self, select: Any, table: Token, *clauses: tuple[str, Any]) -> Query:
-        columns: list[Column] | None = select
-        query = Query(columns, str(table).lower())
+        star = isinstance(select, tuple)
+        columns: list[Column] | None = (select[1] or None) if star else select
+        query = Query(columns, str(table).lower(), star=star)
         for kind, value in clauses:
             setattr(query, kind, value)
         for column in columns or []:
@@ -815,10 +817,8 @@ def run(query: str, events: Sequence[Mapping[str, Any]], now: dt.datetime) -> li
         matched = matched[: parsed.limit]
     rows = []
     for index, ctx in matched:
-        if parsed.columns is None:
-            fields = dict(events[index])
-        else:
-            fields = {column.name: column.value(ctx) for column in parsed.columns}
+        fields = dict(events[index]) if parsed.star else {}
+        fields.update({column.name: column.value(ctx) for column in parsed.columns or []})
         rows.append(Row(index, fields))
     return rows
 

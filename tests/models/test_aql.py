@@ -387,7 +387,7 @@ def test_t1219_returns_exactly_the_tools_with_category_and_flags() -> None:
     for minutes, case in enumerate(cases()):
         # Native names are written as they appear in AQL ("Process Name"); the event holds the bare name.
         native = {name.strip('"'): value for name, value in native_event(case.event, source).items()}
-        native |= {"devicetype": 12, "EventID": "1", "starttime": NOW - dt.timedelta(minutes=minutes)}
+        native |= {"devicetype": 12, "EventID": 1, "starttime": NOW - dt.timedelta(minutes=minutes)}
         rows.append(native)
         if case.matches:
             assert case.is_service is not None and case.is_user_launched is not None
@@ -401,7 +401,7 @@ def test_t1219_returns_exactly_the_tools_with_category_and_flags() -> None:
     rows += [
         tool | {"starttime": NOW - dt.timedelta(hours=25), "Machine Name": "stale"},  # outside LAST 24 HOURS
         tool | {"devicetype": 13, "Machine Name": "other-dsm"},  # not the Windows DSM
-        tool | {"EventID": "5", "Machine Name": "other-event"},  # not Sysmon process creation
+        tool | {"EventID": 5, "Machine Name": "other-event"},  # not Sysmon process creation
     ]
 
     result = aql.run(text, rows, NOW)
