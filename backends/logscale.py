@@ -10,11 +10,12 @@ since LogScale documents unusual precedence between them. The time range is a se
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from sigma.conditions import ConditionAND, ConditionNOT, ConditionOR
 from sigma.conversion.state import ConversionState
 from sigma.types import (
+    SigmaCIDRExpression,
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
     SigmaString,
@@ -30,6 +31,7 @@ from siemc.backend import (
 from siemc.target import Target
 
 logscale_string = backslash_string
+_CIDR_FLAGS = "logscale_cidr_flags"  # conversion state: cidr() test -> the flag field it sets
 
 # Line breaks cannot stand raw in a `/.../` literal (it ends at the line): they are written as the
 # regex escapes `\n`/`\r` (tabs `\t`, for legibility), the same character escaped or not.
@@ -84,7 +86,6 @@ class LogScaleBackend(SiemcBackend):
     pattern_list_as_regex = True
     case_sensitive_match_expression = "{field}={value}"
     re_expression = "{field}={regex}"
-    cidr_expression = 'cidr({field}, subnet="{value}")'
     compare_op_expression = "test({field} {operator} {value})"
     field_null_expression = "{field}!=*"  # `!=` holds on a missing field; `*` matches any value
     # `*` is a glob even inside quotes and in() values. Tab and carriage return: the string page
@@ -153,16 +154,48 @@ class LogScaleBackend(SiemcBackend):
         return True
 
     def convert_condition_field_eq_val_cidr(self, cond: Any, state: ConversionState) -> Any:
+        return self._cidr(cond, cond.field, [cond.value], state)
+
+    def decide_convert_condition_as_in_expression(
+        self, cond: ConditionOR | ConditionAND, state: ConversionState
+    ) -> bool:
+        args = self.field_args(cond)
+        if (
+            isinstance(cond, ConditionOR)
+            and len(args) == len(cond.args) > 1
+            and len({arg.field for arg in args}) == 1
+            and all(isinstance(arg.value, SigmaCIDRExpression) for arg in args)
+        ):
+            return True  # a list of networks: one cidr() with several subnets
+        return super().decide_convert_condition_as_in_expression(cond, state)
+
+    def _cidr(self, cond: Any, field: str, networks: list[Any], state: ConversionState) -> str:
+        subnets = ", ".join(logscale_string(str(network.network)) for network in networks)
+        test = f"cidr({self.escape_and_quote_field(field)}, subnet=[{subnets}])"
         if self._whole_condition(cond):
-            return super().convert_condition_field_eq_val_cidr(cond, state)
-        # cidr() is a pipeline step only: inside a condition a network is its address prefixes.
-        prefixes = [SigmaString(prefix) for prefix in cond.value.expand(wildcard="*")]
-        return self._as_regex(cond, self._alternation(prefixes, cased=False), state)
+            return test
+        # Inside a larger condition a filter function is rejected by the community parser; the cidr()
+        # page's own example, `case { cidr(...) | ip := address; * }`, sets a field on the events in
+        # the subnets: an earlier step sets a flag and the condition tests it (exact, where address
+        # prefixes would not be: `fe8::1` is not in fe80::/10).
+        processing_state = cast(dict[str, Any], state.processing_state)  # a dict per conversion
+        flags: dict[str, str] = processing_state.setdefault(_CIDR_FLAGS, {})
+        flag = flags.setdefault(test, f"_siemc_cidr{len(flags) + 1}")
+        return f'{flag}="true"'
+
+    def finalize_query_default(self, rule: Any, query: Any, index: int, state: ConversionState) -> Any:
+        flags: dict[str, str] = state.processing_state.get(_CIDR_FLAGS, {})
+        steps = [
+            f'case {{ {test} | {flag} := "true"; * | {flag} := "false" }}' for test, flag in flags.items()
+        ]
+        return " | ".join([*steps, str(query)])
 
     def convert_condition_as_in_expression(
         self, cond: ConditionOR | ConditionAND, state: ConversionState
     ) -> Any:
         args = self.field_args(cond)
+        if isinstance(args[0].value, SigmaCIDRExpression):
+            return self._cidr(cond, args[0].field, [arg.value for arg in args], state)
         if self._is_pattern_list(args):
             return super().convert_condition_as_in_expression(cond, state)
         if not self._whole_condition(cond):
