@@ -20,6 +20,7 @@ from sigma.types import (
 )
 
 from siemc.backend import SiemcBackend, alternation, end_of_value_anchors, wildcard_regex
+from siemc.diagnostics import Unsupported
 from siemc.extension import Lookback
 from siemc.target import Target
 
@@ -77,20 +78,69 @@ class AqlBackend(SiemcBackend):
 
     def convert_condition_field_eq_val_re(self, cond: Any, state: ConversionState) -> Any:
         regex: SigmaRegularExpression = cond.value
-        flags = (
-            "".join(
-                c
-                for flag, c in (
-                    (SigmaRegularExpressionFlag.MULTILINE, "m"),
-                    (SigmaRegularExpressionFlag.DOTALL, "s"),
-                )
-                if flag in regex.flags
-            )
-            + "s"
+        insensitive = SigmaRegularExpressionFlag.IGNORECASE in regex.flags
+        body = java_lines(
+            str(regex.regexp),
+            dotall=SigmaRegularExpressionFlag.DOTALL in regex.flags,
+            multiline=SigmaRegularExpressionFlag.MULTILINE in regex.flags,
+            fold=insensitive,
         )
-        operator = "IMATCHES" if SigmaRegularExpressionFlag.IGNORECASE in regex.flags else "MATCHES"
-        text = f"(?{''.join(sorted(set(flags)))}).*(?:{regex.regexp}).*"
+        operator = "IMATCHES" if insensitive else "MATCHES"
+        text = f"(?s:.*)(?:{body})(?s:.*)"
         return f"{self.escape_and_quote_field(cond.field)} {operator} {aql_string(text)}"
+
+
+def _cases(char: str) -> str:
+    """A non-ASCII letter with its other cases: Java's CASE_INSENSITIVE (IMATCHES) folds ASCII only,
+    Sigma's (Python's) regex folds every letter."""
+    if char.isascii():
+        return char
+    variants = {c for c in (char.lower(), char.upper()) if len(c) == 1} - {char}
+    return char + "".join(sorted(variants))
+
+
+def java_lines(regexp: str, dotall: bool, multiline: bool, fold: bool = False) -> str:
+    """A Sigma (Python) regex whose `.`, `^` and `$` mean in Java what they mean in Python.
+
+    Java's line terminators are \\n, \\r, \\r\\n, U+0085, U+2028 and U+2029 (java.util.regex.Pattern,
+    "Line terminators"): its `.` stops at each, and `$` also matches before a final one. Python knows
+    only \\n. So `.` is `[^\\n]` (or any character under the s flag), `$` is `(?=\\n?\\z)` (under m, before
+    any \\n or at the end) and, under m, `^` is "not after a character other than \\n".
+    """
+    out, index, in_class = [], 0, False
+    while index < len(regexp):
+        char = regexp[index]
+        if char == "\\" and index + 1 < len(regexp):
+            out.append(regexp[index : index + 2])
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]" or out[-1] in ("[", "[^")
+            if fold and not char.isascii():
+                if "-" in (regexp[index - 1 : index], regexp[index + 1 : index + 2]):
+                    raise Unsupported("AQL: a case-insensitive regex with a non-ASCII range")
+                char = _cases(char)
+        elif fold and len(_cases(char)) > 1:
+            char = "[" + _cases(char) + "]"
+        elif char == "[":
+            in_class = True
+            if regexp[index + 1 : index + 2] == "^":
+                out.append("[^")
+                index += 2
+                continue
+        elif char == "(" and regexp[index + 1 : index + 2] == "?":
+            out.append("(?")  # a group construct: its `?` is no quantifier, its `<!`/`<=` no anchor
+            index += 2
+            continue
+        elif char == ".":
+            char = "(?s:.)" if dotall else "[^\\n]"
+        elif char == "$":
+            char = "(?=\\n|\\z)" if multiline else "(?=\\n?\\z)"
+        elif char == "^" and multiline:
+            char = "(?<![^\\n])"
+        out.append(char)
+        index += 1
+    return "".join(out)
 
 
 class Aql(Target):
