@@ -28,6 +28,7 @@ from siemc.backend import (
     plain_text,
     wildcard_regex,
 )
+from siemc.diagnostics import Unsupported
 from siemc.target import Target
 
 logscale_string = backslash_string
@@ -43,9 +44,19 @@ _ESCAPES = {**_LINE_BREAKS, "Z": "\\z"}
 _END = {False: "(?=\\n?\\z)", True: "(?=\\n|\\z)"}
 
 
+# Python repetition `{m}`, `{m,}`, `{,n}`, `{m,n}`; any other `{` is a literal one in Python.
+_REPEAT = re.compile(r"\{(\d*)(,?)(\d*)\}")
+# Python group forms without a LogScale equivalent (its regex page lists \k<name> as unsupported).
+_NO_EQUIVALENT = {"(?P=": "named backreferences", "(?#": "comments", "(?(": "conditional groups"}
+
+
 def regex_literal(regexp: str, multiline: bool) -> str:
     """A Python regex as the body of a LogScale `/.../` literal: `/` and line breaks escaped, `$`
-    and `\\Z` with Python's meaning."""
+    and `\\Z` with Python's meaning, and what Python reads as literal where Java-style syntax would
+    not (`{`, and `[`, `&&` or a leading `]` in a class) escaped."""
+    for opener, what in _NO_EQUIVALENT.items():
+        if opener in regexp:
+            raise Unsupported(f"LogScale regexes have no {what} ({opener}...)")
     out, index, class_start = [], 0, -1
     while index < len(regexp):
         char = regexp[index]
@@ -55,12 +66,24 @@ def regex_literal(regexp: str, multiline: bool) -> str:
             index += 2
             continue
         if class_start >= 0:
-            if char == "]" and index > class_start:  # a `]` first in a class is literal
+            if (char == "]" and index == class_start) or char in "[&":
+                char = "\\" + char
+            elif char == "]":
                 class_start = -1
         elif char == "[":
             class_start = index + (2 if regexp[index + 1 : index + 2] == "^" else 1)
         elif char == "$":
             char = _END[multiline]
+        elif char == "{":
+            repeat = _REPEAT.match(regexp, index)
+            if repeat and (repeat[1] or repeat[2]):
+                char = "{" + (repeat[1] or "0") + repeat[2] + repeat[3] + "}"
+                index = repeat.end() - 1
+            else:
+                char = "\\{"
+        elif regexp.startswith("(?P<", index):
+            char = "(?<"
+            index += 3
         out.append("\\/" if char == "/" else _LINE_BREAKS.get(char, char))
         index += 1
     return "".join(out)
