@@ -15,10 +15,18 @@ from typing import Any
 from sigma.conversion.state import ConversionState
 from sigma.types import (
     SigmaRegularExpression,
+    SigmaRegularExpressionFlag,
     SigmaString,
 )
 
-from siemc.backend import SiemcBackend, slash_delimited
+from siemc.backend import (
+    SiemcBackend,
+    WholeValueRegex,
+    final_line_break_anchors,
+    line_breaks_escaped,
+    slash_delimited,
+)
+from siemc.diagnostics import Unsupported
 from siemc.target import Target
 
 
@@ -36,6 +44,9 @@ class SumoBackend(SiemcBackend):
     eq_token = " = "
 
     unescapable_pattern_chars = "*"
+    # A string literal cannot hold a line break (no `\n` escape is documented, and a raw one ends
+    # the query line): values holding one are matched with a regex, where RE2 spells it `\n`.
+    literal_wildcard_chars = "\n\r"
     pattern_list_as_regex = True
     case_fold_expression = "toLowerCase({field})"
     case_sensitive_match_expression = "{field} = {value}"
@@ -53,6 +64,29 @@ class SumoBackend(SiemcBackend):
     number_in_operator = "in"
     list_separator = ", "
 
+    def group_wrapped(self, expression: str) -> bool:
+        # Strings and `/regex/` literals take backslash escapes: `"a\\"` ends at its second quote.
+        if not (expression.startswith("(") and expression.endswith(")")):
+            return False
+        depth, index, quote = 0, 0, ""
+        while index < len(expression):
+            char = expression[index]
+            if quote:
+                if char == "\\":
+                    index += 1
+                elif char == quote:
+                    quote = ""
+            elif char in '"/':
+                quote = char
+            elif char == "(":
+                depth += 1
+            elif char == ")":
+                depth -= 1
+                if depth == 0 and index != len(expression) - 1:
+                    return False
+            index += 1
+        return True
+
     def convert_value_str(self, s: SigmaString, state: ConversionState) -> str:
         return sumo_string(
             s.convert(escape_char=None, wildcard_multi="*", wildcard_single=None, add_escaped="")
@@ -62,10 +96,13 @@ class SumoBackend(SiemcBackend):
         # `matches /re/` must match the whole value: the Sigma regex (a search) is wrapped in
         # `.*` runs that also cross newlines, whatever the rule's own flags say of its `.`.
         flags = "".join(c for flag, c in r.sigma_to_re_flag.items() if flag in r.flags)
+        regexp = str(r.regexp)
+        if not isinstance(r, WholeValueRegex) and SigmaRegularExpressionFlag.MULTILINE not in r.flags:
+            regexp = final_line_break_anchors(regexp)  # a Sigma `$` allows a final line break
         body = (
             (f"(?{''.join(sorted(flags))})" if flags else "")
             + "(?s:.*)(?:"
-            + slash_delimited(str(r.regexp))
+            + slash_delimited(line_breaks_escaped(regexp))
             + ")(?s:.*)"
         )
         return "/" + body + "/"
@@ -78,6 +115,8 @@ class Sumo(Target):
     backend_class = SumoBackend
 
     def string_literal(self, text: str) -> str:
+        if "\n" in text or "\r" in text:
+            raise Unsupported("a Sumo Logic string literal cannot hold a line break")
         return sumo_string(text)
 
     def bool_literal(self, value: bool) -> str:

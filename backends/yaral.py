@@ -15,18 +15,38 @@ from typing import Any
 from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
 from sigma.conversion.state import ConversionState
 from sigma.types import (
+    SigmaCIDRExpression,
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
     SigmaString,
 )
 
-from siemc.backend import SiemcBackend, backslash_string, dot_within_line, plain_text, slash_delimited
+from siemc.backend import (
+    SiemcBackend,
+    WholeValueRegex,
+    backslash_string,
+    dot_within_line,
+    final_line_break_anchors,
+    line_breaks_escaped,
+    plain_text,
+    slash_delimited,
+)
 from siemc.diagnostics import Unsupported
 from siemc.target import Target
 
 EVENT = "$e"
 # The UDM fields typed as integers (ports, byte counts, response codes, timestamps); the rest are strings.
 _INTEGER_FIELD = re.compile(r"(^|\.)(port|sent_bytes|received_bytes|response_code|seconds|size)$")
+# Repeated UDM fields (Noun.ip, Noun.mac, File.names) and fields of repeated messages (DNS questions
+# and answers, security_result). A test on such a field is written `any $e.field ...`: an unmodified
+# one runs per element ("Repeated fields", unmodified expressions), so `not $e.target.ip = "x"` would
+# hold for an event whose other element differs, and two tests could not be met by two elements;
+# Sigma means "some element matches", and `not any` "no element matches".
+_REPEATED_FIELD = re.compile(
+    r"^(?:(?:principal|target|src|observer|intermediary)\.(?:ip|mac)"
+    r"|(?:principal|target|src)\.(?:process\.)?file\.names"
+    r"|network\.dns\.(?:questions|answers)\..+|security_result\..+)$"
+)
 
 
 yaral_string = backslash_string
@@ -43,7 +63,7 @@ class YaraLBackend(SiemcBackend):
     eq_expression = "{field} = {value} nocase"
     case_sensitive_match_expression = "{field} = {value}"
     re_expression = "{field} = {regex}"
-    cidr_expression = f'net.ip_in_range_cidr({EVENT}.{{field}}, "{{value}}")'  # pySigma passes the bare name
+    cidr_expression = 'net.ip_in_range_cidr({field}, "{value}")'
     compare_op_expression = "{field} {operator} {value}"
     field_null_expression = '{field} = ""'
     field_exists_expression = '{field} != ""'
@@ -55,7 +75,15 @@ class YaraLBackend(SiemcBackend):
     cased_in_operator = ""
 
     def escape_and_quote_field(self, field_name: str) -> str:
-        return f"{EVENT}.{field_name}"
+        return ("any " if _REPEATED_FIELD.match(field_name) else "") + f"{EVENT}.{field_name}"
+
+    def convert_condition_field_eq_val_cidr(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        # pySigma would pass the bare field name to cidr_expression.
+        assert isinstance(cond.value, SigmaCIDRExpression)
+        field = self.escape_and_quote_field(cond.field)
+        return self.cidr_expression.format(field=field, value=str(cond.value.network))
 
     # UDM types its fields: a number compared with a string field is a compile error, so numbers
     # are quoted there, and only integer fields take < and >.
@@ -82,8 +110,11 @@ class YaraLBackend(SiemcBackend):
         body = str(r.regexp)
         if SigmaRegularExpressionFlag.DOTALL not in r.flags:
             body = dot_within_line(body)
-        inline = "s" + ("m" if SigmaRegularExpressionFlag.MULTILINE in r.flags else "")
-        return f"/(?{inline}){slash_delimited(body)}/" + (
+        multiline = SigmaRegularExpressionFlag.MULTILINE in r.flags
+        if not multiline and not isinstance(r, WholeValueRegex):
+            body = final_line_break_anchors(body)  # a Sigma `$` allows a final line break
+        inline = "s" + ("m" if multiline else "")
+        return f"/(?{inline}){slash_delimited(line_breaks_escaped(body))}/" + (
             " nocase" if SigmaRegularExpressionFlag.IGNORECASE in r.flags else ""
         )
 

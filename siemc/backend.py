@@ -37,6 +37,11 @@ from sigma.types import (
 _REGEX_SPECIAL = ".*+?^$[](){}|\\/"
 
 
+class WholeValueRegex(SigmaRegularExpression):
+    """A regex siemc writes for a wildcard value or value list: its `$` means the end of the value
+    (unlike a rule's own regex, whose `$` also matches before a final line break)."""
+
+
 def wildcard_regex(value: SigmaString, cased: bool) -> SigmaRegularExpression:
     """Sigma's whole-value wildcard match as a regex for an unanchored search.
 
@@ -62,7 +67,7 @@ def wildcard_regex(value: SigmaString, cased: bool) -> SigmaRegularExpression:
     body = "".join(pieces)
     if not body and not (anchor_start and anchor_end):
         body = ".*"  # a value of only `*`: any value (an empty regex is no literal); "" stays `^$`
-    regex = SigmaRegularExpression(("^" if anchor_start else "") + body + ("$" if anchor_end else ""))
+    regex = WholeValueRegex(("^" if anchor_start else "") + body + ("$" if anchor_end else ""))
     flags = set() if cased else {SigmaRegularExpressionFlag.IGNORECASE}
     if any(p in (SpecialChars.WILDCARD_MULTI, SpecialChars.WILDCARD_SINGLE) for p in parts):
         flags.add(SigmaRegularExpressionFlag.DOTALL)
@@ -77,7 +82,7 @@ def alternation(values: list[SigmaString], cased: bool) -> SigmaRegularExpressio
     start = "^" if all(b.startswith("^") for b in bodies) else ""
     end = "$" if all(b.endswith("$") and not b.endswith("\\$") for b in bodies) else ""
     bodies = [b[len(start) : len(b) - len(end)] for b in bodies]
-    regex = SigmaRegularExpression(start + "(?:" + "|".join(bodies) + ")" + end)
+    regex = WholeValueRegex(start + "(?:" + "|".join(bodies) + ")" + end)
     regex.flags = set().union(*(r.flags for r in regexes))
     return regex
 
@@ -134,9 +139,43 @@ def dot_within_line(regexp: str) -> str:
     return "".join(out)
 
 
+def final_line_break_anchors(regexp: str) -> str:
+    """The regex with every `$` outside a character class written `(?:\\n?$)`, for RE2 dialects.
+
+    Without the m flag, a Python `$` (Sigma's) also matches before a final line break; RE2's `$` only
+    at the end of the text.
+    """
+    out, index, in_class = [], 0, False
+    while index < len(regexp):
+        char = regexp[index]
+        if char == "\\" and index + 1 < len(regexp):
+            out.append(regexp[index : index + 2])
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]" or out[-1] in ("[", "[^")
+        elif char == "[":
+            in_class = True
+            if regexp[index + 1 : index + 2] == "^":
+                out.append("[^")
+                index += 2
+                continue
+        elif char == "$":
+            char = "(?:\\n?$)"
+        out.append(char)
+        index += 1
+    return "".join(out)
+
+
 def slash_delimited(regexp: str) -> str:
     """A regex body for a `/.../` literal: every `/` not already escaped gets a backslash."""
     return re.sub(r"(?<!\\)((?:\\\\)*)/", r"\1\\/", regexp)
+
+
+def line_breaks_escaped(regexp: str) -> str:
+    """The regex with raw line breaks (escaped or not) written `\\n` / `\\r`, for one-line literals."""
+    escapes = {"\n": "\\n", "\r": "\\r"}
+    return re.sub(r"(?<!\\)((?:\\\\)*)\\?([\n\r])", lambda m: m[1] + escapes[m[2]], regexp)
 
 
 def backslash_string(text: str) -> str:
@@ -298,13 +337,17 @@ class SiemcBackend(TextQueryBackend):
     # (`not sel or sel`), so its parent is whichever use was linked last.
     _negations = 0
 
+    def group_wrapped(self, expression: str) -> bool:
+        """`group_wrapped`, for languages whose literals it reads right (others override it)."""
+        return group_wrapped(expression)
+
     def convert_condition_not(self, cond: ConditionNOT, state: ConversionState) -> Any:
         self._negations += 1
         try:
             if self.not_expression is None:
                 return super().convert_condition_not(cond, state)
             inner = str(self.convert_condition(cond.args[0], state))
-            return self.not_expression.format(expr=inner[1:-1] if group_wrapped(inner) else inner)
+            return self.not_expression.format(expr=inner[1:-1] if self.group_wrapped(inner) else inner)
         finally:
             self._negations -= 1
 

@@ -228,7 +228,10 @@ def _windows_records() -> dict[LogsourceKey, tuple[RecordSource, ...]]:
 
 
 def column_name(native: str) -> str:
-    """The column a native field reference names: a quoted identifier (AQL's "Process Name") unquoted."""
+    """The column a native field reference names: a quoted identifier (AQL's "Process Name", Sumo
+    Logic's %"fields.EventID") unquoted."""
+    if native.startswith('%"') and native.endswith('"') and len(native) > 2:
+        return native[2:-1]
     return native[1:-1] if len(native) > 1 and native[0] == native[-1] == '"' else native
 
 

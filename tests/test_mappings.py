@@ -140,7 +140,7 @@ TARGET_OBJECT = {
     "spl": "TargetObject",
     "eql": "winlog.event_data.TargetObject",
     "aql": '"TargetObject"',
-    "sumo": 'fields["EventData.TargetObject"]',
+    "sumo": '%"fields.EventData.TargetObject"',
     "yaral": 'additional.fields["TargetObject"]',
     "logscale": "windows.EventData.TargetObject",
 }

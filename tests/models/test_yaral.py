@@ -282,6 +282,9 @@ REJECTED = {
     "invalid platform": rule('$e.principal.platform = "windows"'),
     "integer field against a string": rule('$e.target.port = "80"'),
     "string field against an integer": rule("$e.metadata.product_event_type = 4625"),
+    # Repeated fields page, Limitations: any/all only on repeated fields; DNS types are uint32.
+    "any on a scalar field": rule('any $e.principal.hostname = "h"'),
+    "DNS question type against a string": rule('any $e.network.dns.questions.type = "TXT"'),
 }
 
 
@@ -478,6 +481,41 @@ def test_cidr_output_reads_the_event_field(tmp_path: Path) -> None:
         "  sel:\n    DestinationIp|cidr: 10.0.0.0/8\n  condition: sel",
     )
     assert [r.index for r in run(text, [launch_net("10.1.2.3"), launch_net("192.0.2.1")], NOW)] == [0]
+
+
+def test_negated_repeated_field_means_no_element(tmp_path: Path) -> None:
+    # Sigma: a field holding a list matches when any element does, so `not` means none does; an
+    # unmodified YARA-L test would run per element (Repeated fields page) and match [b, a].
+    text = compile_sigma(
+        tmp_path,
+        "{category: process_creation, product: windows}",
+        "  sel:\n    Image|endswith: '\\x.exe'\n  filter:\n    OriginalFileName: a.exe\n"
+        "  condition: sel and not filter",
+    )
+    launch = {"metadata.event_type": "PROCESS_LAUNCH", "target.process.file.full_path": "C:\\x.exe"}
+    events = [
+        launch | {"target.process.file.names": ["b.exe", "a.exe"]},
+        launch | {"target.process.file.names": ["b.exe"]},
+        launch | {"target.process.file.names": []},
+    ]
+    assert [r.index for r in run(text, events, NOW)] == [1, 2]
+
+
+def test_two_tests_on_a_repeated_field_may_hold_on_two_elements(tmp_path: Path) -> None:
+    text = compile_sigma(
+        tmp_path,
+        "{category: network_connection, product: windows}",
+        "  a:\n    DestinationIp: 10.0.0.1\n  b:\n    DestinationIp: 10.0.0.2\n  condition: a and b",
+    )
+    event = {"metadata.event_type": "NETWORK_CONNECTION", "target.ip": ["10.0.0.1", "10.0.0.2"]}
+    assert [r.index for r in run(text, [event], NOW)] == [0]
+
+
+def test_a_quantified_predicate_line_follows_another() -> None:
+    # Repeated fields page: `any $e.principal.ip = "..."` is a predicate of its own.
+    events = '$e.metadata.event_type = "NETWORK_CONNECTION"\n    any $e.principal.ip = "192.0.2.1"'
+    event = {"metadata.event_type": "NETWORK_CONNECTION", "principal.ip": ["192.0.2.9", "192.0.2.1"]}
+    assert hits(events, event) == [0]
 
 
 def launch_net(ip: str) -> dict[str, Any]:

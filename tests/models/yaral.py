@@ -167,7 +167,24 @@ STRING_FIELD_SUFFIXES = (
     ".registry_value_name",
     ".registry_value_data",
 )
-INT_FIELD_SUFFIXES = (".port", "network.http.response_code", "metadata.event_timestamp.seconds")
+INT_FIELD_SUFFIXES = (
+    ".port",
+    "network.http.response_code",
+    "metadata.event_timestamp.seconds",
+    # UDM DNS Question.type and ResourceRecord.type: "uint32", the numeric record type code.
+    "network.dns.questions.type",
+    "network.dns.answers.type",
+)
+
+# Repeated UDM fields, from the UDM field list: Noun.ip and Noun.mac ("repeated string"), File.names,
+# and the fields of repeated messages (DNS.questions, DNS.answers, Event.security_result). Repeated
+# fields page, "Limitations": "The any and all operators are only compatible with repeated fields
+# (not scalar fields)", so a quantifier on any other field is rejected.
+REPEATED_FIELD = re.compile(
+    r"(?:principal|target|src|observer|intermediary)\.(?:ip|mac)"
+    r"|(?:principal|target|src)\.(?:process\.)?file\.names"
+    r"|network\.dns\.(?:questions|answers)\..+|security_result\..+"
+)
 
 
 def field_type(path: str) -> str | None:
@@ -657,6 +674,8 @@ def _check_predicates(root: Any, where: str) -> None:
             _check_compare(node, where)
         elif isinstance(node, Call):
             _check_call(node)
+        elif isinstance(node, FieldRef):
+            _check_quantifier(node, where)
 
 
 def _check_compare(node: Compare, where: str) -> None:
@@ -686,6 +705,11 @@ def _check_compare(node: Compare, where: str) -> None:
         if isinstance(side, FieldRef) and side.quantifier and isinstance(other, FieldRef):
             # Repeated fields page: any/all cannot join two fields.
             raise ModelSyntaxError(f"{where}: any/all cannot join two fields")
+
+
+def _check_quantifier(ref: FieldRef, where: str) -> None:
+    if ref.quantifier and not REPEATED_FIELD.fullmatch(ref.path):
+        raise ModelSyntaxError(f"{where}: {ref.quantifier} on {ref.path}, which is not a repeated field")
 
 
 def _check_call(node: Call) -> None:
