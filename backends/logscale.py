@@ -32,6 +32,9 @@ from siemc.diagnostics import Unsupported
 from siemc.target import Target
 
 logscale_string = backslash_string
+# A value LogScale's `=` reads as a number (syntax-operators.html lists `statuscode = 400` with the
+# numeric comparisons), white space around it included.
+_NUMBER = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*")
 _CIDR_FLAGS = "logscale_cidr_flags"  # conversion state: cidr() test -> the flag field it sets
 
 # Line breaks cannot stand raw in a `/.../` literal (it ends at the line): they are written as the
@@ -160,6 +163,13 @@ class LogScaleBackend(SiemcBackend):
         if not value.contains_special():
             return self._as_regex(cond, self._wildcard_regex(value, cased=False), state)
         return super().convert_condition_field_eq_val_str(cond, state)
+
+    def convert_condition_field_eq_val_str_case_sensitive(self, cond: Any, state: ConversionState) -> Any:
+        value = cond.value
+        if not value.contains_special() and _NUMBER.fullmatch(plain_text(value)):
+            # `f="0"` compares numbers when both sides are numbers ("00" = "0"): text is a regex.
+            return self._as_regex(cond, self._wildcard_regex(value, cased=True), state)
+        return super().convert_condition_field_eq_val_str_case_sensitive(cond, state)
 
     def _wildcard_regex(self, value: SigmaString, cased: bool) -> SigmaRegularExpression:
         return end_anchored(wildcard_regex(value, cased))
