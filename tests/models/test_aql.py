@@ -458,3 +458,61 @@ def test_sigmahq_sample_parses() -> None:
             failures.append(f"{path.relative_to(SIGMAHQ)}: {error}")
     assert not failures, "\n".join(failures)
     assert compiled >= 100, compiled
+
+
+# (f) siemc bugs the property tests found, kept as regression cases --------------------------------
+
+PROCESS = "title: t\nlogsource: {category: process_creation, product: windows}\ndetection:\n"
+SYSMON: dict[str, Any] = {"devicetype": 12, "EventID": 1}
+
+
+def compiled(rule: str) -> str:
+    from siemc.build import compile_detection
+    from siemc.rule import parse_rule
+
+    return compile_detection(parse_rule(rule, Path("regression.yml")), "aql")
+
+
+def test_derived_columns_follow_select_star() -> None:
+    # Without siemc.columns the output was `SELECT *` alone: the derived columns were never computed.
+    text = compiled(
+        PROCESS + "  sel: {Image: x}\n  condition: sel\nsiemc:\n  derive:\n    Flag: {when: {User: a}}\n"
+    )
+    assert text.startswith("SELECT *,")
+    (row,) = aql.run(text, events(SYSMON | {"Process Path": "x", "username": "A"}), NOW)
+    assert row.fields["Flag"] == "true" and row.fields["Process Path"] == "x"
+
+
+def test_a_selection_used_in_and_out_of_not_is_guarded_under_not() -> None:
+    # `not sel or sel` holds for every event. pySigma shares one condition object between both uses,
+    # so a NOT found through `parent` was missed and a missing field stayed unknown under NOT.
+    text = compiled(PROCESS + "  sel: {Computer|contains|all: [a, b]}\n  condition: not sel or sel\n")
+    rows = events(SYSMON, SYSMON | {"Machine Name": "ab"}, SYSMON | {"Machine Name": "c"})
+    assert hits(text, rows) == [0, 1, 2]
+
+
+def test_or_expanded_values_are_grouped_inside_the_null_guard() -> None:
+    # base64offset is an OR of three variants; the guard once read `x IS NOT NULL AND v1 OR v2 OR v3`.
+    text = compiled(PROCESS + "  sel: {Computer|base64offset|contains: abc}\n  condition: not sel\n")
+    assert hits(
+        text, events(SYSMON | {"Machine Name": "zzz"}, SYSMON | {"Machine Name": "YWJj"}, SYSMON)
+    ) == [0, 2]
+
+
+def test_a_rule_regex_keeps_python_line_semantics() -> None:
+    # The (?s) siemc puts around a regex made the rule's own `.` match a line break.
+    text = compiled(PROCESS + "  sel: {CommandLine|re: 'a.b$'}\n  condition: sel\n")
+    rows = events(*(SYSMON | {"Command": c} for c in ("a\nb", "axb\n", "axb\r", "axb", "axbc")))
+    assert hits(text, rows) == [1, 3]
+
+
+def test_case_insensitive_regex_folds_non_ascii_letters() -> None:
+    # IMATCHES folds ASCII only (Java CASE_INSENSITIVE); Sigma's `re|i` folds é and É.
+    text = compiled(PROCESS + "  sel: {CommandLine|re|i: 'xé'}\n  condition: sel\n")
+    assert hits(text, events(SYSMON | {"Command": "XÉ"}, SYSMON | {"Command": "xe"})) == [0]
+
+
+def test_wildcard_regex_ends_at_the_end_of_the_value() -> None:
+    # `a?%` (a literal % takes the regex form): Java's `$` also matched before a final line break.
+    text = compiled(PROCESS + "  sel: {CommandLine: 'a?%'}\n  condition: sel\n")
+    assert hits(text, events(SYSMON | {"Command": "ab%"}, SYSMON | {"Command": "ab%\n"})) == [0]

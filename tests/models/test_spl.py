@@ -446,3 +446,41 @@ def test_sigmahq_sample_parses() -> None:
             invalid[path.stem] = str(error).splitlines()[0]
     assert compiled > SAMPLE_SIZE // 2
     assert invalid == {}
+
+
+# ------------------------------------------------------------------------------------------------
+# (f) siemc bugs the property tests found, kept as regression cases
+
+PROCESS = "title: t\nlogsource: {category: process_creation, product: windows}\ndetection:\n"
+SYSMON: dict[str, Any] = {"source": "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational", "EventCode": 1}
+
+
+def compiled(rule: str) -> str:
+    from siemc.build import compile_detection
+    from siemc.rule import parse_rule
+
+    return compile_detection(parse_rule(rule, Path("regression.yml")), "spl")
+
+
+def test_single_character_wildcard_is_one_character() -> None:
+    # The search command has only `*`: the official backend wrote Sigma's `?` as `*` (`User="*"`).
+    text = compiled(PROCESS + "  sel: {User: 'a?', Image: ['00*', '?']}\n  condition: sel\n")
+    rows = [
+        SYSMON | {"User": u, "Image": i} for u, i in (("ab", "x"), ("abc", "x"), ("ab", "xy"), ("AB", "00z"))
+    ]
+    assert hits(text, rows) == [0, 3]
+
+
+def test_eval_literals_do_not_escape_like_wildcards() -> None:
+    # `Image|cased: _` was written `Image=="\_"`, two characters to `==`.
+    text = compiled(
+        PROCESS
+        + "  sel: {EventCode: 1}\n  condition: sel\nsiemc:\n  derive:\n    Flag: {when: {Image|cased: _}}\n"
+    )
+    assert [row.fields["Flag"] for row in spl.run(text, [SYSMON | {"Image": "_"}], NOW)] == ["true"]
+
+
+def test_wildcard_regex_ends_at_the_end_of_the_value() -> None:
+    # PCRE's `$` also matches before a final line break; `a?` does not match "ab\n".
+    text = compiled(PROCESS + "  sel: {User: 'a?'}\n  condition: sel\n")
+    assert hits(text, [SYSMON | {"User": "ab"}, SYSMON | {"User": "ab\n"}]) == [0]
