@@ -465,7 +465,7 @@ def compiled(rule: str) -> str:
 def test_single_character_wildcard_is_one_character() -> None:
     # The search command has only `*`: the official backend wrote Sigma's `?` as `*` (`User="*"`).
     text = compiled(PROCESS + "  sel: {User: 'a?', Image: ['00*', '?']}\n  condition: sel\n")
-    rows = [
+    rows: list[Mapping[str, Any]] = [
         SYSMON | {"User": u, "Image": i} for u, i in (("ab", "x"), ("abc", "x"), ("ab", "xy"), ("AB", "00z"))
     ]
     assert hits(text, rows) == [0, 3]
