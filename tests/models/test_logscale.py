@@ -497,3 +497,100 @@ def test_sigmahq_sample_outputs_parse() -> None:
             failures.append(f"{path.name}: {error}")
     assert failures == []
     assert compiled >= 50, compiled  # Windows process creation alone gives more than that
+
+
+# ---------------------------------------------------------------- (f) siemc bugs, kept as regressions
+# Each Sigma detection once compiled to LogScale text that the parsers rejected or that matched other
+# events than the reference evaluator; the events are the ones that told them apart.
+PROCESS = {"category": "process_creation", "product": "windows"}
+NETWORK = {"category": "network_connection", "product": "windows"}
+OKTA = {"product": "okta", "service": "okta"}
+REGRESSIONS: list[tuple[str, dict[str, Any], dict[str, Any], list[dict[str, Any]]]] = [
+    # a newline in a regex literal ended it
+    (
+        "newline-in-regex",
+        PROCESS,
+        {"s": {"CommandLine|endswith|cased": " 0:\n\\"}},
+        [{"CommandLine": "a 0:\n\\"}, {"CommandLine": "a 0:\\"}],
+    ),
+    # `$` also matches before a final newline: whole values end with \z
+    (
+        "exact-before-newline",
+        PROCESS,
+        {"s": {"CommandLine": ["abc", "x*"]}, "t": {"User": "u"}},
+        [{"CommandLine": "abc"}, {"CommandLine": "abc\n"}, {"CommandLine": "xy\n", "User": "u"}],
+    ),
+    (
+        "list-anchor-inside",
+        PROCESS,
+        {"s": {"CommandLine": ["/etc/a", "/etc/b*"]}},
+        [{"CommandLine": "/etc/a"}, {"CommandLine": "/etc/a\n"}, {"CommandLine": "/etc/bc"}],
+    ),
+    # a rule regex's `$` and `\Z` keep Python's meaning
+    (
+        "regex-dollar",
+        PROCESS,
+        {"s": {"CommandLine|re": "c$"}, "t": {"User|re": "c\\Z"}},
+        [{"CommandLine": "abc\n"}, {"CommandLine": "c\n\n"}, {"User": "c\n"}, {"User": "c"}],
+    ),
+    # an empty value matched every value
+    ("empty-value", PROCESS, {"s": {"CommandLine": ""}}, [{"CommandLine": ""}, {"CommandLine": "a"}]),
+    # `f="0"` compares numbers
+    (
+        "number-like-text",
+        PROCESS,
+        {"s": {"CommandLine|cased": "0"}},
+        [{"CommandLine": "0"}, {"CommandLine": "00"}],
+    ),
+    # tab and carriage return: regex escapes, not string escapes
+    (
+        "tab",
+        PROCESS,
+        {"s": {"CommandLine|cased": "a\tb"}, "t": {"User|cased": ["c\rd", "e"]}},
+        [{"CommandLine": "a\tb"}, {"User": "c\rd"}, {"CommandLine": "ab"}],
+    ),
+    # Python literals that are syntax in LogScale regexes
+    (
+        "regex-literals",
+        PROCESS,
+        {"s": {"CommandLine|re": "[[&]x{,2}{a}"}},
+        [{"CommandLine": "&xx{a}"}, {"CommandLine": "[{a}"}, {"CommandLine": "xx{a}"}],
+    ),
+    # inside test() a quoted name is a string
+    ("quoted-field-compare", OKTA, {"s": {"a-b|gt": 6}}, [{"a-b": 5}, {"a-b": 10}]),
+    # prefixes misread IPv6 text: a CIDR inside a condition runs cidr() in a case step
+    (
+        "cidr-in-condition",
+        NETWORK,
+        {"s": {"DestinationIp|cidr": ["fe80::/10", "::1/128"]}, "t": {"Initiated": "x"}},
+        [
+            {"DestinationIp": "fe80::1"},
+            {"DestinationIp": "fe8::1"},
+            {"DestinationIp": "0:0:0:0:0:0:0:1"},
+            {"Initiated": "x"},
+            {},
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "logsource", "selections", "events"), REGRESSIONS, ids=[r[0] for r in REGRESSIONS]
+)
+def test_fixed_siemc_bug(
+    name: str, logsource: dict[str, Any], selections: dict[str, Any], events: list[dict[str, Any]]
+) -> None:
+    import yaml
+
+    from siemc.build import compile_detection
+    from siemc.rule import parse_rule
+    from tests.checkers.logscale import logscale_syntax_errors
+    from tests.engines import reference, run_target
+
+    condition = " or ".join(selections)
+    rule = {"title": name, "logsource": logsource, "detection": {**selections, "condition": condition}}
+    detection = parse_rule(yaml.safe_dump(rule, allow_unicode=True), Path(f"{name}.yml"))
+    text = compile_detection(detection, "logscale")
+    assert logscale_syntax_errors(text) == []
+    expected = [i for i, (matched, _) in enumerate(reference("logscale", detection, events)) if matched]
+    assert sorted(row.index for row in run_target("logscale", detection, text, events)) == expected
