@@ -5,6 +5,10 @@ anchors it) with flags `i` (ignore case), `m` and `d` (dot matches newline; LogS
 and a `/` inside must be escaped. Case-insensitive lists are `in(field="f", values=[...],
 ignoreCase=true)`. Filters written side by side are ANDed; AND/OR groups are always parenthesised,
 since LogScale documents unusual precedence between them. The time range is a search setting.
+
+Sigma regexes are Python's; they are rewritten where LogScale's syntax reads them differently
+(`regex_literal`). Known gaps: `\\d`, `\\w`, `\\s` and `\\b` are ASCII in LogScale (Unicode in Python),
+and ignoring case folds one character at a time, where Sigma lower-cases the whole value (`İ`).
 """
 
 from __future__ import annotations
