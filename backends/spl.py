@@ -14,10 +14,10 @@ import re
 from typing import Any, ClassVar
 
 from sigma.backends.splunk.splunk import SplunkBackend
-from sigma.conditions import ConditionFieldEqualsValueExpression
+from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
 from sigma.conversion.state import ConversionState
 from sigma.rule import SigmaDetection, SigmaRule
-from sigma.types import SigmaExpansion, SigmaRegularExpression, SigmaString, SpecialChars
+from sigma.types import SigmaCasedString, SigmaExpansion, SigmaRegularExpression, SigmaString, SpecialChars
 
 from siemc.backend import SiemcBackend, alternation, end_of_value_anchors, wildcard_regex
 from siemc.target import Source, Target
@@ -88,6 +88,17 @@ class SplEvalBackend(SiemcBackend):
         )
         return '"' + text + '"'
 
+    def decide_convert_condition_as_in_expression(
+        self, cond: ConditionOR | ConditionAND, state: ConversionState
+    ) -> bool:
+        # in() on the bare field compares a number-like value as a number, as `==` does (below).
+        if any(
+            isinstance(arg.value, SigmaCasedString) and _NUMBER_LIKE.fullmatch(str(arg.value))
+            for arg in self.field_args(cond)
+        ):
+            return False
+        return super().decide_convert_condition_as_in_expression(cond, state)
+
     def convert_condition_field_eq_val_str_case_sensitive(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
@@ -99,7 +110,7 @@ class SplEvalBackend(SiemcBackend):
             and not value.contains_special()
             and _NUMBER_LIKE.fullmatch(str(value))
         ):
-            exact = SigmaRegularExpression("^" + re.escape(str(value)) + "$")
+            exact = end_of_value_anchors(SigmaRegularExpression("^" + re.escape(str(value)) + "$"))
             return self._as_regex(cond, exact, state)
         return super().convert_condition_field_eq_val_str_case_sensitive(cond, state)
 
