@@ -138,11 +138,17 @@ def _single_wildcard(rule: SigmaRule) -> bool:
     return False
 
 
-def _search_cannot_say(text: str) -> bool:
+def _search_cannot_say(text: str, rule: SigmaRule) -> bool:
     """True when the official backend's search form is not exact: a literal `*`, or a regex under
-    OR/NOT, which it writes as `rex`/`eval`/`search` stages that regroup the condition."""
+    OR/NOT, which it writes as `rex`/`eval`/`search` stages that regroup the condition, or as a
+    `regex` stage outside the NOT (`not (sel_re and x)` became `NOT x | regex ...`)."""
     search, *stages = text.split("\n| ")
-    return bool(_ESCAPED_STAR.search(search)) or any(not stage.startswith("regex ") for stage in stages)
+    negated = any(re.search(r"\bnot\b", condition, re.IGNORECASE) for condition in rule.detection.condition)
+    return (
+        bool(_ESCAPED_STAR.search(search))
+        or any(not stage.startswith("regex ") for stage in stages)
+        or bool(stages and negated)
+    )
 
 
 class Spl(Target):
@@ -155,7 +161,7 @@ class Spl(Target):
 
     def expression(self, rule: SigmaRule, source: Source, condition: bool = False) -> str:
         text = super().expression(rule, source, condition)
-        if condition or not (_search_cannot_say(text) or _single_wildcard(rule)):
+        if condition or not (_search_cannot_say(text, rule) or _single_wildcard(rule)):
             return text
         # The whole detection as one `| where` eval expression, which says both exactly.
         return "\n| where " + super().expression(rule, source, condition=True)
