@@ -484,3 +484,10 @@ def test_wildcard_regex_ends_at_the_end_of_the_value() -> None:
     # PCRE's `$` also matches before a final line break; `a?` does not match "ab\n".
     text = compiled(PROCESS + "  sel: {User: 'a?'}\n  condition: sel\n")
     assert hits(text, [SYSMON | {"User": "ab"}, SYSMON | {"User": "ab\n"}]) == [0]
+
+
+def test_regex_inside_a_negated_group_stays_negated() -> None:
+    # `not (Image|re and Image: null)` holds for every event; the official backend wrote it
+    # `NOT (NOT Image=*) | regex Image="0"`, the regex outside the NOT.
+    text = compiled(PROCESS + "  sel: {Image|re: '0', Image: null}\n  condition: not sel\n")
+    assert hits(text, [SYSMON | {"Image": "0"}, SYSMON | {"Image": "x"}, SYSMON]) == [0, 1, 2]
