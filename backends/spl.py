@@ -34,6 +34,12 @@ class SplEvalBackend(SiemcBackend):
     not_token = "NOT"
     eq_token = "=="
 
+    # SR "eval": a field name with characters other than letters, digits and `_` is single-quoted
+    # (unquoted, `userIdentity.arn` would be the concatenation of two fields).
+    field_quote = "'"
+    field_quote_pattern = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+    field_quote_pattern_negation = True
+
     str_quote = '"'
     escape_char = "\\"
     wildcard_multi = "%"

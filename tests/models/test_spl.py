@@ -491,3 +491,18 @@ def test_regex_inside_a_negated_group_stays_negated() -> None:
     # `NOT (NOT Image=*) | regex Image="0"`, the regex outside the NOT.
     text = compiled(PROCESS + "  sel: {Image|re: '0', Image: null}\n  condition: not sel\n")
     assert hits(text, [SYSMON | {"Image": "0"}, SYSMON | {"Image": "x"}, SYSMON]) == [0, 1, 2]
+
+
+def test_eval_quotes_dotted_field_names() -> None:
+    # SR "eval": unquoted, `userIdentity.arn` is the concatenation of the fields userIdentity and arn.
+    text = compiled(
+        "title: t\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n"
+        "  sel: {userIdentity.arn|re: 'role/x'}\n  filter: {eventName: a}\n  condition: sel and not filter\n"
+    )
+    assert "match('userIdentity.arn'," in text
+    trail = {"sourcetype": "aws:cloudtrail"}
+    rows: list[Mapping[str, Any]] = [
+        trail | {"userIdentity.arn": "arn:role/x", "eventName": "b"},
+        trail | {"userIdentity.arn": "arn:role/y"},
+    ]
+    assert hits(text, rows) == [0]
