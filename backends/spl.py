@@ -14,13 +14,14 @@ import re
 from typing import Any, ClassVar
 
 from sigma.backends.splunk.splunk import SplunkBackend
-from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
+from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionNOT, ConditionOR
 from sigma.conversion.state import ConversionState
 from sigma.rule import SigmaDetection, SigmaRule
 from sigma.types import SigmaCasedString, SigmaExpansion, SigmaRegularExpression, SigmaString, SpecialChars
 
 from siemc.backend import SiemcBackend, alternation, end_of_value_anchors, wildcard_regex
-from siemc.target import Source, Target
+from siemc.diagnostics import Unsupported
+from siemc.target import Source, Target, UnmappedField
 
 _NUMBER_LIKE = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*")
 
@@ -144,16 +145,28 @@ def _single_wildcard(rule: SigmaRule) -> bool:
     return False
 
 
+def _regex_negated(rule: SigmaRule) -> bool:
+    """True when a regex test sits under a NOT: the official backend writes every regex as a positive
+    `regex` stage after the search (`not (sel_re and x)` became `NOT x | regex ...`)."""
+
+    def walk(node: Any, negated: bool) -> bool:
+        if isinstance(node, ConditionFieldEqualsValueExpression):
+            return negated and isinstance(node.value, SigmaRegularExpression)
+        negated = negated or isinstance(node, ConditionNOT)
+        return any(walk(arg, negated) for arg in getattr(node, "args", ()))
+
+    return any(walk(condition.parsed, False) for condition in rule.detection.parsed_condition)
+
+
 def _search_cannot_say(text: str, rule: SigmaRule) -> bool:
     """True when the official backend's search form is not exact: a literal `*`, or a regex under
     OR/NOT, which it writes as `rex`/`eval`/`search` stages that regroup the condition, or as a
-    `regex` stage outside the NOT (`not (sel_re and x)` became `NOT x | regex ...`)."""
+    `regex` stage outside its NOT."""
     search, *stages = text.split("\n| ")
-    negated = any(re.search(r"\bnot\b", condition, re.IGNORECASE) for condition in rule.detection.condition)
     return (
         bool(_ESCAPED_STAR.search(search))
         or any(not stage.startswith("regex ") for stage in stages)
-        or bool(stages and negated)
+        or bool(stages and _regex_negated(rule))
     )
 
 
@@ -166,7 +179,16 @@ class Spl(Target):
     native_keywords = True  # a bare term in the search command matches anywhere in the raw event
 
     def expression(self, rule: SigmaRule, source: Source, condition: bool = False) -> str:
-        text = super().expression(rule, source, condition)
+        try:
+            text = super().expression(rule, source, condition)
+        except UnmappedField:
+            raise
+        except Unsupported:
+            if condition:
+                raise
+            # What the official backend refuses (case-sensitive values, field references combined
+            # with OR) eval can say: `==`, match() and `a==b`.
+            return "\n| where " + super().expression(rule, source, condition=True)
         if condition or not (_search_cannot_say(text, rule) or _single_wildcard(rule)):
             return text
         # The whole detection as one `| where` eval expression, which says both exactly.

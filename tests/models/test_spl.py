@@ -497,12 +497,13 @@ def test_eval_quotes_dotted_field_names() -> None:
     # SR "eval": unquoted, `userIdentity.arn` is the concatenation of the fields userIdentity and arn.
     text = compiled(
         "title: t\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n"
-        "  sel: {userIdentity.arn|re: 'role/x'}\n  filter: {eventName: a}\n  condition: sel and not filter\n"
+        "  sel: {userIdentity.arn|re: 'role/x'}\n  filter: {eventName: a}\n  condition: sel or filter\n"
     )
     assert "match('userIdentity.arn'," in text
     trail = {"sourcetype": "aws:cloudtrail"}
     rows: list[Mapping[str, Any]] = [
         trail | {"userIdentity.arn": "arn:role/x", "eventName": "b"},
         trail | {"userIdentity.arn": "arn:role/y"},
+        trail | {"userIdentity.arn": "arn:role/y", "eventName": "A"},
     ]
-    assert hits(text, rows) == [0]
+    assert hits(text, rows) == [0, 2]
