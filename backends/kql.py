@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from sigma.conversion.state import ConversionState
-from sigma.types import SigmaString
+from sigma.types import SigmaRegularExpression, SigmaString
 
-from siemc.backend import SiemcBackend, plain_text
+from siemc.backend import SiemcBackend, alternation, plain_text, wildcard_regex
+from siemc.regex import end_of_value, re2_regex
 from siemc.target import Target
 
 
@@ -24,6 +25,37 @@ def kql_string(text: str) -> str:
         return '@"' + text.replace('"', '""') + '"'
     escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
     return '"' + escaped.replace("\t", "\\t") + '"'
+
+
+def _one_group(expression: str) -> bool:
+    """True when the whole expression is one parenthesised group, reading KQL's string literals
+    (a verbatim `@"..."` ends at its first lone quote: a backslash escapes nothing there)."""
+    if not (expression.startswith("(") and expression.endswith(")")):
+        return False
+    depth, index = 0, 0
+    while index < len(expression):
+        char = expression[index]
+        if char == '"':
+            verbatim = expression[index - 1 : index] == "@"
+            index += 1
+            while index < len(expression):
+                if verbatim and expression[index] == '"':
+                    if expression[index + 1 : index + 2] != '"':
+                        break
+                    index += 1
+                elif not verbatim and expression[index] == "\\":
+                    index += 1
+                elif expression[index] == '"':
+                    break
+                index += 1
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0 and index != len(expression) - 1:
+                return False
+        index += 1
+    return True
 
 
 class KqlBackend(SiemcBackend):
@@ -71,12 +103,34 @@ class KqlBackend(SiemcBackend):
             return f'{self.escape_and_quote_field(cond.field)} == "{cond.value}"'
         return super().convert_condition_field_eq_val_num(cond, state)
 
+    def convert_condition_not(self, cond: Any, state: ConversionState) -> Any:
+        inner = str(self.convert_condition(cond.args[0], state))
+        return f"not({inner[1:-1] if _one_group(inner) else inner})"
+
+    # A Python `$` also matches before a final line break; a wildcard value ends at the value's end.
+    def _wildcard_regex(self, value: SigmaString, cased: bool) -> SigmaRegularExpression:
+        return end_of_value(wildcard_regex(value, cased))
+
+    def _alternation(self, values: list[SigmaString], cased: bool) -> SigmaRegularExpression:
+        return end_of_value(alternation(values, cased))
+
+    def convert_condition_field_compare_op_val(self, cond: Any, state: ConversionState) -> Any:
+        # Numbers can be null, and `null < 15` is null, not false (Kusto's null-values page), which
+        # `not()` keeps null and a flag column shows as empty: the test is guarded to be two-valued.
+        # Event data in a dynamic column is text there: compared as the number it spells.
+        field = str(self.escape_and_quote_field(cond.field))
+        if "." in cond.field:
+            field = f"tolong({field})"
+        operator = self.compare_operators[cond.value.op]
+        return f"(isnotnull({field}) and {field} {operator} {cond.value.number})"
+
     def convert_value_str(self, s: SigmaString, state: ConversionState) -> str:
         return kql_string(plain_text(s))
 
     def convert_value_re(self, r, state):  # type: ignore[no-untyped-def]
-        flags = "".join(sorted(c for flag, c in r.sigma_to_re_flag.items() if flag in r.flags))
-        return kql_string((f"(?{flags})" if flags else "") + str(r.regexp))
+        # `matches regex` is RE2: the Sigma (Python) regex is rewritten to mean the same there.
+        flags = {c for flag, c in r.sigma_to_re_flag.items() if flag in r.flags}
+        return kql_string(re2_regex(str(r.regexp), flags))
 
 
 class Kql(Target):
