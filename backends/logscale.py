@@ -16,10 +16,11 @@ from __future__ import annotations
 import re
 from typing import Any, cast
 
-from sigma.conditions import ConditionAND, ConditionNOT, ConditionOR
+from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionNOT, ConditionOR
 from sigma.conversion.state import ConversionState
 from sigma.types import (
     SigmaCIDRExpression,
+    SigmaExpansion,
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
     SigmaString,
@@ -27,10 +28,10 @@ from sigma.types import (
 
 from siemc.backend import (
     SiemcBackend,
-    alternation,
+    WholeValueRegex,
     backslash_string,
+    end_of_value_anchors,
     plain_text,
-    wildcard_regex,
 )
 from siemc.diagnostics import Unsupported
 from siemc.target import Target
@@ -96,15 +97,6 @@ def regex_literal(regexp: str, multiline: bool) -> str:
     return "".join(out)
 
 
-def end_anchored(regex: SigmaRegularExpression) -> SigmaRegularExpression:
-    """A whole-value regex (`wildcard_regex`, `alternation`) with its `$` anchors written `\\z`: a
-    `$` also matches before a final line break (Python's, Java's), the end of a value does not.
-    Python's `re` before 3.14 has no `\\z`: the body is set after pySigma's validity check."""
-    body = re.sub(r"(?<!\\)((?:\\\\)*)\$", r"\1\\z", str(regex.regexp))
-    regex.regexp = SigmaString(body, escape=False)
-    return regex
-
-
 class LogScaleBackend(SiemcBackend):
     name = "siemc LogScale"
     # Upper case: the forms every LogScale parser reads as operators, never as free-text terms.
@@ -149,6 +141,8 @@ class LogScaleBackend(SiemcBackend):
         return logscale_string(plain_text(s))
 
     def convert_value_re(self, r: SigmaRegularExpression, state: ConversionState) -> Any:
+        if isinstance(r, WholeValueRegex):
+            r = end_of_value_anchors(r)  # siemc's own: its `$` is the end of the value
         flags = {
             SigmaRegularExpressionFlag.IGNORECASE: "i",
             SigmaRegularExpressionFlag.MULTILINE: "m",
@@ -175,12 +169,6 @@ class LogScaleBackend(SiemcBackend):
             return self._as_regex(cond, self._wildcard_regex(value, cased=True), state)
         return super().convert_condition_field_eq_val_str_case_sensitive(cond, state)
 
-    def _wildcard_regex(self, value: SigmaString, cased: bool) -> SigmaRegularExpression:
-        return end_anchored(wildcard_regex(value, cased))
-
-    def _alternation(self, values: list[SigmaString], cased: bool) -> SigmaRegularExpression:
-        return end_anchored(alternation(values, cased))
-
     @staticmethod
     def _whole_condition(cond: Any) -> bool:
         parent = cond.parent
@@ -189,6 +177,14 @@ class LogScaleBackend(SiemcBackend):
                 return False
             parent = getattr(parent, "parent", None)
         return True
+
+    def convert_condition_not(self, cond: ConditionNOT, state: ConversionState) -> Any:
+        arg = cond.args[0]
+        if isinstance(arg, ConditionFieldEqualsValueExpression) and isinstance(arg.value, SigmaExpansion):
+            # pySigma brackets a negated AND/OR, not the OR of an expansion's variants (windash,
+            # base64offset): `NOT a OR b` negated `a` alone.
+            return f"{self.not_token} {self.convert_condition_group(arg, state)}"
+        return super().convert_condition_not(cond, state)
 
     def convert_condition_field_eq_val_cidr(self, cond: Any, state: ConversionState) -> Any:
         return self._cidr(cond, cond.field, [cond.value], state)

@@ -500,8 +500,9 @@ def test_sigmahq_sample_outputs_parse() -> None:
 
 
 # ---------------------------------------------------------------- (f) siemc bugs, kept as regressions
-# Each Sigma detection once compiled to LogScale text that the parsers rejected or that matched other
-# events than the reference evaluator; the events are the ones that told them apart.
+# Each Sigma detection (its selections ORed unless it names a condition) once compiled to LogScale
+# text that the parsers rejected or that matched other events than the reference evaluator; the
+# events are the ones that told them apart.
 PROCESS = {"category": "process_creation", "product": "windows"}
 NETWORK = {"category": "network_connection", "product": "windows"}
 OKTA = {"product": "okta", "service": "okta"}
@@ -556,6 +557,17 @@ REGRESSIONS: list[tuple[str, dict[str, Any], dict[str, Any], list[dict[str, Any]
         {"s": {"CommandLine|re": "[[&]x{,2}{a}"}},
         [{"CommandLine": "&xx{a}"}, {"CommandLine": "[{a}"}, {"CommandLine": "xx{a}"}],
     ),
+    # `NOT a OR b`: the variants of a negated windash value were not bracketed
+    (
+        "negated-expansion",
+        PROCESS,
+        {"s": {"User": "x"}, "w": {"CommandLine|windash|contains": "-a"}, "condition": "s and not w"},
+        [
+            {"CommandLine": "/a", "User": "x"},
+            {"CommandLine": "b", "User": "x"},
+            {"CommandLine": "b", "User": "y"},
+        ],
+    ),
     # inside test() a quoted name is a string
     ("quoted-field-compare", OKTA, {"s": {"a-b|gt": 6}}, [{"a-b": 5}, {"a-b": 10}]),
     # prefixes misread IPv6 text: a CIDR inside a condition runs cidr() in a case step
@@ -587,7 +599,8 @@ def test_fixed_siemc_bug(
     from tests.checkers.logscale import logscale_syntax_errors
     from tests.engines import reference, run_target
 
-    condition = " or ".join(selections)
+    selections = dict(selections)
+    condition = selections.pop("condition", None) or " or ".join(selections)
     rule = {"title": name, "logsource": logsource, "detection": {**selections, "condition": condition}}
     detection = parse_rule(yaml.safe_dump(rule, allow_unicode=True), Path(f"{name}.yml"))
     text = compile_detection(detection, "logscale")
