@@ -206,6 +206,7 @@ class _JavaRegex:
         self.s = source
         self.i = 0
         self.out: list[str] = []
+        self.flags: set[str] = set()  # the inline flags in force where the translation stands
 
     def fail(self, message: str) -> ModelSyntaxError:
         return ModelSyntaxError(f"regex {self.s!r}: {message} (at {self.i})")
@@ -217,6 +218,13 @@ class _JavaRegex:
     def group(self, top: bool) -> None:
         # Scoped flag groups opened in this group; reopened after each `|`.
         opened: list[str] = []
+        outer_flags = set(self.flags)  # an inline flag ends with its group
+        try:
+            self._group(top, opened)
+        finally:
+            self.flags = outer_flags
+
+    def _group(self, top: bool, opened: list[str]) -> None:
         while self.i < len(self.s):
             c = self.s[self.i]
             if c == ")":
@@ -233,6 +241,9 @@ class _JavaRegex:
                 self.char_class()
             elif c == "\\":
                 self.out.append(self.escape(in_class=False))
+            elif c in ".^$":
+                self.out.append(self.line_sensitive(c))
+                self.i += 1
             elif c == "{":
                 match = _QUANTIFIER.match(self.s, self.i)
                 if not match:
@@ -264,6 +275,7 @@ class _JavaRegex:
                     raise self.fail(f"inline flag {flag!r} is not modelled")
             spec = on + (f"-{off}" if off else "")
             self.i = flags.end()
+            self.flags = (self.flags | set(on)) - set(off)
             if end == ")":
                 # Applies to the rest of the enclosing group.
                 opened.append(f"(?{spec}:")
@@ -296,6 +308,23 @@ class _JavaRegex:
             self.close()
             return
         raise self.fail("unknown group construct")
+
+    def line_sensitive(self, c: str) -> str:
+        """`.`, `^`, `$` as Java reads them: its line terminators are \\n, \\r\\n, \\r, U+0085, U+2028
+        and U+2029 (java.util.regex.Pattern, "Line terminators"), where Python knows only \\n. Without
+        DOTALL `.` matches none of them; `$` matches at the end of input and before a final line
+        terminator, in MULTILINE mode before every one; `^` in MULTILINE mode also after every line
+        terminator except at the end of input. Never inside a \\r\\n pair."""
+        terminator = "\\n\\r\\x85\\u2028\\u2029"
+        if c == ".":
+            return "(?s:.)" if "s" in self.flags else f"[^{terminator}]"
+        if c == "^":
+            if "m" not in self.flags:
+                return "(?-m:^)"
+            return "(?:\\A|(?:(?<=[\\n\\x85\\u2028\\u2029])|(?<=\\r)(?!\\n))(?!\\Z))"
+        if "m" in self.flags:
+            return f"(?:(?=[{terminator}])(?<!\\r(?=\\n))|\\Z)"
+        return f"(?:(?=(?:\\r\\n|[{terminator}])\\Z)(?<!\\r(?=\\n))|\\Z)"
 
     def close(self) -> None:
         if self.i >= len(self.s) or self.s[self.i] != ")":

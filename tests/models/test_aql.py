@@ -516,3 +516,13 @@ def test_wildcard_regex_ends_at_the_end_of_the_value() -> None:
     # `a?%` (a literal % takes the regex form): Java's `$` also matched before a final line break.
     text = compiled(PROCESS + "  sel: {CommandLine: 'a?%'}\n  condition: sel\n")
     assert hits(text, events(SYSMON | {"Command": "ab%"}, SYSMON | {"Command": "ab%\n"})) == [0]
+
+
+def test_java_line_terminators() -> None:
+    # java.util.regex.Pattern, "Line terminators": \n, \r\n, \r, U+0085, U+2028, U+2029 stop `.` and
+    # anchor `$` (before the final one; in MULTILINE mode before each, and `^` after each).
+    rows = events({"c": "a\rb"}, {"c": "a\u2028"}, {"c": "a\r\n"}, {"c": "a\n\n"}, {"c": "q\rx\r\nz"})
+    assert where("c MATCHES 'a.b'", rows) == []
+    assert where("c MATCHES '(?s)a.b'", rows) == [0]
+    assert where("c MATCHES '(?s:.*)(?:a$)(?s:.*)'", rows) == [1, 2]
+    assert where("c MATCHES '(?s:.*)(?:(?m)^x$)(?s:.*)'", rows) == [4]
