@@ -4,8 +4,14 @@ Strings are single-quoted with `''` for a quote; names with spaces are double-qu
 properties. `=` and `LIKE` are case-sensitive, `ILIKE` is `LIKE` without case; both use `%` and `_`,
 which cannot be escaped portably, so values holding them use `IMATCHES`/`MATCHES` (Java regex) instead.
 Whether MATCHES must match the whole value is not documented, so every regex is written to match
-anywhere either way (`.*(?:...).*`). Equality and lists without case compare `LOWER(field)`.
-Without a time clause AQL searches only the last five minutes.
+anywhere either way (`(?s:.*)(?:...)(?s:.*)`), the rule's own flags scoped to its body. Java's `.`,
+`^`, `$` know more line terminators than Python's, so they are written out (`java_lines`). Equality
+and lists without case compare `LOWER(field)`. Without a time clause AQL searches only the last five
+minutes. Derived columns follow `SELECT *` when the rule names no columns.
+
+Known gaps (Java vs Sigma's Python regexes): `\d \w \s \b` are ASCII in Java, Unicode in Python, and
+an inline `(?i)` in a rule's regex folds ASCII only (the `i` modifier's non-ASCII letters are spelled
+out with their other cases).
 """
 
 from __future__ import annotations

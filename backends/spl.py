@@ -5,7 +5,9 @@ is case-insensitive, `*` is its only wildcard, `"..."` strings escape `"` and `\
 `field IN (...)`. Derived columns are `eval` expressions, a different grammar: there `==` is
 case-sensitive (so siemc compares `lower(field)`), `like()` takes SQL patterns without an escape
 (values holding `%` or `_` use `match()`), `match()` is an unanchored PCRE, `in()` tests a list, and
-AND binds tighter than OR.
+AND binds tighter than OR. A detection the search command cannot say exactly (Sigma's `?`, a literal
+`*`, a regex under OR/NOT, case-sensitive values, ORed field references) is one `| where` eval
+expression instead.
 """
 
 from __future__ import annotations
