@@ -54,6 +54,8 @@ class SumoBackend(SiemcBackend):
 
     re_expression = "{field} matches {regex}"
     compare_op_expression = "{field} {operator} {value}"
+    # fieldref: Sigma compares the two values without case; a null side makes it false, as here.
+    field_equals_field_expression = "toLowerCase({field1}) = toLowerCase({field2})"
     field_null_expression = "isNull({field})"  # isBlank would also take "" and blanks
     field_exists_expression = "!isNull({field})"
     field_not_exists_expression = "isNull({field})"
@@ -61,7 +63,9 @@ class SumoBackend(SiemcBackend):
     field_in_list_expression = "{field} {op} ({list})"
     or_in_operator = "in"
     cased_in_operator = "in"
-    number_in_operator = "in"
+    # "in": to match integers "cast x to a number first"; record fields (%"fields.EventID") hold
+    # text, so number lists are `=` tests, which compare numerically.
+    number_in_operator = None
     list_separator = ", "
 
     def group_wrapped(self, expression: str) -> bool:

@@ -16,6 +16,7 @@ from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, 
 from sigma.conversion.state import ConversionState
 from sigma.types import (
     SigmaCIDRExpression,
+    SigmaFieldReference,
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
     SigmaString,
@@ -65,6 +66,8 @@ class YaraLBackend(SiemcBackend):
     re_expression = "{field} = {regex}"
     cidr_expression = 'net.ip_in_range_cidr({field}, "{value}")'
     compare_op_expression = "{field} {operator} {value}"
+    # fieldref: Sigma compares the two values without case.
+    field_equals_field_expression = "{field1} = {field2} nocase"
     field_null_expression = '{field} = ""'
     field_exists_expression = '{field} != ""'
     field_not_exists_expression = '{field} = ""'
@@ -76,6 +79,15 @@ class YaraLBackend(SiemcBackend):
 
     def escape_and_quote_field(self, field_name: str) -> str:
         return ("any " if _REPEATED_FIELD.match(field_name) else "") + f"{EVENT}.{field_name}"
+
+    def convert_condition_field_eq_field(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        assert isinstance(cond.value, SigmaFieldReference)
+        if _REPEATED_FIELD.match(cond.field) or _REPEATED_FIELD.match(cond.value.field):
+            # "Repeated fields", limitations: any/all cannot join two fields.
+            raise Unsupported(f"fieldref: {cond.field} or {cond.value.field} is a repeated UDM field")
+        return super().convert_condition_field_eq_field(cond, state)
 
     def convert_condition_field_eq_val_cidr(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState

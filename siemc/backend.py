@@ -441,7 +441,9 @@ class SiemcBackend(TextQueryBackend):
         if self._is_pattern_list(args):
             if kind and kind.startswith("regex:"):
                 regexes = [arg.value for arg in args if isinstance(arg.value, SigmaRegularExpression)]
-                merged = SigmaRegularExpression("|".join(f"(?:{r.regexp})" for r in regexes))
+                whole = all(isinstance(r, WholeValueRegex) for r in regexes)  # file-name regexes
+                merged_type = WholeValueRegex if whole else SigmaRegularExpression
+                merged = merged_type("|".join(f"(?:{r.regexp})" for r in regexes))
                 merged.flags = set(regexes[0].flags)
                 return self._as_regex(args[0], merged, state)
             return self._as_regex(args[0], self._alternation(self._strings(args), kind == "cased"), state)

@@ -32,6 +32,8 @@ from sigma.types import (
     SpecialChars,
 )
 
+from siemc.backend import WholeValueRegex
+
 if TYPE_CHECKING:
     from siemc.target import Source
 
@@ -91,7 +93,7 @@ def file_name_regex(value: SigmaString, cased: bool) -> SigmaRegularExpression:
     if body.startswith("[^\\\\/]*"):
         body = body[len("[^\\\\/]*") :]
     flags = set() if cased else {SigmaRegularExpressionFlag.IGNORECASE}
-    regex = SigmaRegularExpression(prefix + body + "$")
+    regex = WholeValueRegex(prefix + body + "$")  # `$`: the end of the path
     regex.flags = flags
     return regex
 

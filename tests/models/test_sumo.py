@@ -444,8 +444,9 @@ def test_sigmahq_sample_parses() -> None:
     from siemc.diagnostics import SiemcError
     from siemc.rule import load_rule
 
-    # Only Windows process creation is mapped for Sumo yet: sample those, every 4th by sorted path.
-    sample = sorted((SIGMAHQ / "windows" / "process_creation").rglob("*.yml"))[::4][:300]
+    # Evenly spaced over every rule, sorted by path (every log source the mapping file knows).
+    paths = sorted(SIGMAHQ.rglob("*.yml"))
+    sample = paths[:: max(1, len(paths) // 300)][:300]
     compiled = 0
     failures = []
     for path in sample:
@@ -461,3 +462,57 @@ def test_sigmahq_sample_parses() -> None:
             failures.append(f"{path.relative_to(SIGMAHQ)}: {first}")
     assert not failures, f"{len(failures)} of {compiled} do not parse:\n" + "\n".join(failures)
     assert compiled >= 100, compiled
+
+
+# (f) siemc output for forms the property tests do not draw, against the reference evaluator -------
+
+
+def _agrees(rule_text: str, events: list[dict[str, Any]], tmp_path: Path) -> list[int]:
+    from siemc.build import compile_detection
+    from siemc.rule import load_rule
+    from tests.engines import reference, run_target
+
+    path = tmp_path / "probe.yml"
+    path.write_text(rule_text)
+    detection = load_rule(path)
+    query = compile_detection(detection, "sumo")
+    sumo.parse(query)
+    got = sorted(row.index for row in run_target("sumo", detection, query, events))
+    expected = [i for i, (matched, _) in enumerate(reference("sumo", detection, events)) if matched]
+    assert got == expected, query
+    return got
+
+
+def test_fieldref_compares_two_record_fields_without_case(tmp_path: Path) -> None:
+    rule_text = (
+        "title: Probe\nlogsource: {product: windows, service: security}\ndetection:\n"
+        "  sel:\n    EventID: 4648\n  same:\n    SubjectUserName|fieldref: TargetUserName\n"
+        "  condition: sel and not same\n"
+    )
+    events = [
+        {"EventID": 4648, "SubjectUserName": "Alice", "TargetUserName": "alice"},
+        {"EventID": 4648, "SubjectUserName": "Alice", "TargetUserName": "bob"},
+        {"EventID": 4648, "SubjectUserName": "Alice"},
+    ]
+    assert _agrees(rule_text, events, tmp_path) == [1, 2]
+
+
+def test_negated_group_with_a_value_ending_in_a_backslash(tmp_path: Path) -> None:
+    # `"-\\"` ends at its second quote: the NOT must keep the whole AND inside `!(...)`.
+    rule_text = (
+        "title: Probe\nlogsource: {category: process_creation, product: windows}\ndetection:\n"
+        "  sel:\n    Computer: ['-\\\\', x]\n    Image: ['Y0*', '00']\n  condition: not sel\n"
+    )
+    events = [{"Computer": "x", "Image": "0"}, {"Computer": "x", "Image": "Y0a"}]
+    assert _agrees(rule_text, events, tmp_path) == [0]
+
+
+def test_line_breaks_and_final_newline_anchor(tmp_path: Path) -> None:
+    # A value with a line break is a regex (no string literal holds one); a rule regex's `$` also
+    # matches before a final line break, as Python's does.
+    rule_text = (
+        "title: Probe\nlogsource: {category: process_creation, product: windows}\ndetection:\n"
+        "  a:\n    CommandLine: \"x\\ny\"\n  b:\n    Image|re: 'z$'\n  condition: a or b\n"
+    )
+    events = [{"CommandLine": "X\nY"}, {"CommandLine": "x y"}, {"Image": "az\n"}, {"Image": "az\n\n"}]
+    assert _agrees(rule_text, events, tmp_path) == [0, 2]

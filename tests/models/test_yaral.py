@@ -492,7 +492,10 @@ def test_negated_repeated_field_means_no_element(tmp_path: Path) -> None:
         "  sel:\n    Image|endswith: '\\x.exe'\n  filter:\n    OriginalFileName: a.exe\n"
         "  condition: sel and not filter",
     )
-    launch = {"metadata.event_type": "PROCESS_LAUNCH", "target.process.file.full_path": "C:\\x.exe"}
+    launch: dict[str, Any] = {
+        "metadata.event_type": "PROCESS_LAUNCH",
+        "target.process.file.full_path": "C:\\x.exe",
+    }
     events = [
         launch | {"target.process.file.names": ["b.exe", "a.exe"]},
         launch | {"target.process.file.names": ["b.exe"]},
@@ -507,15 +510,34 @@ def test_two_tests_on_a_repeated_field_may_hold_on_two_elements(tmp_path: Path) 
         "{category: network_connection, product: windows}",
         "  a:\n    DestinationIp: 10.0.0.1\n  b:\n    DestinationIp: 10.0.0.2\n  condition: a and b",
     )
-    event = {"metadata.event_type": "NETWORK_CONNECTION", "target.ip": ["10.0.0.1", "10.0.0.2"]}
+    event: dict[str, Any] = {
+        "metadata.event_type": "NETWORK_CONNECTION",
+        "target.ip": ["10.0.0.1", "10.0.0.2"],
+    }
     assert [r.index for r in run(text, [event], NOW)] == [0]
 
 
 def test_a_quantified_predicate_line_follows_another() -> None:
     # Repeated fields page: `any $e.principal.ip = "..."` is a predicate of its own.
     events = '$e.metadata.event_type = "NETWORK_CONNECTION"\n    any $e.principal.ip = "192.0.2.1"'
-    event = {"metadata.event_type": "NETWORK_CONNECTION", "principal.ip": ["192.0.2.9", "192.0.2.1"]}
+    event: dict[str, Any] = {
+        "metadata.event_type": "NETWORK_CONNECTION",
+        "principal.ip": ["192.0.2.9", "192.0.2.1"],
+    }
     assert hits(events, event) == [0]
+
+
+def test_fieldref_compares_two_fields_without_case(tmp_path: Path) -> None:
+    text = compile_sigma(
+        tmp_path,
+        "{product: windows, service: security}",
+        "  sel:\n    EventID: 4648\n  same:\n    SubjectUserName|fieldref: TargetUserName\n"
+        "  condition: sel and not same",
+    )
+    base = {'additional.fields["Channel"]': "Security", "metadata.product_event_type": "4648"}
+    subject, target = 'additional.fields["SubjectUserName"]', 'additional.fields["TargetUserName"]'
+    events = [base | {subject: "Alice", target: "alice"}, base | {subject: "Alice", target: "bob"}]
+    assert [r.index for r in run(text, events, NOW)] == [1]
 
 
 def launch_net(ip: str) -> dict[str, Any]:
