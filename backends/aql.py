@@ -9,7 +9,7 @@ anywhere either way (`(?s:.*)(?:...)(?s:.*)`), the rule's own flags scoped to it
 and lists without case compare `LOWER(field)`. Without a time clause AQL searches only the last five
 minutes. Derived columns follow `SELECT *` when the rule names no columns.
 
-Known gaps (Java vs Sigma's Python regexes): `\d \w \s \b` are ASCII in Java, Unicode in Python, and
+Known gaps (Java vs Sigma's Python regexes): `\\d \\w \\s \\b` are ASCII in Java, Unicode in Python, and
 an inline `(?i)` in a rule's regex folds ASCII only (the `i` modifier's non-ASCII letters are spelled
 out with their other cases).
 """
