@@ -45,8 +45,9 @@ _CIDR_FLAGS = "logscale_cidr_flags"  # conversion state: cidr() test -> the flag
 # Line breaks cannot stand raw in a `/.../` literal (it ends at the line): they are written as the
 # regex escapes `\n`/`\r` (tabs `\t`, for legibility), the same character escaped or not.
 _LINE_BREAKS = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-# Python's `\Z` is the very end of the value, LogScale's `\z` (its `\Z` may allow a final line break).
-_ESCAPES = {**_LINE_BREAKS, "Z": "\\z"}
+# Python's `\Z` is the very end of the value, LogScale's `\z` (its `\Z` may allow a final line break);
+# Python's `\v` is the vertical tab, a class in Java-style syntax that LogScale does not support.
+_ESCAPES = {**_LINE_BREAKS, "Z": "\\z", "v": "\\x0b"}
 # Python's `$`: the end of the value or before a final newline (with `m`: before any newline). The
 # documentation only says "the end of the entire string", so the meaning is spelled out.
 _END = {False: "(?=\\n?\\z)", True: "(?=\\n|\\z)"}
