@@ -5,7 +5,11 @@ string tests are case-sensitive: `=`, `in (...)` and `matches "a*b"` (wildcard `
 escaped). Case-insensitive tests compare `toLowerCase(field)` with a lower-cased value; values
 holding a literal `*` use a regex. `matches /re/` is RE2 (a `/` in it is escaped); whether it must
 match the whole value is not documented, so regexes are written to match anywhere either way.
-Strings are double-quoted with backslash escapes. The time range is a search setting, not query text.
+Strings are double-quoted with backslash escapes and cannot hold a line break (a value with one is a
+regex, `\n`). Unmapped fields are nested record fields, `%"fields.<name>"`. The time range is a
+search setting, not query text. Case folding of non-ASCII letters by `toLowerCase` is not documented;
+siemc assumes the Unicode case mapping Sigma's (Python's) `lower()` uses, and RE2's `(?i)` folds
+Unicode letters too.
 """
 
 from __future__ import annotations

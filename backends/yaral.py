@@ -4,7 +4,8 @@ Every field is read through the event variable (`$e.`). Comparisons are case-sen
 after a string or regex comparison ignores case. There is no wildcard operator and no value list:
 patterns and lists become one RE2 regex literal `/.../` (unanchored, so siemc anchors it; a `/` in
 it is escaped). Strings are double-quoted with backslash escapes. Unset UDM strings equal "".
-Predicates on separate lines of `events:` are ANDed; mixed groups are parenthesised.
+Predicates on separate lines of `events:` are ANDed; mixed groups are parenthesised. Tests on repeated
+UDM fields are quantified with `any`. The outcome section always computes the derived columns.
 """
 
 from __future__ import annotations
