@@ -19,7 +19,14 @@ from sigma.backends.splunk.splunk import SplunkBackend
 from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionNOT, ConditionOR
 from sigma.conversion.state import ConversionState
 from sigma.rule import SigmaDetection, SigmaRule
-from sigma.types import SigmaCasedString, SigmaExpansion, SigmaRegularExpression, SigmaString, SpecialChars
+from sigma.types import (
+    SigmaCasedString,
+    SigmaExpansion,
+    SigmaFieldReference,
+    SigmaRegularExpression,
+    SigmaString,
+    SpecialChars,
+)
 
 from siemc.backend import SiemcBackend, alternation, end_of_value_anchors, wildcard_regex
 from siemc.diagnostics import Unsupported
@@ -61,7 +68,8 @@ class SplEvalBackend(SiemcBackend):
     re_escape: ClassVar[list[str]] = ['"']
     re_flag_prefix = True
     cidr_expression = 'cidrmatch("{value}", {field})'
-    field_equals_field_expression = "{field1}=={field2}"
+    # Sigma's fieldref compares the two values without case, as every string test does.
+    field_equals_field_expression = "lower({field1})==lower({field2})"
     compare_op_expression = "{field}{operator}{value}"
     field_null_expression = "isnull({field})"
     field_exists_expression = "isnotnull({field})"
@@ -128,9 +136,10 @@ class SplEvalBackend(SiemcBackend):
 _ESCAPED_STAR = re.compile(r"(?<!\\)(?:\\\\)*\\\*")
 
 
-def _single_wildcard(rule: SigmaRule) -> bool:
-    """True when a value holds Sigma's `?`: the search command knows only `*` (the official backend
-    writes `?` as `*`), eval's like() has `_`."""
+def _eval_only(rule: SigmaRule) -> bool:
+    """True when a value holds Sigma's `?` (the search command knows only `*`, the official backend
+    writes `?` as `*`; eval's like() has `_`) or is a field reference (the official backend compares
+    the two fields with case)."""
     pending: list[Any] = list(rule.detection.detections.values())
     while pending:
         item = pending.pop()
@@ -142,7 +151,9 @@ def _single_wildcard(rule: SigmaRule) -> bool:
             value = values.pop()
             if isinstance(value, SigmaExpansion):
                 values.extend(value.values)
-            elif isinstance(value, SigmaString) and SpecialChars.WILDCARD_SINGLE in value.s:
+            elif isinstance(value, SigmaFieldReference) or (
+                isinstance(value, SigmaString) and SpecialChars.WILDCARD_SINGLE in value.s
+            ):
                 return True
     return False
 
@@ -191,7 +202,7 @@ class Spl(Target):
             # What the official backend refuses (case-sensitive values, field references combined
             # with OR) eval can say: `==`, match() and `a==b`.
             return "\n| where " + super().expression(rule, source, condition=True)
-        if condition or not (_search_cannot_say(text, rule) or _single_wildcard(rule)):
+        if condition or not (_search_cannot_say(text, rule) or _eval_only(rule)):
             return text
         # The whole detection as one `| where` eval expression, which says both exactly.
         return "\n| where " + super().expression(rule, source, condition=True)

@@ -507,3 +507,14 @@ def test_eval_quotes_dotted_field_names() -> None:
         trail | {"userIdentity.arn": "arn:role/y", "eventName": "A"},
     ]
     assert hits(text, rows) == [0, 2]
+
+
+def test_field_references_compare_without_case() -> None:
+    # Sigma's fieldref is a string test, without case; the official backend wrote `| where a==b`.
+    text = compiled(PROCESS + "  sel: {User|fieldref: ParentUser}\n  condition: sel\n")
+    rows: list[Mapping[str, Any]] = [
+        SYSMON | {"User": "Bob", "ParentUser": "bob"},
+        SYSMON | {"User": "bob", "ParentUser": "alice"},
+        SYSMON | {"User": "bob"},
+    ]
+    assert hits(text, rows) == [0]
