@@ -8,14 +8,16 @@ log source) and how a literal is written. Everything else is shared here.
 from __future__ import annotations
 
 import copy
+import pickle
 import posixpath
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
 
-from jinja2 import FileSystemLoader, StrictUndefined
+from jinja2 import FileSystemLoader, StrictUndefined, Template
 from jinja2.sandbox import SandboxedEnvironment
 from sigma.conversion.base import Backend
 from sigma.exceptions import SigmaError, SigmaFeatureNotSupportedByBackendError
@@ -91,34 +93,45 @@ class DerivedView:
     default: str
 
 
-_BOOLEAN_WORDS = {"and", "or", "not"}
+# Outside quotes and brackets, the characters that open or close them.
+_GROUP_SPECIAL = re.compile(r"[\"'`()\[\]{}]")
+# Only ASCII letters lower-case to these words, and a match is one only when no letter touches it.
+_BOOLEAN_WORD = re.compile(r"and|or|not", re.IGNORECASE | re.ASCII)
+
+
+def _has_boolean_word(text: str) -> bool:
+    for match in _BOOLEAN_WORD.finditer(text):
+        start, end = match.span()
+        if (start == 0 or not text[start - 1].isalpha()) and (end == len(text) or not text[end].isalpha()):
+            return True
+    return False
 
 
 def group(expression: str) -> str:
-    """Parenthesise an expression unless it is one term, so juxtaposition can never regroup it."""
-    depth, quote, word, top_words = 0, "", "", []
-    for index, char in enumerate(expression):
-        if quote:
-            if char == "\\":
-                continue
-            if char == quote and expression[index - 1] != "\\":
-                quote = ""
-            continue
+    """Parenthesise an expression unless it is one term, so juxtaposition can never regroup it.
+
+    One term: no and/or/not word outside quotes and brackets. A quote ends at the next same quote not
+    preceded by a backslash. Templates call this on every condition: quoted values are skipped whole.
+    """
+    depth, position = 0, 0
+    while True:
+        special = _GROUP_SPECIAL.search(expression, position)
+        end = special.start() if special else len(expression)
+        if depth == 0 and _has_boolean_word(expression[position:end]):
+            return f"({expression})"
+        if special is None:
+            return expression
+        char = special.group()
         if char in "\"'`":
-            quote = char
-        elif char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-        if depth == 0 and (char.isalpha()):
-            word += char
-            continue
-        if word:
-            top_words.append(word.lower())
-            word = ""
-    if word:
-        top_words.append(word.lower())
-    return f"({expression})" if _BOOLEAN_WORDS.intersection(top_words) else expression
+            close = expression.find(char, end + 1)
+            while close != -1 and expression[close - 1] == "\\":
+                close = expression.find(char, close + 1)
+            if close == -1:  # an unterminated quote runs to the end
+                return expression
+            position = close + 1
+        else:
+            depth += 1 if char in "([{" else -1
+            position = end + 1
 
 
 @cache
@@ -133,6 +146,38 @@ def _environment() -> SandboxedEnvironment:
     )
     environment.filters["group"] = group
     return environment
+
+
+@cache
+def _template(target: str) -> Template:
+    # Held once loaded: `get_template` would check the file's modification time on every rule.
+    return _environment().get_template(f"{target}/query.j2")
+
+
+class _RuleCopies:
+    """Fresh copies of the rule being converted, each for one conversion.
+
+    pySigma's pipelines rewrite a rule in place, so every conversion needs its own copy, and one rule
+    is converted several times in a row (each target, candidate source, SPL's eval form). The rule is
+    pickled once and unpickled per copy: several times cheaper than `copy.deepcopy`.
+    """
+
+    def __init__(self) -> None:
+        self.rule: SigmaRule | None = None  # held, so its id is never reused while the bytes are kept
+        self.data = b""
+
+    def fresh(self, rule: SigmaRule) -> SigmaRule:
+        if rule is not self.rule:
+            try:
+                data = pickle.dumps(rule, protocol=pickle.HIGHEST_PROTOCOL)
+            except (pickle.PicklingError, TypeError, AttributeError):  # a value pickle cannot take
+                return copy.deepcopy(rule)
+            self.rule, self.data = rule, data
+        copied: SigmaRule = pickle.loads(self.data)
+        return copied
+
+
+_copies = _RuleCopies()
 
 
 class UnmappedField(Unsupported):
@@ -160,6 +205,23 @@ class Target:
     # -- conversion ----------------------------------------------------------------------------------
     def candidates(self, rule: SigmaRule) -> tuple[Source, ...]:
         """The sources a rule's log source may live in on this target, preferred first."""
+        logsource = rule.logsource
+        # Thousands of rules share a few hundred log sources: each is looked up once per target.
+        known: dict[tuple[str | None, ...], tuple[Source, ...] | str] = self.__dict__.setdefault(
+            "_logsources", {}
+        )
+        triple = (logsource.category, logsource.product, logsource.service)
+        if triple not in known:
+            try:
+                known[triple] = self._candidates(rule)
+            except Unsupported as error:
+                known[triple] = error.message
+        found = known[triple]
+        if isinstance(found, str):
+            raise Unsupported(found)
+        return found
+
+    def _candidates(self, rule: SigmaRule) -> tuple[Source, ...]:
         cache: dict[tuple[object, ...], tuple[Source, ...]] = self.__dict__.setdefault("_sources", {})
         entry = entry_for(target_mapping(self.name), rule.logsource)
         if entry is None:
@@ -220,7 +282,7 @@ class Target:
         """The boolean expression of a rule's detection, in this language."""
         try:
             # pySigma's pipelines rewrite the rule in place: each target converts its own copy.
-            queries = self._backend(source, condition).convert_rule(copy.deepcopy(rule))
+            queries = self._backend(source, condition).convert_rule(_copies.fresh(rule))
         except UnmappedFieldError as error:
             raise UnmappedField(error.message(source)) from None
         except SigmaFeatureNotSupportedByBackendError as error:
@@ -299,5 +361,4 @@ class Target:
         }
 
     def render(self, detection: Detection) -> str:
-        template = _environment().get_template(f"{self.name}/query.j2")
-        return template.render(self.context(detection))
+        return _template(self.name).render(self.context(detection))
