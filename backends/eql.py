@@ -13,15 +13,27 @@ from re import Pattern
 from typing import Any, ClassVar
 
 from sigma.backends.elasticsearch.elasticsearch_eql import EqlBackend as ElasticEqlBackend
-from sigma.conditions import ConditionFieldEqualsValueExpression
+from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
 from sigma.conversion.state import ConversionState
 from sigma.rule import SigmaRule
-from sigma.types import SigmaNumber, SigmaRegularExpressionFlag, SigmaString
+from sigma.types import SigmaExists, SigmaNull, SigmaNumber, SigmaString
 
-from siemc.backend import wildcard_regex
+from siemc.backend import plain_text, wildcard_regex
+from siemc.regex import end_of_value, lucene_regex
 from siemc.target import Target
 
 NUMERIC_SUFFIXES = (".pid", ".port", ".status_code", ".bytes", ".packets")
+
+
+def eql_string(text: str) -> str:
+    """A double-quoted EQL string with backslash escapes."""
+    return '"' + _control_escaped(text.replace("\\", "\\\\").replace('"', '\\"')) + '"'
+
+
+def _control_escaped(text: str) -> str:
+    # A raw line break cannot be in a string; other control characters can (the eql library
+    # misreads two `\u{...}` escapes in one string, so they are not used).
+    return text.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
 
 
 def _holds_literal_wildcard(value: SigmaString) -> bool:
@@ -59,18 +71,27 @@ class EqlBackend(ElasticEqlBackend):
         return f"{field} : ({', '.join(texts)})"
 
     def convert_condition_field_eq_val_str_case_sensitive(self, cond: Any, state: ConversionState) -> Any:
-        # `==` takes `*` literally; a case-sensitive pattern is `like` (the official backend uses `==`).
+        # `==` takes `*` literally; a case-sensitive pattern is `like` (the official backend uses `==`),
+        # which cannot escape a literal `*` or `?`: such values are matched by regex.
+        if _holds_literal_wildcard(cond.value) and cond.value.contains_special():
+            regex = end_of_value(wildcard_regex(cond.value, cased=True))
+            return self.convert_condition_field_eq_val_re(
+                ConditionFieldEqualsValueExpression(cond.field, regex), state
+            )
         if cond.value.contains_special():
             return (
                 f"{self.escape_and_quote_field(cond.field)} like {self.convert_value_str(cond.value, state)}"
             )
-        return super().convert_condition_field_eq_val_str_case_sensitive(cond, state)
+        # `==` has no wildcards, so nothing in the value is escaped but quotes and backslashes.
+        return f"{self.escape_and_quote_field(cond.field)} == {eql_string(plain_text(cond.value))}"
 
     def convert_condition_field_eq_val_str(self, cond: Any, state: ConversionState) -> Any:
         # EQL patterns cannot escape `*` or `?`: a value holding one literally is matched by regex.
         if _holds_literal_wildcard(cond.value):
             return self.convert_condition_field_eq_val_re(
-                ConditionFieldEqualsValueExpression(cond.field, wildcard_regex(cond.value, cased=False)),
+                ConditionFieldEqualsValueExpression(
+                    cond.field, end_of_value(wildcard_regex(cond.value, cased=False))
+                ),
                 state,
             )
         return super().convert_condition_field_eq_val_str(cond, state)
@@ -100,16 +121,58 @@ class EqlBackend(ElasticEqlBackend):
         return f"{field} == {str(cond.value.boolean).lower()}"
 
     def convert_condition_field_eq_val_re(self, cond: Any, state: ConversionState) -> Any:
-        """Lucene regex is anchored and has no inline flags: anchor explicitly, `regex~` for no case."""
-        pattern = str(cond.value.regexp)
-        insensitive = SigmaRegularExpressionFlag.IGNORECASE in cond.value.flags
-        if pattern.startswith("(?i)"):
-            pattern, insensitive = pattern[4:], True
-        pattern = pattern[1:] if pattern.startswith("^") else ".*" + pattern
-        pattern = pattern[:-1] if pattern.endswith("$") and not pattern.endswith("\\$") else pattern + ".*"
-        quoted = '"' + pattern.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        """A Lucene regex matches the whole value and has its own syntax: the Sigma regex is rewritten."""
+        flags = {c for flag, c in cond.value.sigma_to_re_flag.items() if flag in cond.value.flags}
+        pattern, insensitive = lucene_regex(str(cond.value.regexp), flags)
         operator = "regex~" if insensitive else "regex"
-        return f"{self.escape_and_quote_field(cond.field)} {operator} {quoted}"
+        return f"{self.escape_and_quote_field(cond.field)} {operator} {eql_string(pattern)}"
+
+    def convert_value_str(self, s: SigmaString, state: ConversionState) -> Any:
+        # A string literal cannot hold a raw line break or tab: they take their escapes.
+        return _control_escaped(str(super().convert_value_str(s, state)))
+
+    def convert_condition_field_eq_expansion(self, cond: Any, state: ConversionState) -> Any:
+        # The official method passes the field test itself to convert_condition_or when the variants
+        # are no list (an AttributeError): the OR of the variants is converted, and bracketed.
+        or_cond = ConditionOR(
+            [ConditionFieldEqualsValueExpression(cond.field, value) for value in cond.value.values],
+            cond.source,
+        )
+        or_cond.parent = cond.parent
+        for arg in or_cond.args:
+            arg.parent = or_cond  # type: ignore[union-attr]
+        if self.decide_convert_condition_as_in_expression(or_cond, state):
+            return self.convert_condition_as_in_expression(or_cond, state)
+        return self.group_expression.format(expr=self.convert_condition_or(or_cond, state))
+
+    def convert_condition(self, cond: Any, state: ConversionState) -> Any:
+        # A test on a missing field is null in EQL's evaluation and `not` keeps it null, while Sigma's
+        # `not` over it is true: under a NOT each field test is guarded by the field's presence.
+        # (A selection used twice shares its condition objects, so the parent chain cannot tell
+        # whether this use is under a NOT: the NOTs being converted are counted instead.)
+        result = super().convert_condition(cond, state)
+        if not self._negations:
+            return result
+        if isinstance(cond, ConditionFieldEqualsValueExpression):
+            if isinstance(cond.value, (SigmaNull, SigmaExists)):
+                return result
+            field = self.escape_and_quote_field(cond.field)
+        elif isinstance(cond, (ConditionOR, ConditionAND)) and self.decide_convert_condition_as_in_expression(
+            cond, state
+        ):
+            field = self.escape_and_quote_field(cond.args[0].field)  # type: ignore[union-attr]
+        else:
+            return result
+        return f"(?{field} != null and {result})"
+
+    _negations = 0
+
+    def convert_condition_not(self, cond: Any, state: ConversionState) -> Any:
+        self._negations += 1
+        try:
+            return super().convert_condition_not(cond, state)
+        finally:
+            self._negations -= 1
 
     def finalize_query_default(self, rule: SigmaRule, query: Any, index: int, state: ConversionState) -> Any:
         return query

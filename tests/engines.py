@@ -104,7 +104,8 @@ def _run_eql(query: str, source: Source, rows: list[dict[str, Any]]) -> list[Row
     if error:
         raise EngineRejected("eql: " + error)
     documents = [nest({k: _ecs_value(k, v) for k, v in r.items()}) for r in rows]
-    return [Row(index) for index in eql_engine.run_eql(query, documents)]
+    # Elasticsearch's case rules, `?` wildcard and Lucene regexes (the bare library differs there).
+    return [Row(index) for index in eql_engine.run_eql(query, documents, es_semantics=True)]
 
 
 def _ecs_value(field: str, value: Any) -> Any:

@@ -39,6 +39,9 @@ Measured differences between ``eql.PythonEngine`` 1.0.1 and Elasticsearch (each 
    accepts an invalid pattern such as ``regex "a("`` (the engine then raises ``re.error``), so
    :func:`eql_syntax_error` compiles literal patterns with Python's ``re`` itself.
 
+``run_eql(..., es_semantics=True)`` emulates Elasticsearch for gaps 1, 3 and 4 (the property tests use it);
+the default keeps the library's own behaviour, which the checker tests pin.
+
 Other limits: fields are resolved through nested dicts (flat dotted keys like ``{"process.name": ...}`` are
 nested first by :func:`run_eql`); event time is ``@timestamp`` (ISO 8601 or epoch milliseconds) or else the
 event's index in milliseconds, used only by ``maxspan``; results are always returned in input order.
@@ -189,9 +192,10 @@ _Callback = Callable[[Any], object]
 class _EsEngine(eql.PythonEngine):  # type: ignore[misc]
     """``PythonEngine`` with Elasticsearch's any-element semantics for list-valued fields (gap 2)."""
 
-    def __init__(self, config: dict[str, Any], es_arrays: bool) -> None:
+    def __init__(self, config: dict[str, Any], es_arrays: bool, es_semantics: bool = False) -> None:
         super().__init__(config)
         self._es_arrays = es_arrays
+        self._es_semantics = es_semantics
         self._pinned: dict[tuple[object, ...], object] = {}
         self._event_categories: dict[int, tuple[str, ...]] = {}
 
@@ -236,7 +240,10 @@ class _EsEngine(eql.PythonEngine):  # type: ignore[misc]
         return evaluate
 
     def _convert_comparison(self, node: eql.ast.Comparison) -> _Callback:
-        callback = cast(_Callback, super()._convert_comparison(node))
+        if self._es_semantics:
+            callback = self._es_comparison(node)
+        else:
+            callback = cast(_Callback, super()._convert_comparison(node))
         if not self._es_arrays:
             return callback
         for side in (node.left, node.right):
@@ -245,13 +252,19 @@ class _EsEngine(eql.PythonEngine):  # type: ignore[misc]
         return callback
 
     def _convert_in_set(self, node: eql.ast.InSet) -> _Callback:
-        callback = cast(_Callback, super()._convert_in_set(node))
+        if self._es_semantics and not getattr(node, "es_insensitive", True):
+            callback = self._es_in_set(node)
+        else:
+            callback = cast(_Callback, super()._convert_in_set(node))
         if self._es_arrays and isinstance(node.expression, eql.ast.Field):
             return self._any_element(node.expression, callback)
         return callback
 
     def _convert_function_call(self, node: eql.ast.FunctionCall) -> _Callback:
-        callback = cast(_Callback, super()._convert_function_call(node))
+        if self._es_semantics and getattr(node, "es_predicate", None):
+            callback = self._es_predicate(node)
+        else:
+            callback = cast(_Callback, super()._convert_function_call(node))
         if (
             self._es_arrays
             and node.name in _STRING_PREDICATES
@@ -259,6 +272,51 @@ class _EsEngine(eql.PythonEngine):  # type: ignore[misc]
             and isinstance(node.arguments[0], eql.ast.Field)
         ):
             return self._any_element(node.arguments[0], callback)
+        return callback
+
+    # Elasticsearch's string semantics (es_semantics): gaps 1, 3 and 4 closed.
+    def _es_comparison(self, node: eql.ast.Comparison) -> _Callback:
+        """``==``/``!=``/``<``... compare strings case-sensitively in Elasticsearch."""
+        get_left, get_right = self.convert(node.left), self.convert(node.right)
+        compare = self.check_types(node.function)
+        return lambda scope: compare(get_left(scope), get_right(scope))
+
+    def _es_in_set(self, node: eql.ast.InSet) -> _Callback:
+        """``in`` (not ``in~``) is case-sensitive in Elasticsearch."""
+        if not all(isinstance(item, eql.ast.Literal) for item in node.container):
+            return cast(_Callback, super()._convert_in_set(node))
+        values = {item.value for item in node.container}
+        get_value = self.convert(node.expression)
+
+        def callback(scope: Any) -> object:
+            value = get_value(scope)
+            return None if value is None else value in values
+
+        return callback
+
+    def _es_predicate(self, node: eql.ast.FunctionCall) -> _Callback:
+        """``:``/``like``/``like~`` (``*``, ``?`` wildcards), ``regex``/``regex~`` (Lucene): whole value."""
+        predicate: str = node.es_predicate
+        insensitive = predicate in (":", "like~", "regex~")
+        patterns = []
+        for argument in node.arguments[1:]:
+            if not isinstance(argument, eql.ast.String):
+                raise eql.EqlCompileError(f"{predicate} needs literal patterns")
+            if predicate.startswith("regex"):
+                patterns.append(lucene_to_python(argument.value))
+            else:
+                patterns.append("".join(_WILDCARDS.get(c, re.escape(c)) for c in argument.value))
+        # Lucene's case-insensitive regex folds ASCII letters only; wildcards fold any letter.
+        flags = re.DOTALL | (re.IGNORECASE if insensitive else 0)
+        if insensitive and predicate.startswith("regex"):
+            flags |= re.ASCII
+        compiled = re.compile("|".join(f"(?:{p})" for p in patterns), flags)
+        get_value = self.convert(node.arguments[0])
+
+        def callback(scope: Any) -> object:
+            value = get_value(scope)
+            return None if not isinstance(value, str) else compiled.fullmatch(value) is not None
+
         return callback
 
     # Event type: with es_arrays an event has every type listed in event.category.
@@ -295,16 +353,110 @@ class _EsEngine(eql.PythonEngine):  # type: ignore[misc]
             yield eql.Event(categories[0], _timestamp_ms(data, index), data)
 
 
-def run_eql(query: str, events: Sequence[Mapping[str, object]], *, es_arrays: bool = True) -> list[int]:
+_WILDCARDS = {"*": ".*", "?": "."}
+_LUCENE_RESERVED = set('.?+*|{}[]()"\\#@&<>~')
+
+
+def lucene_to_python(pattern: str) -> str:
+    """A Lucene regex (Elasticsearch's dialect, always anchored) as a Python one for ``fullmatch``.
+
+    Only the standard operators are accepted; an unescaped optional operator (``# @ & < > ~``) or
+    anything Lucene has no meaning for (``^``, ``$``, ``(?``, ``\\d``: Python syntax left in the query)
+    is an error, so Python-only regex syntax cannot pass unnoticed. ``.`` is any character.
+    """
+    out, index, in_class = [], 0, False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            if index + 1 >= len(pattern):
+                raise eql.EqlCompileError(f"Lucene regex {pattern!r} ends with a lone backslash")
+            escaped = pattern[index + 1]
+            if escaped.isascii() and escaped.isalnum():
+                raise eql.EqlCompileError(f"Lucene regex {pattern!r}: \\{escaped} is Python syntax")
+            out.append(re.escape(escaped))
+            index += 2
+            continue
+        if in_class:
+            if char == "]":
+                in_class = False
+            out.append(re.escape(char) if char in "[&~|" else char)
+        elif char == '"':
+            end = pattern.index('"', index + 1)
+            out.append(re.escape(pattern[index + 1 : end]))
+            index = end + 1
+            continue
+        elif char in "#@&<>~":
+            raise eql.EqlCompileError(f"Lucene regex {pattern!r}: {char} is an optional operator")
+        elif char == "(" and pattern[index + 1 : index + 2] == "?":
+            raise eql.EqlCompileError(f"Lucene regex {pattern!r}: (? is Python syntax")
+        elif char == "[":
+            in_class = True
+            out.append(char)
+            if pattern[index + 1 : index + 2] == "^":
+                out.append("^")
+                index += 1
+        elif char in "^$":
+            out.append(re.escape(char))  # plain characters in Lucene
+        else:
+            out.append(char)
+        index += 1
+    return "".join(out)
+
+
+class _TaggingParser:
+    """Parses with the operator each string predicate and set was written with kept on the AST node.
+
+    The library maps ``:``/``like``/``like~`` to one ``wildcard()`` and ``in``/``in~`` to one ``InSet``;
+    Elasticsearch's case rules need the original operator, so the transformer's callbacks are wrapped.
+    """
+
+    def __enter__(self) -> None:
+        transformer = eql.parser.LarkToEQL
+        self._saved = (transformer.string_predicate, transformer.in_set)
+        string_predicate, in_set = self._saved
+
+        def tagged_predicate(this: Any, node: Any) -> Any:
+            info = string_predicate(this, node)
+            info.node.es_predicate = str(node["STRING_PREDICATE"])
+            return info
+
+        def tagged_in_set(this: Any, node: Any) -> Any:
+            info = in_set(this, node)
+            info.node.es_insensitive = node.get("IN") == "in~"
+            return info
+
+        transformer.string_predicate = tagged_predicate
+        transformer.in_set = tagged_in_set
+
+    def __exit__(self, *_: object) -> None:
+        eql.parser.LarkToEQL.string_predicate, eql.parser.LarkToEQL.in_set = self._saved
+
+
+def run_eql(
+    query: str,
+    events: Sequence[Mapping[str, object]],
+    *,
+    es_arrays: bool = True,
+    es_semantics: bool = False,
+) -> list[int]:
     """Run ``query`` over ``events`` with ``eql.PythonEngine``; return the indices of matching events.
 
     Each event is an ECS-shaped nested dict; its EQL event type is ``event.category`` (the first value
     of a list, or every value with ``es_arrays``; ``"generic"`` if absent).  Events of a matching
     sequence/sample are all reported.  Indices are de-duplicated and in input order.  Raises
     ``eql.EqlError`` for an invalid query.  ``es_arrays`` is described in the module docstring (gap 2).
+    ``es_semantics`` closes gaps 1, 3 and 4 for string tests: ``==``/``!=``/``in``/``like``/``regex`` are
+    case-sensitive and ``:``/``in~``/``like~``/``regex~`` are not (``regex~`` for ASCII letters only, as
+    Lucene folds them), ``?`` is a one-character wildcard, and ``regex`` patterns are Lucene's
+    (:func:`lucene_to_python`), matching the whole value, ``.`` any character.
     """
-    parsed = parse_eql(query)
-    engine = _EsEngine({"flatten": True, "time_unit": 1000}, es_arrays)
+    if es_semantics:
+        # Unoptimised, so the tagged nodes reach the engine as parsed.
+        with _TaggingParser(), eql.parser.skip_optimizations:
+            parsed = parse_eql(query)
+    else:
+        parsed = parse_eql(query)
+    engine = _EsEngine({"flatten": True, "time_unit": 1000}, es_arrays, es_semantics)
     wrapped = list(engine.load(events))
     index_of = {id(event.data): i for i, event in enumerate(wrapped)}
     matched: set[int] = set()
