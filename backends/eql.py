@@ -2,8 +2,12 @@
 
 The filter comes from the official pySigma Elasticsearch EQL backend: `:` is case-insensitive
 equality with `*`/`?` wildcards and lists (`field : ("a", "b")`), `like~` the same for patterns,
-`==` is case-sensitive, strings are double-quoted with backslash escapes. EQL cannot compute columns,
-so derived columns are written into the header as the rule's categorisation guide.
+`==`, `in` and `like` are case-sensitive, strings are double-quoted with backslash escapes. `regex` is
+a Lucene regex matched against the whole value: Sigma's Python regexes are rewritten (siemc/regex.py;
+`\\w`, `\\b`, lookaround and backreferences have no Lucene form and are unsupported). A test on a
+missing field is null and stays null under `not`, so tests under a NOT are guarded by the field's
+presence. EQL cannot compute columns, so derived columns are written into the header as the rule's
+categorisation guide.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from sigma.backends.elasticsearch.elasticsearch_eql import EqlBackend as Elastic
 from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
 from sigma.conversion.state import ConversionState
 from sigma.rule import SigmaRule
-from sigma.types import SigmaExists, SigmaNull, SigmaNumber, SigmaString
+from sigma.types import SigmaCasedString, SigmaExists, SigmaNull, SigmaNumber, SigmaString, SpecialChars
 
 from siemc.backend import plain_text, wildcard_regex
 from siemc.regex import end_of_value, lucene_regex
@@ -57,10 +61,19 @@ class EqlBackend(ElasticEqlBackend):
             for arg in cond.args
         ):
             return False
+        cased = [
+            isinstance(arg, ConditionFieldEqualsValueExpression) and isinstance(arg.value, SigmaCasedString)
+            for arg in cond.args
+        ]
+        if any(cased) and not (all(cased) and not any(arg.value.contains_special() for arg in cond.args)):
+            return False  # `:` folds case; a case-sensitive list is `in` of plain values only
         return bool(super().decide_convert_condition_as_in_expression(cond, state))
 
     def convert_condition_as_in_expression(self, cond: Any, state: ConversionState) -> Any:
         values = [arg.value for arg in cond.args]
+        if all(isinstance(value, SigmaCasedString) for value in values):
+            cased = ", ".join(eql_string(plain_text(value)) for value in values)
+            return f"{self.escape_and_quote_field(cond.args[0].field)} in ({cased})"
         if not any(isinstance(value, SigmaNumber) for value in values):
             return super().convert_condition_as_in_expression(cond, state)
         field = self.escape_and_quote_field(cond.args[0].field)
@@ -114,6 +127,14 @@ class EqlBackend(ElasticEqlBackend):
             return f"{field} == {cond.value}"
         return f'{field} : "{cond.value}"'
 
+    def convert_condition_field_compare_op_val(self, cond: Any, state: ConversionState) -> Any:
+        # Event data holds text: compared as the number it spells (`number()`), ECS numbers as they are.
+        result = super().convert_condition_field_compare_op_val(cond, state)
+        if cond.field.endswith(NUMERIC_SUFFIXES) or not cond.field.startswith("winlog.event_data."):
+            return result
+        field = self.escape_and_quote_field(cond.field)
+        return f"number({field}){str(result)[len(field) :]}"
+
     def convert_condition_field_eq_val_bool(self, cond: Any, state: ConversionState) -> Any:
         field = self.escape_and_quote_field(cond.field)
         if cond.field.startswith("winlog.event_data."):  # event data holds text
@@ -128,8 +149,17 @@ class EqlBackend(ElasticEqlBackend):
         return f"{self.escape_and_quote_field(cond.field)} {operator} {eql_string(pattern)}"
 
     def convert_value_str(self, s: SigmaString, state: ConversionState) -> Any:
-        # A string literal cannot hold a raw line break or tab: they take their escapes.
-        return _control_escaped(str(super().convert_value_str(s, state)))
+        # Wildcards as `*`/`?`, text with EQL's string escapes (the official table escapes a raw line
+        # break with a backslash, which EQL rejects). Literal `*`/`?` never get here: they are regexes.
+        parts = (
+            "*"
+            if part is SpecialChars.WILDCARD_MULTI
+            else "?"
+            if part is SpecialChars.WILDCARD_SINGLE
+            else part
+            for part in s.s
+        )
+        return eql_string("".join(str(part) for part in parts))
 
     def convert_condition_field_eq_expansion(self, cond: Any, state: ConversionState) -> Any:
         # The official method passes the field test itself to convert_condition_or when the variants

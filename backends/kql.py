@@ -4,7 +4,10 @@ Strings: `"..."` with backslash escapes, or verbatim `@"..."` (backslash literal
 which is what KQL authors use for Windows paths. `==` is case-sensitive, `=~`, `startswith`,
 `endswith`, `contains` and `in~` are case-insensitive; `_cs` forms are case-sensitive. `has` is a
 whole-term match and is never used for Sigma's substring semantics. `matches regex` is RE2 and
-unanchored. Strings are never null in Kusto, so null tests are `isempty()`.
+unanchored: Sigma's Python regexes are rewritten to mean the same there (siemc/regex.py); lookaround,
+backreferences and Unicode `\\b` have no RE2 form and are unsupported. Strings are never null in
+Kusto, so null tests are `isempty()`; numbers can be, and a comparison with null is null, so numeric
+comparisons test `isnotnull()` first.
 """
 
 from __future__ import annotations
@@ -80,7 +83,9 @@ class KqlBackend(SiemcBackend):
     case_sensitive_endswith_expression = "{field} endswith_cs {value}"
     case_sensitive_contains_expression = "{field} contains_cs {value}"
     re_expression = "{field} matches regex {regex}"
-    cidr_expression = 'ipv4_is_in_range({field}, "{value}")'
+    # The range functions are null for a value that is no address of their family (an IPv6 address
+    # for ipv4_is_in_range): `== true` keeps the test two-valued under not().
+    cidr_expression = '{function}({field}, "{value}") == true'
     compare_op_expression = "{field} {operator} {value}"
     # fieldref: string operators take a column on the right as well (case-insensitive like Sigma's).
     field_equals_field_expression = "{field1} =~ {field2}"
@@ -113,6 +118,12 @@ class KqlBackend(SiemcBackend):
 
     def _alternation(self, values: list[SigmaString], cased: bool) -> SigmaRegularExpression:
         return end_of_value(alternation(values, cased))
+
+    def convert_condition_field_eq_val_cidr(self, cond: Any, state: ConversionState) -> Any:
+        network = str(cond.value.network)
+        function = "ipv6_is_in_range" if ":" in network else "ipv4_is_in_range"
+        field = self.escape_and_quote_field(cond.field)
+        return self.cidr_expression.format(function=function, field=field, value=network)
 
     def convert_condition_field_compare_op_val(self, cond: Any, state: ConversionState) -> Any:
         # Numbers can be null, and `null < 15` is null, not false (Kusto's null-values page), which
