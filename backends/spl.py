@@ -183,11 +183,20 @@ def _search_cannot_say(text: str, rule: SigmaRule) -> bool:
     )
 
 
+class SplSearchBackend(SplunkBackend):
+    """The official search-command backend, with a value's expansions (windash, base64offset)
+    bracketed: unbracketed, `NOT a OR b` negates the first variant only."""
+
+    def convert_condition_field_eq_expansion(self, cond: Any, state: ConversionState) -> Any:
+        result = super().convert_condition_field_eq_expansion(cond, state)
+        return self.group_expression.format(expr=result) if isinstance(result, str) else result
+
+
 class Spl(Target):
     name = "spl"
     siem = "Splunk (SPL)"
     file_extension = "spl"
-    backend_class = SplunkBackend
+    backend_class = SplSearchBackend
     condition_backend_class = SplEvalBackend
     native_keywords = True  # a bare term in the search command matches anywhere in the raw event
 

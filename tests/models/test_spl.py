@@ -518,3 +518,12 @@ def test_field_references_compare_without_case() -> None:
         SYSMON | {"User": "bob"},
     ]
     assert hits(text, rows) == [0]
+
+
+def test_negated_windash_value_negates_every_variant() -> None:
+    # `not s` on a windash value: the official backend wrote `NOT a OR b ...`, negating `-a` only.
+    text = compiled(
+        PROCESS + "  t: {User: x}\n  s: {CommandLine|windash|contains: '-a'}\n  condition: t and not s\n"
+    )
+    rows = [SYSMON | {"User": "x", "CommandLine": c} for c in ("run -a", "run /a", "run -b")]
+    assert hits(text, rows) == [2]
