@@ -105,9 +105,10 @@ def _unsupported_by_elasticsearch(parsed: eql.ast.PipedQuery) -> str | None:
         if isinstance(node, eql.ast.FunctionCall) and node.name in ("match", "matchLite"):
             for pattern in node.arguments[1:]:
                 if isinstance(pattern, eql.ast.String):
+                    # The pattern is Lucene's: read as such, then compiled (`$*` is valid Lucene).
                     try:
-                        re.compile(pattern.value)
-                    except re.error as exc:
+                        re.compile(lucene_to_python(pattern.value))
+                    except (re.error, eql.EqlError) as exc:
                         return f"invalid regular expression {pattern.value!r} (checked with Python re): {exc}"
     return None
 
