@@ -319,6 +319,10 @@ def _category(category: Any) -> list[tuple[int, int]] | None:
     return _CATEGORY_RANGES[category]
 
 
+# ASCII letters Python's IGNORECASE also matches with a non-ASCII letter (Lucene's folds ASCII only).
+_FOLDS_BEYOND_ASCII = {"i": "\u0130\u0131", "k": "\u212a", "s": "\u017f"}
+
+
 class _Lucene:
     def __init__(self, pattern: str, flags: int) -> None:
         self.pattern = pattern
@@ -329,6 +333,8 @@ class _Lucene:
 
     def literal(self, code: int) -> str:
         char = chr(code)
+        if self.ignorecase and char.lower() in _FOLDS_BEYOND_ASCII:
+            return "[" + char + _FOLDS_BEYOND_ASCII[char.lower()] + "]"
         if self.ignorecase and not char.isascii():
             # Lucene's case-insensitive flag folds ASCII letters only: other letters spell their cases.
             variants = sorted({c for c in (char, char.lower(), char.upper()) if len(c) == 1})
@@ -350,6 +356,9 @@ class _Lucene:
                 if self.ignorecase and not (chr(low).isascii() and chr(high).isascii()):
                     raise _lucene_unsupported(self.pattern, "a non-ASCII range with the i flag")
                 out.append(_lucene_char(low, True) + "-" + _lucene_char(high, True))
+                if self.ignorecase:
+                    covered = {chr(c).lower() for c in range(low, high + 1)}
+                    out.extend(extra for letter, extra in _FOLDS_BEYOND_ASCII.items() if letter in covered)
             elif op is sre_constants.CATEGORY:
                 ranges = _category(arg)
                 if ranges is None:

@@ -39,7 +39,22 @@ def test_re2_unsupported(pattern: str) -> None:
         re2_regex(pattern, set())
 
 
-SAMPLES = ["", "a", "ab", "ab\n", "xab", "a\nb", "AB", "éÉ", "\n", "1٣", "x y", "b$"]
+SAMPLES = [
+    "",
+    "a",
+    "ab",
+    "ab\n",
+    "xab",
+    "a\nb",
+    "AB",
+    "éÉ",
+    "\n",
+    "1٣",
+    "x y",
+    "b$",
+    "\u212a\u017f",
+    "\u0131",
+]
 
 
 @pytest.mark.parametrize(
@@ -57,6 +72,8 @@ SAMPLES = ["", "a", "ab", "ab\n", "xab", "a\nb", "AB", "éÉ", "\n", "1٣", "x y
         ("b\\$", set()),
         ("a+?b", set()),
         ("[^a]", set()),
+        ("ks|^i$", {"i"}),
+        ("[a-k][r-t]", {"i"}),
     ],
 )
 def test_lucene_matches_the_whole_value_as_python_searches(pattern: str, flags: set[str]) -> None:
