@@ -27,6 +27,8 @@ from tests.checkers.eql_engine import lucene_to_python
         ("x{}", set(), "x\\{\\}"),
         ("[[:alpha:]]", set(), "[\\[:alpha:]\\]"),
         ("\\u00e9(?#note)", set(), "é"),
+        # Python's IGNORECASE matches `i` with the dotted and dotless i; RE2's folding does not.
+        ("wi[h-j]", {"i"}, "(?i)w[iI\\x{130}\\x{131}][h-j\\x{130}\\x{131}]"),
     ],
 )
 def test_re2_rewrites(pattern: str, flags: set[str], expected: str) -> None:
