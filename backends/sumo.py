@@ -27,6 +27,7 @@ from siemc.backend import (
     SiemcBackend,
     WholeValueRegex,
     final_line_break_anchors,
+    group_wrapped_escaped,
     line_breaks_escaped,
     slash_delimited,
 )
@@ -73,27 +74,7 @@ class SumoBackend(SiemcBackend):
     list_separator = ", "
 
     def group_wrapped(self, expression: str) -> bool:
-        # Strings and `/regex/` literals take backslash escapes: `"a\\"` ends at its second quote.
-        if not (expression.startswith("(") and expression.endswith(")")):
-            return False
-        depth, index, quote = 0, 0, ""
-        while index < len(expression):
-            char = expression[index]
-            if quote:
-                if char == "\\":
-                    index += 1
-                elif char == quote:
-                    quote = ""
-            elif char in '"/':
-                quote = char
-            elif char == "(":
-                depth += 1
-            elif char == ")":
-                depth -= 1
-                if depth == 0 and index != len(expression) - 1:
-                    return False
-            index += 1
-        return True
+        return group_wrapped_escaped(expression)  # strings and /regex/ literals take escapes
 
     def convert_value_str(self, s: SigmaString, state: ConversionState) -> str:
         return sumo_string(

@@ -29,6 +29,7 @@ from siemc.backend import (
     backslash_string,
     dot_within_line,
     final_line_break_anchors,
+    group_wrapped_escaped,
     line_breaks_escaped,
     plain_text,
     slash_delimited,
@@ -77,6 +78,9 @@ class YaraLBackend(SiemcBackend):
     field_in_list_expression = "{field} = {list}"
     or_in_operator = "nocase"
     cased_in_operator = ""
+
+    def group_wrapped(self, expression: str) -> bool:
+        return group_wrapped_escaped(expression)  # strings and /regex/ literals take escapes
 
     def escape_and_quote_field(self, field_name: str) -> str:
         return ("any " if _REPEATED_FIELD.match(field_name) else "") + f"{EVENT}.{field_name}"

@@ -115,6 +115,31 @@ def group_wrapped(expression: str) -> bool:
     return True
 
 
+def group_wrapped_escaped(expression: str, quotes: str = '"/') -> bool:
+    """`group_wrapped` for languages whose strings and `/regex/` literals take backslash escapes
+    (`"a\\\\"` ends at its second quote)."""
+    if not (expression.startswith("(") and expression.endswith(")")):
+        return False
+    depth, index, quote = 0, 0, ""
+    while index < len(expression):
+        char = expression[index]
+        if quote:
+            if char == "\\":
+                index += 1
+            elif char == quote:
+                quote = ""
+        elif char in quotes:
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0 and index != len(expression) - 1:
+                return False
+        index += 1
+    return True
+
+
 def dot_within_line(regexp: str) -> str:
     """The regex with every `.` outside a character class written `[^\\n]` (for DOTALL dialects)."""
     out, index, in_class = [], 0, False
@@ -344,9 +369,20 @@ class SiemcBackend(TextQueryBackend):
     def convert_condition_not(self, cond: ConditionNOT, state: ConversionState) -> Any:
         self._negations += 1
         try:
+            arg = cond.args[0]
             if self.not_expression is None:
+                if isinstance(arg, ConditionFieldEqualsValueExpression) and isinstance(
+                    arg.value, SigmaExpansion
+                ):
+                    # One value expanded into an OR of variants (base64offset, windash): `not` must
+                    # take the whole OR, which pySigma leaves bare.
+                    expanded = self.convert_condition(arg, state)
+                    if isinstance(expanded, str):
+                        grouped = self.group_wrapped(expanded)
+                        expanded = expanded if grouped else self.group_expression.format(expr=expanded)
+                        return self.not_token + self.token_separator + expanded
                 return super().convert_condition_not(cond, state)
-            inner = str(self.convert_condition(cond.args[0], state))
+            inner = str(self.convert_condition(arg, state))
             return self.not_expression.format(expr=inner[1:-1] if self.group_wrapped(inner) else inner)
         finally:
             self._negations -= 1

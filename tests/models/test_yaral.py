@@ -540,6 +540,18 @@ def test_fieldref_compares_two_fields_without_case(tmp_path: Path) -> None:
     assert [r.index for r in run(text, events, NOW)] == [1]
 
 
+def test_not_takes_the_whole_expansion_of_one_value(tmp_path: Path) -> None:
+    # base64offset expands one value into an OR of variants: `not` binds tightest in YARA-L, so
+    # the OR must be grouped under it (it once negated the first variant only).
+    text = compile_sigma(
+        tmp_path,
+        "{category: process_creation, product: windows}",
+        "  sel:\n    Image|base64offset|contains: '0'\n  condition: sel and not sel",
+    )
+    doc = {"metadata.event_type": "PROCESS_LAUNCH", "target.process.file.full_path": "0"}
+    assert [r.index for r in run(text, [doc], NOW)] == []
+
+
 def launch_net(ip: str) -> dict[str, Any]:
     return {"metadata.event_type": "NETWORK_CONNECTION", "target.ip": ip}
 
