@@ -43,11 +43,12 @@ def event_time(index: int) -> dt.datetime:
 def native_events(
     target_name: str, source: Source, events: Sequence[Mapping[str, Any]]
 ) -> list[dict[str, Any]]:
-    """The events in the target's schema, with its selector fields and a distinct timestamp each."""
+    """The events in the target's schema, with a distinct timestamp each. An event gets the selector's
+    fields it lacks; a value it carries itself (a real record's EventID, say) is kept, so a rule
+    that tests that field sees the event's own value."""
     rows = []
     for index, event in enumerate(events):
-        row = native_event(dict(event), source)
-        row.update(source.selector_fields)
+        row = {**source.selector_fields, **native_event(dict(event), source)}
         row[source.time_field] = event_time(index)
         rows.append(row)
     return rows
