@@ -205,9 +205,9 @@ def _instance(draw: st.DrawFn, value: Any) -> Any:
         return int(value.number) + draw(st.sampled_from((-1, 0, 0, 1)))
     if isinstance(value, SigmaRegularExpression):
         flags = re.IGNORECASE if "i" in {f.name[0].lower() for f in value.flags} else 0
-        return draw(
-            st.from_regex(re.compile(str(value.regexp), flags), fullmatch=False, alphabet=REGEX_ALPHABET).filter(lambda s: len(s) < 40)
-        )
+        pattern = re.compile(str(value.regexp), flags)
+        texts = st.from_regex(pattern, fullmatch=False, alphabet=REGEX_ALPHABET)
+        return draw(texts.filter(lambda s: len(s) < 40))
     if isinstance(value, SigmaString):
         text = ""
         for part in value.s:
