@@ -25,7 +25,7 @@ from sigma.types import (
     SigmaString,
 )
 
-from siemc.backend import SiemcBackend, alternation, end_of_value_anchors, wildcard_regex
+from siemc.backend import SiemcBackend, alternation, end_of_value_anchors, regex_tokens, wildcard_regex
 from siemc.diagnostics import Unsupported
 from siemc.extension import Lookback
 from siemc.target import Target
@@ -113,39 +113,24 @@ def java_lines(regexp: str, dotall: bool, multiline: bool, fold: bool = False) -
     only \\n. So `.` is `[^\\n]` (or any character under the s flag), `$` is `(?=\\n?\\z)` (under m, before
     any \\n or at the end) and, under m, `^` is "not after a character other than \\n".
     """
-    out, index, in_class = [], 0, False
-    while index < len(regexp):
-        char = regexp[index]
-        if char == "\\" and index + 1 < len(regexp):
-            out.append(regexp[index : index + 2])
-            index += 2
-            continue
-        if in_class:
-            in_class = char != "]" or out[-1] in ("[", "[^")
-            if fold and not char.isascii():
-                if "-" in (regexp[index - 1 : index], regexp[index + 1 : index + 2]):
+    out = []
+    for start, token, in_class in regex_tokens(regexp):
+        if len(token) == 2 and token.startswith("\\"):
+            pass  # an escape stays as written
+        elif in_class:
+            if fold and not token.isascii():
+                if "-" in (regexp[start - 1 : start], regexp[start + 1 : start + 2]):
                     raise Unsupported("AQL: a case-insensitive regex with a non-ASCII range")
-                char = _cases(char)
-        elif fold and len(_cases(char)) > 1:
-            char = "[" + _cases(char) + "]"
-        elif char == "[":
-            in_class = True
-            if regexp[index + 1 : index + 2] == "^":
-                out.append("[^")
-                index += 2
-                continue
-        elif char == "(" and regexp[index + 1 : index + 2] == "?":
-            out.append("(?")  # a group construct: its `?` is no quantifier, its `<!`/`<=` no anchor
-            index += 2
-            continue
-        elif char == ".":
-            char = "(?s:.)" if dotall else "[^\\n]"
-        elif char == "$":
-            char = "(?=\\n|\\z)" if multiline else "(?=\\n?\\z)"
-        elif char == "^" and multiline:
-            char = "(?<![^\\n])"
-        out.append(char)
-        index += 1
+                token = _cases(token)
+        elif fold and len(token) == 1 and len(_cases(token)) > 1:
+            token = "[" + _cases(token) + "]"
+        elif token == ".":
+            token = "(?s:.)" if dotall else "[^\\n]"
+        elif token == "$":
+            token = "(?=\\n|\\z)" if multiline else "(?=\\n?\\z)"
+        elif token == "^" and multiline:
+            token = "(?<![^\\n])"
+        out.append(token)
     return "".join(out)
 
 

@@ -140,28 +140,40 @@ def group_wrapped_escaped(expression: str, quotes: str = '"/') -> bool:
     return True
 
 
+def regex_tokens(regexp: str) -> list[tuple[int, str, bool]]:
+    """The regex as (start, token, inside a character class) triples, for rewriters that replace
+    single characters by position: a token is an escape pair, a class opener `[`/`[^`, a group
+    opener `(?` (outside a class), or one character."""
+    tokens: list[tuple[int, str, bool]] = []
+    index, in_class = 0, False
+    while index < len(regexp):
+        char, inside = regexp[index], in_class
+        if char == "\\" and index + 1 < len(regexp):
+            token = regexp[index : index + 2]
+        elif in_class:
+            token = char
+            in_class = char != "]" or tokens[-1][1] in ("[", "[^")  # `[]a]`: a leading `]` is literal
+        elif char == "[":
+            token = "[^" if regexp[index + 1 : index + 2] == "^" else "["
+            in_class = True
+        elif char == "(" and regexp[index + 1 : index + 2] == "?":
+            token = "(?"  # a group construct: its `?` is no quantifier, its `<!`/`<=` no anchor
+        else:
+            token = char
+        tokens.append((index, token, inside))
+        index += len(token)
+    return tokens
+
+
+def _outside_classes(regexp: str, char: str, replacement: str) -> str:
+    return "".join(
+        replacement if token == char and not inside else token for _, token, inside in regex_tokens(regexp)
+    )
+
+
 def dot_within_line(regexp: str) -> str:
     """The regex with every `.` outside a character class written `[^\\n]` (for DOTALL dialects)."""
-    out, index, in_class = [], 0, False
-    while index < len(regexp):
-        char = regexp[index]
-        if char == "\\" and index + 1 < len(regexp):
-            out.append(regexp[index : index + 2])
-            index += 2
-            continue
-        if in_class:
-            in_class = char != "]" or out[-1] in ("[", "[^")
-        elif char == "[":
-            in_class = True
-            if regexp[index + 1 : index + 2] == "^":
-                out.append("[^")
-                index += 2
-                continue
-        elif char == ".":
-            char = "[^\\n]"
-        out.append(char)
-        index += 1
-    return "".join(out)
+    return _outside_classes(regexp, ".", "[^\\n]")
 
 
 def final_line_break_anchors(regexp: str) -> str:
@@ -170,26 +182,7 @@ def final_line_break_anchors(regexp: str) -> str:
     Without the m flag, a Python `$` (Sigma's) also matches before a final line break; RE2's `$` only
     at the end of the text.
     """
-    out, index, in_class = [], 0, False
-    while index < len(regexp):
-        char = regexp[index]
-        if char == "\\" and index + 1 < len(regexp):
-            out.append(regexp[index : index + 2])
-            index += 2
-            continue
-        if in_class:
-            in_class = char != "]" or out[-1] in ("[", "[^")
-        elif char == "[":
-            in_class = True
-            if regexp[index + 1 : index + 2] == "^":
-                out.append("[^")
-                index += 2
-                continue
-        elif char == "$":
-            char = "(?:\\n?$)"
-        out.append(char)
-        index += 1
-    return "".join(out)
+    return _outside_classes(regexp, "$", "(?:\\n?$)")
 
 
 def slash_delimited(regexp: str) -> str:
