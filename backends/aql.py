@@ -25,7 +25,7 @@ from sigma.types import (
     SigmaString,
 )
 
-from siemc.backend import SiemcBackend, alternation, end_of_value_anchors, regex_tokens, wildcard_regex
+from siemc.backend import SiemcBackend, end_of_value_anchors, regex_tokens
 from siemc.diagnostics import Unsupported
 from siemc.extension import Lookback
 from siemc.target import Target
@@ -67,11 +67,8 @@ class AqlBackend(SiemcBackend):
     list_separator = ", "
 
     # Java's `$` also matches before a final line break; a wildcard value ends at the value's end.
-    def _wildcard_regex(self, value: SigmaString, cased: bool) -> SigmaRegularExpression:
-        return end_of_value_anchors(wildcard_regex(value, cased))
-
-    def _alternation(self, values: list[SigmaString], cased: bool) -> SigmaRegularExpression:
-        return end_of_value_anchors(alternation(values, cased))
+    def whole_value_regex(self, regex: SigmaRegularExpression) -> SigmaRegularExpression:
+        return end_of_value_anchors(regex)
 
     def escape_and_quote_field(self, field_name: str) -> str:
         # Normalised columns (username) are bare; custom properties and functions are given as written.

@@ -17,7 +17,7 @@ from typing import Any
 from sigma.conversion.state import ConversionState
 from sigma.types import SigmaRegularExpression, SigmaString
 
-from siemc.backend import SiemcBackend, alternation, plain_text, wildcard_regex
+from siemc.backend import SiemcBackend, plain_text
 from siemc.regex import end_of_value, re2_regex
 from siemc.target import Target
 
@@ -113,11 +113,8 @@ class KqlBackend(SiemcBackend):
         return f"not({inner[1:-1] if _one_group(inner) else inner})"
 
     # A Python `$` also matches before a final line break; a wildcard value ends at the value's end.
-    def _wildcard_regex(self, value: SigmaString, cased: bool) -> SigmaRegularExpression:
-        return end_of_value(wildcard_regex(value, cased))
-
-    def _alternation(self, values: list[SigmaString], cased: bool) -> SigmaRegularExpression:
-        return end_of_value(alternation(values, cased))
+    def whole_value_regex(self, regex: SigmaRegularExpression) -> SigmaRegularExpression:
+        return end_of_value(regex)
 
     def convert_condition_field_eq_val_cidr(self, cond: Any, state: ConversionState) -> Any:
         network = str(cond.value.network)

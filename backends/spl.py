@@ -28,7 +28,7 @@ from sigma.types import (
     SpecialChars,
 )
 
-from siemc.backend import SiemcBackend, alternation, end_of_value_anchors, wildcard_regex
+from siemc.backend import SiemcBackend, end_of_value_anchors
 from siemc.diagnostics import Unsupported
 from siemc.target import Source, Target, UnmappedField
 
@@ -82,11 +82,8 @@ class SplEvalBackend(SiemcBackend):
     list_separator = ", "
 
     # PCRE's `$` also matches before a final line break; a wildcard value ends at the value's end.
-    def _wildcard_regex(self, value: SigmaString, cased: bool) -> SigmaRegularExpression:
-        return end_of_value_anchors(wildcard_regex(value, cased))
-
-    def _alternation(self, values: list[SigmaString], cased: bool) -> SigmaRegularExpression:
-        return end_of_value_anchors(alternation(values, cased))
+    def whole_value_regex(self, regex: SigmaRegularExpression) -> SigmaRegularExpression:
+        return end_of_value_anchors(regex)
 
     def convert_value_re(self, r, state):  # type: ignore[no-untyped-def]
         return '"' + str(super().convert_value_re(r, state)) + '"'

@@ -333,10 +333,15 @@ class SiemcBackend(TextQueryBackend):
         return getattr(self, f"{prefix}{kind}_expression") is None
 
     def _wildcard_regex(self, value: SigmaString, cased: bool) -> SigmaRegularExpression:
-        return wildcard_regex(value, cased)
+        return self.whole_value_regex(wildcard_regex(value, cased))
 
     def _alternation(self, values: list[SigmaString], cased: bool) -> SigmaRegularExpression:
-        return alternation(values, cased)
+        return self.whole_value_regex(alternation(values, cased))
+
+    def whole_value_regex(self, regex: SigmaRegularExpression) -> SigmaRegularExpression:
+        """A regex siemc built to match a whole value (its `$` means the value's end), in this dialect.
+        Dialects whose `$` also matches before a final line break rewrite it."""
+        return regex
 
     @staticmethod
     def _holds(value: SigmaString, chars: str) -> bool:
