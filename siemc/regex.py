@@ -310,15 +310,10 @@ def _lucene_char(code: int, in_class: bool = False) -> str:
     return char
 
 
-def _code_ranges(test: Any) -> list[tuple[int, int]]:
-    ranges: list[tuple[int, int]] = []
-    for code in range(0x110000):
-        if test(chr(code)):
-            if ranges and ranges[-1][1] == code - 1:
-                ranges[-1] = (ranges[-1][0], code)
-            else:
-                ranges.append((code, code))
-    return ranges
+def _code_ranges(category: str) -> list[tuple[int, int]]:
+    """The code-point ranges a Python class such as `\\d` matches (callers cache the result)."""
+    every_code_point = "".join(map(chr, range(0x110000)))  # 17 MB, so not kept
+    return [(run.start(), run.end() - 1) for run in re.finditer(f"[{category}]+", every_code_point)]
 
 
 _CATEGORY_RANGES: dict[Any, list[tuple[int, int]]] = {}
@@ -330,8 +325,7 @@ def _category(category: Any) -> list[tuple[int, int]] | None:
     if category not in names:
         return None
     if category not in _CATEGORY_RANGES:
-        compiled = re.compile(names[category])
-        _CATEGORY_RANGES[category] = _code_ranges(lambda c: compiled.match(c) is not None)
+        _CATEGORY_RANGES[category] = _code_ranges(names[category])
     return _CATEGORY_RANGES[category]
 
 
