@@ -52,7 +52,7 @@ _ASCII_CLASSES = {
 _PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 _RE2_SPECIAL = frozenset("\\.+*?()|[]{}^$")
 _MAX_REPEAT = 1000  # RE2's limit on a counted repetition
-_UNSUPPORTED_NODES = {
+UNSUPPORTED_NODES = {
     sre_constants.ASSERT: "lookahead/lookbehind",
     sre_constants.ASSERT_NOT: "negative lookahead/lookbehind",
     sre_constants.GROUPREF: "a backreference",
@@ -60,7 +60,7 @@ _UNSUPPORTED_NODES = {
 }
 for _name, _what in (("ATOMIC_GROUP", "an atomic group"), ("POSSESSIVE_REPEAT", "a possessive quantifier")):
     if hasattr(sre_constants, _name):
-        _UNSUPPORTED_NODES[getattr(sre_constants, _name)] = _what
+        UNSUPPORTED_NODES[getattr(sre_constants, _name)] = _what
 
 
 def _unsupported(pattern: str, what: str) -> Unsupported:
@@ -72,8 +72,8 @@ def _check_tree(
 ) -> None:
     """Reject what RE2 cannot say, walking the tree backwards to know what follows each `$`."""
     for op, arg in reversed(list(items)):
-        if op in _UNSUPPORTED_NODES:
-            raise _unsupported(pattern, _UNSUPPORTED_NODES[op])
+        if op in UNSUPPORTED_NODES:
+            raise _unsupported(pattern, UNSUPPORTED_NODES[op])
         boundary = (sre_constants.AT_BOUNDARY, sre_constants.AT_NON_BOUNDARY)
         if op is sre_constants.AT and arg in boundary and not ascii_:
             raise _unsupported(pattern, "a Unicode word boundary (\\b)")
@@ -298,176 +298,7 @@ def re2_regex(pattern: str, flags: set[str]) -> str:
     return (f"(?{prefix})" if prefix else "") + translated
 
 
-# -- Lucene (Elasticsearch `regex`): always anchored, `.` is any character, no inline flags ---------
-
-_LUCENE_RESERVED = frozenset('.?+*|{}[]()"\\#@&<>~')
-
-
-def _lucene_char(code: int, in_class: bool = False) -> str:
-    char = chr(code)
-    if char in _LUCENE_RESERVED or (in_class and char in "^-]["):
-        return "\\" + char
-    return char
-
-
-def _code_ranges(category: str) -> list[tuple[int, int]]:
+def code_ranges(category: str) -> list[tuple[int, int]]:
     """The code-point ranges a Python class such as `\\d` matches (callers cache the result)."""
     every_code_point = "".join(map(chr, range(0x110000)))  # 17 MB, so not kept
     return [(run.start(), run.end() - 1) for run in re.finditer(f"[{category}]+", every_code_point)]
-
-
-_CATEGORY_RANGES: dict[Any, list[tuple[int, int]]] = {}
-
-
-def _category(category: Any) -> list[tuple[int, int]] | None:
-    """Code-point ranges of Python's Unicode `\\d`/`\\s` (the `\\w` class is too large to write out)."""
-    names = {sre_constants.CATEGORY_DIGIT: r"\d", sre_constants.CATEGORY_SPACE: r"\s"}
-    if category not in names:
-        return None
-    if category not in _CATEGORY_RANGES:
-        _CATEGORY_RANGES[category] = _code_ranges(names[category])
-    return _CATEGORY_RANGES[category]
-
-
-# ASCII letters Python's IGNORECASE also matches with a non-ASCII letter (Lucene's folds ASCII only).
-_FOLDS_BEYOND_ASCII = {"i": "\u0130\u0131", "k": "\u212a", "s": "\u017f"}
-
-
-class _Lucene:
-    def __init__(self, pattern: str, flags: int) -> None:
-        self.pattern = pattern
-        self.ignorecase = bool(flags & re.IGNORECASE)
-        self.dotall = bool(flags & re.DOTALL)
-        if flags & re.ASCII:
-            raise _lucene_unsupported(pattern, "the a flag")
-
-    def literal(self, code: int) -> str:
-        char = chr(code)
-        if self.ignorecase and char.lower() in _FOLDS_BEYOND_ASCII:
-            return "[" + char + _FOLDS_BEYOND_ASCII[char.lower()] + "]"
-        if self.ignorecase and not char.isascii():
-            # Lucene's case-insensitive flag folds ASCII letters only: other letters spell their cases.
-            variants = sorted({c for c in (char, char.lower(), char.upper()) if len(c) == 1})
-            if len(variants) > 1:
-                return "[" + "".join(_lucene_char(ord(c), True) for c in variants) + "]"
-        return _lucene_char(code)
-
-    def class_items(self, items: Any) -> tuple[bool, str]:
-        negate, out = False, []
-        for op, arg in items:
-            if op is sre_constants.NEGATE:
-                negate = True
-            elif op is sre_constants.LITERAL:
-                out.append(
-                    self.literal(arg)[1:-1] if self.literal(arg).startswith("[") else _lucene_char(arg, True)
-                )
-            elif op is sre_constants.RANGE:
-                low, high = arg
-                if self.ignorecase and not (chr(low).isascii() and chr(high).isascii()):
-                    raise _lucene_unsupported(self.pattern, "a non-ASCII range with the i flag")
-                out.append(_lucene_char(low, True) + "-" + _lucene_char(high, True))
-                if self.ignorecase:
-                    covered = {chr(c).lower() for c in range(low, high + 1)}
-                    out.extend(extra for letter, extra in _FOLDS_BEYOND_ASCII.items() if letter in covered)
-            elif op is sre_constants.CATEGORY:
-                ranges = _category(arg)
-                if ranges is None:
-                    raise _lucene_unsupported(self.pattern, "\\w, \\W, \\D or \\S")
-                out.extend(
-                    _lucene_char(low, True) + ("-" + _lucene_char(high, True) if high > low else "")
-                    for low, high in ranges
-                )
-            else:
-                raise _lucene_unsupported(self.pattern, f"{op} in a character class")
-        return negate, "".join(out)
-
-    def sequence(self, items: Any) -> str:
-        return "".join(self.node(op, arg) for op, arg in items)
-
-    def node(self, op: Any, arg: Any) -> str:
-        if op is sre_constants.LITERAL:
-            return self.literal(arg)
-        if op is sre_constants.NOT_LITERAL:
-            return "[^" + _lucene_char(arg, True) + "]"
-        if op is sre_constants.ANY:
-            return "." if self.dotall else "[^\n]"
-        if op is sre_constants.IN:
-            negate, body = self.class_items(arg)
-            return "[" + ("^" if negate else "") + body + "]"
-        if op is sre_constants.BRANCH:
-            return "(" + "|".join(self.sequence(branch) for branch in arg[1]) + ")"
-        if op is sre_constants.SUBPATTERN:
-            _group, add_flags, del_flags, body = arg
-            if add_flags or del_flags:
-                raise _lucene_unsupported(self.pattern, "a scoped flag")
-            return "(" + self.sequence(body) + ")"
-        if op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT):
-            # Lazy or greedy is the same for a whole-value match.
-            low, high, body = arg
-            inner = self.sequence(body)
-            if len(body) != 1 or body[0][0] in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT):
-                inner = "(" + inner + ")"
-            if high is sre_constants.MAXREPEAT:
-                suffix = {0: "*", 1: "+"}.get(low, "{" + str(low) + ",}")
-            elif (low, high) == (0, 1):
-                suffix = "?"
-            else:
-                suffix = "{" + str(low) + ("" if low == high else "," + str(high)) + "}"
-            return inner + suffix
-        if op is sre_constants.AT:
-            raise _lucene_unsupported(self.pattern, "an anchor inside the pattern")
-        raise _lucene_unsupported(self.pattern, _UNSUPPORTED_NODES.get(op, str(op)))
-
-
-def _lucene_unsupported(pattern: str, what: str) -> Unsupported:
-    return Unsupported(f"regular expression {pattern!r} uses {what}, which a Lucene regex has no form for")
-
-
-def _alternatives(items: list[Any]) -> list[list[Any]]:
-    """The top-level alternatives of a pattern, with anchors around a lone group distributed into them."""
-    inner = [i for i, (op, _) in enumerate(items) if op is not sre_constants.AT]
-    if len(inner) != 1:
-        return [items]
-    op, arg = items[inner[0]]
-    if op is sre_constants.SUBPATTERN and not (arg[1] or arg[2]) and len(arg[-1]) == 1:
-        op, arg = arg[-1][0]
-    if op is not sre_constants.BRANCH:
-        return [items]
-    before, after = items[: inner[0]], items[inner[0] + 1 :]
-    return [before + list(branch) + after for branch in arg[1]]
-
-
-def lucene_regex(pattern: str, flags: set[str]) -> tuple[str, bool]:
-    """A Lucene regex matching a whole value exactly when the Python regex is found in it.
-
-    Returns the pattern and whether it needs the case-insensitive operator (`regex~`), which folds
-    ASCII letters; other letters are written out in both cases.
-    """
-    compile_flags = 0
-    for letter, flag in (("i", re.IGNORECASE), ("m", re.MULTILINE), ("s", re.DOTALL)):
-        if letter in flags:
-            compile_flags |= flag
-    try:
-        parsed = sre_parse.parse(pattern, compile_flags)
-    except re.error as error:
-        raise Unsupported(f"regular expression {pattern!r} is invalid: {error}") from None
-    global_flags = parsed.state.flags
-    if global_flags & (re.LOCALE | re.ASCII):
-        raise _lucene_unsupported(pattern, "the a or L flag")
-    writer = _Lucene(pattern, global_flags & ~re.UNICODE)
-    multiline = bool(global_flags & re.MULTILINE)
-    out = []
-    for items in _alternatives(list(parsed)):
-        start, end = ".*", ".*"
-        if items and items[0] == (sre_constants.AT, sre_constants.AT_BEGINNING_STRING):
-            start, items = "", items[1:]
-        elif items and items[0] == (sre_constants.AT, sre_constants.AT_BEGINNING):
-            # `^` is the text's start, or with m a line's start.
-            start, items = ("(.*\n)?" if multiline else ""), items[1:]
-        if items and items[-1] == (sre_constants.AT, sre_constants.AT_END_STRING):
-            end, items = "", items[:-1]
-        elif items and items[-1] == (sre_constants.AT, sre_constants.AT_END):
-            # `$` is the text's end or before a final line break, or with m before any line break.
-            end, items = ("(\n.*)?" if multiline else "\n?"), items[:-1]
-        out.append(start + writer.sequence(items) + end)
-    return "|".join(out) if len(out) == 1 else "|".join(f"({alt})" for alt in out), writer.ignorecase
