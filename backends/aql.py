@@ -25,7 +25,7 @@ from sigma.types import (
     SigmaString,
 )
 
-from siemc.backend import SiemcBackend, end_of_value_anchors, regex_tokens
+from siemc.backend import SiemcBackend, regex_tokens
 from siemc.diagnostics import Unsupported
 from siemc.extension import Lookback
 from siemc.target import Target
@@ -66,9 +66,7 @@ class AqlBackend(SiemcBackend):
     number_in_operator = "IN"
     list_separator = ", "
 
-    # Java's `$` also matches before a final line break; a wildcard value ends at the value's end.
-    def whole_value_regex(self, regex: SigmaRegularExpression) -> SigmaRegularExpression:
-        return end_of_value_anchors(regex)
+    end_of_value_anchor = "\\z"  # Java's `$` also matches before a final line break
 
     def escape_and_quote_field(self, field_name: str) -> str:
         # Normalised columns (username) are bare; custom properties and functions are given as written.

@@ -22,9 +22,8 @@ from sigma.conversion.state import ConversionState
 from sigma.rule import SigmaRule
 from sigma.types import SigmaCasedString, SigmaExists, SigmaNull, SigmaNumber, SigmaString, SpecialChars
 
-from siemc.backend import plain_text, wildcard_regex
+from siemc.backend import end_of_value_anchors, plain_text, wildcard_regex
 from siemc.lucene import lucene_regex
-from siemc.regex import end_of_value
 from siemc.target import Target
 
 NUMERIC_SUFFIXES = (".pid", ".port", ".status_code", ".bytes", ".packets")
@@ -88,7 +87,7 @@ class EqlBackend(ElasticEqlBackend):
         # `==` takes `*` literally; a case-sensitive pattern is `like` (the official backend uses `==`),
         # which cannot escape a literal `*` or `?`: such values are matched by regex.
         if _holds_literal_wildcard(cond.value) and cond.value.contains_special():
-            regex = end_of_value(wildcard_regex(cond.value, cased=True))
+            regex = end_of_value_anchors(wildcard_regex(cond.value, cased=True), "\\Z")
             return self.convert_condition_field_eq_val_re(
                 ConditionFieldEqualsValueExpression(cond.field, regex), state
             )
@@ -104,7 +103,7 @@ class EqlBackend(ElasticEqlBackend):
         if _holds_literal_wildcard(cond.value):
             return self.convert_condition_field_eq_val_re(
                 ConditionFieldEqualsValueExpression(
-                    cond.field, end_of_value(wildcard_regex(cond.value, cased=False))
+                    cond.field, end_of_value_anchors(wildcard_regex(cond.value, cased=False), "\\Z")
                 ),
                 state,
             )

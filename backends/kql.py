@@ -15,10 +15,10 @@ from __future__ import annotations
 from typing import Any
 
 from sigma.conversion.state import ConversionState
-from sigma.types import SigmaRegularExpression, SigmaString
+from sigma.types import SigmaString
 
 from siemc.backend import SiemcBackend, plain_text
-from siemc.regex import end_of_value, re2_regex
+from siemc.regex import re2_regex
 from siemc.target import Target
 
 
@@ -112,9 +112,8 @@ class KqlBackend(SiemcBackend):
         inner = str(self.convert_condition(cond.args[0], state))
         return f"not({inner[1:-1] if _one_group(inner) else inner})"
 
-    # A Python `$` also matches before a final line break; a wildcard value ends at the value's end.
-    def whole_value_regex(self, regex: SigmaRegularExpression) -> SigmaRegularExpression:
-        return end_of_value(regex)
+    # siemc's regexes are Python's until re2_regex rewrites them: Python's end of the text is `\Z`.
+    end_of_value_anchor = "\\Z"
 
     def convert_condition_field_eq_val_cidr(self, cond: Any, state: ConversionState) -> Any:
         network = str(cond.value.network)

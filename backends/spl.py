@@ -81,9 +81,7 @@ class SplEvalBackend(SiemcBackend):
     number_in_operator = "in"
     list_separator = ", "
 
-    # PCRE's `$` also matches before a final line break; a wildcard value ends at the value's end.
-    def whole_value_regex(self, regex: SigmaRegularExpression) -> SigmaRegularExpression:
-        return end_of_value_anchors(regex)
+    end_of_value_anchor = "\\z"  # PCRE's `$` also matches before a final line break
 
     def convert_value_re(self, r, state):  # type: ignore[no-untyped-def]
         return '"' + str(super().convert_value_re(r, state)) + '"'

@@ -87,11 +87,11 @@ def alternation(values: list[SigmaString], cased: bool) -> SigmaRegularExpressio
     return regex
 
 
-def end_of_value_anchors(regex: SigmaRegularExpression) -> SigmaRegularExpression:
-    """A whole-value regex (`wildcard_regex`, `alternation`) with its `$` anchors written `\\z`, for
-    dialects whose `$` also matches before a final line break (PCRE, Java) where the end of a value
-    does not. (Python's `re` before 3.14 has no `\\z`: the body is set after pySigma's check.)"""
-    body = re.sub(r"(?<!\\)((?:\\\\)*)\$", r"\1\\z", str(regex.regexp))
+def end_of_value_anchors(regex: SigmaRegularExpression, anchor: str = "\\z") -> SigmaRegularExpression:
+    """A whole-value regex (`wildcard_regex`, `alternation`) with its `$` anchors written `anchor`, for
+    dialects whose `$` also matches before a final line break (PCRE, Java, Python) where the end of a
+    value does not. (Python's `re` before 3.14 has no `\\z`: the body is set after pySigma's check.)"""
+    body = re.sub(r"(?<!\\)((?:\\\\)*)\$", lambda m: m.group(1) + anchor, str(regex.regexp))
     regex.regexp = SigmaString(body, escape=False)
     return regex
 
@@ -261,6 +261,9 @@ class SiemcBackend(TextQueryBackend):
     # wildcards in the language's own form (wildcard_multi / wildcard_single).
     pattern_match_expression: ClassVar[str | None] = None
     insensitive_pattern_match_expression: ClassVar[str | None] = None
+    # How the dialect's regexes say "the end of the value" where its `$` also matches before a final
+    # line break (PCRE, Java, Python): siemc's own whole-value regexes use it for their `$`.
+    end_of_value_anchor: ClassVar[str | None] = None
 
     # Equality for numbers where it differs from strings' (KQL: `=~` is for strings only).
     num_eq_token: ClassVar[str | None] = None
@@ -339,9 +342,10 @@ class SiemcBackend(TextQueryBackend):
         return self.whole_value_regex(alternation(values, cased))
 
     def whole_value_regex(self, regex: SigmaRegularExpression) -> SigmaRegularExpression:
-        """A regex siemc built to match a whole value (its `$` means the value's end), in this dialect.
-        Dialects whose `$` also matches before a final line break rewrite it."""
-        return regex
+        """A regex siemc built to match a whole value (its `$` means the value's end), in this dialect."""
+        if self.end_of_value_anchor is None:
+            return regex
+        return end_of_value_anchors(regex, self.end_of_value_anchor)
 
     @staticmethod
     def _holds(value: SigmaString, chars: str) -> bool:

@@ -21,8 +21,6 @@ import re
 import unicodedata
 from typing import Any
 
-from sigma.types import SigmaRegularExpression
-
 from siemc.diagnostics import Unsupported
 
 # Python's own regex parser (untyped, private modules): the tree says exactly what a pattern means.
@@ -264,16 +262,6 @@ class _Translator:
             else:
                 out.append(_literal(char))
         return "".join(out)
-
-
-def end_of_value(regex: SigmaRegularExpression) -> SigmaRegularExpression:
-    """A wildcard regex (siemc's, whose every unescaped `$` is an anchor) ending at the value's end.
-
-    A Python `$` also matches before a final line break; `\\Z` is the end of the value.
-    """
-    anchored = SigmaRegularExpression(re.sub(r"(?<!\\)((?:\\\\)*)\$", r"\1\\Z", str(regex.regexp)))
-    anchored.flags = regex.flags
-    return anchored
 
 
 def re2_regex(pattern: str, flags: set[str]) -> str:
