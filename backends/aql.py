@@ -134,12 +134,10 @@ class Aql(Target):
     siem = "IBM QRadar (AQL)"
     file_extension = "aql"
     backend_class = AqlBackend
+    flags_as_text = True  # AQL has no boolean literal for a computed column
 
     def string_literal(self, text: str) -> str:
         return aql_string(text)
-
-    def bool_literal(self, value: bool) -> str:
-        return "'true'" if value else "'false'"
 
     def time_clause(self, lookback: Lookback) -> str:
         """`LAST n MINUTES|HOURS|DAYS` in the rule's own unit (seconds round up to minutes)."""

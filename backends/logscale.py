@@ -249,9 +249,7 @@ class LogScale(Target):
     siem = "CrowdStrike Falcon LogScale (CQL)"
     file_extension = "logscale"
     backend_class = LogScaleBackend
+    flags_as_text = True  # eval/case() columns hold strings
 
     def string_literal(self, text: str) -> str:
         return logscale_string(text)
-
-    def bool_literal(self, value: bool) -> str:
-        return '"true"' if value else '"false"'

@@ -193,6 +193,7 @@ class Spl(Target):
     file_extension = "spl"
     backend_class = SplSearchBackend
     condition_backend_class = SplEvalBackend
+    flags_as_text = True  # eval fields are strings or numbers
     native_keywords = True  # a bare term in the search command matches anywhere in the raw event
 
     def expression(self, rule: SigmaRule, source: Source, condition: bool = False) -> str:
@@ -215,6 +216,3 @@ class Spl(Target):
         # The official backend defers `|re` to trailing `| regex ...` stages after the search.
         search, *stages = expression.split("\n| ")
         return search, stages
-
-    def bool_literal(self, value: bool) -> str:
-        return '"true"' if value else '"false"'

@@ -102,11 +102,9 @@ class Sumo(Target):
     siem = "Sumo Logic Cloud SIEM"
     file_extension = "sumo"
     backend_class = SumoBackend
+    flags_as_text = True  # computed fields are strings
 
     def string_literal(self, text: str) -> str:
         if "\n" in text or "\r" in text:
             raise Unsupported("a Sumo Logic string literal cannot hold a line break")
         return sumo_string(text)
-
-    def bool_literal(self, value: bool) -> str:
-        return '"true"' if value else '"false"'

@@ -149,13 +149,10 @@ class YaraL(Target):
     siem = "Google SecOps / Chronicle (YARA-L 2.0)"
     file_extension = "yaral"
     backend_class = YaraLBackend
+    flags_as_text = True  # outcome variables hold strings and numbers, not booleans
 
     def string_literal(self, text: str) -> str:
         return yaral_string(text)
-
-    def bool_literal(self, value: bool) -> str:
-        # Outcome variables hold strings and numbers, not booleans.
-        return '"true"' if value else '"false"'
 
     def rule_name(self, title: str) -> str:
         """A rule identifier: lower-case words joined by underscores, never starting with a digit."""

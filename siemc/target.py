@@ -193,6 +193,9 @@ class Target:
     condition_backend_class: ClassVar[type[Backend] | None] = None
     # The backend searches free text itself (Splunk); other targets search the source's keyword_field.
     native_keywords: ClassVar[bool] = False
+    # Derived flags are the strings "true"/"false" where the language's computed columns hold no
+    # booleans (or its rule engines compare them as text).
+    flags_as_text: ClassVar[bool] = False
 
     # -- literals ------------------------------------------------------------------------------------
     def string_literal(self, text: str) -> str:
@@ -200,7 +203,8 @@ class Target:
         return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
     def bool_literal(self, value: bool) -> str:
-        return "true" if value else "false"
+        word = "true" if value else "false"
+        return self.string_literal(word) if self.flags_as_text else word
 
     # -- conversion ----------------------------------------------------------------------------------
     def candidates(self, rule: SigmaRule) -> tuple[Source, ...]:
