@@ -16,6 +16,7 @@ out with their other cases).
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from sigma.conversion.state import ConversionState
@@ -37,6 +38,8 @@ def aql_string(text: str) -> str:
 
 class AqlBackend(SiemcBackend):
     name = "siemc AQL"
+    # '...' strings double their quotes (no escapes); "..." are property names.
+    string_literals = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"")
     or_token = "OR"
     and_token = "AND"
     not_token = "NOT"

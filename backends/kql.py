@@ -12,6 +12,7 @@ comparisons test `isnotnull()` first.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sigma.conversion.state import ConversionState
@@ -30,43 +31,14 @@ def kql_string(text: str) -> str:
     return '"' + escaped.replace("\t", "\\t") + '"'
 
 
-def _one_group(expression: str) -> bool:
-    """True when the whole expression is one parenthesised group, reading KQL's string literals
-    (a verbatim `@"..."` ends at its first lone quote: a backslash escapes nothing there)."""
-    if not (expression.startswith("(") and expression.endswith(")")):
-        return False
-    depth, index = 0, 0
-    while index < len(expression):
-        char = expression[index]
-        if char == '"':
-            verbatim = expression[index - 1 : index] == "@"
-            index += 1
-            while index < len(expression):
-                if verbatim and expression[index] == '"':
-                    if expression[index + 1 : index + 2] != '"':
-                        break
-                    index += 1
-                elif not verbatim and expression[index] == "\\":
-                    index += 1
-                elif expression[index] == '"':
-                    break
-                index += 1
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth == 0 and index != len(expression) - 1:
-                return False
-        index += 1
-    return True
-
-
 class KqlBackend(SiemcBackend):
     name = "siemc KQL"
     or_token = "or"
     and_token = "and"
     not_token = "not"
     not_expression = "not({expr})"  # a function in KQL: `not x` is a syntax error
+    # Verbatim `@"..."` (a quote doubled, no escapes) and `"..."` with backslash escapes.
+    string_literals = re.compile(r'@"(?:[^"]|"")*"|"(?:\\.|[^"\\])*"')
     eq_token = " =~ "
     num_eq_token = " == "
 
@@ -107,10 +79,6 @@ class KqlBackend(SiemcBackend):
         if "." in cond.field:
             return f'{self.escape_and_quote_field(cond.field)} == "{cond.value}"'
         return super().convert_condition_field_eq_val_num(cond, state)
-
-    def convert_condition_not(self, cond: Any, state: ConversionState) -> Any:
-        inner = str(self.convert_condition(cond.args[0], state))
-        return f"not({inner[1:-1] if _one_group(inner) else inner})"
 
     # siemc's regexes are Python's until re2_regex rewrites them: Python's end of the text is `\Z`.
     end_of_value_anchor = "\\Z"

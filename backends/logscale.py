@@ -27,6 +27,7 @@ from sigma.types import (
 )
 
 from siemc.backend import (
+    DOUBLE_QUOTED_AND_REGEX,
     SiemcBackend,
     WholeValueRegex,
     backslash_string,
@@ -105,6 +106,7 @@ class LogScaleBackend(SiemcBackend):
     and_token = "AND"
     not_token = "NOT"
     eq_token = "="
+    string_literals = DOUBLE_QUOTED_AND_REGEX
 
     pattern_list_as_regex = True
     case_sensitive_match_expression = "{field}={value}"

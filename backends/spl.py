@@ -28,7 +28,7 @@ from sigma.types import (
     SpecialChars,
 )
 
-from siemc.backend import SiemcBackend, end_of_value_anchors
+from siemc.backend import DOUBLE_QUOTED, SiemcBackend, end_of_value_anchors
 from siemc.diagnostics import Unsupported
 from siemc.target import Source, Target, UnmappedField
 
@@ -39,6 +39,8 @@ class SplEvalBackend(SiemcBackend):
     """Conditions in `eval`/`where` syntax, for derived columns."""
 
     name = "siemc SPL eval"
+    # "..." strings take backslash escapes; '...' are field names.
+    string_literals = re.compile(DOUBLE_QUOTED.pattern + r"|'[^']*'")
     or_token = "OR"
     and_token = "AND"
     not_token = "NOT"

@@ -24,10 +24,10 @@ from sigma.types import (
 )
 
 from siemc.backend import (
+    DOUBLE_QUOTED_AND_REGEX,
     SiemcBackend,
     WholeValueRegex,
     final_line_break_anchors,
-    group_wrapped_escaped,
     line_breaks_escaped,
     slash_delimited,
 )
@@ -73,8 +73,7 @@ class SumoBackend(SiemcBackend):
     number_in_operator = None
     list_separator = ", "
 
-    def group_wrapped(self, expression: str) -> bool:
-        return group_wrapped_escaped(expression)  # strings and /regex/ literals take escapes
+    string_literals = DOUBLE_QUOTED_AND_REGEX
 
     def convert_value_str(self, s: SigmaString, state: ConversionState) -> str:
         return sumo_string(

@@ -24,12 +24,12 @@ from sigma.types import (
 )
 
 from siemc.backend import (
+    DOUBLE_QUOTED_AND_REGEX,
     SiemcBackend,
     WholeValueRegex,
     backslash_string,
     dot_within_line,
     final_line_break_anchors,
-    group_wrapped_escaped,
     line_breaks_escaped,
     plain_text,
     slash_delimited,
@@ -79,8 +79,7 @@ class YaraLBackend(SiemcBackend):
     or_in_operator = "nocase"
     cased_in_operator = ""
 
-    def group_wrapped(self, expression: str) -> bool:
-        return group_wrapped_escaped(expression)  # strings and /regex/ literals take escapes
+    string_literals = DOUBLE_QUOTED_AND_REGEX
 
     def escape_and_quote_field(self, field_name: str) -> str:
         return ("any " if _REPEATED_FIELD.match(field_name) else "") + f"{EVENT}.{field_name}"

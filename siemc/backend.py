@@ -96,47 +96,24 @@ def end_of_value_anchors(regex: SigmaRegularExpression, anchor: str = "\\z") -> 
     return regex
 
 
-def group_wrapped(expression: str) -> bool:
+# Literals in which parentheses do not group (a backend states its own: `string_literals`).
+DOUBLE_QUOTED = re.compile(r'"(?:\\.|[^"\\])*"')  # "..." with backslash escapes
+DOUBLE_QUOTED_AND_REGEX = re.compile(DOUBLE_QUOTED.pattern + r"|/(?:\\.|[^/\\])*/")  # and /regex/
+_PARENTHESES = re.compile(r"[()]")
+
+
+def group_wrapped(expression: str, strings: re.Pattern[str] = DOUBLE_QUOTED) -> bool:
     """True when the whole expression is one parenthesised group: `(a or b)`, not `(a) or (b)`."""
     if not (expression.startswith("(") and expression.endswith(")")):
         return False
-    depth, quote = 0, ""
-    for index, char in enumerate(expression):
-        if quote:
-            quote = "" if char == quote and expression[index - 1] != "\\" else quote
-        elif char in "\"'":
-            quote = char
-        elif char == "(":
+    depth = 0
+    for token in re.finditer(f"{strings.pattern}|{_PARENTHESES.pattern}", expression):
+        if token.group() == "(":
             depth += 1
-        elif char == ")":
+        elif token.group() == ")":
             depth -= 1
-            if depth == 0 and index != len(expression) - 1:
+            if depth == 0 and token.end() != len(expression):
                 return False
-    return True
-
-
-def group_wrapped_escaped(expression: str, quotes: str = '"/') -> bool:
-    """`group_wrapped` for languages whose strings and `/regex/` literals take backslash escapes
-    (`"a\\\\"` ends at its second quote)."""
-    if not (expression.startswith("(") and expression.endswith(")")):
-        return False
-    depth, index, quote = 0, 0, ""
-    while index < len(expression):
-        char = expression[index]
-        if quote:
-            if char == "\\":
-                index += 1
-            elif char == quote:
-                quote = ""
-        elif char in quotes:
-            quote = char
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth == 0 and index != len(expression) - 1:
-                return False
-        index += 1
     return True
 
 
@@ -264,6 +241,8 @@ class SiemcBackend(TextQueryBackend):
     # How the dialect's regexes say "the end of the value" where its `$` also matches before a final
     # line break (PCRE, Java, Python): siemc's own whole-value regexes use it for their `$`.
     end_of_value_anchor: ClassVar[str | None] = None
+    # How the language's string (and regex) literals are spelled, for reading generated expressions.
+    string_literals: ClassVar[re.Pattern[str]] = DOUBLE_QUOTED
 
     # Equality for numbers where it differs from strings' (KQL: `=~` is for strings only).
     num_eq_token: ClassVar[str | None] = None
@@ -365,8 +344,7 @@ class SiemcBackend(TextQueryBackend):
     _negations = 0
 
     def group_wrapped(self, expression: str) -> bool:
-        """`group_wrapped`, for languages whose literals it reads right (others override it)."""
-        return group_wrapped(expression)
+        return group_wrapped(expression, self.string_literals)
 
     def convert_condition_not(self, cond: ConditionNOT, state: ConversionState) -> Any:
         self._negations += 1
@@ -460,7 +438,7 @@ class SiemcBackend(TextQueryBackend):
         if isinstance(cond, ConditionFieldEqualsValueExpression):
             if isinstance(cond.value, (SigmaNull, SigmaExists)):
                 return result  # already two-valued
-            if isinstance(cond.value, SigmaExpansion) and not group_wrapped(result):
+            if isinstance(cond.value, SigmaExpansion) and not self.group_wrapped(result):
                 result = self.group_expression.format(expr=result)  # an OR of variants (base64offset)
             field = cond.field
         elif isinstance(cond, (ConditionOR, ConditionAND)) and self.decide_convert_condition_as_in_expression(
