@@ -293,38 +293,26 @@ def _strings_test(strings: Sequence[tuple[Parts, bool]]) -> ValueTest:
 
 
 def _any_of(tests: Sequence[Callable[[Any], bool]]) -> Callable[[Any], bool]:
-    """OR of tests, without a generator per call for the common short cases."""
-    if len(tests) == 1:
-        return tests[0]
-    if len(tests) == 2:
-        first, second = tests
-        return lambda item: first(item) or second(item)
-    chain = tuple(tests)
-
-    def any_test(item: Any) -> bool:
-        for test in chain:  # noqa: SIM110 - a plain loop: any() would build a generator per call
-            if test(item):
-                return True
-        return False
-
-    return any_test
+    return _first_decides(tests, True)
 
 
 def _all_of(tests: Sequence[Callable[[Any], bool]]) -> Callable[[Any], bool]:
+    return _first_decides(tests, False)
+
+
+def _first_decides(tests: Sequence[Callable[[Any], bool]], decisive: bool) -> Callable[[Any], bool]:
+    """OR (`decisive` True) or AND (False) of tests: the first test to return `decisive` decides."""
     if len(tests) == 1:
         return tests[0]
-    if len(tests) == 2:
-        first, second = tests
-        return lambda item: first(item) and second(item)
     chain = tuple(tests)
 
-    def all_test(item: Any) -> bool:
-        for test in chain:  # noqa: SIM110 - a plain loop: all() would build a generator per call
-            if not test(item):
-                return False
-        return True
+    def combined(item: Any) -> bool:
+        for test in chain:  # a plain loop: any()/all() would build a generator per call
+            if bool(test(item)) is decisive:
+                return decisive
+        return not decisive
 
-    return all_test
+    return combined
 
 
 # --- the compiler -------------------------------------------------------------------------------

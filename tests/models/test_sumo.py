@@ -266,25 +266,6 @@ def test_time_range_is_not_query_text() -> None:
     assert sumo.run(query, rows, NOW) == sumo.run(query, rows, NOW.replace(year=1990))
 
 
-def test_re2_translation() -> None:
-    def match(regex: str, text: str) -> bool:
-        return sumo.translate_re2(regex).fullmatch(text) is not None
-
-    # (?i) in the middle of a group lasts to its end, across `|`, and no further.
-    assert match("a(?i)b|c", "aB") and match("a(?i)b|c", "C") and not match("a(?i)b|c", "AB")
-    assert match("(?s).*(?:(?i)invoke-[a-z]+ \\/c).*", "x\nINVOKE-Foo /c")
-    assert not match("x(?:(?i)a)B", "xAb") and match("x(?:(?i)a)B", "xAB")
-    # `$` is the end of the text only, unless (?m).
-    assert not match("(?s)a$.*", "a\n") and match("(?ms)a$.*", "a\n")
-    # \d \w \s and \b are ASCII.
-    assert match("\\d", "7") and not match("\\d", "\u0667") and not match("\\w", "\u00e9")
-    assert match("[\\D]", "\u0667")
-    # Octal, \x{...}, \Q...\E, POSIX classes, a `{` that starts no repetition.
-    assert match("\\101\\x{42}\\x43", "ABC") and match("\\Qa.b*\\E", "a.b*") and not match("\\Qa.b\\E", "axb")
-    assert match("[[:alpha:]]+[[:digit:]]", "ab1") and match("a{,2}", "a{,2}")
-    assert match("a{2,3}?b", "aab") and match("[]a]", "]")
-
-
 def test_siemc_idioms_evaluate_as_intended() -> None:
     # The shapes siemc writes: case-folded wildcard, `.*(?:...)$.*` regexes with (?is), isBlank.
     rows = [

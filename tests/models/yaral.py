@@ -28,6 +28,7 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import LarkError, VisitError
 
 from tests.models.common import ModelSyntaxError, Row
+from tests.models.re2 import compile_re2, translate_re2
 
 GRAMMAR = Path(__file__).with_name("yaral.lark")
 
@@ -322,210 +323,15 @@ def decode_regex_literal(token: str) -> str:
 # RE2 -> Python `re`
 #
 # re.regex and `= /re/` use RE2 (re.regex page: "uses the RE2 regular expression engine ... omits
-# certain advanced features, such as lookahead and lookbehind"). The translation keeps RE2's meaning
-# where Python differs and rejects what RE2 rejects or the model does not cover.
-
-_POSIX_CLASSES = {
-    "alnum": "0-9A-Za-z",
-    "alpha": "A-Za-z",
-    "ascii": "\\x00-\\x7f",
-    "blank": "\\t ",
-    "cntrl": "\\x00-\\x1f\\x7f",
-    "digit": "0-9",
-    "graph": "!-~",
-    "lower": "a-z",
-    "print": " -~",
-    "punct": "!-/:-@\\[-`{-~",
-    "space": "\\t\\n\\v\\f\\r ",
-    "upper": "A-Z",
-    "word": "0-9A-Za-z_",
-    "xdigit": "0-9A-Fa-f",
-}
-# RE2's Perl classes are ASCII-only; Python's are Unicode-aware, so spell them out.
-_PERL_OUTSIDE = {
-    "d": "[0-9]",
-    "D": "[^0-9]",
-    "w": "[0-9A-Za-z_]",
-    "W": "[^0-9A-Za-z_]",
-    "s": "[\\t\\n\\f\\r ]",
-    "S": "[^\\t\\n\\f\\r ]",
-}
-_PERL_INSIDE = {"d": "0-9", "w": "0-9A-Za-z_", "s": "\\t\\n\\f\\r "}
-# Letters RE2 accepts after a backslash (RE2 syntax: escapes, classes, anchors, \\x, \\Q..\\E, \\p).
-_RE2_LETTER_ESCAPES = frozenset("aftnrvxdDsSwWbBAzQEpP")
-_REPEAT = re.compile(r"\{(\d+)(,(\d*))?\}")
-_RE2_MAX_REPEAT = 1000
-
-
-@dataclass
-class _Translation:
-    pattern: str
-    dotall: bool
-    multiline: bool
-
-
-def translate_re2(source: str) -> _Translation:
-    out: list[str] = []
-    # Per open group, how many scoped-flag groups to close with it; `top` for the outermost level.
-    groups: list[int] = []
-    top = 0
-    in_class = False
-    class_start = 0
-    dotall = multiline = False
-    i, n = 0, len(source)
-
-    def reject(why: str) -> ModelSyntaxError:
-        return ModelSyntaxError(f"regex /{source}/: {why}")
-
-    while i < n:
-        c = source[i]
-        if c == "\\":
-            if i + 1 >= n:
-                raise reject("trailing backslash")
-            e = source[i + 1]
-            if e == "Q":  # \Q...\E quotes literally
-                end = source.find("\\E", i + 2)
-                text = source[i + 2 :] if end < 0 else source[i + 2 : end]
-                out.append(re.escape(text))
-                i = n if end < 0 else end + 2
-                continue
-            if e.isdigit() and e != "0" and not in_class:
-                raise reject("backreferences are not supported by RE2")
-            if e in "pP":
-                raise reject("Unicode classes \\p are not modelled")
-            if e.isalpha() and e not in _RE2_LETTER_ESCAPES:
-                # Python accepts some that RE2 rejects (\\Z, \\u, \\N{...}); \\C is unmodelled.
-                raise reject(f"\\{e} is not valid RE2 (or not modelled)")
-            if e == "z":
-                out.append("\\Z")
-            elif e == "x" and i + 2 < n and source[i + 2] == "{":
-                end = source.find("}", i + 3)
-                if end < 0:
-                    raise reject("unterminated \\x{")
-                out.append(f"\\U{int(source[i + 3 : end], 16):08x}")
-                i = end + 1
-                continue
-            elif not in_class and e in _PERL_OUTSIDE:
-                out.append(_PERL_OUTSIDE[e])
-            elif in_class and e in _PERL_INSIDE:
-                out.append(_PERL_INSIDE[e])
-            else:
-                out.append(c + e)
-            i += 2
-            continue
-        if in_class:
-            if c == "[" and source.startswith("[:", i):
-                end = source.find(":]", i + 2)
-                name = source[i + 2 : end] if end > 0 else ""
-                negated = name.startswith("^")
-                if end < 0 or name.lstrip("^") not in _POSIX_CLASSES or negated:
-                    raise reject(f"class [:{name}:] is not modelled")
-                out.append(_POSIX_CLASSES[name])
-                i = end + 2
-                continue
-            if c == "]" and i > class_start:
-                in_class = False
-                out.append(c)
-            elif c in "[&~|":
-                # Literal inside an RE2 class; escaped so Python does not read set operations.
-                out.append("\\" + c)
-            else:
-                out.append(c)
-            i += 1
-            continue
-        if c == "[":
-            in_class = True
-            out.append(c)
-            i += 1
-            # A `]` right after `[` or `[^` is a literal member.
-            if i < n and source[i] == "^":
-                out.append("^")
-                i += 1
-            class_start = i + 1 if i < n and source[i] == "]" else i
-            if class_start > i:
-                out.append("\\]")
-                i += 1
-            continue
-        if c == "(":
-            if source.startswith("(?", i):
-                rest = source[i + 2 :]
-                if rest[:1] in ("=", "!") or rest[:2] in ("<=", "<!"):
-                    raise reject("lookaround is not supported by RE2")
-                if rest[:1] == ">" or rest[:2] == "P=" or rest[:1] == "#":
-                    raise reject(f"(?{rest[:2]} is not valid RE2")
-                if rest.startswith("P<") or rest.startswith("<"):
-                    start = 3 if rest.startswith("P<") else 2
-                    end = source.find(">", i + start)
-                    out.append("(?P<" + source[i + start : end] + ">")
-                    groups.append(0)
-                    i = end + 1
-                    continue
-                flag_match = re.match(r"([a-zA-Z]*)(?:-([a-zA-Z]*))?([:)])", rest)
-                if not flag_match:
-                    raise reject("malformed group")
-                on, off, kind = flag_match.group(1), flag_match.group(2) or "", flag_match.group(3)
-                if set(on + off) - set("imsU") or "U" in on + off:
-                    raise reject(f"flags (?{on}) are not modelled")
-                dotall = dotall or "s" in on
-                multiline = multiline or "m" in on
-                flags = on + (f"-{off}" if off else "")
-                out.append(f"(?{flags}:")
-                if kind == ":":
-                    groups.append(0)
-                elif groups:
-                    # RE2 applies `(?i)` to the rest of the enclosing group; Python only allows
-                    # global flags at the start, so open a scoped group closed with the enclosing one.
-                    groups[-1] += 1
-                else:
-                    top += 1
-                i += 2 + flag_match.end()
-                continue
-            groups.append(0)
-            out.append(c)
-            i += 1
-            continue
-        if c == ")":
-            if not groups:
-                raise reject("unbalanced parenthesis")
-            out.append(")" * (groups.pop() + 1))
-            i += 1
-            continue
-        if c == "{":
-            m = _REPEAT.match(source, i)
-            if m:
-                if any(int(g) > _RE2_MAX_REPEAT for g in (m.group(1), m.group(3)) if g):
-                    raise reject("repeat count above 1000")
-                out.append(m.group(0))
-                i = m.end()
-            else:
-                out.append("\\{")  # RE2 reads a `{` that starts no repeat as a literal
-                i += 1
-            if i < n and source[i] == "+":
-                raise reject("possessive quantifiers are not supported by RE2")
-            continue
-        if c in "*+?" and i + 1 < n and source[i + 1] == "+" and (i == 0 or source[i - 1] != "\\"):
-            raise reject("possessive quantifiers are not supported by RE2")
-        if c == "$" and not multiline:
-            out.append("\\Z")  # RE2 `$` is the end of the text; Python's also allows a final "\n"
-            i += 1
-            continue
-        out.append(c)
-        i += 1
-    if in_class:
-        raise reject("missing ]")
-    if groups:
-        raise reject("missing )")
-    return _Translation("".join(out) + ")" * top, dotall, multiline)
+# certain advanced features, such as lookahead and lookbehind"); tests/models/re2.py translates it.
 
 
 @cache
 def compile_regex(source: str, nocase: bool) -> Regex:
-    translation = translate_re2(source)
-    try:
-        pattern = re.compile(translation.pattern, re.IGNORECASE if nocase else 0)
-    except re.error as error:
-        raise ModelSyntaxError(f"regex /{source}/ is not valid RE2: {error}") from error
-    return Regex(source, pattern, translation.dotall)
+    # `nocase` makes the whole regex case-insensitive; a `(?s)` anywhere lets it see past the
+    # first line (`regex_matches`).
+    dotall = "s" in translate_re2(source).flags_set
+    return Regex(source, compile_re2(source, ignore_case=nocase), dotall)
 
 
 # ---------------------------------------------------------------------------------------------
