@@ -4,7 +4,7 @@ Strings are single-quoted with `''` for a quote; names with spaces are double-qu
 properties. `=` and `LIKE` are case-sensitive, `ILIKE` is `LIKE` without case; both use `%` and `_`,
 which cannot be escaped portably, so values holding them use `IMATCHES`/`MATCHES` (Java regex) instead.
 Whether MATCHES must match the whole value is not documented, so every regex is written to match
-anywhere either way (`(?s:.*)(?:...)(?s:.*)`), the rule's own flags scoped to its body. Java's `.`,
+anywhere either way (`(?s).*...*`, the body's own `.` written out). Java's `.`,
 `^`, `$` know more line terminators than Python's, so they are written out (`java_lines`). Equality
 and lists without case compare `LOWER(field)`. Without a time clause AQL searches only the last five
 minutes. Derived columns follow `SELECT *` when the rule names no columns.
@@ -26,7 +26,7 @@ from sigma.types import (
     SigmaString,
 )
 
-from siemc.backend import SiemcBackend, regex_tokens
+from siemc.backend import SiemcBackend, found_anywhere, regex_tokens
 from siemc.diagnostics import Unsupported
 from siemc.extension import Lookback
 from siemc.target import Target
@@ -90,7 +90,9 @@ class AqlBackend(SiemcBackend):
             fold=insensitive,
         )
         operator = "IMATCHES" if insensitive else "MATCHES"
-        text = f"(?s:.*)(?:{body})(?s:.*)"
+        # java_lines wrote every `.` of the body explicitly, so `(?s)` changes only the runs around it.
+        multiline = SigmaRegularExpressionFlag.MULTILINE in regex.flags
+        text = "(?s)" + found_anywhere(body, ".*", anchors_are_edges=not multiline)
         return f"{self.escape_and_quote_field(cond.field)} {operator} {aql_string(text)}"
 
 

@@ -28,6 +28,7 @@ from siemc.backend import (
     SiemcBackend,
     WholeValueRegex,
     final_line_break_anchors,
+    found_anywhere,
     line_breaks_escaped,
     slash_delimited,
 )
@@ -87,13 +88,9 @@ class SumoBackend(SiemcBackend):
         regexp = str(r.regexp)
         if not isinstance(r, WholeValueRegex) and SigmaRegularExpressionFlag.MULTILINE not in r.flags:
             regexp = final_line_break_anchors(regexp)  # a Sigma `$` allows a final line break
-        body = (
-            (f"(?{''.join(sorted(flags))})" if flags else "")
-            + "(?s:.*)(?:"
-            + slash_delimited(line_breaks_escaped(regexp))
-            + ")(?s:.*)"
-        )
-        return "/" + body + "/"
+        any_run = ".*" if "s" in flags else "(?s:.*)"
+        body = found_anywhere(slash_delimited(line_breaks_escaped(regexp)), any_run, "m" not in flags)
+        return "/" + (f"(?{''.join(sorted(flags))})" if flags else "") + body + "/"
 
 
 class Sumo(Target):

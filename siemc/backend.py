@@ -142,6 +142,28 @@ def regex_tokens(regexp: str) -> list[tuple[int, str, bool]]:
     return tokens
 
 
+def found_anywhere(regexp: str, any_run: str, anchors_are_edges: bool) -> str:
+    """A search regex as a whole-value match: `any_run` (`.*` in the dialect's any-character form)
+    on each side where the regex is not anchored there (`anchors_are_edges`: its `^`/`$` mean the
+    value's start/end), and the regex in a group only where it needs one: an alternation at its top
+    level, or an inline flag (which a group keeps to the regex)."""
+    tokens = [(token, inside) for _, token, inside in regex_tokens(regexp)]
+    depth, alternation = 0, False
+    for token, inside in tokens:
+        if inside:
+            continue
+        if token in ("(", "(?"):
+            depth += 1
+        elif token == ")":
+            depth -= 1
+        alternation = alternation or (token == "|" and depth == 0)
+    if alternation or re.search(r"\(\?[a-zA-Z-]+\)", regexp):
+        return f"{any_run}(?:{regexp}){any_run}"
+    starts = anchors_are_edges and tokens[:1] == [("^", False)]
+    ends = anchors_are_edges and tokens[-1:] == [("$", False)]
+    return ("" if starts else any_run) + regexp + ("" if ends else any_run)
+
+
 def _outside_classes(regexp: str, char: str, replacement: str) -> str:
     return "".join(
         replacement if token == char and not inside else token for _, token, inside in regex_tokens(regexp)
