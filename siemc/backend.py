@@ -75,6 +75,52 @@ def wildcard_regex(value: SigmaString, cased: bool) -> SigmaRegularExpression:
     return regex
 
 
+def factored_alternatives(bodies: list[str]) -> str:
+    """`a|b|c` with what every alternative starts and ends with written once, as a hand-written regex
+    would: `(?:x[^/]*$)|(?:y[^/]*$)` is `(?:x|y)[^/]*$`. Cuts fall only between whole tokens at the
+    top level, never before a quantifier; bodies with a top-level `|` or a backreference stay as they
+    are."""
+    if len(bodies) < 2 or any(re.search(r"\\[1-9]|\(\?P=", body) for body in bodies):
+        return "|".join(bodies)
+    tokenised = [top_level_tokens(body) for body in bodies]
+    if any(token == "|" and top for tokens in tokenised for token, top in tokens):
+        return "|".join(bodies)
+    texts = [[token for token, _ in tokens] for tokens in tokenised]
+
+    # Where a body may be cut: before a top-level token that is no quantifier (or at its end), and
+    # not inside a word, which a reader would not split (`\\(?:services|svchost)`, not `\\s(?:er...`).
+    def in_word(text: list[str], index: int) -> bool:
+        return 0 < index < len(text) and all(
+            len(token) == 1 and (token.isalnum() or token == "_") for token in text[index - 1 : index + 1]
+        )
+
+    cuts = [
+        {
+            index
+            for index, (token, top) in enumerate([*tokens, ("", True)])
+            if top and token[:1] not in "*+?{" and not in_word(text, index)
+        }
+        for tokens, text in zip(tokenised, texts, strict=True)
+    ]
+    shortest = min(len(text) for text in texts)
+    prefix = suffix = 0
+    for length in range(1, shortest):
+        if len({tuple(text[:length]) for text in texts}) > 1:
+            break
+        if all(length in points for points in cuts):
+            prefix = length
+    for length in range(1, shortest - prefix):
+        if len({tuple(text[len(text) - length :]) for text in texts}) > 1:
+            break
+        if all(len(text) - length in points for text, points in zip(texts, cuts, strict=True)):
+            suffix = length
+    if not (prefix or suffix):
+        return "|".join(bodies)
+    middles = "|".join("".join(text[prefix : len(text) - suffix]) for text in texts)
+    first = texts[0]
+    return "".join(first[:prefix]) + f"(?:{middles})" + "".join(first[len(first) - suffix :])
+
+
 def alternation(values: list[SigmaString], cased: bool) -> SigmaRegularExpression:
     """One regex matching exactly when any of the wildcard values matches (`\\\\(?:a|b)\\.exe$` style)."""
     regexes = [wildcard_regex(value, cased) for value in values]
@@ -82,7 +128,10 @@ def alternation(values: list[SigmaString], cased: bool) -> SigmaRegularExpressio
     start = "^" if all(b.startswith("^") for b in bodies) else ""
     end = "$" if all(b.endswith("$") and not b.endswith("\\$") for b in bodies) else ""
     bodies = [b[len(start) : len(b) - len(end)] for b in bodies]
-    regex = WholeValueRegex(start + "(?:" + "|".join(bodies) + ")" + end)
+    body = factored_alternatives(bodies)
+    if (start or end) and ("|", True) in top_level_tokens(body):
+        body = f"(?:{body})"
+    regex = WholeValueRegex(start + body + end)
     regex.flags = set().union(*(r.flags for r in regexes))
     return regex
 
@@ -147,21 +196,30 @@ def found_anywhere(regexp: str, any_run: str, anchors_are_edges: bool) -> str:
     on each side where the regex is not anchored there (`anchors_are_edges`: its `^`/`$` mean the
     value's start/end), and the regex in a group only where it needs one: an alternation at its top
     level, or an inline flag (which a group keeps to the regex)."""
-    tokens = [(token, inside) for _, token, inside in regex_tokens(regexp)]
-    depth, alternation = 0, False
-    for token, inside in tokens:
-        if inside:
-            continue
-        if token in ("(", "(?"):
-            depth += 1
-        elif token == ")":
-            depth -= 1
-        alternation = alternation or (token == "|" and depth == 0)
-    if alternation or re.search(r"\(\?[a-zA-Z-]+\)", regexp):
+    tokens = top_level_tokens(regexp)
+    if ("|", True) in tokens or re.search(r"\(\?[a-zA-Z-]+\)", regexp):
         return f"{any_run}(?:{regexp}){any_run}"
-    starts = anchors_are_edges and tokens[:1] == [("^", False)]
-    ends = anchors_are_edges and tokens[-1:] == [("$", False)]
+    starts = anchors_are_edges and tokens[:1] == [("^", True)]
+    ends = anchors_are_edges and tokens[-1:] == [("$", True)]
     return ("" if starts else any_run) + regexp + ("" if ends else any_run)
+
+
+def top_level_tokens(regexp: str) -> list[tuple[str, bool]]:
+    """The regex's tokens (`regex_tokens`, with a counted repetition `{m,n}` as one), each with whether
+    it stands outside every group and class."""
+    out: list[tuple[str, bool]] = []
+    depth, skip_to = 0, 0
+    for start, token, inside in regex_tokens(regexp):
+        if start < skip_to:
+            continue
+        if not inside and token == "{" and (repeat := re.match(r"\{\d*(?:,\d*)?\}", regexp[start:])):
+            token, skip_to = repeat.group(), start + repeat.end()
+        if not inside and token == ")":
+            depth -= 1
+        out.append((token, not inside and depth == 0 and token != ")"))
+        if not inside and token in ("(", "(?"):
+            depth += 1
+    return out
 
 
 def _outside_classes(regexp: str, char: str, replacement: str) -> str:
@@ -481,7 +539,7 @@ class SiemcBackend(TextQueryBackend):
                 regexes = [arg.value for arg in args if isinstance(arg.value, SigmaRegularExpression)]
                 whole = all(isinstance(r, WholeValueRegex) for r in regexes)  # file-name regexes
                 merged_type = WholeValueRegex if whole else SigmaRegularExpression
-                merged = merged_type("|".join(f"(?:{r.regexp})" for r in regexes))
+                merged = merged_type(factored_alternatives([str(r.regexp) for r in regexes]))
                 merged.flags = set(regexes[0].flags)
                 return self._as_regex(args[0], merged, state)
             return self._as_regex(args[0], self._alternation(self._strings(args), kind == "cased"), state)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import random
+import re
+
 import pytest
 
 from backends.aql import AqlBackend
 from backends.kql import KqlBackend
 from backends.logscale import LogScaleBackend
 from backends.spl import SplEvalBackend
-from siemc.backend import SiemcBackend
+from siemc.backend import SiemcBackend, factored_alternatives
 
 
 @pytest.mark.parametrize(
@@ -36,3 +39,47 @@ def test_group_wrapped_reads_each_languages_literals(
     backend: type[SiemcBackend], expression: str, wrapped: bool
 ) -> None:
     assert backend().group_wrapped(expression) is wrapped
+
+
+_PIECES = ["a", "b", "x", "\\.", "\\\\", "[ab]", "[^a]", "(?:a|b)", "(a)", "^", "$", ".", "{", "}"]
+_SUFFIXES = ["", "", "*", "+", "?", "{2}", "{1,2}", "*?"]
+
+
+def _random_body(rng: random.Random) -> str:
+    return "".join(rng.choice(_PIECES) + rng.choice(_SUFFIXES) for _ in range(rng.randint(1, 4)))
+
+
+def test_factored_alternatives_match_what_the_plain_alternation_matches() -> None:
+    """Random alternatives sharing random heads and tails: the factored regex finds, and fully
+    matches, exactly the values the plain `a|b|c` does."""
+    rng = random.Random(1219)
+    factored_count = 0
+    for _ in range(3000):
+        head, tail = _random_body(rng) if rng.random() < 0.7 else "", _random_body(rng)
+        bodies = [head + _random_body(rng) + tail for _ in range(rng.randint(2, 3))]
+        try:
+            plain = re.compile("|".join(bodies))
+        except re.error:
+            continue
+        factored_text = factored_alternatives(bodies)
+        factored = re.compile(factored_text)
+        factored_count += factored_text != "|".join(bodies)
+        for _ in range(30):
+            value = "".join(rng.choice("abx.\\") for _ in range(rng.randint(0, 6)))
+            assert bool(plain.search(value)) == bool(factored.search(value)), (bodies, factored_text, value)
+            assert bool(plain.fullmatch(value)) == bool(factored.fullmatch(value)), (bodies, factored_text)
+    assert factored_count > 800
+
+
+@pytest.mark.parametrize(
+    ("bodies", "expected"),
+    [
+        (["teamviewer[^\\\\/]*$", "anydesk[^\\\\/]*$"], "(?:teamviewer|anydesk)[^\\\\/]*$"),
+        (["a*", "b*"], "a*|b*"),  # a shared quantifier is no shared tail
+        (["a{2}x", "a{3}y"], "a{2}x|a{3}y"),  # nor is half a counted repetition
+        (["a|bz", "cz"], "a|bz|cz"),  # a top-level `|` is left alone
+        (["(a)x\\1", "(a)y\\1"], "(a)x\\1|(a)y\\1"),  # backreferences keep their groups
+    ],
+)
+def test_factored_alternatives(bodies: list[str], expected: str) -> None:
+    assert factored_alternatives(bodies) == expected
