@@ -1,5 +1,6 @@
 """The AQL model (tests/models/aql.py) against IBM's documented examples, its rejections, and siemc's
-real AQL output: the build, the golden files, the T1219 cases and a sample of the SigmaHQ corpus.
+real AQL output: the build, the golden files and the T1219 cases (the SigmaHQ corpus sample is in
+tests/test_corpus.py).
 
 Documentation pages are named as in aql.py: [like] LIKE clause, [ops] logical and comparison
 operators, [quotes] quotation marks, [cond] conditional logic, [time] time criteria, [funcs] data
@@ -16,9 +17,8 @@ import pytest
 
 from tests.models import aql
 from tests.models.common import ModelSyntaxError
+from tests.models.siemc_cases import assert_t1219_finds_exactly_the_tools, output_files, output_id, query_text
 
-REPO = Path(__file__).resolve().parents[2]
-SIGMAHQ = REPO.parent / "shared" / "sigmahq" / "rules"
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
 
 
@@ -355,109 +355,48 @@ def test_rejects(query: str) -> None:
 # (c) Every AQL file siemc has produced parses ------------------------------------------------------
 
 
-def aql_files() -> list[Path]:
-    return sorted((REPO / "build" / "aql").glob("*.aql")) + sorted(
-        (REPO / "tests" / "golden" / "aql").glob("*.aql")
-    )
-
-
-@pytest.mark.parametrize("path", aql_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("path", output_files("aql"), ids=output_id)
 def test_siemc_output_parses(path: Path) -> None:
-    text = path.read_text(encoding="utf-8")
-    if text.startswith(("error:", "unsupported:")):
-        pytest.skip(text.splitlines()[0])
-    aql.parse(text)
+    aql.parse(query_text(path))
 
 
 # (d) The T1219 output over the hand-specified cases -------------------------------------------------
 
 
 def test_t1219_returns_exactly_the_tools_with_category_and_flags() -> None:
-    from backends import get_target
-    from siemc.rule import load_rule
-    from tests.native import native_event
-    from tests.t1219_cases import TOOLS, cases
-
-    detection = load_rule(REPO / "detections" / "t1219_remote_access_tools.yml")
-    text = (REPO / "build" / "aql" / "t1219_remote_access_tools.aql").read_text(encoding="utf-8")
-    source = get_target("aql").source_for(detection.sigma)
-    rows: list[dict[str, Any]] = []
-    expected: dict[str, tuple[str, str | None, str, str]] = {}
-    flag = {True: "true", False: "false"}
-    for minutes, case in enumerate(cases()):
+    def in_scope(native: dict[str, Any], time: dt.datetime) -> dict[str, Any]:
         # Native names are written as they appear in AQL ("Process Name"); the event holds the bare name.
-        native = {name.strip('"'): value for name, value in native_event(case.event, source).items()}
-        native |= {"devicetype": 12, "EventID": 1, "starttime": NOW - dt.timedelta(minutes=minutes)}
-        rows.append(native)
-        if case.matches:
-            assert case.is_service is not None and case.is_user_launched is not None
-            expected[native["Machine Name"]] = (
-                native["Process Name"],
-                case.category,
-                flag[case.is_service],
-                flag[case.is_user_launched],
-            )
-    tool = rows[0]
-    rows += [
-        tool | {"starttime": NOW - dt.timedelta(hours=25), "Machine Name": "stale"},  # outside LAST 24 HOURS
-        tool | {"devicetype": 13, "Machine Name": "other-dsm"},  # not the Windows DSM
-        tool | {"EventID": 5, "Machine Name": "other-event"},  # not Sysmon process creation
-    ]
+        event = {name.strip('"'): value for name, value in native.items()}
+        return event | {"devicetype": 12, "EventID": 1, "starttime": time}
 
-    result = aql.run(text, rows, NOW)
-
-    assert list(result[0].fields) == [
-        "starttime",
-        "Machine Name",
-        "username",
-        "Process Name",
-        "Command",
-        "Parent Process Name",
-        "Parent Command",
-        "RATCategory",
-        "IsService",
-        "IsUserLaunched",
-    ]
-    got = {
-        r.fields["Machine Name"]: (
-            r.fields["Process Name"],
-            r.fields["RATCategory"],
-            r.fields["IsService"],
-            r.fields["IsUserLaunched"],
-        )
-        for r in result
-    }
-    assert got == expected
-    assert len(result) == len(TOOLS) == 33
-    times = [r.fields["starttime"] for r in result]
-    assert times == sorted(times, reverse=True)
+    assert_t1219_finds_exactly_the_tools(
+        aql,
+        "aql",
+        NOW,
+        in_scope=in_scope,
+        out_of_scope=[
+            {"starttime": NOW - dt.timedelta(hours=25)},  # outside LAST 24 HOURS
+            {"devicetype": 13},  # not the Windows DSM
+            {"EventID": 5},  # not Sysmon process creation
+        ],
+        columns=[
+            "starttime",
+            "Machine Name",
+            "username",
+            "Process Name",
+            "Command",
+            "Parent Process Name",
+            "Parent Command",
+            "RATCategory",
+            "IsService",
+            "IsUserLaunched",
+        ],
+        image=("Process Name", "Process Name"),
+        time_column="starttime",
+    )
 
 
-# (e) A fixed sample of the SigmaHQ corpus compiles to text the model parses --------------------------
-
-
-@pytest.mark.skipif(not SIGMAHQ.is_dir(), reason="no SigmaHQ corpus next to the repository")
-def test_sigmahq_sample_parses() -> None:
-    from siemc.build import compile_detection
-    from siemc.diagnostics import SiemcError
-    from siemc.rule import load_rule
-
-    # Every 10th rule by sorted path (about 300 of ~3,100); rules siemc cannot compile are skipped.
-    sample = sorted(SIGMAHQ.rglob("*.yml"))[::10]
-    compiled = 0
-    failures = []
-    for path in sample:
-        try:
-            text = compile_detection(load_rule(path), "aql")
-        except SiemcError:
-            continue
-        compiled += 1
-        try:
-            aql.parse(text)
-        except ModelSyntaxError as error:
-            failures.append(f"{path.relative_to(SIGMAHQ)}: {error}")
-    assert not failures, "\n".join(failures)
-    assert compiled >= 100, compiled
+# (e) The SigmaHQ corpus sample: tests/test_corpus.py parses every target's output with its model.
 
 
 # (f) siemc bugs the property tests found, kept as regression cases --------------------------------

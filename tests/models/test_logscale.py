@@ -1,5 +1,6 @@
 """The LogScale (CQL) model against the LogScale documentation's own examples, its rejections, siemc's
-LogScale output (build/, golden files, a sample of the SigmaHQ corpus) and the T1219 cases.
+LogScale output (build/, golden files) and the T1219 cases; the SigmaHQ corpus sample is in
+tests/test_corpus.py.
 
 Expectations in the documentation tests are worked out by hand from the documentation text cited
 next to each one, never by running siemc.
@@ -14,10 +15,10 @@ from typing import Any, ClassVar
 
 import pytest
 
+from tests.models import logscale
 from tests.models.logscale import ModelSyntaxError, parse, run, translate_regex
+from tests.models.siemc_cases import assert_t1219_finds_exactly_the_tools, output_files, output_id, query_text
 
-REPO = Path(__file__).resolve().parents[2]
-SIGMAHQ_RULES = REPO.parent / "shared" / "sigmahq" / "rules"
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
 
 
@@ -390,15 +391,9 @@ def test_rejects(query: str) -> None:
 
 
 # ---------------------------------------------------------------- (c) siemc's LogScale files
-def _output_files() -> list[Path]:
-    files = sorted((REPO / "build" / "logscale").glob("*.logscale"))
-    files += sorted((REPO / "tests" / "golden" / "logscale").glob("*.logscale"))
-    return [f for f in files if not f.read_text(encoding="utf-8").startswith(("error:", "unsupported:"))]
-
-
-@pytest.mark.parametrize("path", _output_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("path", output_files("logscale"), ids=output_id)
 def test_output_file_parses_with_model_and_logscale_tools(path: Path) -> None:
-    text = path.read_text(encoding="utf-8")
+    text = query_text(path)
     parse(text)
     checker = pytest.importorskip("tests.checkers.logscale")
     assert checker.logscale_syntax_errors(text) == []
@@ -406,97 +401,37 @@ def test_output_file_parses_with_model_and_logscale_tools(path: Path) -> None:
 
 # ---------------------------------------------------------------- (d) T1219 over the cases
 def test_t1219_returns_exactly_the_tools_newest_first() -> None:
-    from backends import get_target
-    from siemc.rule import load_rule
-    from tests.native import native_event
-    from tests.t1219_cases import TOOLS, cases
+    def in_scope(native: dict[str, Any], time: dt.datetime) -> dict[str, Any]:
+        return native | {"#event_simpleName": "ProcessRollup2", "event_platform": "Win", "@timestamp": time}
 
-    detection = load_rule(REPO / "detections" / "t1219_remote_access_tools.yml")
-    source = get_target("logscale").source_for(detection.sigma)
-    text = (REPO / "build" / "logscale" / "t1219_remote_access_tools.logscale").read_text(encoding="utf-8")
-
-    def falcon(
-        event: dict[str, str], minutes: int, name: str = "ProcessRollup2", platform: str = "Win"
-    ) -> dict[str, Any]:
-        native: dict[str, Any] = native_event(event, source)
-        native.update({"#event_simpleName": name, "event_platform": platform})
-        native["@timestamp"] = NOW - dt.timedelta(minutes=minutes)
-        return native
-
-    all_cases = cases()
-    # Event i is i minutes old, so newest first is case order.
-    events = [falcon(case.event, minutes) for minutes, case in enumerate(all_cases)]
-    # A tool in another event type or on another platform is not a process start on Windows.
-    events.append(falcon(all_cases[0].event, 500, name="SyntheticProcessRollup2"))
-    events.append(falcon(all_cases[0].event, 501, platform="Mac"))
-
-    rows = run(text, events, NOW)
-    expected = [
-        (
-            i,
-            events[i]["FileName"],
-            case.category,
-            str(case.is_service).lower(),
-            str(case.is_user_launched).lower(),
-        )
-        for i, case in enumerate(all_cases)
-        if case.matches
-    ]
-    got = [
-        (
-            r.index,
-            r.fields["FileName"],
-            r.fields["RATCategory"],
-            r.fields["IsService"],
-            r.fields["IsUserLaunched"],
-        )
-        for r in rows
-    ]
-    assert got == expected
-    assert len(rows) == len(TOOLS) == 33
-    assert list(rows[0].fields) == [
-        "@timestamp",
-        "ComputerName",
-        "UserName",
-        "FileName",
-        "CommandLine",
-        "ParentBaseFileName",
-        "RATCategory",
-        "IsService",
-        "IsUserLaunched",
-    ]
+    assert_t1219_finds_exactly_the_tools(
+        logscale,
+        "logscale",
+        NOW,
+        in_scope=in_scope,
+        # A tool in another event type or on another platform is not a process start on Windows.
+        out_of_scope=[
+            {"#event_simpleName": "SyntheticProcessRollup2", "@timestamp": NOW - dt.timedelta(minutes=500)},
+            {"event_platform": "Mac", "@timestamp": NOW - dt.timedelta(minutes=501)},
+        ],
+        columns=[
+            "@timestamp",
+            "ComputerName",
+            "UserName",
+            "FileName",
+            "CommandLine",
+            "ParentBaseFileName",
+            "RATCategory",
+            "IsService",
+            "IsUserLaunched",
+        ],
+        image=("FileName", "FileName"),
+        time_column="@timestamp",
+    )
 
 
-# ---------------------------------------------------------------- (e) a sample of the SigmaHQ corpus
-SAMPLE_SIZE = 300
-
-
-def _corpus_sample() -> list[Path]:
-    """Every n-th rule of the corpus sorted by path: SAMPLE_SIZE rules of every log source, so the
-    sample grows in coverage as siemc maps more LogScale event types."""
-    rules = sorted(SIGMAHQ_RULES.rglob("*.yml"))
-    return rules[:: max(1, len(rules) // SAMPLE_SIZE)][:SAMPLE_SIZE]
-
-
-@pytest.mark.skipif(not SIGMAHQ_RULES.is_dir(), reason="no SigmaHQ corpus beside the repository")
-def test_sigmahq_sample_outputs_parse() -> None:
-    from siemc.build import compile_detection
-    from siemc.diagnostics import SiemcError
-    from siemc.rule import load_rule
-
-    compiled, failures = 0, []
-    for path in _corpus_sample():
-        try:
-            text = compile_detection(load_rule(path), "logscale")
-        except SiemcError:
-            continue  # a rule siemc cannot build for LogScale: nothing to parse
-        compiled += 1
-        try:
-            parse(text)
-        except ModelSyntaxError as error:
-            failures.append(f"{path.name}: {error}")
-    assert failures == []
-    assert compiled >= 50, compiled  # Windows process creation alone gives more than that
+# ---------------------------------------------------------------- (e) the SigmaHQ corpus sample
+# tests/test_corpus.py parses every target's output with its model.
 
 
 # ---------------------------------------------------------------- (f) siemc bugs, kept as regressions

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +11,14 @@ import pytest
 
 from tests.models import spl
 from tests.models.common import ModelSyntaxError
+from tests.models.siemc_cases import assert_t1219_finds_exactly_the_tools, output_files, output_id, query_text
 
 REPO = Path(__file__).resolve().parents[2]
 SIGMAHQ = REPO.parent / "shared" / "sigmahq" / "rules"
 NOW = dt.datetime(2026, 11, 29, 12, 0, 0, tzinfo=dt.UTC)
 
 
-def hits(query: str, events: list[Mapping[str, Any]]) -> list[int]:
+def hits(query: str, events: Sequence[Mapping[str, Any]]) -> list[int]:
     """Indexes of the events a query returns, in input order."""
     return sorted(row.index for row in spl.run(query, events, NOW))
 
@@ -308,17 +309,10 @@ def test_rejects(query: str, why: str) -> None:
 # ------------------------------------------------------------------------------------------------
 # (c) Every SPL file siemc has written parses
 
-SPL_FILES = sorted(
-    [*(REPO / "build" / "spl").glob("*.spl"), *(REPO / "tests" / "golden" / "spl").glob("*.spl")]
-)
 
-
-@pytest.mark.parametrize("path", SPL_FILES, ids=[f"{p.parent.parent.name}/{p.name}" for p in SPL_FILES])
+@pytest.mark.parametrize("path", output_files("spl"), ids=output_id)
 def test_output_parses(path: Path) -> None:
-    text = path.read_text(encoding="utf-8")
-    if text.startswith(("error:", "unsupported:")):
-        pytest.skip(text.splitlines()[0])
-    assert spl.parse(text).commands
+    assert spl.parse(query_text(path)).commands
 
 
 def test_golden_escaping_values() -> None:
@@ -347,55 +341,36 @@ def test_golden_escaping_literal_asterisk() -> None:
 
 
 def test_t1219_returns_exactly_the_tools() -> None:
-    from backends import get_target
-    from siemc.rule import load_rule
-    from tests.native import native_event
-    from tests.t1219_cases import TOOLS, cases
-
-    rule = load_rule(REPO / "detections" / "t1219_remote_access_tools.yml")
-    source = get_target("spl").source_for(rule.sigma)
-    text = (REPO / "build" / "spl" / "t1219_remote_access_tools.spl").read_text(encoding="utf-8")
     selector = {"source": "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational", "EventCode": 1}
-    events: list[Mapping[str, Any]] = []
-    expected = {}
-    for minutes, case in enumerate(cases()):
-        event = native_event(case.event, source) | selector
-        event["_time"] = NOW - dt.timedelta(minutes=minutes + 1)
-        events.append(event)
-        if case.matches:
-            expected[event["Computer"]] = (
-                case.category,
-                "true" if case.is_service else "false",
-                "true" if case.is_user_launched else "false",
-            )
-    tool = native_event(cases()[0].event, source) | selector
-    events.append(tool | {"_time": NOW - dt.timedelta(hours=25), "Computer": "stale"})
-    events.append(tool | {"EventCode": 3, "_time": NOW - dt.timedelta(minutes=1), "Computer": "other-event"})
-    events.append(tool | {"sourcetype": "WinEventLog:Security", "_time": NOW, "Computer": "other-source"})
 
-    rows = spl.run(text, events, NOW)
+    def in_scope(native: dict[str, Any], time: dt.datetime) -> dict[str, Any]:
+        return native | selector | {"_time": time - dt.timedelta(minutes=1)}
 
-    columns = [
-        "_time",
-        "Computer",
-        "User",
-        "Image",
-        "CommandLine",
-        "ParentImage",
-        "ParentCommandLine",
-        "RATCategory",
-        "IsService",
-        "IsUserLaunched",
-    ]
-    assert rows and all(list(r.fields) == columns for r in rows)
-    got = {
-        r.fields["Computer"]: (r.fields["RATCategory"], r.fields["IsService"], r.fields["IsUserLaunched"])
-        for r in rows
-    }
-    assert got == expected
-    assert len(got) == len(TOOLS) == 33
-    times = [r.fields["_time"] for r in rows]
-    assert times == sorted(times, reverse=True)
+    assert_t1219_finds_exactly_the_tools(
+        spl,
+        "spl",
+        NOW,
+        in_scope=in_scope,
+        out_of_scope=[
+            {"_time": NOW - dt.timedelta(hours=25)},
+            {"EventCode": 3},
+            {"sourcetype": "WinEventLog:Security", "_time": NOW},
+        ],
+        columns=[
+            "_time",
+            "Computer",
+            "User",
+            "Image",
+            "CommandLine",
+            "ParentImage",
+            "ParentCommandLine",
+            "RATCategory",
+            "IsService",
+            "IsUserLaunched",
+        ],
+        image=("Image", "Image"),
+        time_column="_time",
+    )
 
 
 # ------------------------------------------------------------------------------------------------

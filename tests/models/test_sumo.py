@@ -1,6 +1,6 @@
 """The Sumo Logic log search model (tests/models/sumo.py) against the documented examples, its
-rejections, and siemc's real Sumo output: the build, the golden files, the T1219 cases and a sample of
-the SigmaHQ corpus.
+rejections, and siemc's real Sumo output: the build, the golden files and the T1219 cases (the SigmaHQ
+corpus sample is in tests/test_corpus.py).
 
 Pages (help.sumologic.com/docs/...) are named as in sumo.py: [KSE] keyword search expressions,
 [FE] field expressions, [meta] built-in metadata, [cse] searching Cloud SIEM records, [rules] Cloud
@@ -11,7 +11,6 @@ SIEM rules syntax, and the operator pages by name ([where], [matches], [in], [if
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,8 @@ import pytest
 
 from tests.models import sumo
 from tests.models.common import ModelSyntaxError
+from tests.models.siemc_cases import assert_t1219_finds_exactly_the_tools, output_files, output_id, query_text
 
-REPO = Path(__file__).resolve().parents[2]
-SIGMAHQ = REPO.parent / "shared" / "sigmahq" / "rules"
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
 
 
@@ -340,109 +338,45 @@ def test_rejects(query: str) -> None:
 # (c) Every Sumo file siemc has produced parses -------------------------------------------------------
 
 
-def sumo_files() -> list[Path]:
-    return sorted((REPO / "build" / "sumo").glob("*.sumo")) + sorted(
-        (REPO / "tests" / "golden" / "sumo").glob("*.sumo")
-    )
-
-
-@pytest.mark.parametrize("path", sumo_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("path", output_files("sumo"), ids=output_id)
 def test_siemc_output_parses(path: Path) -> None:
-    text = path.read_text(encoding="utf-8")
-    if text.startswith(("error:", "unsupported:")):
-        pytest.skip(text.splitlines()[0])
-    sumo.parse(text)
+    sumo.parse(query_text(path))
 
 
 # (d) The T1219 output over the hand-specified cases -------------------------------------------------
 
 
 def test_t1219_returns_exactly_the_tools_with_category_and_flags() -> None:
-    from backends import get_target
-    from siemc.rule import load_rule
-    from tests.native import native_event
-    from tests.t1219_cases import TOOLS, cases
+    def in_scope(native: dict[str, Any], time: dt.datetime) -> dict[str, Any]:
+        return native | {"_index": "sec_record_endpoint", "_messagetime": time}
 
-    detection = load_rule(REPO / "detections" / "t1219_remote_access_tools.yml")
-    text = (REPO / "build" / "sumo" / "t1219_remote_access_tools.sumo").read_text(encoding="utf-8")
-    source = get_target("sumo").source_for(detection.sigma)
-    rows: list[dict[str, Any]] = []
-    expected: dict[str, tuple[str, str | None, str, str]] = {}
-    flag = {True: "true", False: "false"}
-    for minutes, case in enumerate(cases()):
-        native = native_event(case.event, source)
-        native |= {"_index": "sec_record_endpoint", "_messagetime": NOW - dt.timedelta(minutes=minutes)}
-        rows.append(native)
-        if case.matches:
-            assert case.is_service is not None and case.is_user_launched is not None
-            expected[native["device_hostname"]] = (
-                native["baseImage"],
-                case.category,
-                flag[case.is_service],
-                flag[case.is_user_launched],
-            )
-    # A tool in another record partition is out of scope.
-    rows.append(rows[0] | {"_index": "sec_record_network", "device_hostname": "other-partition"})
-    # Rows arrive oldest first, so the sort has work to do.
-    rows.reverse()
-
-    result = sumo.run(text, rows, NOW)
-
-    assert list(result[0].fields) == [
-        "_messagetime",
-        "device_hostname",
-        "user_username",
-        "baseImage",
-        "commandLine",
-        "parentBaseImage",
-        "parentCommandLine",
-        "RATCategory",
-        "IsService",
-        "IsUserLaunched",
-        "_index",  # [fields] underscore fields pass an allowlist
-    ]
-    got = {
-        r.fields["device_hostname"]: (
-            r.fields["baseImage"],
-            r.fields["RATCategory"],
-            r.fields["IsService"],
-            r.fields["IsUserLaunched"],
-        )
-        for r in result
-    }
-    assert got == expected
-    assert len(result) == len(TOOLS) == 33
-    times = [r.fields["_messagetime"] for r in result]
-    assert times == sorted(times, reverse=True)
+    assert_t1219_finds_exactly_the_tools(
+        sumo,
+        "sumo",
+        NOW,
+        in_scope=in_scope,
+        # A tool in another record partition is out of scope.
+        out_of_scope=[{"_index": "sec_record_network"}],
+        columns=[
+            "_messagetime",
+            "device_hostname",
+            "user_username",
+            "baseImage",
+            "commandLine",
+            "parentBaseImage",
+            "parentCommandLine",
+            "RATCategory",
+            "IsService",
+            "IsUserLaunched",
+            "_index",  # [fields] underscore fields pass an allowlist
+        ],
+        image=("baseImage", "baseImage"),
+        time_column="_messagetime",
+        oldest_first=True,  # so the sort has work to do
+    )
 
 
-# (e) A fixed sample of the SigmaHQ corpus compiles to text the model parses --------------------------
-
-
-@pytest.mark.skipif(not SIGMAHQ.is_dir(), reason="no SigmaHQ corpus next to the repository")
-def test_sigmahq_sample_parses() -> None:
-    from siemc.build import compile_detection
-    from siemc.diagnostics import SiemcError
-    from siemc.rule import load_rule
-
-    # Evenly spaced over every rule, sorted by path (every log source the mapping file knows).
-    paths = sorted(SIGMAHQ.rglob("*.yml"))
-    sample = paths[:: max(1, len(paths) // 300)][:300]
-    compiled = 0
-    failures = []
-    for path in sample:
-        try:
-            text = compile_detection(load_rule(path), "sumo")
-        except SiemcError:
-            continue
-        compiled += 1
-        try:
-            sumo.parse(text)
-        except ModelSyntaxError as error:
-            first = re.sub(r"\s+", " ", str(error))[:160]
-            failures.append(f"{path.relative_to(SIGMAHQ)}: {first}")
-    assert not failures, f"{len(failures)} of {compiled} do not parse:\n" + "\n".join(failures)
-    assert compiled >= 100, compiled
+# (e) The SigmaHQ corpus sample: tests/test_corpus.py parses every target's output with its model.
 
 
 # (f) siemc output for forms the property tests do not draw, against the reference evaluator -------

@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
+from tests.models import yaral
 from tests.models.common import ModelSyntaxError, Row
+from tests.models.siemc_cases import assert_t1219_finds_exactly_the_tools, output_files, output_id, query_text
 from tests.models.yaral import parse, run
 
 REPO = Path(__file__).resolve().parents[2]
-SIGMAHQ = REPO.parent / "shared" / "sigmahq" / "rules"
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
 
 
@@ -301,24 +302,10 @@ def test_rejects(query: str) -> None:
 # ---------------------------------------------------------------------------------------------
 # (c) siemc's committed outputs
 
-OUTPUTS = sorted((REPO / "build" / "yaral").glob("*.yaral")) + sorted(
-    (REPO / "tests" / "golden" / "yaral").glob("*.yaral")
-)
 
-
-# Committed outputs the model rejects because siemc's output is wrong (expected to fail until fixed).
-
-
-@pytest.mark.parametrize(
-    "path",
-    [p for p in OUTPUTS],
-    ids=lambda p: f"{p.parent.name}/{p.name}",
-)
+@pytest.mark.parametrize("path", output_files("yaral"), ids=output_id)
 def test_committed_output_parses(path: Path) -> None:
-    text = path.read_text()
-    if text.startswith(("error:", "unsupported:")):
-        pytest.skip("not a query")
-    parse(text)
+    parse(query_text(path))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -326,80 +313,35 @@ def test_committed_output_parses(path: Path) -> None:
 
 
 def test_t1219_returns_exactly_the_tools_with_category_and_flags() -> None:
-    from backends import get_target
-    from siemc.rule import load_rule
-    from tests.native import native_event
-    from tests.t1219_cases import TOOLS, cases
+    def in_scope(native: dict[str, Any], time: dt.datetime) -> dict[str, Any]:
+        return native | {"metadata.event_type": "PROCESS_LAUNCH", "metadata.event_timestamp.seconds": time}
 
-    detection = load_rule(REPO / "detections" / "t1219_remote_access_tools.yml")
-    source = get_target("yaral").source_for(detection.sigma)
-    all_cases = cases()
-    events = []
-    for minutes, case in enumerate(all_cases):
-        event = native_event(case.event, source)
-        event["metadata.event_type"] = "PROCESS_LAUNCH"
-        event["metadata.event_timestamp.seconds"] = NOW - dt.timedelta(minutes=minutes)
-        events.append(event)
-    # Another event type with a tool's path is not a process launch.
-    events.append(events[0] | {"metadata.event_type": "FILE_CREATION"})
-
-    query = (REPO / "build" / "yaral" / "t1219_remote_access_tools.yaral").read_text()
-    rows = run(query, events, NOW)
-
-    flag = {True: "true", False: "false"}
-    expected = {
-        i: (c.category, flag[bool(c.is_service)], flag[bool(c.is_user_launched)])
-        for i, c in enumerate(all_cases)
-        if c.matches
-    }
-    got = {
-        r.index: (r.fields["RATCategory"], r.fields["IsService"], r.fields["IsUserLaunched"]) for r in rows
-    }
-    assert got == expected
-    assert len(got) == len(TOOLS) == 33
-    assert set(rows[0].fields) == {
-        "metadata_event_timestamp_seconds",
-        "principal_hostname",
-        "principal_user_userid",
-        "target_process_file_full_path",
-        "target_process_command_line",
-        "principal_process_file_full_path",
-        "principal_process_command_line",
-        "RATCategory",
-        "IsService",
-        "IsUserLaunched",
-    }
-    assert rows[0].fields["principal_hostname"] == events[rows[0].index]["principal.hostname"]
+    assert_t1219_finds_exactly_the_tools(
+        yaral,
+        "yaral",
+        NOW,
+        in_scope=in_scope,
+        # Another event type with a tool's path is not a process launch.
+        out_of_scope=[{"metadata.event_type": "FILE_CREATION"}],
+        columns=[
+            "metadata_event_timestamp_seconds",
+            "principal_hostname",
+            "principal_user_userid",
+            "target_process_file_full_path",
+            "target_process_command_line",
+            "principal_process_file_full_path",
+            "principal_process_command_line",
+            "RATCategory",
+            "IsService",
+            "IsUserLaunched",
+        ],
+        image=("target_process_file_full_path", "target.process.file.full_path"),
+        time_column=None,  # a YARA-L rule's detections have no order
+    )
 
 
 # ---------------------------------------------------------------------------------------------
-# (e) A fixed sample of SigmaHQ rules compiled by siemc
-
-SAMPLE_SIZE = 300
-
-
-@pytest.mark.skipif(not SIGMAHQ.is_dir(), reason="no SigmaHQ corpus checked out")
-def test_sigmahq_sample_outputs_parse() -> None:
-    from siemc.build import compile_detection
-    from siemc.rule import load_rule
-
-    # Evenly spaced over every rule, sorted by path.
-    paths = sorted(SIGMAHQ.rglob("*.yml"))
-    step = max(1, len(paths) // SAMPLE_SIZE)
-    sample = paths[::step][:SAMPLE_SIZE]
-    parsed, failures = 0, []
-    for path in sample:
-        try:
-            text = compile_detection(load_rule(path), "yaral")
-        except Exception:  # a siemc error or unsupported rule: not this model's concern
-            continue
-        try:
-            parse(text)
-            parsed += 1
-        except ModelSyntaxError as error:
-            failures.append(f"{path.name}: {str(error).splitlines()[0]}")
-    assert failures == [], "siemc YARA-L output the model rejects:\n" + "\n".join(failures)
-    assert parsed >= SAMPLE_SIZE // 3
+# (e) The SigmaHQ corpus sample: tests/test_corpus.py parses every target's output with its model.
 
 
 # ---------------------------------------------------------------------------------------------
