@@ -31,3 +31,22 @@ class ModelSyntaxError(ValueError):
 class Row:
     index: int
     fields: dict[str, Any] = field(default_factory=dict)
+
+
+# Boolean nodes of the model ASTs that share them (SPL search expressions, Sumo Logic, YARA-L).
+# Only the shape is shared: each model evaluates them with its own null and case rules.
+
+
+@dataclass(frozen=True)
+class And:
+    items: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    items: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    item: Any

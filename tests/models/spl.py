@@ -47,7 +47,7 @@ from typing import Any
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import LarkError, VisitError
 
-from tests.models.common import ModelSyntaxError, Row
+from tests.models.common import And, ModelSyntaxError, Not, Or, Row
 
 _PARSER = Lark(
     (Path(__file__).with_name("spl.lark")).read_text(encoding="utf-8"),
@@ -337,21 +337,6 @@ def compile_regex(pattern: str) -> re.Pattern[str]:
 
 
 @dataclass(frozen=True)
-class SAnd:
-    items: tuple[Any, ...]
-
-
-@dataclass(frozen=True)
-class SOr:
-    items: tuple[Any, ...]
-
-
-@dataclass(frozen=True)
-class SNot:
-    item: Any
-
-
-@dataclass(frozen=True)
 class SCompare:
     field: str
     op: str
@@ -553,14 +538,14 @@ class _ToAst(Transformer[Token, Pipeline]):
         return Search(expr)
 
     # --- search expressions
-    def s_and(self, left: Any, right: Any) -> SAnd:
-        return SAnd((*(left.items if isinstance(left, SAnd) else (left,)), right))
+    def s_and(self, left: Any, right: Any) -> And:
+        return And((*(left.items if isinstance(left, And) else (left,)), right))
 
-    def s_or(self, left: Any, right: Any) -> SOr:
-        return SOr((*(left.items if isinstance(left, SOr) else (left,)), right))
+    def s_or(self, left: Any, right: Any) -> Or:
+        return Or((*(left.items if isinstance(left, Or) else (left,)), right))
 
-    def s_not(self, item: Any) -> SNot:
-        return SNot(item)
+    def s_not(self, item: Any) -> Not:
+        return Not(item)
 
     def s_compare(self, field: Token, op: Token, value: Token) -> SCompare | STime:
         text = unquote(str(value))
@@ -738,11 +723,11 @@ def _search_compare(node: SCompare, event: Event) -> bool:
 
 
 def eval_search(node: Any, event: Event, now: dt.datetime) -> bool:
-    if isinstance(node, SAnd):
+    if isinstance(node, And):
         return all(eval_search(item, event, now) for item in node.items)
-    if isinstance(node, SOr):
+    if isinstance(node, Or):
         return any(eval_search(item, event, now) for item in node.items)
-    if isinstance(node, SNot):
+    if isinstance(node, Not):
         return not eval_search(node.item, event, now)
     if isinstance(node, SCompare):
         return _search_compare(node, event)

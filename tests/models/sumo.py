@@ -28,7 +28,7 @@ from typing import Any
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import LarkError, VisitError
 
-from tests.models.common import ModelSyntaxError, Row
+from tests.models.common import And, ModelSyntaxError, Not, Or, Row
 from tests.models.re2 import compile_re2
 
 # --------------------------------------------------------------------------------------------------
@@ -97,21 +97,6 @@ class InList:
 @dataclass(frozen=True)
 class Truth:
     value: Any
-
-
-@dataclass(frozen=True)
-class Not:
-    item: Any
-
-
-@dataclass(frozen=True)
-class And:
-    items: tuple[Any, ...]
-
-
-@dataclass(frozen=True)
-class Or:
-    items: tuple[Any, ...]
 
 
 @dataclass(frozen=True)

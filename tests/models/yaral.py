@@ -27,7 +27,7 @@ from typing import Any
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import LarkError, VisitError
 
-from tests.models.common import ModelSyntaxError, Row
+from tests.models.common import And, ModelSyntaxError, Not, Or, Row
 from tests.models.re2 import compile_re2, translate_re2
 
 GRAMMAR = Path(__file__).with_name("yaral.lark")
@@ -242,21 +242,6 @@ class Compare:
     op: str
     right: Any  # operand or Regex
     nocase: bool = False
-
-
-@dataclass(frozen=True)
-class And:
-    items: tuple[Any, ...]
-
-
-@dataclass(frozen=True)
-class Or:
-    items: tuple[Any, ...]
-
-
-@dataclass(frozen=True)
-class Not:
-    item: Any
 
 
 @dataclass(frozen=True)
