@@ -64,6 +64,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import LarkError
 
 from tests.models.common import ModelSyntaxError, Row
+from tests.models.inline_flags import InlineFlagScopes
 
 __all__ = ["ModelSyntaxError", "Query", "parse", "run"]
 
@@ -197,9 +198,8 @@ def _octal_escape(body: str, i: int) -> tuple[str, int]:
 def translate_regex(body: str) -> str:
     """A LogScale regex body as an equivalent Python `re` pattern, or ModelSyntaxError."""
     out: list[str] = []
-    # One frame per open group: the inline-flag scopes opened in it, closed at its `)` and reopened
-    # after each `|` (engine v2: "(?i)a|b" ignores case in both alternatives).
-    frames: list[list[str]] = [[]]
+    # Engine v2: "(?i)a|b" ignores case in both alternatives.
+    scopes = InlineFlagScopes()
     i, n = 0, len(body)
     in_class = False
     while i < n:
@@ -268,8 +268,7 @@ def translate_regex(body: str) -> str:
                 if not flags or set(flags) - _INLINE_FLAGS:
                     raise ModelSyntaxError(f"inline flags {inline.group(0)} are outside the subset")
                 scope = inline.group(1) + (f"-{inline.group(2)}" if inline.group(2) else "")
-                out.append(f"(?{scope}:")
-                frames[-1].append(scope)
+                out.append(scopes.open_flags(scope))
                 i += len(inline.group(0))
                 continue
             scoped = re.match(r"\(\?([a-zA-Z]+)(?:-([a-zA-Z]*))?:", body[i:])
@@ -294,24 +293,23 @@ def translate_regex(body: str) -> str:
             else:
                 out.append("(")
                 i += 1
-            frames.append([])
+            scopes.open_group()
             continue
         if c == ")":
-            if len(frames) > 1:
-                out.append(")" * len(frames.pop()))
+            if scopes.depth > 0:  # an unbalanced `)` is left for Python to reject
+                out.append(scopes.close_group())
             out.append(")")
             i += 1
             continue
-        if c == "|" and frames[-1]:
-            scopes = frames[-1]
-            out.append(")" * len(scopes) + "|" + "".join(f"(?{s}:" for s in scopes))
+        if c == "|":
+            out.append(scopes.alternation())
             i += 1
             continue
         out.append(c)
         i += 1
     if in_class:
         raise ModelSyntaxError("unterminated character class in regex")
-    out.append(")" * len(frames[0]))
+    out.append(scopes.close_pattern())
     return "".join(out)
 
 

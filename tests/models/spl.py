@@ -48,6 +48,7 @@ from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import LarkError, VisitError
 
 from tests.models.common import And, ModelSyntaxError, Not, Or, Row
+from tests.models.inline_flags import InlineFlagScopes
 
 _PARSER = Lark(
     (Path(__file__).with_name("spl.lark")).read_text(encoding="utf-8"),
@@ -164,8 +165,7 @@ def pcre_to_python(pattern: str) -> str:
     Possessive quantifiers and atomic groups are native in Python 3.11.
     """
     out: list[str] = []
-    # One entry per open group: inline-flag scopes opened inside it, still to be closed.
-    scopes: list[list[str]] = [[]]
+    scopes = InlineFlagScopes()
     i, n = 0, len(pattern)
     in_class = False
     while i < n:
@@ -210,25 +210,23 @@ def pcre_to_python(pattern: str) -> str:
             i = _group(pattern, i, out, scopes)
             continue
         if c == ")":
-            if len(scopes) == 1:
+            if scopes.depth == 0:
                 raise ModelSyntaxError(f"unbalanced parenthesis in regex {pattern!r}")
-            out.append(")" * len(scopes.pop()))
-            out.append(")")
+            out.append(scopes.close_group() + ")")
             i += 1
             continue
-        if c == "|" and scopes[-1]:
+        if c == "|":
             # PCRE: an inline flag also applies to the following alternatives of its group.
-            flags = scopes[-1]
-            out.append(")" * len(flags) + "|" + "".join(f"(?{f}:" for f in flags))
+            out.append(scopes.alternation())
             i += 1
             continue
         out.append(c)
         i += 1
     if in_class:
         raise ModelSyntaxError(f"unterminated character class in regex {pattern!r}")
-    if len(scopes) != 1:
+    if scopes.depth != 0:
         raise ModelSyntaxError(f"unbalanced parenthesis in regex {pattern!r}")
-    out.append(")" * len(scopes[0]))
+    out.append(scopes.close_pattern())
     return "".join(out)
 
 
@@ -281,18 +279,18 @@ def _escape(pattern: str, i: int, out: list[str], in_class: bool) -> int:
     return i + 2
 
 
-def _group(pattern: str, i: int, out: list[str], scopes: list[list[str]]) -> int:
+def _group(pattern: str, i: int, out: list[str], scopes: InlineFlagScopes) -> int:
     rest = pattern[i:]
     if rest.startswith("(*"):
         raise ModelSyntaxError(f"unsupported PCRE verb in regex: {rest[:20]!r}")
     if not rest.startswith("(?"):
         out.append("(")
-        scopes.append([])
+        scopes.open_group()
         return i + 1
     m = re.match(r"\(\?(?:<([A-Za-z_]\w*)>|'([A-Za-z_]\w*)'|P<([A-Za-z_]\w*)>)", rest)
     if m:
         out.append(f"(?P<{m.group(1) or m.group(2) or m.group(3)}>")
-        scopes.append([])
+        scopes.open_group()
         return i + len(m.group(0))
     if re.match(r"\(\?(?:\||R\)|[+-]?\d|&|P>|C)", rest):
         raise ModelSyntaxError(f"unsupported PCRE group in regex: {rest[:20]!r}")
@@ -304,19 +302,18 @@ def _group(pattern: str, i: int, out: list[str], scopes: list[list[str]]) -> int
         flags = on + ("-" + off if off else "")
         if end == ":":
             out.append(f"(?{flags}:")
-            scopes.append([])
+            scopes.open_group()
         elif not "".join(out).strip() or re.fullmatch(r"(?:\(\?[imsx]+\))*", "".join(out)):
             if off:
                 raise ModelSyntaxError(f"unsupported inline flags in regex: {m.group(0)!r}")
             out.append(f"(?{flags})")  # leading global flags: the same in Python
         else:
             # PCRE: a mid-pattern flag applies to the rest of the enclosing group.
-            out.append(f"(?{flags}:")
-            scopes[-1].append(flags)
+            out.append(scopes.open_flags(flags))
         return i + len(m.group(0))
     # (?: (?= (?! (?<= (?<! (?> (?P=name) (?# ...) (?(cond)...) are the same in Python.
     out.append("(")
-    scopes.append([])
+    scopes.open_group()
     return i + 1
 
 
