@@ -48,6 +48,7 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import LarkError, VisitError
 
 from tests.models.common import ModelSyntaxError, Row
+from tests.models.java_escapes import java_octal
 
 GRAMMAR = Path(__file__).with_name("aql.lark")
 
@@ -365,11 +366,11 @@ class _JavaRegex:
             self.i += 1
             return f"\\x{ord(s[self.i - 1]) ^ 64:02x}"
         if c == "0":
-            octal = re.compile(r"[0-7]{1,3}").match(s, self.i)
-            if not octal:
+            octal = java_octal(s, self.i)
+            if octal is None:
                 raise self.fail(r"illegal octal escape \0")
-            self.i = octal.end()
-            return f"\\x{int(octal.group(), 8) & 0xFF:02x}"
+            code, self.i = octal
+            return f"\\x{code:02x}"
         if c == "k":
             name = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)>").match(s, self.i)
             if not name:

@@ -65,6 +65,7 @@ from lark.exceptions import LarkError
 
 from tests.models.common import ModelSyntaxError, Row
 from tests.models.inline_flags import InlineFlagScopes
+from tests.models.java_escapes import java_octal
 
 __all__ = ["ModelSyntaxError", "Query", "parse", "run"]
 
@@ -181,20 +182,6 @@ _SHORTHANDS = {
 }
 
 
-def _octal_escape(body: str, i: int) -> tuple[str, int]:
-    """Java octal escape `\\0n`, `\\0nn` or `\\0mnn` (m <= 3) at body[i]: a Python escape, the next index."""
-    digits = ""
-    j = i + 2
-    while j < len(body) and len(digits) < 3 and body[j] in "01234567":
-        if len(digits) == 2 and digits[0] > "3":
-            break
-        digits += body[j]
-        j += 1
-    if not digits:
-        raise ModelSyntaxError("invalid octal escape \\0 in regex")
-    return f"\\x{int(digits, 8):02x}", j
-
-
 def translate_regex(body: str) -> str:
     """A LogScale regex body as an equivalent Python `re` pattern, or ModelSyntaxError."""
     out: list[str] = []
@@ -227,8 +214,11 @@ def translate_regex(body: str) -> str:
                 i += 3
                 continue
             elif d == "0":
-                escape, i = _octal_escape(body, i)
-                out.append(escape)
+                octal = java_octal(body, i + 2)
+                if octal is None:
+                    raise ModelSyntaxError("invalid octal escape \\0 in regex")
+                code, i = octal
+                out.append(f"\\x{code:02x}")
                 continue
             elif d == "x" and body[i + 2 : i + 3] == "{":
                 raise ModelSyntaxError("regex escape \\x{...} is outside the modelled subset")

@@ -282,6 +282,8 @@ def test_java_regex_translation() -> None:
     assert where("c MATCHES 'a\\hb'", rows) == [2]
     assert where("c MATCHES '\\Qa.b\\E'", rows) == [3]
     assert where("c MATCHES 'x\\{1\\}'", rows) == [4]
+    # Octal escapes are \0n, \0nn and \0mnn with m <= 3: `\0411` is `!` then `1`.
+    assert where("c MATCHES '\\0101\\0411'", events({"c": "A!1"}, {"c": "A\t"})) == [0]
     assert where("c MATCHES '(?<first>[a-z])\\.\\k<first>'", rows) == []
     assert where("c MATCHES '(?<first>[a-z])\\W\\k<first>'", events({"c": "a.a"})) == [0]
     # Java's CASE_INSENSITIVE folds ASCII only.
