@@ -511,23 +511,42 @@ class SiemcBackend(TextQueryBackend):
         )
 
     # -- null guards -------------------------------------------------------------------------------
+    def convert_condition_group(self, cond: Any, state: ConversionState) -> Any:
+        expr = self.convert_condition(cond, state)
+        if not isinstance(expr, str) or self.group_wrapped(expr):
+            return expr  # deferred, or already one group (a null guard): no second parentheses
+        return self.group_expression.format(expr=expr)
+
+    # While a group's items convert under one guard for their single field, that field.
+    _guarded_field: str | None = None
+
     def convert_condition(self, cond: Any, state: ConversionState) -> Any:
-        result = super().convert_condition(cond, state)
-        if self.null_guard_expression is None or not isinstance(result, str) or not self._negations:
+        if self.null_guard_expression is None or not self._negations:
+            return super().convert_condition(cond, state)
+        field, outer = self._single_field(cond), self._guarded_field
+        if field is not None:
+            self._guarded_field = field  # one guard for the group: its items go unguarded
+        try:
+            result = super().convert_condition(cond, state)
+        finally:
+            self._guarded_field = outer
+        if not isinstance(result, str) or field is None or field == outer:
             return result
-        if isinstance(cond, ConditionFieldEqualsValueExpression):
-            if isinstance(cond.value, (SigmaNull, SigmaExists)):
-                return result  # already two-valued
-            if isinstance(cond.value, SigmaExpansion) and not self.group_wrapped(result):
-                result = self.group_expression.format(expr=result)  # an OR of variants (base64offset)
-            field = cond.field
-        elif isinstance(cond, (ConditionOR, ConditionAND)) and self.decide_convert_condition_as_in_expression(
-            cond, state
-        ):
-            field = self.field_args(cond)[0].field
-        else:
-            return result
+        an_or = isinstance(cond, ConditionOR) or (
+            isinstance(cond, ConditionFieldEqualsValueExpression) and isinstance(cond.value, SigmaExpansion)
+        )  # an OR of variants (base64offset) too
+        if an_or and not self.group_wrapped(result):
+            result = self.group_expression.format(expr=result)
         return self.null_guard_expression.format(field=self.escape_and_quote_field(field), expr=result)
+
+    def _single_field(self, cond: Any) -> str | None:
+        """The one field a test, or a group of tests, reads (None: several, or a two-valued test)."""
+        if isinstance(cond, ConditionFieldEqualsValueExpression):
+            return None if isinstance(cond.value, (SigmaNull, SigmaExists)) else str(cond.field)
+        if isinstance(cond, (ConditionOR, ConditionAND)):
+            fields = {self._single_field(arg) for arg in cond.args}
+            return fields.pop() if len(fields) == 1 else None
+        return None
 
     def convert_condition_as_in_expression(
         self, cond: ConditionOR | ConditionAND, state: ConversionState
