@@ -47,9 +47,6 @@ _NEGATION_OF = {
     sre_constants.CATEGORY_NOT_WORD: sre_constants.CATEGORY_WORD,
 }
 
-# ASCII letters Python's IGNORECASE also matches with a non-ASCII letter (Lucene's folds ASCII only).
-_FOLDS_BEYOND_ASCII = {"i": "\u0130\u0131", "k": "\u212a", "s": "\u017f"}
-
 # What a word boundary sees on each side of it: a word character or not (the text's edge is not).
 WORD, NON_WORD = "word", "non-word"
 _BOTH = frozenset({WORD, NON_WORD})
@@ -104,8 +101,6 @@ class _Writer:
 
     def literal(self, code: int) -> str:
         char = chr(code)
-        if self.ignorecase and char.lower() in _FOLDS_BEYOND_ASCII:
-            return "[" + char + _FOLDS_BEYOND_ASCII[char.lower()] + "]"
         if self.ignorecase and not char.isascii():
             # Lucene's case-insensitive flag folds ASCII letters only: other letters spell their cases.
             variants = sorted({c for c in (char, char.lower(), char.upper()) if len(c) == 1})
@@ -129,11 +124,7 @@ class _Writer:
             low, high = arg
             if self.ignorecase and not (chr(low).isascii() and chr(high).isascii()):
                 raise _unsupported(self.pattern, "a non-ASCII range with the i flag")
-            text = _char(low, True) + "-" + _char(high, True)
-            if self.ignorecase:
-                covered = {chr(c).lower() for c in range(low, high + 1)}
-                text += "".join(extra for letter, extra in _FOLDS_BEYOND_ASCII.items() if letter in covered)
-            return text
+            return _char(low, True) + "-" + _char(high, True)
         if op is sre_constants.CATEGORY and arg in _CLASS_OF:
             return _ranges(arg)
         if op is sre_constants.CATEGORY:

@@ -105,12 +105,10 @@ def _literal(char: str, in_class: bool = False) -> str:
 
 
 class _Translator:
-    def __init__(self, pattern: str, multiline: bool, ascii_: bool, ignorecase: bool) -> None:
+    def __init__(self, pattern: str, multiline: bool, ascii_: bool) -> None:
         self.pattern = pattern
         self.pos = 0
         self.multiline = [multiline]
-        # Python's IGNORECASE (not under `(?a)`) also matches `i` with U+0130 and U+0131; RE2 does not.
-        self.dotted_i = [ignorecase and not ascii_]
         self.ascii_ = ascii_
         self.classes = _ASCII_CLASSES if ascii_ else _UNICODE_CLASSES
 
@@ -143,7 +141,6 @@ class _Translator:
     def _class(self) -> str:
         """A `[...]` class from `pos` (just after the `[`)."""
         text = self.pattern
-        start = self.pos - 1
         out = ["["]
         if text[self.pos] == "^":
             out.append("^")
@@ -174,11 +171,6 @@ class _Translator:
                 self.pos += 1
             first = False
         self.pos += 1
-        if self.dotted_i[-1]:
-            positive = re.sub(r"^\[\^", "[", text[start : self.pos])
-            has_dotted = all(re.fullmatch(positive, c) for c in "\u0130\u0131")
-            if re.fullmatch(positive, "i", re.IGNORECASE) and not has_dotted:
-                out.append("\\x{130}\\x{131}")
         out.append("]")
         return "".join(out)
 
@@ -187,18 +179,15 @@ class _Translator:
         text = self.pattern
         if text[self.pos] != "?":
             self.multiline.append(self.multiline[-1])
-            self.dotted_i.append(self.dotted_i[-1])
             return "("
         if text.startswith("?:", self.pos):
             self.pos += 2
             self.multiline.append(self.multiline[-1])
-            self.dotted_i.append(self.dotted_i[-1])
             return "(?:"
         named = re.match(r"\?P?<(\w+)>", text[self.pos :])
         if named:
             self.pos += len(named.group(0))
             self.multiline.append(self.multiline[-1])
-            self.dotted_i.append(self.dotted_i[-1])
             return f"(?P<{named.group(1)}>"
         scoped = re.match(r"\?([aiLmsux]*)(?:-([imsx]*))?:", text[self.pos :])
         if scoped:
@@ -207,7 +196,6 @@ class _Translator:
                 raise _unsupported(self.pattern, "a scoped a, L or x flag")
             self.pos += len(scoped.group(0))
             self.multiline.append(("m" in on or self.multiline[-1]) and "m" not in off)
-            self.dotted_i.append(("i" in on or self.dotted_i[-1]) and "i" not in off and not self.ascii_)
             on, off = on.replace("u", ""), off
             return f"(?{on}{'-' + off if off else ''}:" if on or off else "(?:"
         raise _unsupported(self.pattern, "a group form")  # lookaround etc., rejected earlier
@@ -241,7 +229,6 @@ class _Translator:
                 out.append(self._group())
             elif char == ")":
                 self.multiline.pop()
-                self.dotted_i.pop()
                 out.append(")")
             elif char == "$":
                 out.append("$" if self.multiline[-1] else "(?:\\n?\\z)")
@@ -257,8 +244,6 @@ class _Translator:
                 out.append("\\}")
             elif char in "^.|*+?":
                 out.append(char)
-            elif char in "iI" and self.dotted_i[-1]:
-                out.append("[iI\\x{130}\\x{131}]")
             else:
                 out.append(_literal(char))
         return "".join(out)
@@ -281,7 +266,7 @@ def re2_regex(pattern: str, flags: set[str]) -> str:
     _check_tree(pattern, parsed, parsed.state, False, "m" in flags, ascii_)
     # Leading global flag groups are folded into the prefix.
     body = re.sub(r"^(?:\(\?[aiLmsux]+\))+", "", pattern)
-    translated = _Translator(body, "m" in flags, ascii_, "i" in flags).translate()
+    translated = _Translator(body, "m" in flags, ascii_).translate()
     prefix = "".join(sorted(flags & {"i", "m", "s"}))
     return (f"(?{prefix})" if prefix else "") + translated
 
