@@ -47,7 +47,7 @@ from typing import Any, cast
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import LarkError, VisitError
 
-from tests.models.common import ModelSyntaxError, Row
+from tests.models.common import COMPARISONS, ModelSyntaxError, Row
 from tests.models.java_escapes import java_octal
 
 GRAMMAR = Path(__file__).with_name("aql.lark")
@@ -116,17 +116,7 @@ def _compare(op: str, left: Value, right: Value) -> bool | None:
     else:
         # Text compares exactly, case included (IBM Support 7160974: "AQL is case sensitive").
         a, b = _text(left), _text(right)
-    if op == "=":
-        return bool(a == b)
-    if op in ("!=", "<>"):
-        return bool(a != b)
-    if op == "<":
-        return bool(a < b)
-    if op == "<=":
-        return bool(a <= b)
-    if op == ">":
-        return bool(a > b)
-    return bool(a >= b)
+    return COMPARISONS["!=" if op == "<>" else op](a, b)
 
 
 def _unquote_string(token: str) -> str:

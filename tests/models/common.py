@@ -19,6 +19,8 @@ Interface of a model module `tests/models/<lang>.py`:
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,3 +52,15 @@ class Or:
 @dataclass(frozen=True)
 class Not:
     item: Any
+
+
+# The comparison operators as the modelled languages write them, applied once a model has brought
+# both sides to one kind (numbers or text) by its own rules.
+COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}

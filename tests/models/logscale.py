@@ -63,7 +63,7 @@ from typing import Any
 from lark import Lark, Token, Tree
 from lark.exceptions import LarkError
 
-from tests.models.common import ModelSyntaxError, Row
+from tests.models.common import COMPARISONS, ModelSyntaxError, Row
 from tests.models.inline_flags import InlineFlagScopes
 from tests.models.java_escapes import java_octal
 
@@ -433,14 +433,6 @@ class FieldRegex(Filter):
         return value is not None and self.regex.search(value)
 
 
-_COMPARE = {
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-}
-
-
 @dataclass(frozen=True)
 class FieldCompare(Filter):
     """[operators] `<`, `<=`, `>`, `>=` "can only perform a comparison between numbers"."""
@@ -451,7 +443,7 @@ class FieldCompare(Filter):
 
     def matches(self, record: Record) -> bool:
         value = _number(record.value(self.field))
-        return value is not None and bool(_COMPARE[self.op](value, self.number))
+        return value is not None and COMPARISONS[self.op](value, self.number)
 
 
 @dataclass(frozen=True)
@@ -525,7 +517,7 @@ class ExprCompare(Filter):
         if self.op in ("==", "!="):
             equal = na == nb if na is not None and nb is not None else a == b
             return equal == (self.op == "==")
-        return na is not None and nb is not None and bool(_COMPARE[self.op](na, nb))
+        return na is not None and nb is not None and COMPARISONS[self.op](na, nb)
 
     def matches(self, record: Record) -> bool:
         return self.evaluate(record) is True  # no value: the event is dropped

@@ -47,7 +47,7 @@ from typing import Any
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import LarkError, VisitError
 
-from tests.models.common import And, ModelSyntaxError, Not, Or, Row
+from tests.models.common import COMPARISONS, And, ModelSyntaxError, Not, Or, Row
 from tests.models.inline_flags import InlineFlagScopes
 
 _PARSER = Lark(
@@ -716,7 +716,7 @@ def _search_compare(node: SCompare, event: Event) -> bool:
     a: Any
     b: Any
     a, b = (left, right) if left is not None and right is not None else (text, node.value)
-    return bool({"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[node.op])
+    return COMPARISONS[node.op](a, b)
 
 
 def eval_search(node: Any, event: Event, now: dt.datetime) -> bool:
@@ -788,7 +788,7 @@ def eval_expr(node: Any, event: Event) -> Any:
         x: Any
         y: Any
         x, y = (left, right) if _is_number(left) and _is_number(right) else (text_of(left), text_of(right))
-        return bool({"<": x < y, ">": x > y, "<=": x <= y, ">=": x >= y}[node.op])
+        return COMPARISONS[node.op](x, y)
     if isinstance(node, ECall):
         return _call(node, event)
     raise TypeError(node)

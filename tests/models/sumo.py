@@ -28,7 +28,7 @@ from typing import Any
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import LarkError, VisitError
 
-from tests.models.common import And, ModelSyntaxError, Not, Or, Row
+from tests.models.common import COMPARISONS, And, ModelSyntaxError, Not, Or, Row
 from tests.models.re2 import compile_re2
 
 # --------------------------------------------------------------------------------------------------
@@ -496,15 +496,7 @@ def _compare(left: Any, op: str, right: Any) -> bool:
         a_text, b_text = _text(left), _text(right)
         assert a_text is not None and b_text is not None
         a, b = a_text, b_text  # type: ignore[assignment]
-    ops: dict[str, Callable[[Any, Any], bool]] = {
-        "=": lambda x, y: x == y,
-        "!=": lambda x, y: x != y,
-        "<": lambda x, y: x < y,
-        ">": lambda x, y: x > y,
-        "<=": lambda x, y: x <= y,
-        ">=": lambda x, y: x >= y,
-    }
-    return ops[op](a, b)
+    return COMPARISONS[op](a, b)
 
 
 def _in(value: Any, item: Lit) -> bool:

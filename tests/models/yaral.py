@@ -17,7 +17,7 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -27,7 +27,7 @@ from typing import Any
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import LarkError, VisitError
 
-from tests.models.common import And, ModelSyntaxError, Not, Or, Row
+from tests.models.common import COMPARISONS, And, ModelSyntaxError, Not, Or, Row
 from tests.models.re2 import compile_re2, translate_re2
 
 GRAMMAR = Path(__file__).with_name("yaral.lark")
@@ -638,15 +638,7 @@ def _compare_values(op: str, left: Any, right: Any, nocase: bool) -> bool:
         a, b = _as_text(left), _as_text(right)
         if nocase:
             a, b = a.lower(), b.lower()
-    ops: dict[str, Callable[[Any, Any], bool]] = {
-        "=": lambda x, y: x == y,
-        "!=": lambda x, y: x != y,
-        "<": lambda x, y: x < y,
-        ">": lambda x, y: x > y,
-        "<=": lambda x, y: x <= y,
-        ">=": lambda x, y: x >= y,
-    }
-    return ops[op](a, b)
+    return COMPARISONS[op](a, b)
 
 
 def regex_matches(regex: Regex, value: Any) -> bool:
