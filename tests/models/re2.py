@@ -53,19 +53,6 @@ _WORD_BOUNDARY = "(?a:\\b)"
 _NOT_WORD_BOUNDARY = "(?a:\\B|\\A\\Z)"
 
 
-def complement(ranges: CodeRanges) -> CodeRanges:
-    """Every code point not in `ranges`."""
-    out: list[tuple[int, int]] = []
-    start = 0
-    for low, high in ranges:
-        if low > start:
-            out.append((start, low - 1))
-        start = high + 1
-    if start <= _MAX_CODEPOINT:
-        out.append((start, _MAX_CODEPOINT))
-    return tuple(out)
-
-
 def class_body(ranges: CodeRanges) -> str:
     """Python class-member text for the ranges (no brackets)."""
     return "".join(
@@ -302,7 +289,8 @@ class _Translator:
         negated = self.peek() == "^"
         if negated:
             self.i += 1
-        parts: list[str] = []
+        parts: list[str] = []  # members as Python class text
+        excluded: list[str] = []  # class text of sets whose complement is a member (\W, [:^alpha:])
         first = True
         while True:
             c = self.peek()
@@ -316,16 +304,15 @@ class _Translator:
                 m = re.match(r"\[:(\^?)([a-z]+):\]", self.src[self.i :])
                 if m and m.group(2) in POSIX_CLASSES:
                     self.i += m.end()
-                    ranges = POSIX_CLASSES[m.group(2)]
-                    parts.append(class_body(complement(ranges) if m.group(1) else ranges))
+                    body = class_body(POSIX_CLASSES[m.group(2)])
+                    (excluded if m.group(1) else parts).append(body)
                     continue
                 if m:
                     raise self.fail(f"invalid character class [:{m.group(2)}:]")
             low = self.class_member()
             if isinstance(low, str):  # a Perl class such as `\d` or `\D`
-                ranges = PERL_CLASSES[low.lower()]
-                # Written out as ranges: Python's own \D \W \S in a class ignore a scoped ASCII flag.
-                parts.append(class_body(ranges if low.islower() else complement(ranges)))
+                body = class_body(PERL_CLASSES[low.lower()])
+                (parts if low.islower() else excluded).append(body)
                 continue
             if self.peek() == "-" and self.peek(1) not in ("]", ""):
                 self.i += 1
@@ -335,7 +322,15 @@ class _Translator:
                 parts.append(_codepoint_text(low) + "-" + _codepoint_text(high))
             else:
                 parts.append(_codepoint_text(low))
-        self.emit("[" + ("^" if negated else "") + "".join(parts) + "]")
+        if not excluded:
+            self.emit("[" + ("^" if negated else "") + "".join(parts) + "]")
+            return
+        # A complemented member is written as its own `[^...]`: under (?i) RE2 folds the set before
+        # complementing it, so `(?i)[\W]` excludes the Kelvin sign and the long s (they fold to k
+        # and s), and so does Python's `[^...]`, where ranges spelling out the complement would not.
+        members = (["[" + "".join(parts) + "]"] if parts else []) + [f"[^{body}]" for body in excluded]
+        union = "|".join(members)
+        self.emit(f"(?:(?!{union})(?s:.))" if negated else f"(?:{union})")
 
     def class_member(self) -> int | str:
         """One class member: a code point, or the letter of a Perl class such as `d`."""

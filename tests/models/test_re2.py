@@ -35,6 +35,12 @@ SEARCHES = [
     ("[[:space:]]", "\v", True),
     ("[[:^alpha:]]", "\u00e9", True),
     ("[[:^alpha:]]", "z", False),
+    # Under (?i) a complemented class is folded first: the Kelvin sign and the long s fold to k
+    # and s, so they are not in (?i)[\W] although they are in [\W].
+    ("[\\W]", "\u212a", True),
+    ("(?i)[\\W]", "\u212a", False),
+    ("(?i)[[:^alpha:]]", "\u017f", False),
+    ("^[^\\S]?$", "a", False),
     ("\\bx", "\u00e9x", True),
     ("\\B", "", True),
     ("a\\B", "a", False),
