@@ -8,6 +8,11 @@ text only; a bare `(?i)` inside a group lasts to the end of that group, across `
 followed by an octal digit are octal escapes. The translator walks the pattern once, rejects what
 RE2 rejects (or the models do not cover: `\\p` Unicode classes, `\\C`, the `U` flag) and emits an
 equivalent Python pattern.
+
+Compared with the RE2 library on random patterns, it still differs in three corners, all rare in
+rules: RE2 matches on UTF-8 bytes, so it finds `\\B` between the bytes of a multi-byte character;
+RE2 accepts a repeated group name, Python does not; and RE2 lets a repetition follow a bare
+`(?flags)` (applying it to the item before), which is rejected here.
 """
 
 from __future__ import annotations
