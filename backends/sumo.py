@@ -30,6 +30,7 @@ from siemc.backend import (
     final_line_break_anchors,
     found_anywhere,
     line_breaks_escaped,
+    regex_tokens,
     slash_delimited,
 )
 from siemc.diagnostics import Unsupported
@@ -88,6 +89,8 @@ class SumoBackend(SiemcBackend):
         regexp = str(r.regexp)
         if not isinstance(r, WholeValueRegex) and SigmaRegularExpressionFlag.MULTILINE not in r.flags:
             regexp = final_line_break_anchors(regexp)  # a Sigma `$` allows a final line break
+        if not any(token == "." and not inside for _, token, inside in regex_tokens(regexp)):
+            flags += "s"  # no `.` of the rule's own for the flag to change: the runs read `.*`
         any_run = ".*" if "s" in flags else "(?s:.*)"
         body = found_anywhere(slash_delimited(line_breaks_escaped(regexp)), any_run, "m" not in flags)
         return "/" + (f"(?{''.join(sorted(flags))})" if flags else "") + body + "/"
