@@ -33,9 +33,20 @@ from sigma.types import (
     SigmaRegularExpressionFlag,
     SigmaString,
     SpecialChars,
+    char_mapping,
 )
 
-_REGEX_SPECIAL = ".*+?^$[](){}|\\/"
+_REGEX_ESCAPES = str.maketrans({c: "\\" + c for c in ".*+?^$[](){}|\\/"})
+_WILDCARD_SPLIT = re.compile(r"([*?])")
+
+
+def regex_string(text: str) -> SigmaString:
+    """`SigmaString(text, escape=False)`, the form pySigma holds a regex in (`*` and `?` as wildcard
+    parts), split in one call rather than by pySigma's loop over every character."""
+    string = SigmaString()
+    string.original = text
+    string.s = [char_mapping.get(part, part) for part in _WILDCARD_SPLIT.split(text) if part]
+    return string
 
 
 class EscapedRegex(SigmaRegularExpression):
@@ -43,7 +54,11 @@ class EscapedRegex(SigmaRegularExpression):
     `SigmaString.to_regex`), so valid by construction: it skips pySigma's check, which compiles
     every regex it creates. Conversion creates one for each string test of each target, most of them
     never used (pySigma's string conversion formats a `regex` it rarely needs), and compiling them
-    cost about a tenth of a build. A rule's own regexes are still checked when the rule is parsed."""
+    cost about a tenth of a build. A rule's own regexes are still checked when the rule is parsed.
+    The text is held as pySigma holds it (`regex_string`)."""
+
+    def __post_init__(self, regexp_init: str | SigmaString) -> None:
+        self.regexp = regex_string(regexp_init) if isinstance(regexp_init, str) else regexp_init
 
     def compile(self) -> None:
         return None
@@ -94,7 +109,7 @@ def wildcard_regex(value: SigmaString, cased: bool) -> SigmaRegularExpression:
         elif part is SpecialChars.WILDCARD_SINGLE:
             pieces.append(".")
         else:
-            pieces.append("".join("\\" + c if c in _REGEX_SPECIAL else c for c in str(part)))
+            pieces.append(str(part).translate(_REGEX_ESCAPES))
     body = "".join(pieces)
     if not body and not (anchor_start and anchor_end):
         body = ".*"  # a value of only `*`: any value (an empty regex is no literal); "" stays `^$`
@@ -123,7 +138,7 @@ def end_of_value_anchors(regex: SigmaRegularExpression) -> SigmaRegularExpressio
     dialects whose `$` also matches before a final line break (PCRE, Java) where the end of a value
     does not. (Python's `re` before 3.14 has no `\\z`: the body is set after pySigma's check.)"""
     body = re.sub(r"(?<!\\)((?:\\\\)*)\$", r"\1\\z", str(regex.regexp))
-    regex.regexp = SigmaString(body, escape=False)
+    regex.regexp = regex_string(body)
     return regex
 
 

@@ -21,6 +21,7 @@ from siemc.backend import (
     SiemcBackend,
     WholeValueRegex,
     alternation,
+    regex_string,
     wildcard_regex,
 )
 from siemc.fields import file_name_regex
@@ -57,3 +58,11 @@ def test_no_string_template_uses_the_regex_pysigma_formats(target: str) -> None:
     names = [f"{cased}{prefix}_expression" for cased in ("", "case_sensitive_") for prefix in prefixes]
     for name in [*names, "case_sensitive_match_expression"]:
         assert "{regex}" not in (getattr(backend, name, None) or ""), name
+
+
+@given(st.text(st.one_of(st.sampled_from("*?\\"), st.characters()), max_size=12))
+def test_regex_string_is_pysigmas_unescaped_string(text: str) -> None:
+    expected = SigmaString(text, escape=False)
+    string = regex_string(text)
+    assert (string.original, string.s) == (expected.original, expected.s)
+    assert EscapedRegex(text).regexp.s == expected.s
