@@ -95,6 +95,14 @@ def wildcard_regex(value: SigmaString, cased: bool) -> SigmaRegularExpression:
     anchored at both ends, except where it starts or ends with `*`, which an unanchored search already
     allows (`*\\x.exe` becomes `\\x\\.exe$`).
     """
+    text, wildcards = _wildcard_pattern(value)
+    regex = WholeValueRegex(text)
+    regex.flags = _wildcard_flags(cased, wildcards)
+    return regex
+
+
+def _wildcard_pattern(value: SigmaString) -> tuple[str, bool]:
+    """The text of `wildcard_regex`, and whether it holds a wildcard (`.`, which needs DOTALL)."""
     parts = list(value.s)
     anchor_start = not (parts and parts[0] is SpecialChars.WILDCARD_MULTI)
     anchor_end = not (parts and parts[-1] is SpecialChars.WILDCARD_MULTI)
@@ -113,23 +121,27 @@ def wildcard_regex(value: SigmaString, cased: bool) -> SigmaRegularExpression:
     body = "".join(pieces)
     if not body and not (anchor_start and anchor_end):
         body = ".*"  # a value of only `*`: any value (an empty regex is no literal); "" stays `^$`
-    regex = WholeValueRegex(("^" if anchor_start else "") + body + ("$" if anchor_end else ""))
+    wildcards = any(p in (SpecialChars.WILDCARD_MULTI, SpecialChars.WILDCARD_SINGLE) for p in parts)
+    return ("^" if anchor_start else "") + body + ("$" if anchor_end else ""), wildcards
+
+
+def _wildcard_flags(cased: bool, wildcards: bool) -> set[SigmaRegularExpressionFlag]:
     flags = set() if cased else {SigmaRegularExpressionFlag.IGNORECASE}
-    if any(p in (SpecialChars.WILDCARD_MULTI, SpecialChars.WILDCARD_SINGLE) for p in parts):
+    if wildcards:
         flags.add(SigmaRegularExpressionFlag.DOTALL)
-    regex.flags = flags
-    return regex
+    return flags
 
 
 def alternation(values: list[SigmaString], cased: bool) -> SigmaRegularExpression:
     """One regex matching exactly when any of the wildcard values matches (`\\\\(?:a|b)\\.exe$` style)."""
-    regexes = [wildcard_regex(value, cased) for value in values]
-    bodies = [str(r.regexp) for r in regexes]
+    # Each value's `wildcard_regex`, as text and flags: no regex object per value.
+    patterns = [_wildcard_pattern(value) for value in values]
+    bodies = [text for text, _ in patterns]
     start = "^" if all(b.startswith("^") for b in bodies) else ""
     end = "$" if all(b.endswith("$") and not b.endswith("\\$") for b in bodies) else ""
     bodies = [b[len(start) : len(b) - len(end)] for b in bodies]
     regex = WholeValueRegex(start + "(?:" + "|".join(bodies) + ")" + end)
-    regex.flags = set().union(*(r.flags for r in regexes))
+    regex.flags = set().union(*(_wildcard_flags(cased, wildcards) for _, wildcards in patterns))
     return regex
 
 
