@@ -16,7 +16,8 @@ to each backend:
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, Final
 
 from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionNOT, ConditionOR
 from sigma.conversion.base import TextQueryBackend
@@ -32,14 +33,59 @@ from sigma.types import (
     SigmaRegularExpressionFlag,
     SigmaString,
     SpecialChars,
+    char_mapping,
 )
 
-_REGEX_SPECIAL = ".*+?^$[](){}|\\/"
+_REGEX_ESCAPES = str.maketrans({c: "\\" + c for c in ".*+?^$[](){}|\\/"})
+_WILDCARD_SPLIT = re.compile(r"([*?])")
 
 
-class WholeValueRegex(SigmaRegularExpression):
+def regex_string(text: str) -> SigmaString:
+    """`SigmaString(text, escape=False)`, the form pySigma holds a regex in (`*` and `?` as wildcard
+    parts), split in one call rather than by pySigma's loop over every character."""
+    string = SigmaString()
+    string.original = text
+    string.s = [char_mapping.get(part, part) for part in _WILDCARD_SPLIT.split(text) if part]
+    return string
+
+
+class EscapedRegex(SigmaRegularExpression):
+    """A regex written by escaping a value's text (siemc's wildcard and file-name regexes, pySigma's
+    `SigmaString.to_regex`), so valid by construction: it skips pySigma's check, which compiles
+    every regex it creates. Conversion creates one for each string test of each target, most of them
+    never used (pySigma's string conversion formats a `regex` it rarely needs), and compiling them
+    cost about a tenth of a build. A rule's own regexes are still checked when the rule is parsed.
+    The text is held as pySigma holds it (`regex_string`)."""
+
+    def __post_init__(self, regexp_init: str | SigmaString) -> None:
+        self.regexp = regex_string(regexp_init) if isinstance(regexp_init, str) else regexp_init
+
+    def compile(self) -> None:
+        return None
+
+
+def _escaped_to_regex(self: SigmaString, custom_escaped: str = "") -> SigmaRegularExpression:
+    """pySigma 1.5's `SigmaString.to_regex`, with an EscapedRegex as the result (see there)."""
+    return EscapedRegex(
+        self.convert(
+            escape_char="\\",
+            wildcard_multi=".*",
+            wildcard_single=".",
+            add_escaped=".*+?^$[](){}\\|" + custom_escaped,
+        )
+    )
+
+
+# siemc's one change to pySigma's behaviour, for speed only: every backend (pySigma's EQL and Splunk
+# ones too) imports this module. tests/test_escaped_regex.py checks it against pySigma's own method.
+PYSIGMA_TO_REGEX: Final = SigmaString.to_regex
+SigmaString.to_regex = _escaped_to_regex  # type: ignore[method-assign]
+
+
+class WholeValueRegex(EscapedRegex):
     """A regex siemc writes for a wildcard value or value list: its `$` means the end of the value
-    (unlike a rule's own regex, whose `$` also matches before a final line break)."""
+    (unlike a rule's own regex, whose `$` also matches before a final line break). Escaped, or joined
+    from regexes `_mergeable` compiled together."""
 
 
 def wildcard_regex(value: SigmaString, cased: bool) -> SigmaRegularExpression:
@@ -49,6 +95,14 @@ def wildcard_regex(value: SigmaString, cased: bool) -> SigmaRegularExpression:
     anchored at both ends, except where it starts or ends with `*`, which an unanchored search already
     allows (`*\\x.exe` becomes `\\x\\.exe$`).
     """
+    text, wildcards = _wildcard_pattern(value)
+    regex = WholeValueRegex(text)
+    regex.flags = _wildcard_flags(cased, wildcards)
+    return regex
+
+
+def _wildcard_pattern(value: SigmaString) -> tuple[str, bool]:
+    """The text of `wildcard_regex`, and whether it holds a wildcard (`.`, which needs DOTALL)."""
     parts = list(value.s)
     anchor_start = not (parts and parts[0] is SpecialChars.WILDCARD_MULTI)
     anchor_end = not (parts and parts[-1] is SpecialChars.WILDCARD_MULTI)
@@ -63,16 +117,19 @@ def wildcard_regex(value: SigmaString, cased: bool) -> SigmaRegularExpression:
         elif part is SpecialChars.WILDCARD_SINGLE:
             pieces.append(".")
         else:
-            pieces.append("".join("\\" + c if c in _REGEX_SPECIAL else c for c in str(part)))
+            pieces.append(str(part).translate(_REGEX_ESCAPES))
     body = "".join(pieces)
     if not body and not (anchor_start and anchor_end):
         body = ".*"  # a value of only `*`: any value (an empty regex is no literal); "" stays `^$`
-    regex = WholeValueRegex(("^" if anchor_start else "") + body + ("$" if anchor_end else ""))
+    wildcards = any(p in (SpecialChars.WILDCARD_MULTI, SpecialChars.WILDCARD_SINGLE) for p in parts)
+    return ("^" if anchor_start else "") + body + ("$" if anchor_end else ""), wildcards
+
+
+def _wildcard_flags(cased: bool, wildcards: bool) -> set[SigmaRegularExpressionFlag]:
     flags = set() if cased else {SigmaRegularExpressionFlag.IGNORECASE}
-    if any(p in (SpecialChars.WILDCARD_MULTI, SpecialChars.WILDCARD_SINGLE) for p in parts):
+    if wildcards:
         flags.add(SigmaRegularExpressionFlag.DOTALL)
-    regex.flags = flags
-    return regex
+    return flags
 
 
 def factored_alternatives(bodies: list[str]) -> str:
@@ -123,8 +180,9 @@ def factored_alternatives(bodies: list[str]) -> str:
 
 def alternation(values: list[SigmaString], cased: bool) -> SigmaRegularExpression:
     """One regex matching exactly when any of the wildcard values matches (`\\\\(?:a|b)\\.exe$` style)."""
-    regexes = [wildcard_regex(value, cased) for value in values]
-    bodies = [str(r.regexp) for r in regexes]
+    # Each value's `wildcard_regex`, as text and flags: no regex object per value.
+    patterns = [_wildcard_pattern(value) for value in values]
+    bodies = [text for text, _ in patterns]
     start = "^" if all(b.startswith("^") for b in bodies) else ""
     end = "$" if all(b.endswith("$") and not b.endswith("\\$") for b in bodies) else ""
     bodies = [b[len(start) : len(b) - len(end)] for b in bodies]
@@ -132,7 +190,7 @@ def alternation(values: list[SigmaString], cased: bool) -> SigmaRegularExpressio
     if (start or end) and ("|", True) in top_level_tokens(body):
         body = f"(?:{body})"
     regex = WholeValueRegex(start + body + end)
-    regex.flags = set().union(*(r.flags for r in regexes))
+    regex.flags = set().union(*(_wildcard_flags(cased, wildcards) for _, wildcards in patterns))
     return regex
 
 
@@ -141,7 +199,7 @@ def end_of_value_anchors(regex: SigmaRegularExpression, anchor: str = "\\z") -> 
     dialects whose `$` also matches before a final line break (PCRE, Java, Python) where the end of a
     value does not. (Python's `re` before 3.14 has no `\\z`: the body is set after pySigma's check.)"""
     body = re.sub(r"(?<!\\)((?:\\\\)*)\$", lambda m: m.group(1) + anchor, str(regex.regexp))
-    regex.regexp = SigmaString(body, escape=False)
+    regex.regexp = regex_string(body)
     return regex
 
 
@@ -274,6 +332,15 @@ def _mergeable(args: list[ConditionFieldEqualsValueExpression]) -> bool:
     return True
 
 
+class _UnusedRegex:
+    def __format__(self, spec: str) -> str:
+        raise AssertionError("a string template uses {regex}, which SiemcBackend._without_regex skips")
+
+
+def _unused_regex(regex: SigmaRegularExpression, state: ConversionState) -> _UnusedRegex:
+    return _UnusedRegex()
+
+
 class SiemcBackend(TextQueryBackend):
     parenthesize = True
     # Standard precedence; with parenthesize every group is bracketed anyway.
@@ -353,7 +420,7 @@ class SiemcBackend(TextQueryBackend):
             )
             assert template is not None
             return self._format(template, field, value.lower(), state)
-        return super().convert_condition_field_eq_val_str(cond, state)
+        return self._without_regex(super().convert_condition_field_eq_val_str, cond, state)
 
     def convert_condition_field_eq_val_str_case_sensitive(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
@@ -364,7 +431,26 @@ class SiemcBackend(TextQueryBackend):
             return self._as_regex(cond, self._wildcard_regex(value, cased=True), state)
         if value.contains_special() and self.pattern_match_expression:
             return self._format(self.pattern_match_expression, self._field(cond), value, state)
-        return super().convert_condition_field_eq_val_str_case_sensitive(cond, state)
+        return self._without_regex(super().convert_condition_field_eq_val_str_case_sensitive, cond, state)
+
+    def _without_regex(
+        self,
+        convert: Callable[[ConditionFieldEqualsValueExpression, ConversionState], Any],
+        cond: ConditionFieldEqualsValueExpression,
+        state: ConversionState,
+    ) -> Any:
+        """pySigma's string conversion, without rewriting the value as a regex for nothing.
+
+        pySigma formats its string templates with `regex=self.convert_value_re(value.to_regex())`,
+        and no siemc string template uses `{regex}`: for the call, this instance's convert_value_re
+        is a stand-in that refuses to be formatted (a template that used it would fail loudly). It
+        saves a dialect rewrite per string test (KQL's RE2 one was about 5% of a build).
+        """
+        vars(self)["convert_value_re"] = _unused_regex
+        try:
+            return convert(cond, state)
+        finally:
+            del vars(self)["convert_value_re"]
 
     def _field(self, cond: ConditionFieldEqualsValueExpression) -> str:
         return str(self.escape_and_quote_field(cond.field))
