@@ -49,11 +49,17 @@ def test_siemc_wildcard_regexes_compile(value_list: list[SigmaString], cased: bo
         re.compile(str(regex.regexp))
 
 
-@pytest.mark.parametrize("target", TARGET_NAMES)
-def test_no_string_template_uses_the_regex_pysigma_formats(target: str) -> None:
-    backend: Any = get_target(target).backend_class
-    if not issubclass(backend, SiemcBackend):
-        pytest.skip("pySigma's own backend: its string conversion is left as it is")
+# pySigma's own backends (SPL search, EQL) keep pySigma's string conversion as it is.
+SIEMC_BACKENDS = [
+    backend
+    for name in TARGET_NAMES
+    for backend in (get_target(name).backend_class, get_target(name).condition_backend_class)
+    if backend is not None and issubclass(backend, SiemcBackend)
+]
+
+
+@pytest.mark.parametrize("backend", SIEMC_BACKENDS, ids=lambda backend: backend.__name__)
+def test_no_string_template_uses_the_regex_pysigma_formats(backend: Any) -> None:
     prefixes = ("eq", "startswith", "endswith", "contains", "wildcard_match")
     names = [f"{cased}{prefix}_expression" for cased in ("", "case_sensitive_") for prefix in prefixes]
     for name in [*names, "case_sensitive_match_expression"]:
