@@ -601,6 +601,10 @@ class SiemcBackend(TextQueryBackend):
         expr = self.convert_condition(cond, state)
         if not isinstance(expr, str) or self.group_wrapped(expr):
             return expr  # deferred, or already one group (a null guard): no second parentheses
+        if isinstance(cond, (ConditionOR, ConditionAND)) and self.decide_convert_condition_as_in_expression(
+            cond, state
+        ):
+            return expr  # one list test (`f in~ (...)`, one regex): a single term needs no parentheses
         return self.group_expression.format(expr=expr)
 
     # While a group's items convert under one guard for their single field, that field.
