@@ -60,6 +60,9 @@ class AqlBackend(SiemcBackend):
     compare_op_expression = "{field} {operator} {value}"
     field_null_expression = "{field} IS NULL"
     null_guard_expression = "({field} IS NOT NULL AND {expr})"
+    # fieldref: Sigma compares the two values without case (startswith/endswith/contains have no
+    # exact form: LIKE would read the other field's % and _ as wildcards).
+    field_equals_field_expression = "LOWER({field1}) = LOWER({field2})"
     field_exists_expression = "{field} IS NOT NULL"
     field_not_exists_expression = "{field} IS NULL"
 

@@ -60,10 +60,11 @@ class KqlBackend(SiemcBackend):
     cidr_expression = '{function}({field}, "{value}") == true'
     compare_op_expression = "{field} {operator} {value}"
     # fieldref: string operators take a column on the right as well (case-insensitive like Sigma's).
-    field_equals_field_expression = "{field1} =~ {field2}"
-    field_equals_field_startswith_expression = "{field1} startswith {field2}"
-    field_equals_field_endswith_expression = "{field1} endswith {field2}"
-    field_equals_field_contains_expression = "{field1} contains {field2}"
+    # An empty column is an absent value, which equals and holds nothing (`"" =~ ""` is true).
+    field_equals_field_expression = "(isnotempty({field1}) and {field1} =~ {field2})"
+    field_equals_field_startswith_expression = "(isnotempty({field2}) and {field1} startswith {field2})"
+    field_equals_field_endswith_expression = "(isnotempty({field2}) and {field1} endswith {field2})"
+    field_equals_field_contains_expression = "(isnotempty({field2}) and {field1} contains {field2})"
     field_null_expression = "isempty({field})"
     field_exists_expression = "isnotempty({field})"
     field_not_exists_expression = "isempty({field})"

@@ -69,7 +69,8 @@ class YaraLBackend(SiemcBackend):
     cidr_expression = 'net.ip_in_range_cidr({field}, "{value}")'
     compare_op_expression = "{field} {operator} {value}"
     # fieldref: Sigma compares the two values without case.
-    field_equals_field_expression = "{field1} = {field2} nocase"
+    # A UDM string is never null: an empty one is the absent value, which equals nothing.
+    field_equals_field_expression = '({field1} != "" and {field1} = {field2} nocase)'
     field_null_expression = '{field} = ""'
     field_exists_expression = '{field} != ""'
     field_not_exists_expression = '{field} = ""'

@@ -27,6 +27,7 @@ from sigma.types import (
     SigmaCompareExpression,
     SigmaExists,
     SigmaExpansion,
+    SigmaFieldReference,
     SigmaNull,
     SigmaNumber,
     SigmaRegularExpression,
@@ -620,19 +621,32 @@ class SiemcBackend(TextQueryBackend):
             result = super().convert_condition(cond, state)
         finally:
             self._guarded_field = outer
-        if not isinstance(result, str) or field is None or field == outer:
+        if not isinstance(result, str):
             return result
-        an_or = isinstance(cond, ConditionOR) or (
-            isinstance(cond, ConditionFieldEqualsValueExpression) and isinstance(cond.value, SigmaExpansion)
-        )  # an OR of variants (base64offset) too
+        test = isinstance(cond, ConditionFieldEqualsValueExpression)
+        if test and isinstance(cond.value, SigmaFieldReference):
+            fields = [str(cond.field), str(cond.value.field)]  # either may be the missing one
+        elif field is None or field == outer:
+            return result
+        else:
+            fields = [field]
+        # An OR (an OR of variants too: base64offset) goes in parentheses, a list test does not.
+        an_or = (test and isinstance(cond.value, SigmaExpansion)) or (
+            isinstance(cond, ConditionOR) and not self.decide_convert_condition_as_in_expression(cond, state)
+        )
         if an_or and not self.group_wrapped(result):
             result = self.group_expression.format(expr=result)
-        return self.null_guard_expression.format(field=self.escape_and_quote_field(field), expr=result)
+        for name in reversed(fields):
+            result = self.null_guard_expression.format(field=self.escape_and_quote_field(name), expr=result)
+        return result
 
     def _single_field(self, cond: Any) -> str | None:
-        """The one field a test, or a group of tests, reads (None: several, or a two-valued test)."""
+        """The one field a test, or a group of tests, reads (None: several, or a two-valued test;
+        a field reference reads two fields)."""
         if isinstance(cond, ConditionFieldEqualsValueExpression):
-            return None if isinstance(cond.value, (SigmaNull, SigmaExists)) else str(cond.field)
+            if isinstance(cond.value, (SigmaNull, SigmaExists, SigmaFieldReference)):
+                return None
+            return str(cond.field)
         if isinstance(cond, (ConditionOR, ConditionAND)):
             fields = {self._single_field(arg) for arg in cond.args}
             return fields.pop() if len(fields) == 1 else None

@@ -457,7 +457,10 @@ class _Compiler:
             expected = value.exists
             return lambda event: (get(event) is not _MISSING) is expected
         if isinstance(value, SigmaFieldReference):
-            return _field_reference(get, _getter(value.field), value.starts_with, value.ends_with)
+            get_other = _getter(value.field)
+            if self.empty_is_null:  # an empty value is the absent one there: it equals nothing
+                get, get_other = _empty_as_missing(get), _empty_as_missing(get_other)
+            return _field_reference(get, get_other, value.starts_with, value.ends_with)
         return _on_field(name, self.value_test(value))
 
     def keyword_predicate(self, test: ValueTest) -> Predicate:
@@ -518,6 +521,10 @@ def _bool_test(expected: bool) -> ValueTest:
         return isinstance(v, str) and v.strip().lower() == text
 
     return test
+
+
+def _empty_as_missing(get: Callable[[Event], Any]) -> Callable[[Event], Any]:
+    return lambda event: None if (value := get(event)) == "" else value
 
 
 def _field_reference(

@@ -16,6 +16,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from sigma.types import SigmaFieldReference
+
 from backends import get_target
 from siemc.evaluate import Evaluator
 from siemc.fields import FILE_NAME_FIELDS
@@ -170,6 +172,8 @@ def rule_fields(detection: Detection) -> set[str]:
                 pending.extend(item.detection_items)
             elif item.field:
                 fields.add(item.field)
+                # A field reference reads a second field.
+                fields.update(v.field for v in item.value if isinstance(v, SigmaFieldReference))
     return fields
 
 

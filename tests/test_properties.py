@@ -24,7 +24,14 @@ import yaml
 from hypothesis import HealthCheck, Phase, assume, given, note, settings
 from hypothesis import strategies as st
 from sigma.rule import SigmaDetection, SigmaDetectionItem
-from sigma.types import SigmaCasedString, SigmaNumber, SigmaRegularExpression, SigmaString, SpecialChars
+from sigma.types import (
+    SigmaCasedString,
+    SigmaFieldReference,
+    SigmaNumber,
+    SigmaRegularExpression,
+    SigmaString,
+    SpecialChars,
+)
 
 from backends import TARGET_NAMES
 from siemc.build import compile_detection
@@ -109,8 +116,11 @@ def regex_value(draw: st.DrawFn) -> str:
 
 @st.composite
 def selection_item(draw: st.DrawFn) -> tuple[str, Any]:
-    kind = draw(st.sampled_from(("string", "string", "string", "regex", "number", "null", "exists", "all")))
+    kinds = ("string", "string", "string", "regex", "number", "null", "exists", "all", "fieldref")
+    kind = draw(st.sampled_from(kinds))
     field = draw(st.sampled_from(STRING_FIELDS))
+    if kind == "fieldref":
+        return f"{field}|fieldref", draw(st.sampled_from([f for f in STRING_FIELDS if f != field]))
     if kind == "string":
         modifiers = draw(st.sampled_from(STRING_MODIFIERS))
         # Encoding modifiers take literal values only (and `wide` ASCII only).
@@ -266,6 +276,11 @@ def events_for(draw: st.DrawFn, detection: Detection) -> list[dict[str, Any]]:
                 continue
             text = _instance(draw, draw(st.sampled_from(values)))
             event[field] = str(text) if how == "hit" else _mutation(draw, str(text))
+        # A field reference hits when its field holds the other field's value (in any case).
+        for field, values in leaves.items():
+            for value in values:
+                if isinstance(value, SigmaFieldReference) and value.field in event and draw(st.booleans()):
+                    event[field] = _flip_case(draw, str(event[value.field]))
         events.append(event)
     return events
 
