@@ -78,7 +78,7 @@ def _escaped_to_regex(self: SigmaString, custom_escaped: str = "") -> SigmaRegul
 
 
 # siemc's one change to pySigma's behaviour, for speed only: every backend (pySigma's EQL and Splunk
-# ones too) imports this module. tests/test_escaped_regex.py checks it against pySigma's own method.
+# ones too) imports this module. tests/test_speedups.py checks it against pySigma's own method.
 PYSIGMA_TO_REGEX: Final = SigmaString.to_regex
 SigmaString.to_regex = _escaped_to_regex  # type: ignore[method-assign]
 
