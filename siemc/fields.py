@@ -19,11 +19,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
+from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaTransformationError
+from sigma.processing.conditions import RuleProcessingCondition
 from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
 from sigma.processing.transformations.base import DetectionItemTransformation
 from sigma.processing.transformations.fields import FieldMappingTransformation
-from sigma.rule import SigmaDetection, SigmaDetectionItem
+from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 from sigma.types import (
     SigmaCasedString,
     SigmaRegularExpression,
@@ -194,6 +196,14 @@ class KeywordTransformation(DetectionItemTransformation):
         return detection_item
 
 
+@dataclass
+class CategoryLogsource(RuleProcessingCondition):
+    """A rule whose log source names a category (its fields are the category's, Sysmon-like)."""
+
+    def match(self, rule: SigmaRule | SigmaCorrelationRule) -> bool:
+        return isinstance(rule, SigmaRule) and rule.logsource.category is not None
+
+
 def field_pipeline(name: str, source: Source, native_keywords: bool = False) -> ProcessingPipeline:
     """The processing pipeline every target applies before its backend converts a rule.
 
@@ -201,11 +211,18 @@ def field_pipeline(name: str, source: Source, native_keywords: bool = False) -> 
     names `ImageName`), not of the target: raw event data (Sysmon's) has paths only.
     """
     available = frozenset(n for n in FILE_NAME_FIELDS.values() if n in source.fields)
+    # Only a log-source category (process_creation, image_load...) promises path fields; a service's
+    # own events (security-mitigations, appmodel-runtime) may hold an `ImageName` of their own.
     items = [
-        ProcessingItem(identifier="siemc_file_names", transformation=LiftFileNameTransformation(available)),
+        ProcessingItem(
+            identifier="siemc_file_names",
+            transformation=LiftFileNameTransformation(available),
+            rule_conditions=[CategoryLogsource()],
+        ),
         ProcessingItem(
             identifier="siemc_file_names_on_paths",
             transformation=FileNameOnPathTransformation(available=available),
+            rule_conditions=[CategoryLogsource()],
         ),
     ]
     if not native_keywords:

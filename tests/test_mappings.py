@@ -208,3 +208,18 @@ def test_kql_field_references_map_both_fields(tmp_path: Path) -> None:
         text.replace("TargetObject|contains: '\\CurrentVersion\\Run\\'", "userAgent|fieldref: eventName"),
     )
     assert "UserAgent =~ EventName" in get_target("kql").render(detection)
+
+
+@pytest.mark.parametrize("target_name", TARGET_NAMES)
+def test_a_services_own_image_name_is_not_the_virtual_file_name(tmp_path: Path, target_name: str) -> None:
+    """`ImageName` is the file-name part of `Image` only where a log-source category promises path
+    fields; a service's own events (Security-Mitigations) hold an `ImageName` of their own, a path."""
+    service = _rule(
+        tmp_path,
+        "title: t\nlogsource: {product: windows, service: security-mitigations}\n"
+        "detection:\n  sel: {ImageName|contains: '\\Users\\Public\\'}\n  condition: sel\n",
+    )
+    target = get_target(target_name)
+    query = target.render(service)
+    assert target.source_for(service.sigma).native_field("ImageName").split("[")[0] in query
+    assert "[^" not in query  # no file-name regex on a path field
