@@ -446,10 +446,12 @@ class _Compiler:
 
     def field_predicate(self, name: str, value: SigmaType) -> Predicate:
         get = _getter(name)
-        if self.empty_is_null and isinstance(value, (SigmaNull, SigmaExists)):
+        if self.empty_is_null:
             # Data models without null strings (Kusto, UDM): an empty value is the absent value.
-            expected = isinstance(value, SigmaNull) or not value.exists
-            return lambda event: (_is_null(get(event)) or get(event) == "") is expected
+            get = _empty_as_missing(get)
+            if isinstance(value, (SigmaNull, SigmaExists)):
+                absent = isinstance(value, SigmaNull) or not value.exists
+                return lambda event: _is_null(get(event)) is absent
         if isinstance(value, SigmaNull):
             return lambda event: _is_null(get(event))
         if isinstance(value, SigmaExists):
@@ -458,8 +460,8 @@ class _Compiler:
             return lambda event: (get(event) is not _MISSING) is expected
         if isinstance(value, SigmaFieldReference):
             get_other = _getter(value.field)
-            if self.empty_is_null:  # an empty value is the absent one there: it equals nothing
-                get, get_other = _empty_as_missing(get), _empty_as_missing(get_other)
+            if self.empty_is_null:
+                get_other = _empty_as_missing(get_other)
             return _field_reference(get, get_other, value.starts_with, value.ends_with)
         return _on_field(name, self.value_test(value))
 
@@ -524,7 +526,7 @@ def _bool_test(expected: bool) -> ValueTest:
 
 
 def _empty_as_missing(get: Callable[[Event], Any]) -> Callable[[Event], Any]:
-    return lambda event: None if (value := get(event)) == "" else value
+    return lambda event: _MISSING if (value := get(event)) == "" else value
 
 
 def _field_reference(
