@@ -15,6 +15,7 @@ to each backend:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any, ClassVar, Final
@@ -141,7 +142,7 @@ def factored_alternatives(bodies: list[str]) -> str:
     if len(bodies) < 2 or any(re.search(r"\\[1-9]|\(\?P=", body) for body in bodies):
         return "|".join(bodies)
     tokenised = [top_level_tokens(body) for body in bodies]
-    if any(token == "|" and top for tokens in tokenised for token, top in tokens):
+    if any(_TOP_LEVEL_BAR in tokens for tokens in tokenised):
         return "|".join(bodies)
     texts = [[token for token, _ in tokens] for tokens in tokenised]
 
@@ -188,7 +189,7 @@ def alternation(values: list[SigmaString], cased: bool) -> SigmaRegularExpressio
     end = "$" if all(b.endswith("$") and not b.endswith("\\$") for b in bodies) else ""
     bodies = [b[len(start) : len(b) - len(end)] for b in bodies]
     body = factored_alternatives(bodies)
-    if (start or end) and ("|", True) in top_level_tokens(body):
+    if (start or end) and _TOP_LEVEL_BAR in top_level_tokens(body):
         body = f"(?:{body})"
     regex = WholeValueRegex(start + body + end)
     regex.flags = set().union(*(_wildcard_flags(cased, wildcards) for _, wildcards in patterns))
@@ -207,7 +208,12 @@ def end_of_value_anchors(regex: SigmaRegularExpression, anchor: str = "\\z") -> 
 # Literals in which parentheses do not group (a backend states its own: `string_literals`).
 DOUBLE_QUOTED = re.compile(r'"(?:\\.|[^"\\])*"')  # "..." with backslash escapes
 DOUBLE_QUOTED_AND_REGEX = re.compile(DOUBLE_QUOTED.pattern + r"|/(?:\\.|[^/\\])*/")  # and /regex/
-_PARENTHESES = re.compile(r"[()]")
+
+
+@functools.cache
+def _group_scanner(strings: re.Pattern[str]) -> re.Pattern[str]:
+    """Literals (skipped whole) or a parenthesis."""
+    return re.compile(f"{strings.pattern}|[()]")
 
 
 def group_wrapped(expression: str, strings: re.Pattern[str] = DOUBLE_QUOTED) -> bool:
@@ -215,7 +221,7 @@ def group_wrapped(expression: str, strings: re.Pattern[str] = DOUBLE_QUOTED) -> 
     if not (expression.startswith("(") and expression.endswith(")")):
         return False
     depth = 0
-    for token in re.finditer(f"{strings.pattern}|{_PARENTHESES.pattern}", expression):
+    for token in _group_scanner(strings).finditer(expression):
         if token.group() == "(":
             depth += 1
         elif token.group() == ")":
@@ -256,11 +262,14 @@ def found_anywhere(regexp: str, any_run: str, anchors_are_edges: bool) -> str:
     value's start/end), and the regex in a group only where it needs one: an alternation at its top
     level, or an inline flag (which a group keeps to the regex)."""
     tokens = top_level_tokens(regexp)
-    if ("|", True) in tokens or re.search(r"\(\?[a-zA-Z-]+\)", regexp):
+    if _TOP_LEVEL_BAR in tokens or re.search(r"\(\?[a-zA-Z-]+\)", regexp):
         return f"{any_run}(?:{regexp}){any_run}"
     starts = anchors_are_edges and tokens[:1] == [("^", True)]
     ends = anchors_are_edges and tokens[-1:] == [("$", True)]
     return ("" if starts else any_run) + regexp + ("" if ends else any_run)
+
+
+_TOP_LEVEL_BAR = ("|", True)  # in `top_level_tokens`: an alternation of the whole regex
 
 
 def top_level_tokens(regexp: str) -> list[tuple[str, bool]]:
@@ -602,11 +611,15 @@ class SiemcBackend(TextQueryBackend):
         expr = self.convert_condition(cond, state)
         if not isinstance(expr, str) or self.group_wrapped(expr):
             return expr  # deferred, or already one group (a null guard): no second parentheses
-        if isinstance(cond, (ConditionOR, ConditionAND)) and self.decide_convert_condition_as_in_expression(
-            cond, state
-        ):
-            return expr  # one list test (`f in~ (...)`, one regex): a single term needs no parentheses
+        if self._one_list_test(cond, state):
+            return expr  # a single term needs no parentheses
         return self.group_expression.format(expr=expr)
+
+    def _one_list_test(self, cond: Any, state: ConversionState) -> bool:
+        """True when a group converts to one list test (`f in~ (...)`, one regex of the values)."""
+        return isinstance(cond, (ConditionOR, ConditionAND)) and bool(
+            self.decide_convert_condition_as_in_expression(cond, state)
+        )
 
     # While a group's items convert under one guard for their single field, that field.
     _guarded_field: str | None = None
@@ -632,7 +645,7 @@ class SiemcBackend(TextQueryBackend):
             fields = [field]
         # An OR (an OR of variants too: base64offset) goes in parentheses, a list test does not.
         an_or = (test and isinstance(cond.value, SigmaExpansion)) or (
-            isinstance(cond, ConditionOR) and not self.decide_convert_condition_as_in_expression(cond, state)
+            isinstance(cond, ConditionOR) and not self._one_list_test(cond, state)
         )
         if an_or and not self.group_wrapped(result):
             result = self.group_expression.format(expr=result)

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from siemc.diagnostics import Unsupported
-from siemc.regex import UNSUPPORTED_NODES, code_ranges, sre_constants, sre_parse
+from siemc.regex import UNSUPPORTED_NODES, sre_constants, sre_parse
 
 Item = tuple[Any, Any]  # one node of Python's parsed pattern: (opcode, argument)
 
@@ -70,12 +70,28 @@ def _char(code: int, in_class: bool = False) -> str:
     return char
 
 
+def _code_ranges(category: str) -> list[tuple[int, int]]:
+    """The code-point ranges a Python class such as `\\d` matches (callers cache the result).
+    Scanned a plane at a time: the whole of Unicode as one string would cost some 100 MB at peak."""
+    runs: list[tuple[int, int]] = []
+    pattern = re.compile(f"[{category}]+")
+    for base in range(0, 0x110000, 0x10000):
+        plane = "".join(map(chr, range(base, base + 0x10000)))
+        for run in pattern.finditer(plane):
+            low, high = base + run.start(), base + run.end() - 1
+            if runs and runs[-1][1] == low - 1:
+                runs[-1] = (runs[-1][0], high)
+            else:
+                runs.append((low, high))
+    return runs
+
+
 @functools.cache
 def _ranges(category: Any) -> str:
     """The body of a Lucene class holding exactly what Python's `\\d`, `\\s` or `\\w` matches."""
     return "".join(
         _char(low, True) + ("-" + _char(high, True) if high > low else "")
-        for low, high in code_ranges(_CLASS_OF[category])
+        for low, high in _code_ranges(_CLASS_OF[category])
     )
 
 

@@ -269,19 +269,3 @@ def re2_regex(pattern: str, flags: set[str]) -> str:
     translated = _Translator(body, "m" in flags, ascii_).translate()
     prefix = "".join(sorted(flags & {"i", "m", "s"}))
     return (f"(?{prefix})" if prefix else "") + translated
-
-
-def code_ranges(category: str) -> list[tuple[int, int]]:
-    """The code-point ranges a Python class such as `\\d` matches (callers cache the result).
-    Scanned a plane at a time: the whole of Unicode as one string would cost some 100 MB at peak."""
-    runs: list[tuple[int, int]] = []
-    pattern = re.compile(f"[{category}]+")
-    for base in range(0, 0x110000, 0x10000):
-        plane = "".join(map(chr, range(base, base + 0x10000)))
-        for run in pattern.finditer(plane):
-            low, high = base + run.start(), base + run.end() - 1
-            if runs and runs[-1][1] == low - 1:
-                runs[-1] = (runs[-1][0], high)
-            else:
-                runs.append((low, high))
-    return runs
