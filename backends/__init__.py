@@ -6,17 +6,17 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from siemc.target import Target
+    from siemc.compile.target import Target
 
 # name -> module that defines it; modules load on first use so that one target costs one import.
 _MODULES = {
-    "kql": ("backends.kql", "Kql"),
-    "spl": ("backends.spl", "Spl"),
-    "eql": ("backends.eql", "Eql"),
-    "aql": ("backends.aql", "Aql"),
-    "sumo": ("backends.sumo", "Sumo"),
-    "yaral": ("backends.yaral", "YaraL"),
-    "logscale": ("backends.logscale", "LogScale"),
+    "kql": ("siemc.backends.kql", "Kql"),
+    "spl": ("siemc.backends.spl", "Spl"),
+    "eql": ("siemc.backends.eql", "Eql"),
+    "aql": ("siemc.backends.aql", "Aql"),
+    "sumo": ("siemc.backends.sumo", "Sumo"),
+    "yaral": ("siemc.backends.yaral", "YaraL"),
+    "logscale": ("siemc.backends.logscale", "LogScale"),
 }
 TARGET_NAMES: tuple[str, ...] = tuple(_MODULES)
 _instances: dict[str, Target] = {}

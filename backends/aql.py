@@ -26,10 +26,10 @@ from sigma.types import (
     SigmaString,
 )
 
-from siemc.backend import SiemcBackend, found_anywhere, regex_tokens
+from siemc.compile.backend import SiemcBackend, found_anywhere, regex_tokens
+from siemc.compile.extension import Lookback
+from siemc.compile.target import Target
 from siemc.diagnostics import Unsupported
-from siemc.extension import Lookback
-from siemc.target import Target
 
 
 def aql_string(text: str) -> str:

@@ -3,7 +3,7 @@
 The filter comes from the official pySigma Elasticsearch EQL backend: `:` is case-insensitive
 equality with `*`/`?` wildcards and lists (`field : ("a", "b")`), `like~` the same for patterns,
 `==`, `in` and `like` are case-sensitive, strings are double-quoted with backslash escapes. `regex` is
-a Lucene regex matched against the whole value: Sigma's Python regexes are rewritten (siemc/lucene.py;
+a Lucene regex matched against the whole value: Sigma's Python regexes are rewritten (siemc/compile/lucene.py;
 lookaround and backreferences have no Lucene form and are unsupported). A test on a
 missing field is null and stays null under `not`, so tests under a NOT are guarded by the field's
 presence. EQL cannot compute columns, so derived columns are written into the header as the rule's
@@ -22,9 +22,9 @@ from sigma.conversion.state import ConversionState
 from sigma.rule import SigmaRule
 from sigma.types import SigmaCasedString, SigmaExists, SigmaNull, SigmaNumber, SigmaString, SpecialChars
 
-from siemc.backend import end_of_value_anchors, plain_text, wildcard_regex
-from siemc.lucene import lucene_regex
-from siemc.target import Target
+from siemc.compile.backend import end_of_value_anchors, plain_text, wildcard_regex
+from siemc.compile.lucene import lucene_regex
+from siemc.compile.target import Target
 
 NUMERIC_SUFFIXES = (".pid", ".port", ".status_code", ".bytes", ".packets")
 

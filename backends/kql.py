@@ -4,7 +4,7 @@ Strings: `"..."` with backslash escapes, or verbatim `@"..."` (backslash literal
 which is what KQL authors use for Windows paths. `==` is case-sensitive, `=~`, `startswith`,
 `endswith`, `contains` and `in~` are case-insensitive; `_cs` forms are case-sensitive. `has` is a
 whole-term match and is never used for Sigma's substring semantics. `matches regex` is RE2 and
-unanchored: Sigma's Python regexes are rewritten to mean the same there (siemc/regex.py); lookaround,
+unanchored: Sigma's Python regexes are rewritten to mean the same there (siemc/compile/regex.py); lookaround,
 backreferences and Unicode `\\b` have no RE2 form and are unsupported. Strings are never null in
 Kusto, so null tests are `isempty()`; numbers can be, and a comparison with null is null, so numeric
 comparisons test `isnotnull()` first.
@@ -18,9 +18,9 @@ from typing import Any
 from sigma.conversion.state import ConversionState
 from sigma.types import SigmaString
 
-from siemc.backend import SiemcBackend, plain_text
-from siemc.regex import re2_regex
-from siemc.target import Target
+from siemc.compile.backend import SiemcBackend, plain_text
+from siemc.compile.regex import re2_regex
+from siemc.compile.target import Target
 
 
 def kql_string(text: str) -> str:

@@ -26,7 +26,7 @@ from sigma.types import (
     SigmaString,
 )
 
-from siemc.backend import (
+from siemc.compile.backend import (
     DOUBLE_QUOTED_AND_REGEX,
     SiemcBackend,
     WholeValueRegex,
@@ -34,8 +34,8 @@ from siemc.backend import (
     end_of_value_anchors,
     plain_text,
 )
+from siemc.compile.target import Target
 from siemc.diagnostics import Unsupported
-from siemc.target import Target
 
 logscale_string = backslash_string
 # A value LogScale's `=` reads as a number (syntax-operators.html lists `statuscode = 400` with the

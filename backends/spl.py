@@ -28,9 +28,9 @@ from sigma.types import (
     SpecialChars,
 )
 
-from siemc.backend import DOUBLE_QUOTED, SiemcBackend, end_of_value_anchors
+from siemc.compile.backend import DOUBLE_QUOTED, SiemcBackend, end_of_value_anchors
+from siemc.compile.target import Source, Target, UnmappedField
 from siemc.diagnostics import Unsupported
-from siemc.target import Source, Target, UnmappedField
 
 _NUMBER_LIKE = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*")
 

@@ -23,7 +23,7 @@ from sigma.types import (
     SigmaString,
 )
 
-from siemc.backend import (
+from siemc.compile.backend import (
     DOUBLE_QUOTED_AND_REGEX,
     SiemcBackend,
     WholeValueRegex,
@@ -33,8 +33,8 @@ from siemc.backend import (
     regex_tokens,
     slash_delimited,
 )
+from siemc.compile.target import Target
 from siemc.diagnostics import Unsupported
-from siemc.target import Target
 
 
 def sumo_string(text: str) -> str:

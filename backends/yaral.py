@@ -23,7 +23,7 @@ from sigma.types import (
     SigmaString,
 )
 
-from siemc.backend import (
+from siemc.compile.backend import (
     DOUBLE_QUOTED_AND_REGEX,
     SiemcBackend,
     WholeValueRegex,
@@ -34,8 +34,8 @@ from siemc.backend import (
     plain_text,
     slash_delimited,
 )
+from siemc.compile.target import Target
 from siemc.diagnostics import Unsupported
-from siemc.target import Target
 
 EVENT = "$e"
 # The UDM fields typed as integers (ports, byte counts, response codes, timestamps); the rest are strings.

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from backends import TARGET_NAMES, get_target
+from siemc.backends import TARGET_NAMES, get_target
 from siemc.diagnostics import Diagnostic, SiemcError, Unsupported
 
 app = typer.Typer(
@@ -53,8 +53,8 @@ def convert(
     target: Annotated[str, typer.Option("--target", "-t", help="Target name (see `siemc targets`).")],
 ) -> None:
     """Print the query of each rule for one target, ready to paste."""
-    from siemc.build import compile_detection
-    from siemc.rule import load_rule, locate_message
+    from siemc.compile.build import compile_detection
+    from siemc.compile.rule import load_rule, locate_message
 
     _check_targets([target])
     failed = False
@@ -160,8 +160,8 @@ def build(
     ] = UnsupportedPolicy.WARN,
 ) -> None:
     """Compile rules into <out>/<target>/<rule-stem>.<ext>."""
-    from siemc.build import build as run_build
-    from siemc.build import write_report
+    from siemc.compile.build import build as run_build
+    from siemc.compile.build import write_report
 
     selected = target or list(TARGET_NAMES)
     _check_targets(selected)
@@ -207,7 +207,7 @@ def build(
 @app.command()
 def validate(paths: Annotated[list[Path], typer.Argument(help="Rule files or folders.")]) -> None:
     """Load and check rules without compiling them."""
-    from siemc.build import load_all
+    from siemc.compile.build import load_all
 
     detections, diagnostics = load_all(paths)
     _report(diagnostics)
@@ -232,8 +232,8 @@ def test_rules(
     ] = False,
 ) -> None:
     """Run the rules' `siemc.tests`: the reference evaluator, then each target's query on the same events."""
-    from siemc.build import compile_detection, load_all
-    from siemc.ruletest import load_target_engines, run_rule_tests
+    from siemc.compile.build import compile_detection, load_all
+    from siemc.verify.ruletest import load_target_engines, run_rule_tests
 
     selected = target or list(TARGET_NAMES)
     _check_targets(selected)
@@ -291,10 +291,10 @@ def eval_rule(
     """Print each event the rule matches as JSON: its index (from 0) and its derived columns."""
     import json
 
-    from siemc.evaluate import Evaluator
-    from siemc.events import load_events
-    from siemc.logsources import record_filter
-    from siemc.rule import load_rule, locate_message
+    from siemc.compile.logsources import record_filter
+    from siemc.compile.rule import load_rule, locate_message
+    from siemc.verify.evaluate import Evaluator
+    from siemc.verify.events import load_events
 
     placeholders: dict[str, list[str]] = {}
     for item in placeholder or []:

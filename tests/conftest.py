@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from siemc.rule import Detection, load_rule
+from siemc.compile.rule import Detection, load_rule
 
 REPO = Path(__file__).resolve().parent.parent
 T1219_RULE = REPO / "detections" / "t1219_remote_access_tools.yml"

@@ -16,13 +16,13 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from siemc.backends import get_target
 from sigma.types import SigmaFieldReference
 
-from backends import get_target
-from siemc.evaluate import Evaluator
-from siemc.fields import FILE_NAME_FIELDS
-from siemc.rule import Detection
-from siemc.target import Source
+from siemc.compile.fields import FILE_NAME_FIELDS
+from siemc.compile.rule import Detection
+from siemc.compile.target import Source
+from siemc.verify.evaluate import Evaluator
 from tests.models.common import ModelSyntaxError, Row
 from tests.native import native_event, nest
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from siemc.fields import FILE_NAME_FIELDS
-from siemc.mappings import column_name
-from siemc.target import Source
+from siemc.compile.fields import FILE_NAME_FIELDS
+from siemc.compile.mappings import column_name
+from siemc.compile.target import Source
 
 
 def file_name(path: str) -> str:

@@ -6,12 +6,12 @@ import random
 import re
 
 import pytest
+from siemc.backends.aql import AqlBackend
+from siemc.backends.kql import KqlBackend
+from siemc.backends.logscale import LogScaleBackend
+from siemc.backends.spl import SplEvalBackend
 
-from backends.aql import AqlBackend
-from backends.kql import KqlBackend
-from backends.logscale import LogScaleBackend
-from backends.spl import SplEvalBackend
-from siemc.backend import SiemcBackend, factored_alternatives
+from siemc.compile.backend import SiemcBackend, factored_alternatives
 
 
 @pytest.mark.parametrize(

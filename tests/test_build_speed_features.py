@@ -11,15 +11,15 @@ import json
 from pathlib import Path
 
 import pytest
+from siemc.backends import TARGET_NAMES
 from typer.testing import CliRunner
 
-import siemc.build
-from backends import TARGET_NAMES
-from siemc.build import build
-from siemc.cache import toolchain_fingerprints
+import siemc.compile.build
 from siemc.cli import app
+from siemc.compile.build import build
+from siemc.compile.cache import toolchain_fingerprints
+from siemc.compile.rule import Detection
 from siemc.diagnostics import SiemcError, Unsupported
-from siemc.rule import Detection
 
 RULE = """\
 title: {title}
@@ -53,7 +53,7 @@ def fake_compile(detection: Detection, target_name: str) -> str:
 @pytest.fixture(autouse=True)
 def compiler(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     if not request.node.name.startswith("test_real_"):
-        monkeypatch.setattr(siemc.build, "compile_detection", fake_compile)
+        monkeypatch.setattr(siemc.compile.build, "compile_detection", fake_compile)
 
 
 def _rules(folder: Path, **rules: str) -> Path:
@@ -185,7 +185,7 @@ def test_cache_invalidates_when_the_toolchain_changes(
     build([rules], ["kql", "spl"], out, cache_dir=cache)
     real = toolchain_fingerprints(["kql", "spl"])
     changed = {**real, "kql": "a template changed"}
-    monkeypatch.setattr(siemc.build, "toolchain_fingerprints", lambda targets: changed)
+    monkeypatch.setattr(siemc.compile.build, "toolchain_fingerprints", lambda targets: changed)
     result = build([rules], ["kql", "spl"], out, cache_dir=cache)
     assert result.compiled_rules == 1
 
@@ -234,14 +234,14 @@ def test_jobs_do_not_change_the_output(tmp_path: Path) -> None:
 def test_a_crash_fails_one_rule_on_one_target_and_the_build_goes_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
 ) -> None:
-    real = siemc.build.compile_detection
+    real = siemc.compile.build.compile_detection
 
     def crashing(detection: Detection, target_name: str) -> str:
         if detection.stem == "crash" and target_name == "kql":
             raise RuntimeError("boom")
         return real(detection, target_name)
 
-    monkeypatch.setattr(siemc.build, "compile_detection", crashing)
+    monkeypatch.setattr(siemc.compile.build, "compile_detection", crashing)
     rules = _rules(tmp_path / "rules", crash=GOOD, good=GOOD.replace("whoami", "net"))
     out, cache = tmp_path / "out", tmp_path / "cache"
     result = build([rules], TARGET_NAMES, out, jobs=jobs, cache_dir=cache)

@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from siemc.backends import TARGET_NAMES, get_target
 
-from backends import TARGET_NAMES, get_target
+from siemc.compile.rule import load_rule
 from siemc.diagnostics import SiemcError
-from siemc.rule import load_rule
 from tests.checkers.kusto import DEFENDER_XDR_SCHEMA_PATH, KustoLanguage, KustoLanguageUnavailable
 from tests.conftest import REPO
 

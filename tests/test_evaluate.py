@@ -18,11 +18,11 @@ from sigma.rule import SigmaLogSource
 from typer.testing import CliRunner
 
 from siemc.cli import app
+from siemc.compile.logsources import record_filter
+from siemc.compile.rule import Detection, parse_rule
 from siemc.diagnostics import SiemcError
-from siemc.evaluate import EvaluationError, Evaluator, evaluate, file_name
-from siemc.events import parse_events
-from siemc.logsources import record_filter
-from siemc.rule import Detection, parse_rule
+from siemc.verify.evaluate import EvaluationError, Evaluator, evaluate, file_name
+from siemc.verify.events import parse_events
 
 Matcher = Callable[[Mapping[str, Any]], bool]
 

@@ -9,11 +9,11 @@ import os
 from pathlib import Path
 
 import pytest
+from siemc.backends import TARGET_NAMES, get_target
 
-from backends import TARGET_NAMES, get_target
-from siemc.build import build, compile_detection
+from siemc.compile.build import build, compile_detection
+from siemc.compile.rule import load_rule
 from siemc.diagnostics import SiemcError, Unsupported
-from siemc.rule import load_rule
 from tests.conftest import REPO
 
 GOLDEN = REPO / "tests" / "golden"

@@ -6,12 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from siemc.backends import TARGET_NAMES, get_target
 from sigma.rule import SigmaLogSource
 
-from backends import TARGET_NAMES, get_target
+from siemc.compile.mappings import MappingError, entry_for, load_mapping
+from siemc.compile.rule import Detection, load_rule
 from siemc.diagnostics import SiemcError, Unsupported
-from siemc.mappings import MAPPINGS_DIR, MappingError, entry_for, load_mapping
-from siemc.rule import Detection, load_rule
+from siemc.resources import mappings_folder
 
 
 def _load(tmp_path: Path, text: str) -> None:
@@ -114,8 +115,8 @@ def test_windows_event_log_sources_come_from_one_template(tmp_path: Path) -> Non
 
 
 def test_every_shipped_mapping_file_loads() -> None:
-    assert {path.stem for path in MAPPINGS_DIR.glob("*.yml")} == set(TARGET_NAMES)
-    for path in MAPPINGS_DIR.glob("*.yml"):
+    assert {path.stem for path in mappings_folder().glob("*.yml")} == set(TARGET_NAMES)
+    for path in mappings_folder().glob("*.yml"):
         assert load_mapping(path)
 
 

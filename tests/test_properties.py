@@ -23,6 +23,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, Phase, assume, given, note, settings
 from hypothesis import strategies as st
+from siemc.backends import TARGET_NAMES
 from sigma.rule import SigmaDetection, SigmaDetectionItem
 from sigma.types import (
     SigmaCasedString,
@@ -33,10 +34,9 @@ from sigma.types import (
     SpecialChars,
 )
 
-from backends import TARGET_NAMES
-from siemc.build import compile_detection
+from siemc.compile.build import compile_detection
+from siemc.compile.rule import Detection, parse_rule
 from siemc.diagnostics import Unsupported
-from siemc.rule import Detection, parse_rule
 from tests.engines import COMPUTES_DERIVED, EngineUnavailable, derived_value, reference, run_target
 
 EXAMPLES = int(os.environ.get("SIEMC_PROPERTY_EXAMPLES", "300"))

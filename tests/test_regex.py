@@ -7,9 +7,9 @@ import re
 
 import pytest
 
+from siemc.compile.lucene import lucene_regex
+from siemc.compile.regex import re2_regex
 from siemc.diagnostics import Unsupported
-from siemc.lucene import lucene_regex
-from siemc.regex import re2_regex
 from tests.checkers.eql_engine import lucene_to_python
 
 

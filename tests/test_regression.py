@@ -2,7 +2,7 @@
 
 Each case folder under regression_data/rules holds info.yml (the rule id and the expected
 match_count) and the records as JSON. The rule is found by id in the SigmaHQ rule corpus, records
-are kept when the rule's log source covers them (siemc.logsources, as `siemc eval` does), and the
+are kept when the rule's log source covers them (siemc.compile.logsources, as `siemc eval` does), and the
 matches are counted. The corpus lives outside the repository (../shared/sigmahq) and is read at
 test time; without it the test is skipped.
 
@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from siemc.evaluate import Evaluator
-from siemc.events import load_events
-from siemc.logsources import record_filter
-from siemc.rule import parse_rule
+from siemc.compile.logsources import record_filter
+from siemc.compile.rule import parse_rule
+from siemc.verify.evaluate import Evaluator
+from siemc.verify.events import load_events
 
 REPO = Path(__file__).resolve().parent.parent
 SIGMAHQ = REPO.parent / "shared" / "sigmahq"

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from siemc.backends import TARGET_NAMES
 
-from backends import TARGET_NAMES
-from siemc.build import compile_detection
+from siemc.compile.build import compile_detection
+from siemc.compile.logsources import record_filter
+from siemc.compile.rule import Detection, parse_rule
 from siemc.diagnostics import SiemcError
-from siemc.events import load_events
-from siemc.logsources import record_filter
-from siemc.rule import Detection, parse_rule
+from siemc.verify.events import load_events
 from tests.engines import EngineRejected, EngineUnavailable, reference, run_target
 from tests.test_regression import CASES, Case, regression_cases, rule_index
 

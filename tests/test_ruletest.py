@@ -6,14 +6,14 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from siemc.backends import TARGET_NAMES
 from typer.testing import CliRunner
 
-from backends import TARGET_NAMES
-from siemc.build import compile_detection
 from siemc.cli import app
+from siemc.compile.build import compile_detection
+from siemc.compile.rule import Detection, parse_rule
 from siemc.diagnostics import SiemcError
-from siemc.rule import Detection, parse_rule
-from siemc.ruletest import AGREES, load_target_engines, run_rule_tests
+from siemc.verify.ruletest import AGREES, load_target_engines, run_rule_tests
 from tests.conftest import T1219_RULE
 from tests.t1219_cases import TOOLS
 

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from siemc.backends import TARGET_NAMES, get_target
 from sigma.types import SigmaString
 
-from backends import TARGET_NAMES, get_target
-from siemc.backend import (
+from siemc.compile.backend import (
     PYSIGMA_TO_REGEX,
     EscapedRegex,
     SiemcBackend,
@@ -24,7 +24,7 @@ from siemc.backend import (
     regex_string,
     wildcard_regex,
 )
-from siemc.fields import file_name_regex
+from siemc.compile.fields import file_name_regex
 
 # Sigma values: any text, with `*`, `?` and `\` (Sigma's escape) drawn often.
 values = st.text(st.one_of(st.sampled_from("*?\\.$^[](){}|+ \n"), st.characters()), max_size=12).map(

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from siemc.backends import get_target
 
-from backends import get_target
-from siemc.build import compile_detection
-from siemc.rule import Detection
+from siemc.compile.build import compile_detection
+from siemc.compile.rule import Detection
 from tests.native import native_event, nest
 from tests.t1219_cases import TOOLS, cases
 

@@ -67,8 +67,9 @@ def assert_t1219_finds_exactly_the_tools(
     time_column: when given, the rows must be newest first by it.
     oldest_first: feed the events oldest first, so that the query's sort has work to do.
     """
-    from backends import get_target
-    from siemc.rule import load_rule
+    from siemc.backends import get_target
+
+    from siemc.compile.rule import load_rule
     from tests.native import native_event
     from tests.t1219_cases import TOOLS, cases
 

@@ -408,8 +408,8 @@ SYSMON: dict[str, Any] = {"devicetype": 12, "EventID": 1}
 
 
 def compiled(rule: str) -> str:
-    from siemc.build import compile_detection
-    from siemc.rule import parse_rule
+    from siemc.compile.build import compile_detection
+    from siemc.compile.rule import parse_rule
 
     return compile_detection(parse_rule(rule, Path("regression.yml")), "aql")
 

@@ -529,8 +529,8 @@ def test_fixed_siemc_bug(
 ) -> None:
     import yaml
 
-    from siemc.build import compile_detection
-    from siemc.rule import parse_rule
+    from siemc.compile.build import compile_detection
+    from siemc.compile.rule import parse_rule
     from tests.checkers.logscale import logscale_syntax_errors
     from tests.engines import reference, run_target
 

@@ -400,9 +400,9 @@ SAMPLE_SIZE = 300
 def test_sigmahq_sample_parses() -> None:
     from sigma.exceptions import SigmaError
 
-    from siemc.build import compile_detection
+    from siemc.compile.build import compile_detection
+    from siemc.compile.rule import load_rule
     from siemc.diagnostics import SiemcError
-    from siemc.rule import load_rule
 
     # Windows process creation: every k-th file by path, plus the rules that once gave invalid SPL.
     paths = sorted((SIGMAHQ / "windows" / "process_creation").glob("*.yml"))
@@ -431,8 +431,8 @@ SYSMON: dict[str, Any] = {"source": "XmlWinEventLog:Microsoft-Windows-Sysmon/Ope
 
 
 def compiled(rule: str) -> str:
-    from siemc.build import compile_detection
-    from siemc.rule import parse_rule
+    from siemc.compile.build import compile_detection
+    from siemc.compile.rule import parse_rule
 
     return compile_detection(parse_rule(rule, Path("regression.yml")), "spl")
 

@@ -383,8 +383,8 @@ def test_t1219_returns_exactly_the_tools_with_category_and_flags() -> None:
 
 
 def _agrees(rule_text: str, events: list[dict[str, Any]], tmp_path: Path) -> list[int]:
-    from siemc.build import compile_detection
-    from siemc.rule import load_rule
+    from siemc.compile.build import compile_detection
+    from siemc.compile.rule import load_rule
     from tests.engines import reference, run_target
 
     path = tmp_path / "probe.yml"

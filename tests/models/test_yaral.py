@@ -405,8 +405,8 @@ def test_golden_contains_matches_after_a_newline() -> None:
 
 
 def compile_sigma(tmp_path: Path, logsource: str, detection: str) -> str:
-    from siemc.build import compile_detection
-    from siemc.rule import load_rule
+    from siemc.compile.build import compile_detection
+    from siemc.compile.rule import load_rule
 
     path = tmp_path / "probe.yml"
     path.write_text(

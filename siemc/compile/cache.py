@@ -25,16 +25,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from backends import TARGET_NAMES
 from siemc import __version__
+from siemc.backends import TARGET_NAMES
+from siemc.resources import backends_folder, code_folder, project_file, templates_folder
 
 if TYPE_CHECKING:
-    from siemc.build import TargetReport
+    from siemc.compile.build import TargetReport
 
 # marshal loads fastest (a no-op build reads some 20,000 entries); its format is Python's own, so
 # the interpreter version is part of the format tag and any other manifest counts as empty.
 MANIFEST_FORMAT = f"siemc-build-cache 3; python {sys.version_info[0]}.{sys.version_info[1]}"
-REPOSITORY = Path(__file__).resolve().parent.parent
 # Distributions whose behaviour shapes the output; pyproject.toml (hashed too) pins them.
 TOOLCHAIN_DISTRIBUTIONS = (
     "pysigma",
@@ -62,16 +62,43 @@ def _files(folder: Path, pattern: str) -> list[Path]:
     return sorted(p for p in folder.rglob(pattern) if p.is_file() and "__pycache__" not in p.parts)
 
 
-def _hash_files(digest: Any, root: Path, files: Iterable[Path]) -> None:
+@dataclass(frozen=True)
+class Toolchain:
+    """The folders whose files shape the output: siemc's code, the target modules and mapping files,
+    the templates, and pyproject.toml in a source checkout (None in an installed wheel)."""
+
+    code: Path
+    backends: Path
+    templates: Path
+    project_file: Path | None
+
+    @classmethod
+    def installed(cls) -> Toolchain:
+        return cls(code_folder(), backends_folder(), templates_folder(), project_file())
+
+    @classmethod
+    def source_tree(cls, root: Path) -> Toolchain:
+        project = root / "pyproject.toml"
+        return cls(
+            root / "siemc", root / "backends", root / "templates", project if project.is_file() else None
+        )
+
+
+def _hash_tree(digest: Any, label: str, folder: Path, files: Iterable[Path]) -> None:
+    """Hash files under a label, so the same tree gives the same hash in any layout or location."""
     for path in files:
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(f"{label}/{path.relative_to(folder).as_posix()}".encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
 
 
 def toolchain_fingerprints(
-    targets: Sequence[str], root: Path = REPOSITORY, known_targets: Sequence[str] = TARGET_NAMES
+    targets: Sequence[str], root: Path | None = None, known_targets: Sequence[str] = TARGET_NAMES
 ) -> dict[str, str]:
-    """Per target, a hash of everything besides the rule that can change its output."""
+    """Per target, a hash of everything besides the rule that can change its output.
+
+    `root` is a source tree to fingerprint instead of the installed siemc (tests use it).
+    """
+    toolchain = Toolchain.source_tree(root) if root is not None else Toolchain.installed()
     shared = hashlib.sha256()
     shared.update(f"siemc {__version__}; python {sys.version_info[:2]}".encode())
     # Every installed distribution and its version, as the names of the dist-info folders: one
@@ -81,26 +108,31 @@ def toolchain_fingerprints(
             shared.update(
                 ";".join(sorted(n for n in os.listdir(folder) if n.endswith(".dist-info"))).encode()
             )
-    if (root / "pyproject.toml").is_file():
-        _hash_files(shared, root, [root / "pyproject.toml"])
-    _hash_files(shared, root, _files(root / "siemc", "*"))
+    if toolchain.project_file is not None:
+        _hash_tree(shared, "project", toolchain.project_file.parent, [toolchain.project_file])
+    # Installed, the target modules and templates sit inside the code folder: hashed once, below.
+    data_folders = (toolchain.backends, toolchain.templates)
+    code = [p for p in _files(toolchain.code, "*") if not any(p.is_relative_to(d) for d in data_folders)]
+    _hash_tree(shared, "siemc", toolchain.code, code)
     # A file of backends/ or templates/ named after a target, or inside a folder named after one,
     # belongs to that target (backends/kql.py, templates/kql/query.j2, a mapping file kql.yml);
     # every other file there is shared by all targets.
-    owned: dict[str, list[Path]] = {name: [] for name in known_targets}
-    for path in _files(root / "backends", "*") + _files(root / "templates", "*"):
-        relative = path.relative_to(root)
-        owner = next((part for part in relative.parts[1:-1] if part in owned), None)
-        owner = owner or (path.stem if path.stem in owned else None)
-        if owner is None:
-            _hash_files(shared, root, [path])
-        else:
-            owned[owner].append(path)
+    owned: dict[str, list[tuple[str, Path, Path]]] = {name: [] for name in known_targets}
+    for label, data_folder in (("backends", toolchain.backends), ("templates", toolchain.templates)):
+        for path in _files(data_folder, "*"):
+            relative = path.relative_to(data_folder)
+            owner = next((part for part in relative.parts[:-1] if part in owned), None)
+            owner = owner or (path.stem if path.stem in owned else None)
+            if owner is None:
+                _hash_tree(shared, label, data_folder, [path])
+            else:
+                owned[owner].append((label, data_folder, path))
     base = shared.hexdigest()
     fingerprints: dict[str, str] = {}
     for name in targets:
         own = hashlib.sha256(f"{base}:{name}".encode())
-        _hash_files(own, root, owned.get(name, []))
+        for label, owned_folder, path in owned.get(name, []):
+            _hash_tree(own, label, owned_folder, [path])
         fingerprints[name] = own.hexdigest()
     return fingerprints
 

@@ -34,10 +34,10 @@ from sigma.types import (
     SpecialChars,
 )
 
-from siemc.backend import WholeValueRegex
+from siemc.compile.backend import WholeValueRegex
 
 if TYPE_CHECKING:
-    from siemc.target import Source
+    from siemc.compile.target import Source
 
 # Sigma path field -> siemc file-name field.
 FILE_NAME_FIELDS: Mapping[str, str] = {"Image": "ImageName", "ParentImage": "ParentImageName"}

@@ -16,7 +16,7 @@ absent: the field has no column there).
           - windows_events                      # the generated Windows event-log source (below)
     windows_events: {...}                       # template for every Windows event-log source
 
-`windows_events` turns siemc.logsources (Sysmon categories, PowerShell categories and Windows
+`windows_events` turns siemc.compile.logsources (Sysmon categories, PowerShell categories and Windows
 services, each a channel and event ids) into sources, so every target covers the same Windows log
 sources from one table of facts. Errors name the file and the key.
 """
@@ -33,9 +33,9 @@ import yaml
 from sigma.pipelines.common import windows_logsource_mapping
 from sigma.rule import SigmaLogSource
 
-from siemc.logsources import CATEGORY_SOURCES, SERVICE_CHANNELS, RecordSource
+from siemc.compile.logsources import CATEGORY_SOURCES, SERVICE_CHANNELS, RecordSource
+from siemc.resources import mappings_folder
 
-MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "backends" / "mappings"
 WINDOWS_EVENTS = "windows_events"
 
 _SOURCE_KEYS = {
@@ -50,7 +50,7 @@ _SOURCE_KEYS = {
 }
 _FAMILY_KEYS = _SOURCE_KEYS | {"channel", "event_id", "test", "list_test", "list_join", "join"}
 _LOGSOURCE_KEYS = ("category", "product", "service")
-# Windows services SigmaHQ rules use that neither siemc.logsources nor pySigma name a channel for.
+# Windows services SigmaHQ rules use that neither siemc.compile.logsources nor pySigma name a channel for.
 _MORE_CHANNELS: Mapping[str, tuple[str, ...]] = {
     "iis-configuration": ("Microsoft-IIS-Configuration/Operational",),
     "smbserver-connectivity": ("Microsoft-Windows-SMBServer/Connectivity",),
@@ -96,7 +96,7 @@ class LogsourceKey:
 
 @dataclass(frozen=True)
 class SourceSpec:
-    """One source as the mapping file states it (siemc.target turns it into a `Source`)."""
+    """One source as the mapping file states it (siemc.compile.target turns it into a `Source`)."""
 
     name: str
     selector: str
@@ -214,7 +214,7 @@ def _spec(block: Mapping[str, Any]) -> SourceSpec:
 
 
 def _windows_records() -> dict[LogsourceKey, tuple[RecordSource, ...]]:
-    """Windows log sources siemc.logsources knows, each as the records it stands for."""
+    """Windows log sources siemc.compile.logsources knows, each as the records it stands for."""
     records: dict[LogsourceKey, tuple[RecordSource, ...]] = {}
     for category, sources in CATEGORY_SOURCES.items():
         # One channel per source: process_creation's Security 4688 alternative has other field names.
@@ -343,7 +343,7 @@ def load_mapping(path: Path) -> tuple[Entry, ...]:
 
 @cache
 def target_mapping(target: str) -> tuple[Entry, ...]:
-    return load_mapping(MAPPINGS_DIR / f"{target}.yml")
+    return load_mapping(mappings_folder() / f"{target}.yml")
 
 
 def logsource_values(logsource: SigmaLogSource) -> dict[str, str]:

@@ -14,9 +14,9 @@ from sigma.exceptions import SigmaError
 from sigma.rule import SigmaDetection, SigmaDetections, SigmaRule
 from sigma.rule.base import SigmaYAMLLoader
 
-from backends import TARGET_NAMES
+from siemc.backends import TARGET_NAMES
+from siemc.compile.extension import EXTENSION_KEY, Extension, ExtensionError, parse_extension
 from siemc.diagnostics import SiemcError, line_of
-from siemc.extension import EXTENSION_KEY, Extension, ExtensionError, parse_extension
 
 RULE_SUFFIXES = (".yml", ".yaml")
 

@@ -14,7 +14,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any, ClassVar
 
 from jinja2 import FileSystemLoader, StrictUndefined, Template
@@ -23,13 +22,18 @@ from sigma.conversion.base import Backend
 from sigma.exceptions import SigmaError, SigmaFeatureNotSupportedByBackendError
 from sigma.rule import SigmaRule
 
+from siemc.compile.extension import TIME_COLUMN, DerivedColumn
+from siemc.compile.fields import (
+    FILE_NAME_FIELDS,
+    UnmappedFieldError,
+    field_pipeline,
+    nested_name,
+    unmapped_name,
+)
+from siemc.compile.mappings import SelectorValue, SourceSpec, entry_for, logsource_values, target_mapping
+from siemc.compile.rule import Detection
 from siemc.diagnostics import SiemcError, Unsupported
-from siemc.extension import TIME_COLUMN, DerivedColumn
-from siemc.fields import FILE_NAME_FIELDS, UnmappedFieldError, field_pipeline, nested_name, unmapped_name
-from siemc.mappings import SelectorValue, SourceSpec, entry_for, logsource_values, target_mapping
-from siemc.rule import Detection
-
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+from siemc.resources import templates_folder
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,7 @@ def group(expression: str) -> str:
 @cache
 def _environment() -> SandboxedEnvironment:
     environment = SandboxedEnvironment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
+        loader=FileSystemLoader(templates_folder()),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,

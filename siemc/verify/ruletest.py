@@ -1,7 +1,7 @@
 """Detection unit tests (`siemc test`): a rule's `siemc.tests` checked by the reference evaluator and,
 where an engine for a target is at hand, by running that target's compiled query over the same events.
 
-The reference evaluator (siemc/evaluate.py) states what the rule means; each test states what the
+The reference evaluator (siemc/verify/evaluate.py) states what the rule means; each test states what the
 author expects. A target agrees on a test when its query returns the test's event exactly when the
 reference matches it, with the same derived values where the language computes them.
 """
@@ -12,10 +12,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from siemc.compile.extension import RuleTest
+from siemc.compile.rule import Detection
 from siemc.diagnostics import SiemcError, Unsupported
-from siemc.evaluate import Evaluator
-from siemc.extension import RuleTest
-from siemc.rule import Detection
+from siemc.verify.evaluate import Evaluator
 
 # Verdicts of a target on one test.
 AGREES, DISAGREES, UNSUPPORTED, REJECTED, UNAVAILABLE = "ok", "FAIL", "unsupported", "rejected", "n/a"
@@ -144,9 +144,13 @@ def load_target_engines() -> TargetEngines | None:
     """
     import sys
     from importlib import import_module
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent
+    from siemc.resources import project_file
+
+    project = project_file()
+    if project is None:
+        return None
+    root = project.parent
     if not (root / "tests" / "engines.py").is_file():
         return None
     if str(root) not in sys.path:

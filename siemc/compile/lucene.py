@@ -22,8 +22,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from siemc.compile.regex import UNSUPPORTED_NODES, sre_constants, sre_parse
 from siemc.diagnostics import Unsupported
-from siemc.regex import UNSUPPORTED_NODES, sre_constants, sre_parse
 
 Item = tuple[Any, Any]  # one node of Python's parsed pattern: (opcode, argument)
 

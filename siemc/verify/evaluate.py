@@ -53,10 +53,10 @@ from sigma.types import (
     TimestampPart,
 )
 
+from siemc.compile.extension import DerivedColumn
+from siemc.compile.fields import FILE_NAME_FIELDS
+from siemc.compile.rule import Detection
 from siemc.diagnostics import SiemcError
-from siemc.extension import DerivedColumn
-from siemc.fields import FILE_NAME_FIELDS
-from siemc.rule import Detection
 
 Event = Mapping[str, Any]
 Predicate = Callable[[Event], bool]

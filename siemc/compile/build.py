@@ -7,7 +7,7 @@ files are written to a temporary file beside the destination and moved into plac
 fails keeps its previous output.
 
 Speed: rules are compiled in a pool of worker processes (results are merged in rule order, so the
-output never depends on scheduling), and a content-hash cache (`siemc.cache`) lets a rebuild skip
+output never depends on scheduling), and a content-hash cache (`siemc.compile.cache`) lets a rebuild skip
 every rule whose text and toolchain are unchanged and whose output file is still in place. This
 module imports no pySigma at load time: a rebuild that is all cache hits never needs it.
 """
@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from backends import TARGET_NAMES, get_target
-from siemc.cache import BuildCache, CacheEntry, toolchain_fingerprints
+from siemc.backends import TARGET_NAMES, get_target
+from siemc.compile.cache import BuildCache, CacheEntry, toolchain_fingerprints
 from siemc.diagnostics import Diagnostic, SiemcError, Unsupported
 
 if TYPE_CHECKING:
-    from siemc.rule import Detection
+    from siemc.compile.rule import Detection
 
 # Per rule and target, one of these; `skipped` = the rule's `siemc.targets` leaves this target out.
 CONVERTED: Final = "converted"
@@ -42,7 +42,7 @@ WRITTEN: Final = "written"
 UNCHANGED: Final = "unchanged"
 CHANGED: Final = "changed"  # --check: the file would change
 
-RULE_SUFFIXES: Final = (".yml", ".yaml")  # as siemc.rule, which this module does not import eagerly
+RULE_SUFFIXES: Final = (".yml", ".yaml")  # as siemc.compile.rule, which this module does not import eagerly
 
 ProgressCallback = Callable[[int, int], None]  # (rules compiled so far, rules to compile)
 
@@ -90,7 +90,9 @@ class BuildResult:
 
 def compile_detection(detection: Detection, target_name: str) -> str:
     """The finished query text of one rule for one target; SiemcError when it cannot be built."""
-    return get_target(target_name).render(detection)
+    # mypy reads backends/ as its own package, so siemc.backends is untyped to it: state the type.
+    text: str = get_target(target_name).render(detection)
+    return text
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -110,7 +112,7 @@ def output_path(out: Path, target_name: str, detection: Detection) -> Path:
 
 
 def load_all(paths: Iterable[Path]) -> tuple[list[Detection], list[Diagnostic]]:
-    from siemc.rule import load_rule, rule_files
+    from siemc.compile.rule import load_rule, rule_files
 
     detections: list[Detection] = []
     diagnostics: list[Diagnostic] = []
@@ -123,7 +125,7 @@ def load_all(paths: Iterable[Path]) -> tuple[list[Detection], list[Diagnostic]]:
 
 
 def find_rule_files(paths: Iterable[Path]) -> list[Path]:
-    """Rule files named or found under folders, sorted: `siemc.rule.rule_files` without pySigma."""
+    """Rule files named or found under folders, sorted: `siemc.compile.rule.rule_files` without pySigma."""
     found: set[Path] = set()
     for path in paths:
         if not path.is_dir():
@@ -243,7 +245,7 @@ def universal_newlines(data: bytes) -> str:
 
 def build_rule(task: RuleTask) -> RuleReport:
     """Parse one rule once and compile it for each target; never raises for a rule's problem."""
-    from siemc.rule import locate_message, parse_rule
+    from siemc.compile.rule import locate_message, parse_rule
 
     try:
         detection = parse_rule(task.text, task.path)

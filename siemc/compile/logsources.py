@@ -3,7 +3,7 @@
 A Sigma rule names its data by log source (`category: process_creation`, `service: security`); a
 record carries a Channel and an EventID. Sysmon categories are Sysmon event ids; Windows services
 are channels; PowerShell categories are event ids of the PowerShell channels. Records are the
-flattened mappings of siemc.events (fields `Channel`, `EventID`, `Provider_Name`).
+flattened mappings of siemc.verify.events (fields `Channel`, `EventID`, `Provider_Name`).
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Compile stage: load a rule, convert it per target, render and write the query text."""

@@ -1,0 +1,1 @@
+"""Verify stage: the reference evaluator, event loading and the rules' unit tests."""

@@ -1,0 +1,1 @@
+"""Jinja templates, one folder per target; installed as the data package siemc.templates."""
