@@ -711,12 +711,32 @@ def _search_compare(node: SCompare, event: Event) -> bool:
         return False
     if node.op in ("=", "!="):
         # `=` matches the value as text (wildcards, any case); only <, >, <=, >= compare numbers.
+        # SR "search": a value in CIDR notation matches the IP addresses of that network.
+        network = _cidr(node.value)
+        if network is not None:
+            return _in_network(text, network) == (node.op == "=")
         return search_matches(node.value, text) == (node.op == "=")
     left, right = number_of(text), number_of(node.value)
     a: Any
     b: Any
     a, b = (left, right) if left is not None and right is not None else (text, node.value)
     return COMPARISONS[node.op](a, b)
+
+
+def _cidr(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    if "/" not in value:
+        return None
+    try:
+        return ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return None
+
+
+def _in_network(text: str, network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
+    try:
+        return ipaddress.ip_address(text) in network
+    except ValueError:
+        return False
 
 
 def eval_search(node: Any, event: Event, now: dt.datetime) -> bool:

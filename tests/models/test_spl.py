@@ -100,6 +100,20 @@ def test_in_operator() -> None:
     assert hits('action IN ("AddToCart", purchase)', [{"action": "addtocart"}, {"action": "view"}]) == [0]
 
 
+def test_a_cidr_value_matches_the_addresses_of_its_network() -> None:
+    # SR "search": `clientip="192.0.2.0/24"` (CIDR notation) matches every address of the subnet;
+    # a value that is not an address does not match, and `!=` keeps the field's presence rule.
+    events: list[Mapping[str, Any]] = [
+        {"ip": "192.0.2.17"},
+        {"ip": "192.0.3.1"},
+        {"ip": "not an address"},
+        {"other": "192.0.2.1"},
+    ]
+    assert hits('ip="192.0.2.0/24"', events) == [0]
+    assert hits("ip!=192.0.2.0/24", events) == [1, 2]
+    assert hits('ip IN ("10.0.0.0/8", "192.0.2.0/24")', events) == [0]
+
+
 def test_comparisons_on_numbers() -> None:
     # SM "Predicate expressions": `count > 15`; numbers compare as numbers.
     events: list[Mapping[str, Any]] = [{"count": "9"}, {"count": 15}, {"count": "100"}]
