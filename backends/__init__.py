@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from siemc.compile.target import Target
+    from siemc.config import SiteConfig
 
 # name -> module that defines it; modules load on first use so that one target costs one import.
 _MODULES = {
@@ -19,12 +20,15 @@ _MODULES = {
     "logscale": ("siemc.backends.logscale", "LogScale"),
 }
 TARGET_NAMES: tuple[str, ...] = tuple(_MODULES)
-_instances: dict[str, Target] = {}
+_instances: dict[tuple[str, str], Target] = {}
 
 
-def get_target(name: str) -> Target:
-    """The target called `name`; KeyError for an unknown one."""
-    if name not in _instances:
+def get_target(name: str, site: SiteConfig | None = None) -> Target:
+    """The target called `name`, set up for a site configuration (None: the defaults); KeyError for an
+    unknown name. Targets keep caches (log sources, backends): one instance per name and site."""
+    key = (name, site.key if site is not None else "")
+    if key not in _instances:
         module_name, class_name = _MODULES[name]
-        _instances[name] = getattr(import_module(module_name), class_name)()
-    return _instances[name]
+        target_class = getattr(import_module(module_name), class_name)
+        _instances[key] = target_class(site) if site is not None else target_class()
+    return _instances[key]

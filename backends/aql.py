@@ -142,6 +142,10 @@ class Aql(Target):
     siem = "IBM QRadar (AQL)"
     file_extension = "aql"
     backend_class = AqlBackend
+    native_field_name = re.compile(r'[A-Za-z_][\w]*|"[^"\n]+"')
+    native_field_hint = (
+        'a normalised column (username) or a custom property in double quotes ("Process Name")'
+    )
     flags_as_text = True  # AQL has no boolean literal for a computed column
 
     def string_literal(self, text: str) -> str:

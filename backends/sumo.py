@@ -14,6 +14,7 @@ Unicode letters too.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sigma.conversion.state import ConversionState
@@ -101,6 +102,8 @@ class Sumo(Target):
     siem = "Sumo Logic Cloud SIEM"
     file_extension = "sumo"
     backend_class = SumoBackend
+    native_field_name = re.compile(r'[A-Za-z_][\w]*|%"[^"\n]+"')
+    native_field_hint = 'a schema field (baseImage) or a nested record field as %"fields.Name"'
     flags_as_text = True  # computed fields are strings
 
     def string_literal(self, text: str) -> str:

@@ -6,12 +6,15 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from siemc.backends import TARGET_NAMES, get_target
 from siemc.diagnostics import Diagnostic, SiemcError, Unsupported
+
+if TYPE_CHECKING:
+    from siemc.config import SiteConfig
 
 app = typer.Typer(
     help="Compile Sigma detection rules into native SIEM queries.",
@@ -19,6 +22,25 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from siemc import __version__
+
+        typer.echo(f"siemc {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit.", callback=_version, is_eager=True),
+    ] = False,
+) -> None:
+    """Compile Sigma detection rules into native SIEM queries."""
+
 
 EXIT_RULE_ERROR = 1
 EXIT_USAGE = 2
@@ -40,6 +62,69 @@ def _report(diagnostics: list[Diagnostic]) -> None:
         typer.echo(str(diagnostic), err=True)
 
 
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="Site configuration (default: the nearest siemc.yml).", dir_okay=False
+    ),
+]
+PlaceholderOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--placeholder", "-p", help="NAME=VALUE: a placeholder value, adds to siemc.yml (repeatable)."
+    ),
+]
+
+
+def _site(config: Path | None, placeholder: list[str] | None, paths: list[Path]) -> SiteConfig:
+    """The site configuration of a command; a bad one is one error line and exit 2, before any rule."""
+    from siemc.compile.site import check_site
+    from siemc.config import ConfigError, resolve_config
+
+    overrides: dict[str, list[str]] = {}
+    for item in placeholder or []:
+        name, equals, value = item.partition("=")
+        if not equals or not name:
+            _fail_usage(f"--placeholder expects NAME=VALUE, got {item!r}")
+        overrides.setdefault(name, []).append(value)
+    try:
+        site = resolve_config(config, paths, overrides)
+        check_site(site)
+    except ConfigError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    return site
+
+
+def _warn_unused_filters(site: SiteConfig, rule_texts: list[str]) -> None:
+    """A filter naming a rule that is not among the rules at hand is most likely a typo."""
+    for loaded in site.filters:
+        references = loaded.sigma.filter.rules
+        if isinstance(references, str):
+            continue
+        for reference in references:
+            name = str(reference.reference)
+            if not any(name in text for text in rule_texts):
+                line = loaded.reference_line(name)
+                typer.echo(
+                    f"{loaded.path}:{line}: warning: the filter names rule {name!r}, which is not among "
+                    "the rules given (by id or name)",
+                    err=True,
+                )
+
+
+def _rule_texts(paths: list[Path]) -> list[str]:
+    from siemc.compile.build import find_rule_files
+
+    texts = []
+    for path in find_rule_files(paths):
+        try:
+            texts.append(path.read_text(encoding="utf-8", errors="replace"))
+        except OSError:
+            continue
+    return texts
+
+
 @app.command()
 def targets() -> None:
     """List the targets and the SIEM each one serves."""
@@ -51,16 +136,20 @@ def targets() -> None:
 def convert(
     rules: Annotated[list[Path], typer.Argument(help="Rule files to convert.")],
     target: Annotated[str, typer.Option("--target", "-t", help="Target name (see `siemc targets`).")],
+    config: ConfigOption = None,
+    placeholder: PlaceholderOption = None,
 ) -> None:
     """Print the query of each rule for one target, ready to paste."""
     from siemc.compile.build import compile_detection
-    from siemc.compile.rule import load_rule, locate_message
+    from siemc.compile.rule import load_rule
+    from siemc.diagnostics import locate_message
 
     _check_targets([target])
+    site = _site(config, placeholder, rules)
     failed = False
     for index, path in enumerate(rules):
         try:
-            detection = load_rule(path)
+            detection = load_rule(path, site)
             text = compile_detection(detection, target)
         except SiemcError as error:
             line = error.line
@@ -158,6 +247,8 @@ def build(
         UnsupportedPolicy,
         typer.Option("--unsupported", help="A rule a target cannot express: ignore, warn or error."),
     ] = UnsupportedPolicy.WARN,
+    config: ConfigOption = None,
+    placeholder: PlaceholderOption = None,
 ) -> None:
     """Compile rules into <out>/<target>/<rule-stem>.<ext>."""
     from siemc.compile.build import build as run_build
@@ -169,6 +260,9 @@ def build(
     for source in sources:
         if not source.exists():
             _fail_usage(f"no such file or folder: {source}")
+    site = _site(config, placeholder, sources)
+    if site.filters:
+        _warn_unused_filters(site, _rule_texts(sources))
     progress = _ProgressBar() if sys.stderr.isatty() else None
     try:
         result = run_build(
@@ -179,6 +273,7 @@ def build(
             jobs=jobs or os.cpu_count() or 1,
             cache_dir=None if no_cache else cache_dir,
             progress=progress,
+            site=site,
         )
     finally:
         if progress is not None:
@@ -205,11 +300,18 @@ def build(
 
 
 @app.command()
-def validate(paths: Annotated[list[Path], typer.Argument(help="Rule files or folders.")]) -> None:
-    """Load and check rules without compiling them."""
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="Rule files or folders.")],
+    config: ConfigOption = None,
+    placeholder: PlaceholderOption = None,
+) -> None:
+    """Load and check rules (with the site's placeholders and filters) without compiling them."""
     from siemc.compile.build import load_all
 
-    detections, diagnostics = load_all(paths)
+    site = _site(config, placeholder, paths)
+    if site.filters:
+        _warn_unused_filters(site, _rule_texts(paths))
+    detections, diagnostics = load_all(paths, site)
     _report(diagnostics)
     typer.echo(f"{len(detections)} valid, {len(diagnostics)} invalid", err=True)
     if diagnostics:
@@ -230,6 +332,8 @@ def test_rules(
     matrix: Annotated[
         bool, typer.Option("--matrix", help="Print rules x targets with agreement counts instead.")
     ] = False,
+    config: ConfigOption = None,
+    placeholder: PlaceholderOption = None,
 ) -> None:
     """Run the rules' `siemc.tests`: the reference evaluator, then each target's query on the same events."""
     from siemc.compile.build import compile_detection, load_all
@@ -237,7 +341,11 @@ def test_rules(
 
     selected = target or list(TARGET_NAMES)
     _check_targets(selected)
-    detections, diagnostics = load_all(paths or [Path("detections")])
+    sources = paths or [Path("detections")]
+    site = _site(config, placeholder, sources)
+    if site.filters:
+        _warn_unused_filters(site, _rule_texts(sources))
+    detections, diagnostics = load_all(sources, site)
     _report(diagnostics)
     engines = None if reference_only else load_target_engines()
     if engines is None and not reference_only:
@@ -283,28 +391,22 @@ def eval_rule(
         Path,
         typer.Option("--events", "-e", help="Events: a JSON array, JSON lines or event-log records."),
     ],
-    placeholder: Annotated[
-        list[str] | None,
-        typer.Option("--placeholder", "-p", help="NAME=VALUE for `expand` placeholders (repeatable)."),
-    ] = None,
+    placeholder: PlaceholderOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Print each event the rule matches as JSON: its index (from 0) and its derived columns."""
     import json
 
     from siemc.compile.logsources import record_filter
-    from siemc.compile.rule import load_rule, locate_message
+    from siemc.compile.rule import load_rule
+    from siemc.diagnostics import locate_message
     from siemc.verify.evaluate import Evaluator
     from siemc.verify.events import load_events
 
-    placeholders: dict[str, list[str]] = {}
-    for item in placeholder or []:
-        name, equals, value = item.partition("=")
-        if not equals or not name:
-            _fail_usage(f"--placeholder expects NAME=VALUE, got {item!r}")
-        placeholders.setdefault(name, []).append(value)
+    site = _site(config, placeholder, [rule])
     try:
-        detection = load_rule(rule)
-        evaluator = Evaluator.for_detection(detection, placeholders)
+        detection = load_rule(rule, site)
+        evaluator = Evaluator.for_detection(detection, site.evaluation_values())
     except SiemcError as error:
         line = error.line
         if line is None and rule.is_file():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,3 +37,12 @@ def line_of(text: str, needle: str) -> int | None:
     """1-based line of the first occurrence of `needle` in `text`, used to place pySigma errors."""
     index = text.find(needle)
     return None if index < 0 else text.count("\n", 0, index) + 1
+
+
+def locate_message(text: str, message: str) -> int | None:
+    """pySigma errors carry no line: place them at the first quoted name they mention."""
+    for quoted in re.findall(r"'([^'\n]+)'", message):
+        line = line_of(text, quoted)
+        if line is not None:
+            return line
+    return None

@@ -83,7 +83,12 @@ def _run_kql(query: str, source: Source, rows: list[dict[str, Any]]) -> list[Row
     assert table is not None, source.selector
     columns = kusto.table_columns(table.group(0))
     naive = [_kusto_row(row, columns) for row in rows]
-    result = kusto.run_kql(query, {table.group(0): naive}, now=NOW.replace(tzinfo=None))
+    from duckdb_kql.errors import KqlUnsupportedError
+
+    try:
+        result = kusto.run_kql(query, {table.group(0): naive}, now=NOW.replace(tzinfo=None))
+    except KqlUnsupportedError as error:  # e.g. ipv4_is_in_range: Kusto.Language checked the text above
+        raise EngineUnavailable(f"duckdb-kql cannot execute it: {error}") from error
     return _rows_by_time(result, source.time_field, len(rows))
 
 
@@ -187,7 +192,9 @@ def reference(
         # File-name fields stay derived from their path fields, which get the "" instead.
         fields = {FILE_NAME_TO_PATH.get(name, name) for name in rule_fields(detection)}
         view = [{name: "" for name in fields} | dict(event) for event in events]
-    evaluator = Evaluator.for_detection(detection, empty_is_null=empty_is_null)
+    evaluator = Evaluator.for_detection(
+        detection, detection.site.evaluation_values(), empty_is_null=empty_is_null
+    )
     return [(evaluator.matches(event), evaluator.derived(event)) for event in view]
 
 
@@ -195,7 +202,7 @@ def run_target(
     target_name: str, detection: Detection, query: str, events: Sequence[Mapping[str, Any]]
 ) -> list[Row]:
     """The rows the target's engine returns for `query` over the Sigma-named `events`."""
-    source = get_target(target_name).source_for(detection.sigma)
+    source = get_target(target_name, detection.site).source_for(detection.sigma)
     return ENGINES[target_name](query, source, native_events(target_name, source, events))
 
 

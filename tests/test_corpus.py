@@ -20,6 +20,7 @@ from siemc.compile.rule import load_rule
 from siemc.diagnostics import SiemcError
 from tests.checkers.kusto import DEFENDER_XDR_SCHEMA_PATH, KustoLanguage, KustoLanguageUnavailable
 from tests.conftest import REPO
+from tests.no_repr import assert_no_repr
 
 CORPUS = REPO.parent / "shared" / "sigmahq" / "rules"
 SENTINEL_SCHEMA_PATH = REPO / "tests" / "checkers" / "sentinel_schema.json"
@@ -67,6 +68,12 @@ def outputs() -> dict[str, dict[Path, str | None]]:
             except SiemcError:  # unsupported or a rule error; anything else is a crash and fails
                 result[name][path] = None
     return result
+
+
+def test_no_output_holds_a_python_repr(outputs: dict[str, dict[Path, str | None]]) -> None:
+    for by_rule in outputs.values():
+        for _, text in _converted(by_rule):
+            assert_no_repr(text)
 
 
 def _converted(outputs: dict[Path, str | None]) -> Iterator[tuple[Path, str]]:

@@ -38,6 +38,7 @@ from siemc.compile.build import compile_detection
 from siemc.compile.rule import Detection, parse_rule
 from siemc.diagnostics import Unsupported
 from tests.engines import COMPUTES_DERIVED, EngineUnavailable, derived_value, reference, run_target
+from tests.no_repr import assert_no_repr
 
 EXAMPLES = int(os.environ.get("SIEMC_PROPERTY_EXAMPLES", "300"))
 STRING_FIELDS = ("Image", "CommandLine", "User", "Computer")
@@ -321,6 +322,7 @@ def test_target_agrees_with_the_reference_evaluator(target: str) -> None:
             assume(False)
             return
         note(query)
+        assert_no_repr(query)
         expected = {
             i: derived for i, (matched, derived) in enumerate(reference(target, detection, events)) if matched
         }

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Final
 
 from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionNOT, ConditionOR
 from sigma.conversion.base import TextQueryBackend
 from sigma.conversion.state import ConversionState
+from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import (
     SigmaCasedString,
     SigmaCompareExpression,
@@ -37,6 +38,8 @@ from sigma.types import (
     SpecialChars,
     char_mapping,
 )
+
+from siemc.compile.placeholders import NamedListValue
 
 _REGEX_ESCAPES = str.maketrans({c: "\\" + c for c in ".*+?^$[](){}|\\/"})
 _WILDCARD_SPLIT = re.compile(r"([*?])")
@@ -351,7 +354,39 @@ def _unused_regex(regex: SigmaRegularExpression, state: ConversionState) -> _Unu
     return _UnusedRegex()
 
 
-class SiemcBackend(TextQueryBackend):
+class NamedListTests:
+    """A Sigma placeholder kept as the SIEM's own named list (siemc.compile.placeholders).
+
+    A backend states, per match kind (exact, contains, startswith, endswith, regex, cidr; `_cased`
+    appended for a `cased` test), its SIEM's construct with `{field}` (the native field) and `{list}`
+    (the list name as the language's string literal). A kind it has no construct for is unsupported.
+    """
+
+    named_list_tests: ClassVar[Mapping[str, str]] = {}
+
+    def named_list_literal(self, name: str) -> str:
+        # List names are plain ([A-Za-z0-9_.-], checked in siemc.yml): no escaping is needed anywhere.
+        return f'"{name}"'
+
+    def convert_condition_field_eq_query_expr(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        value = cond.value
+        if not isinstance(value, NamedListValue):
+            return super().convert_condition_field_eq_query_expr(cond, state)  # type: ignore[misc]
+        kind = value.kind + ("_cased" if value.cased else "")
+        template = self.named_list_tests.get(kind)
+        if template is None:
+            cased = "case-sensitive " if value.cased else ""
+            raise SigmaFeatureNotSupportedByBackendError(
+                f"placeholder '{value.placeholder}' is the named list {value.id!r}: this target has no list "
+                f"construct for {cased}{value.kind} matches (give its values in siemc.yml instead)"
+            )
+        field = self.escape_and_quote_field(cond.field)  # type: ignore[attr-defined]
+        return template.format(field=field, list=self.named_list_literal(value.id))
+
+
+class SiemcBackend(NamedListTests, TextQueryBackend):
     parenthesize = True
     # Standard precedence; with parenthesize every group is bracketed anyway.
     precedence: ClassVar[tuple[type[ConditionNOT], type[ConditionAND], type[ConditionOR]]] = (

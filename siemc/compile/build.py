@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Final
 
 from siemc.backends import TARGET_NAMES, get_target
 from siemc.compile.cache import BuildCache, CacheEntry, toolchain_fingerprints
+from siemc.config import DEFAULT, SiteConfig
 from siemc.diagnostics import Diagnostic, SiemcError, Unsupported
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ class BuildResult:
 def compile_detection(detection: Detection, target_name: str) -> str:
     """The finished query text of one rule for one target; SiemcError when it cannot be built."""
     # mypy reads backends/ as its own package, so siemc.backends is untyped to it: state the type.
-    text: str = get_target(target_name).render(detection)
+    text: str = get_target(target_name, detection.site).render(detection)
     return text
 
 
@@ -111,14 +112,14 @@ def output_path(out: Path, target_name: str, detection: Detection) -> Path:
     return out / target_name / f"{detection.stem}.{get_target(target_name).file_extension}"
 
 
-def load_all(paths: Iterable[Path]) -> tuple[list[Detection], list[Diagnostic]]:
+def load_all(paths: Iterable[Path], site: SiteConfig = DEFAULT) -> tuple[list[Detection], list[Diagnostic]]:
     from siemc.compile.rule import load_rule, rule_files
 
     detections: list[Detection] = []
     diagnostics: list[Diagnostic] = []
     for path in rule_files(list(paths)):
         try:
-            detections.append(load_rule(path))
+            detections.append(load_rule(path, site))
         except SiemcError as error:
             diagnostics.append(Diagnostic(path, error.message, error.line))
     return detections, diagnostics
@@ -243,12 +244,23 @@ def universal_newlines(data: bytes) -> str:
     return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
 
 
+# The site configuration of the build under way, in this process and in each worker (set by the
+# pool's initializer): one object, passed once rather than with every task.
+_site: SiteConfig = DEFAULT
+
+
+def _use_site(site: SiteConfig) -> None:
+    global _site
+    _site = site
+
+
 def build_rule(task: RuleTask) -> RuleReport:
     """Parse one rule once and compile it for each target; never raises for a rule's problem."""
-    from siemc.compile.rule import locate_message, parse_rule
+    from siemc.compile.rule import parse_rule
+    from siemc.diagnostics import locate_message
 
     try:
-        detection = parse_rule(task.text, task.path)
+        detection = parse_rule(task.text, task.path, _site)
     except SiemcError as error:
         return RuleReport(
             task.path,
@@ -303,11 +315,12 @@ def _build_rule_safely(task: RuleTask) -> RuleReport:
 
 
 def _run_tasks(
-    tasks: Sequence[RuleTask], jobs: int, progress: ProgressCallback | None
+    tasks: Sequence[RuleTask], jobs: int, progress: ProgressCallback | None, site: SiteConfig
 ) -> Iterator[RuleReport]:
     """Reports in task order, whatever the scheduling; a pool of `jobs` processes when it pays off."""
     total = len(tasks)
     workers = min(jobs, total)
+    _use_site(site)
     if workers <= 1:
         for done, task in enumerate(tasks, 1):
             yield _build_rule_safely(task)
@@ -324,7 +337,9 @@ def _run_tasks(
     context = multiprocessing.get_context(method)
     chunk = max(1, min(16, total // (workers * 8)))
     done = 0
-    executor = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    executor = ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_use_site, initargs=(site,)
+    )
     try:
         for report in executor.map(_build_rule_safely, tasks, chunksize=chunk):
             done += 1
@@ -382,6 +397,7 @@ def build(
     jobs: int = 1,
     cache_dir: Path | None = None,
     progress: ProgressCallback | None = None,
+    site: SiteConfig = DEFAULT,
 ) -> BuildResult:
     """Compile rule files and folders for the targets into `out`.
 
@@ -414,7 +430,14 @@ def build(
         colliding = stems[path.stem] > 1
         if cache is not None:
             rule_hash = hashlib.sha256(path.as_posix().encode() + b"\0" + data).hexdigest()
-            keys = {t: text_digest(f"{fingerprints[t]}:{rule_hash}".encode()) for t in selected}
+            if site.is_default:
+                keys = {t: text_digest(f"{fingerprints[t]}:{rule_hash}".encode()) for t in selected}
+            else:  # what of the configuration can change this rule's output is part of its key
+                rule_text = data.decode("utf-8", errors="replace")
+                keys = {
+                    t: text_digest(f"{fingerprints[t]}:{rule_hash}:{site.rule_digest(t, rule_text)}".encode())
+                    for t in selected
+                }
             rule_keys[path] = keys
             replayed = _replay(cache.entries_for(path), selected, keys, colliding, str(out))
             if replayed is not None:
@@ -434,7 +457,7 @@ def build(
         reports.append(None)
         tasks.append(RuleTask(path, text, selected, out, check, write=not colliding))
 
-    compiled = _run_tasks(tasks, jobs, progress)
+    compiled = _run_tasks(tasks, jobs, progress, site)
     seen: dict[str, Path] = {}
     for index, maybe_report in enumerate(reports):
         report = maybe_report if maybe_report is not None else next(compiled)

@@ -24,7 +24,7 @@ sources from one table of facts. Errors name the file and the key.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -65,7 +65,13 @@ SelectorValue = str | int | bool
 
 
 class MappingError(Exception):
-    """A mapping file is malformed; the message names the file and the key."""
+    """A mapping file (or a site configuration's sources) is malformed; the message names the file
+    and the key, `where` is the key alone (`sources[2].selector`) and `problem` what is wrong."""
+
+    def __init__(self, message: str, where: str = "", problem: str = "") -> None:
+        super().__init__(message)
+        self.where = where
+        self.problem = problem or message
 
 
 @dataclass(frozen=True)
@@ -119,7 +125,7 @@ class _Reader:
         self.path = path
 
     def fail(self, where: str, problem: str) -> MappingError:
-        return MappingError(f"{self.path}: {where}: {problem}")
+        return MappingError(f"{self.path}: {where}: {problem}", where, problem)
 
     def mapping(self, value: object, where: str) -> dict[str, Any]:
         if not isinstance(value, dict):
@@ -189,10 +195,11 @@ class _Reader:
             slot in self.text(unmapped, f"{where}.unmapped") for slot in ("{name}", "{flat}")
         ):
             raise self.fail(f"{where}.unmapped", "the template must contain {name} or {flat}")
+        selector = self.text(block["selector"], f"{where}.selector")
         return {
             **block,
-            "name": self.text(block.get("name", block["selector"].split()[0]), f"{where}.name"),
-            "selector": self.text(block["selector"], f"{where}.selector"),
+            "name": self.text(block.get("name", selector.split()[0]), f"{where}.name"),
+            "selector": selector,
             "time_field": self.text(block["time_field"], f"{where}.time_field"),
             "fields": self.fields(block.get("fields", {}), sets, f"{where}.fields"),
             "selector_fields": self.value_table(block.get("selector_fields", {}), f"{where}.selector_fields"),
@@ -272,8 +279,109 @@ def _family_source(family: Mapping[str, Any], records: Sequence[RecordSource]) -
     }
 
 
-def load_mapping(path: Path) -> tuple[Entry, ...]:
-    """Every log source entry of one mapping file, most specific first."""
+@dataclass(frozen=True)
+class SiteSources:
+    """A site configuration's changes to one target's mapping (siemc.yml `targets.<target>`).
+
+    `sources` are entries in the mapping file's format: one for a log source the file has overrides
+    the keys it names (of the candidate called `name`, else of the first candidate; `fields` are
+    merged into the table, `candidates` replaces them all) and keeps the rest; one for a new log
+    source adds it. `fields` (Sigma -> native) are merged into every source's table.
+    """
+
+    path: Path  # the configuration file, named in errors
+    prefix: str  # where in it: `targets.spl`
+    sources: tuple[Mapping[str, Any], ...] = ()
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+
+def _spec_block(spec: SourceSpec) -> dict[str, Any]:
+    block: dict[str, Any] = {
+        "name": spec.name,
+        "selector": spec.selector,
+        "selector_fields": dict(spec.selector_fields),
+        "time_field": spec.time_field,
+        "fields": dict(spec.fields),
+        "extra": dict(spec.extra),
+    }
+    if spec.unmapped is not None:
+        block["unmapped"] = spec.unmapped
+    if spec.keyword_field is not None:
+        block["keyword_field"] = spec.keyword_field
+    return block
+
+
+def _apply_site(
+    entries: list[Entry],
+    site: SiteSources,
+    defaults: Mapping[str, Any],
+    sets: Mapping[str, dict[str, str]],
+    generated: Any,
+) -> list[Entry]:
+    reader = _Reader(site.path)
+    by_key = {entry.key: index for index, entry in enumerate(entries)}
+    for index, raw_entry in enumerate(site.sources):
+        where = f"{site.prefix}.sources[{index}]"
+        entry = dict(reader.mapping(raw_entry, where))
+        key = reader.logsource(entry.pop("logsource", None), f"{where}.logsource")
+        existing = entries[by_key[key]] if key in by_key else None
+        if "candidates" in entry or existing is None:
+            raw_candidates = entry.pop("candidates", None)
+            single = raw_candidates is None
+            if single:
+                raw_candidates = [entry]
+            elif entry:
+                raise reader.fail(where, "give either `candidates` or the keys of one source, not both")
+            if not isinstance(raw_candidates, list) or not raw_candidates:
+                raise reader.fail(f"{where}.candidates", "expected a non-empty list")
+            places = [where] if single else [f"{where}.candidates[{i}]" for i in range(len(raw_candidates))]
+            candidates = tuple(
+                generated(key, place)
+                if candidate == WINDOWS_EVENTS
+                else _spec(reader.source(candidate, defaults, sets, place))
+                for place, candidate in zip(places, raw_candidates, strict=True)
+            )
+        else:
+            assert existing is not None
+            unknown = sorted(set(entry) - _SOURCE_KEYS)
+            if unknown:
+                known = ", ".join(sorted(_SOURCE_KEYS | {"candidates", "logsource"}))
+                raise reader.fail(f"{where}.{unknown[0]}", f"unknown key (known: {known})")
+            names = [spec.name for spec in existing.candidates]
+            chosen = names.index(entry["name"]) if entry.get("name") in names else 0
+            block = _spec_block(existing.candidates[chosen])
+            for name, value in entry.items():
+                if name == "fields":
+                    block["fields"] = {**block["fields"], **reader.fields(value, sets, f"{where}.fields")}
+                elif value is None and name in ("unmapped", "keyword_field"):
+                    block.pop(name, None)  # `unmapped: null`: a fixed schema from now on
+                else:
+                    block[name] = value
+            replaced = _spec(reader.source(block, {}, sets, where))
+            candidates = tuple(replaced if i == chosen else c for i, c in enumerate(existing.candidates))
+        new_entry = Entry(key, candidates)
+        if key in by_key:
+            entries[by_key[key]] = new_entry
+        else:
+            by_key[key] = len(entries)
+            entries.append(new_entry)
+    if site.fields:
+        table = reader.string_table(site.fields, f"{site.prefix}.fields")
+        entries = [
+            Entry(
+                entry.key,
+                tuple(
+                    SourceSpec(**{**spec.__dict__, "fields": {**spec.fields, **table}})
+                    for spec in entry.candidates
+                ),
+            )
+            for entry in entries
+        ]
+    return entries
+
+
+def load_mapping(path: Path, site: SiteSources | None = None) -> tuple[Entry, ...]:
+    """Every log source entry of one mapping file, most specific first, with a site's changes."""
     reader = _Reader(path)
     try:
         document = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
@@ -338,6 +446,8 @@ def load_mapping(path: Path) -> tuple[Entry, ...]:
         entries.extend(
             Entry(key, (generated(key, f"{WINDOWS_EVENTS} ({key})"),)) for key in windows if key not in stated
         )
+    if site is not None:
+        entries = _apply_site(entries, site, defaults, sets, generated)
     return tuple(sorted(entries, key=lambda entry: -entry.key.specificity))
 
 

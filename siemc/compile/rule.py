@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,7 +17,9 @@ from sigma.rule.base import SigmaYAMLLoader
 
 from siemc.backends import TARGET_NAMES
 from siemc.compile.extension import EXTENSION_KEY, Extension, ExtensionError, parse_extension
-from siemc.diagnostics import SiemcError, line_of
+from siemc.compile.placeholders import expand_placeholders
+from siemc.config import DEFAULT, LoadedFilter, SiteConfig
+from siemc.diagnostics import SiemcError, line_of, locate_message
 
 RULE_SUFFIXES = (".yml", ".yaml")
 
@@ -29,6 +32,8 @@ class Detection:
     text: str
     sigma: SigmaRule
     extension: Extension
+    site: SiteConfig = DEFAULT  # the configuration it was loaded with (placeholders, filters)
+    filters: tuple[LoadedFilter, ...] = ()  # the site's filters ANDed into its condition
 
     @property
     def stem(self) -> str:
@@ -48,9 +53,17 @@ class Detection:
         return condition_rule(self.sigma, when)
 
 
+# Set on a rule that still holds placeholders after the site's values were written out (named
+# lists, or none given): only such rules go through the placeholder pipeline step.
+HAS_PLACEHOLDERS = "siemc_placeholders"
+
+
 def condition_rule(base: SigmaRule, when: Mapping[str, Any]) -> SigmaRule:
     detections = SigmaDetections({"when": SigmaDetection.from_definition(dict(when))}, ["when"])
-    return SigmaRule(title=base.title, logsource=base.logsource, detection=detections)
+    rule = SigmaRule(title=base.title, logsource=base.logsource, detection=detections)
+    if base.custom_attributes.get(HAS_PLACEHOLDERS):
+        rule.custom_attributes[HAS_PLACEHOLDERS] = True
+    return rule
 
 
 def yaml_line(text: str, key_path: tuple[str | int, ...]) -> int | None:
@@ -75,17 +88,9 @@ def yaml_line(text: str, key_path: tuple[str | int, ...]) -> int | None:
     return line
 
 
-def locate_message(text: str, message: str) -> int | None:
-    """pySigma errors carry no line: place them at the first quoted name they mention."""
-    for quoted in re.findall(r"'([^'\n]+)'", message):
-        line = line_of(text, quoted)
-        if line is not None:
-            return line
-    return None
-
-
-def parse_rule(text: str, path: Path) -> Detection:
-    """Parse rule text; every problem becomes a SiemcError with the line where it is known."""
+def parse_rule(text: str, path: Path, site: SiteConfig = DEFAULT) -> Detection:
+    """Parse rule text with a site's placeholders and filters; every problem becomes a SiemcError with
+    the line where it is known."""
     try:
         data = yaml.load(text, Loader=SigmaYAMLLoader)
     except yaml.MarkedYAMLError as error:
@@ -101,6 +106,11 @@ def parse_rule(text: str, path: Path) -> Detection:
         raise SiemcError("correlation rules are not supported yet", line_of(text, "correlation:"))
 
     data = dict(data)
+    if "expand" in text:
+        try:
+            data = expand_placeholders(data, site.inline_values())
+        except SiemcError as error:
+            raise SiemcError(error.message, locate_message(text, error.message)) from None
     try:
         extension = parse_extension(data.pop(EXTENSION_KEY, None), TARGET_NAMES)
     except ExtensionError as error:
@@ -116,6 +126,9 @@ def parse_rule(text: str, path: Path) -> Detection:
         message = str(error).split(" in /")[0] if error.source else str(error)
         raise SiemcError(message, locate_message(text, message)) from None
 
+    filters = _apply_filters(sigma, site)
+    if "expand" in text and _has_placeholders(data):
+        sigma.custom_attributes[HAS_PLACEHOLDERS] = True
     for column in extension.derive:
         for index, case in enumerate(column.cases):
             try:
@@ -127,15 +140,35 @@ def parse_rule(text: str, path: Path) -> Detection:
                 raise SiemcError(
                     f"{EXTENSION_KEY}.derive.{column.name}: {error}", yaml_line(text, (*key_path, "when"))
                 ) from None
-    return Detection(path, text, sigma, extension)
+    return Detection(path, text, sigma, extension, site, filters)
 
 
-def load_rule(path: Path) -> Detection:
+def _has_placeholders(data: Mapping[str, Any]) -> bool:
+    """Whether any `expand` modifier is left in the detection or the derived columns."""
+    return "|expand" in repr(data.get("detection")) or "|expand" in repr(data.get(EXTENSION_KEY))
+
+
+def _apply_filters(sigma: SigmaRule, site: SiteConfig) -> tuple[LoadedFilter, ...]:
+    """AND each of the site's filters that names this rule (and matches its log source) into it."""
+    applied = []
+    for loaded in site.filters:
+        # pySigma's filter moves its own detection objects into the rule: each rule gets a copy.
+        sigma_filter = copy.deepcopy(loaded.sigma)
+        if sigma_filter._should_apply_on_rule(sigma):
+            sigma_filter.apply_on_rule(sigma)
+            applied.append(loaded)
+    if applied:
+        for condition in sigma.detection.parsed_condition:
+            condition.parse()
+    return tuple(applied)
+
+
+def load_rule(path: Path, site: SiteConfig = DEFAULT) -> Detection:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise SiemcError(f"cannot read rule: {error}") from None
-    return parse_rule(text, path)
+    return parse_rule(text, path, site)
 
 
 def rule_files(paths: list[Path]) -> list[Path]:

@@ -30,8 +30,10 @@ from siemc.compile.fields import (
     nested_name,
     unmapped_name,
 )
-from siemc.compile.mappings import SelectorValue, SourceSpec, entry_for, logsource_values, target_mapping
+from siemc.compile.mappings import SelectorValue, SourceSpec, entry_for, logsource_values
 from siemc.compile.rule import Detection
+from siemc.compile.site import site_mapping, site_pipeline
+from siemc.config import DEFAULT, SiteConfig
 from siemc.diagnostics import SiemcError, Unsupported
 from siemc.resources import templates_folder
 
@@ -201,6 +203,14 @@ class Target:
     # booleans (or its rule engines compare them as text).
     flags_as_text: ClassVar[bool] = False
 
+    # A native field name a site configuration may give, written into queries as it is: a plain or
+    # dotted name by default; targets with quoted identifiers say so (AQL's "Process Name").
+    native_field_name: ClassVar[re.Pattern[str]] = re.compile(r"[A-Za-z_@#][\w.@#\-]*")
+    native_field_hint: ClassVar[str] = "a plain or dotted field name"
+
+    def __init__(self, site: SiteConfig = DEFAULT) -> None:
+        self.site = site
+
     # -- literals ------------------------------------------------------------------------------------
     def string_literal(self, text: str) -> str:
         """A string constant in the language (derived-column values, metadata)."""
@@ -231,7 +241,7 @@ class Target:
 
     def _candidates(self, rule: SigmaRule) -> tuple[Source, ...]:
         cache: dict[tuple[object, ...], tuple[Source, ...]] = self.__dict__.setdefault("_sources", {})
-        entry = entry_for(target_mapping(self.name), rule.logsource)
+        entry = entry_for(site_mapping(self.site, self.name), rule.logsource)
         if entry is None:
             logsource = rule.logsource
             raise Unsupported(
@@ -281,7 +291,7 @@ class Target:
         if key not in cache:
             # Free text is the search backend's own; a condition backend (SPL eval) reads the raw field.
             native_keywords = self.native_keywords and not (condition and self.condition_backend_class)
-            pipeline = field_pipeline(self.name, source, native_keywords)
+            pipeline = site_pipeline(self.site, self.name, field_pipeline(self.name, source, native_keywords))
             backend_class = (self.condition_backend_class if condition else None) or self.backend_class
             cache[key] = backend_class(processing_pipeline=pipeline)
         return cache[key]

@@ -72,7 +72,7 @@ def run_rule_tests(
 ) -> list[TestOutcome]:
     """Check every test of the rule with the reference evaluator, then with each target's engine."""
     tests = detection.extension.tests
-    evaluator = Evaluator.for_detection(detection)
+    evaluator = Evaluator.for_detection(detection, detection.site.evaluation_values())
     events = [dict(test.event) for test in tests]
     expected = [(evaluator.matches(event), evaluator.derived(event)) for event in events]
     outcomes = [

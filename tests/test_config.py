@@ -1,0 +1,301 @@
+"""Site configuration (siemc.yml): overrides, new sources, field renames, pipelines, placeholders in
+all three forms, filters, the cache, and each configuration error."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+from siemc.backends import TARGET_NAMES
+from typer.testing import CliRunner
+
+from siemc.cli import app
+from siemc.compile.build import build, compile_detection
+from siemc.compile.rule import load_rule
+from siemc.compile.site import check_site
+from siemc.config import ConfigError, find_config, load_config, resolve_config
+from siemc.diagnostics import Unsupported
+from siemc.verify.evaluate import Evaluator
+from siemc.verify.ruletest import AGREES, UNAVAILABLE, load_target_engines, run_rule_tests
+from tests.conftest import T1219_RULE
+from tests.no_repr import assert_no_repr
+
+SITE = Path(__file__).parent / "site"
+
+
+@pytest.fixture(scope="module")
+def site_config():  # type: ignore[no-untyped-def]
+    site = load_config(SITE / "siemc.yml")
+    check_site(site)
+    return site
+
+
+def _config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "siemc.yml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+# -- finding the file ------------------------------------------------------------------------------------
+
+
+def test_the_nearest_siemc_yml_above_the_rules_is_used(tmp_path: Path) -> None:
+    (tmp_path / "repo" / "detections" / "sub").mkdir(parents=True)
+    config = _config(tmp_path / "repo", "placeholders: {x: [a]}\n")
+    assert find_config([tmp_path / "repo" / "detections" / "sub"], cwd=tmp_path) == config
+    assert find_config([tmp_path / "elsewhere.yml"], cwd=tmp_path / "repo") == config
+    assert find_config([tmp_path / "elsewhere.yml"], cwd=tmp_path) is None
+
+
+def test_without_a_configuration_the_defaults_are_used(tmp_path: Path) -> None:
+    site = resolve_config(None, [tmp_path])
+    assert site.is_default
+    default = compile_detection(load_rule(T1219_RULE), "spl")
+    assert compile_detection(load_rule(T1219_RULE, site), "spl") == default
+
+
+# -- sources, fields, pipelines ------------------------------------------------------------------------
+
+
+def test_a_source_override_changes_the_keys_it_names_and_keeps_the_rest(site_config) -> None:  # type: ignore[no-untyped-def]
+    spl = compile_detection(load_rule(T1219_RULE, site_config), "spl")
+    assert spl.splitlines()[1].startswith("index=win sourcetype=xmlwineventlog EventCode=1 earliest=-24h")
+    # the field table of the overridden source is kept, with the site's rename of Computer
+    assert "| table _time host User Image CommandLine ParentImage" in spl
+    assert "XmlWinEventLog:Microsoft-Windows-Sysmon" not in spl
+    # other targets keep their defaults
+    kql = compile_detection(load_rule(T1219_RULE, site_config), "kql")
+    assert kql == compile_detection(load_rule(T1219_RULE), "kql")
+
+
+def test_a_new_log_source_is_added(site_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    rule = tmp_path / "acme.yml"
+    rule.write_text(
+        "title: Acme remote session\nlogsource: {category: remote_access, product: acme}\n"
+        "detection:\n  sel: {ToolName: AnyDesk}\n  condition: sel\n",
+        encoding="utf-8",
+    )
+    assert 'AcmeRemote_CL\n| where ToolName_s =~ "AnyDesk"' in compile_detection(
+        load_rule(rule, site_config), "kql"
+    )
+    with pytest.raises(Unsupported, match="not mapped"):
+        compile_detection(load_rule(rule), "kql")
+
+
+def test_a_site_pipeline_applies_with_its_priority(site_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    rule = tmp_path / "parent.yml"
+    rule.write_text(
+        "title: Parent\nlogsource: {category: process_creation, product: windows}\n"
+        "detection:\n  sel: {ParentCommandLine|contains: anydesk}\n  condition: sel\n",
+        encoding="utf-8",
+    )
+    assert 'parent_process_command_line="*anydesk*"' in compile_detection(load_rule(rule, site_config), "spl")
+    # the pipeline is Splunk's only
+    assert "InitiatingProcessCommandLine" in compile_detection(load_rule(rule, site_config), "kql")
+
+
+# -- placeholders ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rule_name", ["placeholder_rmm", "placeholder_network"])
+def test_placeholder_values_agree_with_the_reference_on_every_target(site_config, rule_name: str) -> None:  # type: ignore[no-untyped-def]
+    detection = load_rule(SITE / "rules" / f"{rule_name}.yml", site_config)
+    engines = load_target_engines()
+    assert engines is not None
+    outcomes = run_rule_tests(detection, TARGET_NAMES, engines, compile_detection)
+    problems = []
+    for outcome in outcomes:
+        if outcome.reference_error:
+            problems.append(f"{outcome.test.name}: reference: {outcome.reference_error}")
+        for target, (verdict, detail) in outcome.targets.items():
+            # duckdb-kql has no ipv4_is_in_range; Kusto.Language still checked the KQL text.
+            allowed = (
+                {AGREES, UNAVAILABLE} if (target, rule_name) == ("kql", "placeholder_network") else {AGREES}
+            )
+            if verdict not in allowed:
+                problems.append(f"{outcome.test.name}: {target}: {verdict} {detail}")
+    assert problems == []
+    for target in TARGET_NAMES:
+        assert_no_repr(compile_detection(detection, target))
+
+
+def test_placeholder_values_are_written_as_if_the_rule_listed_them(site_config) -> None:  # type: ignore[no-untyped-def]
+    detection = load_rule(SITE / "rules" / "placeholder_rmm.yml", site_config)
+    kql = compile_detection(detection, "kql")
+    assert 'FileName in~ ("anydesk.exe", "teamviewer.exe")' in kql
+    assert 'ProcessCommandLine contains "--silent-install"' in kql
+    assert 'ProcessCommandLine contains "--service"' in kql
+    assert "# words" not in kql
+
+
+def test_a_placeholder_without_value_is_unsupported_on_every_target(tmp_path: Path) -> None:
+    rule = tmp_path / "nothing.yml"
+    rule.write_text(
+        "title: No value\nlogsource: {category: process_creation, product: windows}\n"
+        "detection:\n  sel: {Image|expand|endswith: '%unknown_tools%'}\n  condition: sel\n",
+        encoding="utf-8",
+    )
+    for target in TARGET_NAMES:
+        with pytest.raises(Unsupported) as caught:
+            compile_detection(load_rule(rule), target)
+        assert caught.value.message == (
+            "placeholder 'unknown_tools' has no value (set placeholders.unknown_tools in siemc.yml)"
+        )
+
+
+def test_the_command_line_adds_placeholder_values(tmp_path: Path) -> None:
+    rule = tmp_path / "cli.yml"
+    rule.write_text(
+        "title: Cli\nlogsource: {category: process_creation, product: windows}\n"
+        "detection:\n  sel: {Image|expand|endswith: '%tools%'}\n  condition: sel\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        app, ["convert", str(rule), "-t", "kql", "-p", "tools=\\x.exe", "-p", "tools=\\y.exe"]
+    )
+    assert result.exit_code == 0, result.output
+    assert 'FileName in~ ("x.exe", "y.exe")' in result.stdout
+
+
+def test_a_named_list_stays_a_list_and_never_a_repr(tmp_path: Path) -> None:
+    config = _config(tmp_path, "placeholders:\n  tools: {list: rmm_tools, values: ['\\\\anydesk.exe']}\n")
+    rule = tmp_path / "listed.yml"
+    rule.write_text(
+        "title: Listed\nlogsource: {category: process_creation, product: windows}\n"
+        "detection:\n  sel: {Image|expand|endswith: '%tools%'}\n  condition: sel\n",
+        encoding="utf-8",
+    )
+    site = load_config(config)
+    detection = load_rule(rule, site)
+    # The reference evaluator matches with the list's contents.
+    evaluator = Evaluator.for_detection(detection, site.evaluation_values())
+    assert evaluator.matches({"Image": "C:\\Temp\\AnyDesk.exe"})
+    assert not evaluator.matches({"Image": "C:\\Temp\\notanydesk.exe"})
+    for target in TARGET_NAMES:
+        try:
+            text = compile_detection(detection, target)
+        except Unsupported as error:
+            assert "placeholder 'tools' is the named list 'rmm_tools'" in error.message
+        else:
+            assert_no_repr(text)
+
+
+# -- filters ---------------------------------------------------------------------------------------------
+
+
+def test_the_helpdesk_filter_drops_only_the_allowed_hit(site_config) -> None:  # type: ignore[no-untyped-def]
+    detection = load_rule(SITE / "rules" / "placeholder_rmm.yml", site_config)
+    assert [f.path.name for f in detection.filters] == ["helpdesk_teamviewer.yml"]
+    unfiltered = load_rule(
+        SITE / "rules" / "placeholder_rmm.yml", site_config.__class__(placeholders=site_config.placeholders)
+    )
+    allowed = {"Image": "C:\\Program Files\\TeamViewer\\TeamViewer.exe", "Computer": "HD-07", "User": "bob"}
+    kept = {"Image": "C:\\Temp\\AnyDesk.exe", "Computer": "HD-07", "User": "bob"}
+    values = site_config.evaluation_values()
+    assert Evaluator.for_detection(unfiltered, values).matches(allowed)
+    assert not Evaluator.for_detection(detection, values).matches(allowed)
+    assert Evaluator.for_detection(detection, values).matches(kept)
+    kql = compile_detection(detection, "kql")
+    assert 'not(DeviceName startswith "HD-" and FileName =~ "teamviewer.exe")' in kql
+
+
+def test_a_filter_naming_no_given_rule_is_a_warning_with_its_line(tmp_path: Path) -> None:
+    shutil.copytree(SITE, tmp_path / "site")
+    rule_id = "5f1e1d2c-7a4b-4c1e-9d3f-2b6a8c0e1219"
+    path = tmp_path / "site" / "filters" / "helpdesk_teamviewer.yml"
+    path.write_text(path.read_text(encoding="utf-8").replace(rule_id, "no-such-rule"), encoding="utf-8")
+    result = CliRunner().invoke(app, ["validate", str(tmp_path / "site" / "rules")])
+    assert result.exit_code == 0, result.output
+    assert f"{path}:8: warning: the filter names rule 'no-such-rule'" in result.stderr
+
+
+# -- the cache -------------------------------------------------------------------------------------------
+
+
+def test_a_changed_placeholder_rebuilds_exactly_the_rules_using_it(tmp_path: Path) -> None:
+    shutil.copytree(SITE, tmp_path / "site")
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    rules = tmp_path / "site" / "rules"
+    site = load_config(tmp_path / "site" / "siemc.yml")
+    first = build([rules], ["kql"], out, cache_dir=cache, site=site)
+    assert first.compiled_rules == 2
+    again = build([rules], ["kql"], out, cache_dir=cache, site=site)
+    assert again.compiled_rules == 0
+    config = tmp_path / "site" / "siemc.yml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("192.168.0.0/16", "172.16.0.0/12"), encoding="utf-8"
+    )
+    changed = build([rules], ["kql"], out, cache_dir=cache, site=load_config(config))
+    assert changed.compiled_rules == 1  # only placeholder_network uses internal_nets
+    assert "172.16.0.0/12" in (out / "kql" / "placeholder_network.kql").read_text(encoding="utf-8")
+
+
+# -- errors ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("bogus: 1\n", 1, "bogus: unknown key (known: targets, pipelines, placeholders, filters)"),
+        ("targets:\n  splunk: {}\n", 2, "targets.splunk: unknown target"),
+        ("targets:\n  spl:\n    fields: [a]\n", 3, "targets.spl.fields: expected a mapping of Sigma name"),
+        ("placeholders:\n  x: {file: missing.txt}\n", 2, "placeholders.x.file: no such file: missing.txt"),
+        ("placeholders:\n  x: {list: 'bad name'}\n", 2, "placeholders.x.list: a list name is letters"),
+        ("placeholders:\n  x: 3\n", 2, "placeholders.x: expected a list of values"),
+        ("filters: [nothing/*.yml]\n", 1, "filters[0]: no file matches nothing/*.yml"),
+        (
+            "targets:\n  spl:\n    sources:\n      - logsource: category=process_creation product=windows\n"
+            "        selector: 3\n",
+            5,
+            "targets.spl.sources[0].selector: expected a non-empty string",
+        ),
+        (
+            "targets:\n  kql:\n    sources:\n      - logsource: category=new product=x\n"
+            "        fields: {A: B}\n",
+            4,
+            "targets.kql.sources[0]: missing 'selector'",
+        ),
+        (
+            "targets:\n  aql:\n    fields: {CommandLine: Process CommandLine}\n",
+            3,
+            "targets.aql.fields.CommandLine: 'Process CommandLine' is not a normalised column",
+        ),
+        ("pipelines: [bad_pipeline.yml]\n", 1, "pipelines[0]: pySigma rejects the pipeline bad_pipeline.yml"),
+    ],
+)
+def test_a_bad_configuration_is_one_error_with_its_line_and_exit_2(
+    tmp_path: Path, text: str, line: int, message: str
+) -> None:
+    (tmp_path / "bad_pipeline.yml").write_text("transformations:\n  - type: no_such_transformation\n")
+    config = _config(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        check_site(load_config(config))
+    assert caught.value.line == line
+    assert caught.value.message.startswith(message), caught.value.message
+    result = CliRunner().invoke(app, ["convert", str(T1219_RULE), "-t", "kql", "--config", str(config)])
+    assert result.exit_code == 2
+    assert re.match(rf"{re.escape(str(config))}:{line}: error: ", result.stderr)
+    assert result.stdout == ""
+
+
+def test_a_bad_filter_names_its_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "filters").mkdir()
+    (tmp_path / "filters" / "broken.yml").write_text(
+        "title: Broken\nlogsource: {product: windows}\n"
+        "filter:\n  rules: any\n  sel: {A: b}\n  condition: not nope\n"
+    )
+    config = _config(tmp_path, "filters: [filters/broken.yml]\n")
+    result = CliRunner().invoke(app, ["convert", str(T1219_RULE), "-t", "kql", "--config", str(config)])
+    assert result.exit_code == 2
+    assert str(tmp_path / "filters" / "broken.yml") in result.stderr
+
+
+def test_version_is_the_package_metadata_version() -> None:
+    from importlib.metadata import version
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout == f"siemc {version('siemc')}\n"
