@@ -212,6 +212,21 @@ def test_a_filter_naming_no_given_rule_is_a_warning_with_its_line(tmp_path: Path
     assert f"{path}:8: warning: the filter names rule 'no-such-rule'" in result.stderr
 
 
+def test_a_filter_field_the_source_lacks_names_the_filter_and_never_moves_the_rule(tmp_path: Path) -> None:
+    (tmp_path / "integrity.yml").write_text(
+        "title: Low integrity is fine\nlogsource: {category: process_creation, product: windows}\n"
+        "filter:\n  rules: any\n  low:\n    NoSuchColumn: Low\n  condition: not low\n",
+        encoding="utf-8",
+    )
+    site = load_config(_config(tmp_path, "filters: [integrity.yml]\n"))
+    detection = load_rule(T1219_RULE, site)
+    for target in ("kql", "yaral", "logscale"):
+        with pytest.raises(Unsupported) as caught:
+            compile_detection(detection, target)
+        assert "field 'NoSuchColumn' has no column in" in caught.value.message
+        assert f"(the field comes from the filter {tmp_path / 'integrity.yml'}:6)" in caught.value.message
+
+
 # -- the cache -------------------------------------------------------------------------------------------
 
 

@@ -48,6 +48,16 @@ class Detection:
             if tag.namespace == "attack" and re.fullmatch(r"t\d{4}(\.\d{3})?", tag.name)
         )
 
+    def filter_with_field(self, field: str) -> str | None:
+        """`path:line` of an applied filter that tests `field`, when the rule's own detection does not."""
+        if field in _own_fields(self.sigma):
+            return None
+        for loaded in self.filters:
+            names = {item.field for item in _items(loaded.sigma.filter.detections.values())}
+            if field in names:
+                return f"{loaded.path}:{line_of(loaded.text, field) or loaded.line}"
+        return None
+
     def condition_rule(self, when: Mapping[str, Any]) -> SigmaRule:
         """A Sigma rule that matches exactly `when`, on this rule's log source (for derived columns)."""
         return condition_rule(self.sigma, when)
@@ -141,6 +151,25 @@ def parse_rule(text: str, path: Path, site: SiteConfig = DEFAULT) -> Detection:
                     f"{EXTENSION_KEY}.derive.{column.name}: {error}", yaml_line(text, (*key_path, "when"))
                 ) from None
     return Detection(path, text, sigma, extension, site, filters)
+
+
+def _items(detections: Any) -> list[Any]:
+    """Every detection item under pySigma detections (nested selections included)."""
+    found: list[Any] = []
+    for detection in detections:
+        for item in detection.detection_items:
+            found.extend(_items([item]) if hasattr(item, "detection_items") else [item])
+    return found
+
+
+def _own_fields(sigma: SigmaRule) -> set[str | None]:
+    """Fields the rule's own selections test (pySigma names a filter's selections `_filt_...`)."""
+    return {
+        item.field
+        for name, detection in sigma.detection.detections.items()
+        if not name.startswith("_filt_")
+        for item in _items([detection])
+    }
 
 
 def _has_placeholders(data: Mapping[str, Any]) -> bool:

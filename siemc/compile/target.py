@@ -189,6 +189,10 @@ _copies = _RuleCopies()
 class UnmappedField(Unsupported):
     """A field has no column in a fixed-schema source; the next candidate source may have one."""
 
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
 
 class Target:
     name: ClassVar[str]
@@ -266,6 +270,12 @@ class Target:
             try:
                 return source, self._context(detection, source)
             except UnmappedField as error:
+                applied = detection.filter_with_field(error.field) if error.field else None
+                if applied is not None:
+                    # A filter tunes a rule where it lives: it never moves the rule to another source.
+                    raise UnmappedField(
+                        f"{error.message} (the field comes from the filter {applied})"
+                    ) from None
                 last_error = error
         # The last candidate is the most permissive one: its reason is the one worth reporting.
         assert last_error is not None
@@ -302,7 +312,7 @@ class Target:
             # pySigma's pipelines rewrite the rule in place: each target converts its own copy.
             queries = self._backend(source, condition).convert_rule(_copies.fresh(rule))
         except UnmappedFieldError as error:
-            raise UnmappedField(error.message(source)) from None
+            raise UnmappedField(error.message(source), error.field) from None
         except SigmaFeatureNotSupportedByBackendError as error:
             raise Unsupported(str(error).split(" in /")[0]) from None
         except SigmaError as error:
