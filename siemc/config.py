@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from siemc.backends import TARGET_NAMES
-from siemc.diagnostics import SiemcError, line_of
+from siemc.diagnostics import SiemcError, line_of, node_line
 
 if TYPE_CHECKING:
     from sigma.filters import SigmaFilter
@@ -204,19 +204,7 @@ class _Checker:
             self.root = None
 
     def line(self, key_path: Sequence[str | int]) -> int | None:
-        node, line = self.root, None
-        for key in key_path:
-            if isinstance(node, yaml.MappingNode):
-                pair = next(((k, v) for k, v in node.value if k.value == key), None)
-                if pair is None:
-                    break
-                line, node = pair[0].start_mark.line + 1, pair[1]
-            elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-                node = node.value[key]
-                line = node.start_mark.line + 1
-            else:
-                break
-        return line
+        return node_line(self.root, key_path)
 
     def fail(self, key_path: Sequence[str | int], problem: str) -> ConfigError:
         where = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in key_path).lstrip(".")

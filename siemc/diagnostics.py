@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 
 @dataclass(frozen=True)
@@ -46,3 +50,21 @@ def locate_message(text: str, message: str) -> int | None:
         if line is not None:
             return line
     return None
+
+
+def node_line(node: Any, key_path: Sequence[str | int]) -> int | None:
+    """Line (1-based) of the YAML node at `key_path` under a composed node, or of its deepest existing
+    parent; None when not even the first key is there."""
+    line = None
+    for key in key_path:
+        if isinstance(node, yaml.MappingNode):
+            pair = next(((k, v) for k, v in node.value if k.value == key), None)
+            if pair is None:
+                break
+            line, node = pair[0].start_mark.line + 1, pair[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line

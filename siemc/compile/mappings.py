@@ -295,6 +295,33 @@ class SiteSources:
     fields: Mapping[str, str] = field(default_factory=dict)
 
 
+def _candidates(
+    reader: _Reader,
+    key: LogsourceKey,
+    entry: dict[str, Any],
+    where: str,
+    defaults: Mapping[str, Any],
+    sets: Mapping[str, dict[str, str]],
+    generated: Any,
+) -> tuple[SourceSpec, ...]:
+    """An entry's sources: its `candidates` list, or the entry itself as the one source."""
+    raw_candidates = entry.pop("candidates", None)
+    single = raw_candidates is None
+    if single:
+        raw_candidates = [entry]
+    elif entry:
+        raise reader.fail(where, "give either `candidates` or one source, not both")
+    if not isinstance(raw_candidates, list) or not raw_candidates:
+        raise reader.fail(f"{where}.candidates", "expected a non-empty list")
+    places = [where] if single else [f"{where}.candidates[{i}]" for i in range(len(raw_candidates))]
+    return tuple(
+        generated(key, place)
+        if candidate == WINDOWS_EVENTS
+        else _spec(reader.source(candidate, defaults, sets, place))
+        for place, candidate in zip(places, raw_candidates, strict=True)
+    )
+
+
 def _spec_block(spec: SourceSpec) -> dict[str, Any]:
     block: dict[str, Any] = {
         "name": spec.name,
@@ -326,21 +353,7 @@ def _apply_site(
         key = reader.logsource(entry.pop("logsource", None), f"{where}.logsource")
         existing = entries[by_key[key]] if key in by_key else None
         if "candidates" in entry or existing is None:
-            raw_candidates = entry.pop("candidates", None)
-            single = raw_candidates is None
-            if single:
-                raw_candidates = [entry]
-            elif entry:
-                raise reader.fail(where, "give either `candidates` or the keys of one source, not both")
-            if not isinstance(raw_candidates, list) or not raw_candidates:
-                raise reader.fail(f"{where}.candidates", "expected a non-empty list")
-            places = [where] if single else [f"{where}.candidates[{i}]" for i in range(len(raw_candidates))]
-            candidates = tuple(
-                generated(key, place)
-                if candidate == WINDOWS_EVENTS
-                else _spec(reader.source(candidate, defaults, sets, place))
-                for place, candidate in zip(places, raw_candidates, strict=True)
-            )
+            candidates = _candidates(reader, key, entry, where, defaults, sets, generated)
         else:
             assert existing is not None
             unknown = sorted(set(entry) - _SOURCE_KEYS)
@@ -425,22 +438,7 @@ def load_mapping(path: Path, site: SiteSources | None = None) -> tuple[Entry, ..
         where = f"sources[{index}]"
         entry = dict(reader.mapping(raw_entry, where))
         key = reader.logsource(entry.pop("logsource", None), f"{where}.logsource")
-        raw_candidates = entry.pop("candidates", None)
-        single = raw_candidates is None
-        if raw_candidates is None:
-            raw_candidates = [entry]
-        elif entry:
-            raise reader.fail(where, "give either `candidates` or one source, not both")
-        if not isinstance(raw_candidates, list) or not raw_candidates:
-            raise reader.fail(f"{where}.candidates", "expected a non-empty list")
-        places = [where] if single else [f"{where}.candidates[{i}]" for i in range(len(raw_candidates))]
-        candidates = tuple(
-            generated(key, place)
-            if candidate == WINDOWS_EVENTS
-            else _spec(reader.source(candidate, defaults, sets, place))
-            for place, candidate in zip(places, raw_candidates, strict=True)
-        )
-        entries.append(Entry(key, candidates))
+        entries.append(Entry(key, _candidates(reader, key, entry, where, defaults, sets, generated)))
     if family is not None:
         stated = {entry.key for entry in entries}
         entries.extend(

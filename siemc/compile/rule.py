@@ -19,7 +19,7 @@ from siemc.backends import TARGET_NAMES
 from siemc.compile.extension import EXTENSION_KEY, Extension, ExtensionError, parse_extension
 from siemc.compile.placeholders import expand_placeholders
 from siemc.config import DEFAULT, LoadedFilter, SiteConfig
-from siemc.diagnostics import SiemcError, line_of, locate_message
+from siemc.diagnostics import SiemcError, line_of, locate_message, node_line
 
 RULE_SUFFIXES = (".yml", ".yaml")
 
@@ -82,20 +82,7 @@ def yaml_line(text: str, key_path: tuple[str | int, ...]) -> int | None:
         node: Any = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:
         return None
-    line = None
-    for key in key_path:
-        if isinstance(node, yaml.MappingNode):
-            found = next((v for k, v in node.value if k.value == key), None)
-            entry = next((k for k, v in node.value if k.value == key), None)
-            if found is None or entry is None:
-                break
-            line, node = entry.start_mark.line + 1, found
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            node = node.value[key]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
+    return node_line(node, key_path)
 
 
 def parse_rule(text: str, path: Path, site: SiteConfig = DEFAULT) -> Detection:
