@@ -14,6 +14,7 @@ the path (an `endswith` or an anchored regular expression).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -161,8 +162,18 @@ class StrictFieldMapping(FieldMappingTransformation):
     """
 
     unmapped: str | None = None
+    # The native names this mapping gave since it was last cleared: the fields an output reads.
+    read: set[str] = dataclasses.field(default_factory=set)
 
     def apply_field_name(self, field: str | None) -> str | list[str] | None:
+        native = self._native(field)
+        if isinstance(native, str):
+            self.read.add(native)
+        elif native is not None:
+            self.read.update(native)
+        return native
+
+    def _native(self, field: str | None) -> str | list[str] | None:
         if field is None:
             return None
         if field in self.mapping:

@@ -22,15 +22,17 @@ from sigma.conversion.base import Backend
 from sigma.exceptions import SigmaError, SigmaFeatureNotSupportedByBackendError
 from sigma.rule import SigmaRule
 
+from siemc.compile.datamodel import target_datamodel
 from siemc.compile.extension import TIME_COLUMN, DerivedColumn
 from siemc.compile.fields import (
     FILE_NAME_FIELDS,
+    StrictFieldMapping,
     UnmappedFieldError,
     field_pipeline,
     nested_name,
     unmapped_name,
 )
-from siemc.compile.mappings import SelectorValue, SourceSpec, entry_for, logsource_values
+from siemc.compile.mappings import SelectorValue, SourceSpec, column_name, entry_for, logsource_values
 from siemc.compile.rule import Detection
 from siemc.compile.site import site_mapping, site_pipeline
 from siemc.config import DEFAULT, SiteConfig
@@ -304,13 +306,25 @@ class Target:
             pipeline = site_pipeline(self.site, self.name, field_pipeline(self.name, source, native_keywords))
             backend_class = (self.condition_backend_class if condition else None) or self.backend_class
             cache[key] = backend_class(processing_pipeline=pipeline)
+            self.__dict__.setdefault("_mappers", {})[key] = next(
+                item.transformation
+                for item in pipeline.items
+                if isinstance(item.transformation, StrictFieldMapping)
+            )
         return cache[key]
+
+    def _reads(self, source: Source, condition: bool) -> set[str]:
+        """The native fields the last conversion against `source` read (its field mapping records them)."""
+        mappers: dict[tuple[int, bool], StrictFieldMapping] = self.__dict__["_mappers"]
+        return mappers[(id(source), condition)].read
 
     def expression(self, rule: SigmaRule, source: Source, condition: bool = False) -> str:
         """The boolean expression of a rule's detection, in this language."""
         try:
+            backend = self._backend(source, condition)
+            self._reads(source, condition).clear()
             # pySigma's pipelines rewrite the rule in place: each target converts its own copy.
-            queries = self._backend(source, condition).convert_rule(_copies.fresh(rule))
+            queries = backend.convert_rule(_copies.fresh(rule))
         except UnmappedFieldError as error:
             raise UnmappedField(error.message(source), error.field) from None
         except SigmaFeatureNotSupportedByBackendError as error:
@@ -324,6 +338,7 @@ class Target:
             raise Unsupported(str(error)) from None
         if len(queries) != 1:
             raise Unsupported(f"the rule converts to {len(queries)} queries; one is needed")
+        self.__dict__.setdefault("_read", set()).update(self._reads(source, condition))
         return str(queries[0])
 
     def derived(self, detection: Detection, column: DerivedColumn, source: Source) -> DerivedView:
@@ -362,6 +377,8 @@ class Target:
     def _context(self, detection: Detection, source: Source) -> dict[str, Any]:
         rule = detection.sigma
         ext = detection.extension
+        read: set[str] = self.__dict__.setdefault("_read", set())
+        read.clear()
         derived = [self.derived(detection, column, source) for column in ext.derive]
         derived_names = {d.name for d in derived}
         columns = [c for c in (self.native_column(c, source, derived_names) for c in ext.columns) if c]
@@ -370,6 +387,8 @@ class Target:
             sort_column = self.native_column(ext.sort[0], source, derived_names)
             sort = (sort_column, ext.sort[1]) if sort_column else None
         condition, pipes = self.split_pipes(self.expression(rule, source))
+        shown = {*columns, *([sort[0]] if sort else [])} - derived_names
+        self.check_data_model(source, read | shown)
         return {
             "rule": rule,
             "title": rule.title,
@@ -387,6 +406,17 @@ class Target:
             "lookback": ext.lookback,
             "target": self,
         }
+
+    def check_data_model(self, source: Source, fields: set[str]) -> None:
+        """Every field an output reads must be one the source's events carry (its data model), or
+        the output would silently match nothing: `<source> has no field X` instead."""
+        model = target_datamodel(self.name).get(source.name)
+        if model is None:
+            return
+        wanted = fields | {source.time_field} | set(source.selector_fields)
+        missing = sorted(name for name in (column_name(f) for f in wanted) if not model.has(name))
+        if missing:
+            raise UnmappedField(f"{source.name} has no field {missing[0]}", None)
 
     def render(self, detection: Detection) -> str:
         return _template(self.name).render(self.context(detection))

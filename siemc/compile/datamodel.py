@@ -1,0 +1,113 @@
+"""What each SIEM really has: the fields of every source, as the vendor's standard ingestion writes them.
+
+A mapping file (backends/mappings/<target>.yml) says where siemc *looks* for a Sigma field; a data
+model (backends/datamodels/<target>.yml) says which fields the SIEM's own parser, connector or
+integration *produces* for each source, from the vendor's published artifacts, each fact with its
+provenance. The compile stage checks every field an output reads against the model of the source it
+selects: a field the source never has makes the output `unsupported: <source> has no field X`
+instead of a query that silently matches nothing.
+
+    target: kql
+    sources:
+      DeviceProcessEvents:                    # a source `name` of the mapping file
+        provenance:                           # where the facts come from: pages, repo paths
+          - Microsoft Learn, "DeviceProcessEvents table in the advanced hunting schema"
+        fields: {Timestamp: datetime, DeviceId: string, FileName: string, ...}
+        open: [EventData]                     # fields whose keys vary (dynamic / map fields):
+                                              # EventData.<anything> is a field of the source
+
+Field names are written as the mapping file's native names read them, unquoted (AQL's "Process
+Name" is `Process Name`, Sumo Logic's %"fields.X" is `fields.X`). A source without a model is not
+checked: `checked_sources` says which are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from siemc.resources import backends_folder
+
+_TOP_KEYS = {"target", "sources"}
+_SOURCE_KEYS = {"provenance", "fields", "open"}
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class DataModelError(Exception):
+    """A data-model file is malformed; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class SourceModel:
+    name: str
+    provenance: tuple[str, ...]
+    fields: Mapping[str, str]  # field -> type, as the vendor states it
+    open: tuple[str, ...] = ()  # fields holding keys of their own (dynamic, maps, nested records)
+
+    def has(self, field: str) -> bool:
+        """Whether events of the source carry `field` (a key under an open field counts)."""
+        if field in self.fields:
+            return True
+        return any(_under(field, parent) for parent in self.open)
+
+
+def _under(field: str, parent: str) -> bool:
+    # EventData.Image, additional.fields["Image"], fields.EventData.Image: a key below the open field.
+    return len(field) > len(parent) and field.startswith(parent) and field[len(parent)] in ".["
+
+
+def models_folder() -> Path:
+    return backends_folder() / "datamodels"
+
+
+def load_datamodel(path: Path) -> dict[str, SourceModel]:
+    """Every source model of one data-model file; DataModelError names the file and the key."""
+
+    def fail(where: str, problem: str) -> DataModelError:
+        return DataModelError(f"{path}: {where}: {problem}")
+
+    try:
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
+    except (OSError, yaml.YAMLError) as error:
+        raise DataModelError(f"{path}: {error}") from None
+    if not isinstance(document, dict):
+        raise fail("top level", "expected a mapping")
+    unknown = sorted(set(document) - _TOP_KEYS)
+    if unknown:
+        raise fail(unknown[0], "unknown top-level key")
+    sources = document.get("sources")
+    if not isinstance(sources, dict) or not sources:
+        raise fail("sources", "expected a mapping of source name to model")
+    models: dict[str, SourceModel] = {}
+    for name, block in sources.items():
+        where = f"sources.{name}"
+        if not isinstance(block, dict):
+            raise fail(where, "expected a mapping")
+        unknown = sorted(set(block) - _SOURCE_KEYS)
+        if unknown:
+            raise fail(f"{where}.{unknown[0]}", f"unknown key (known: {', '.join(sorted(_SOURCE_KEYS))})")
+        provenance = block.get("provenance")
+        if not (isinstance(provenance, list) and provenance and all(isinstance(p, str) for p in provenance)):
+            raise fail(f"{where}.provenance", "expected a non-empty list of sources for the facts")
+        fields = block.get("fields")
+        if not isinstance(fields, dict) or not fields:
+            raise fail(f"{where}.fields", "expected a mapping of field name to type")
+        for field, kind in fields.items():
+            if not isinstance(field, str) or not isinstance(kind, str) or not kind:
+                raise fail(f"{where}.fields.{field}", "expected a field name -> type entry")
+        open_fields = block.get("open", [])
+        if not isinstance(open_fields, list) or any(f not in fields for f in open_fields):
+            raise fail(f"{where}.open", "expected a list of fields of the source")
+        models[str(name)] = SourceModel(str(name), tuple(provenance), dict(fields), tuple(open_fields))
+    return models
+
+
+@cache
+def target_datamodel(target: str) -> dict[str, SourceModel]:
+    """The target's data model (empty when the target has no data-model file yet)."""
+    path = models_folder() / f"{target}.yml"
+    return load_datamodel(path) if path.is_file() else {}
