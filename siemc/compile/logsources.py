@@ -35,9 +35,13 @@ def _sysmon(*event_ids: int) -> tuple[RecordSource, ...]:
     return (RecordSource(SYSMON, event_ids),)
 
 
-# Sigma `category` (product windows) -> the records it stands for.
+# Sigma `category` (product windows) -> the records it stands for: the Sysmon event ids of SigmaHQ's
+# taxonomy (sigma-specification, appendix "Windows Folder"). `file_access` and `file_rename` are
+# not here: the taxonomy gives them the Microsoft-Windows-Kernel-File ETW provider, which no event-log
+# channel carries; each target maps them to its own EDR events (backends/mappings/<target>.yml).
 CATEGORY_SOURCES: Mapping[str, tuple[RecordSource, ...]] = {
     "process_creation": (RecordSource(SYSMON, (1,)), RecordSource(SECURITY, (4688,))),
+    "file_change": _sysmon(2),  # a process changed a file's creation time
     "network_connection": _sysmon(3),
     "sysmon_status": _sysmon(4, 16),
     "process_termination": _sysmon(5),
@@ -56,7 +60,8 @@ CATEGORY_SOURCES: Mapping[str, tuple[RecordSource, ...]] = {
     "pipe_created": _sysmon(17, 18),
     "wmi_event": _sysmon(19, 20, 21),
     "dns_query": _sysmon(22),
-    "file_delete": _sysmon(23, 26),
+    "file_delete": _sysmon(23, 26),  # archived and logged-only deletions, as pySigma's Sysmon pipeline
+    "file_delete_detected": _sysmon(26),
     "clipboard_capture": _sysmon(24),
     "process_tampering": _sysmon(25),
     "file_block_executable": _sysmon(27),
