@@ -425,6 +425,151 @@ def eval_rule(
         typer.echo(json.dumps({"index": match.index, "fields": fields}))
 
 
+def _epoch(paths: list[Path]) -> int:
+    """The archives' file time: SOURCE_DATE_EPOCH, else the last commit's time, else 0."""
+    import subprocess
+
+    if os.environ.get("SOURCE_DATE_EPOCH", "").isdigit():
+        return int(os.environ["SOURCE_DATE_EPOCH"])
+    folder = paths[0] if paths and paths[0].is_dir() else (paths[0].parent if paths else Path("."))
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(folder), "log", "-1", "--format=%ct"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:
+        return 0
+    return int(done.stdout.strip()) if done.returncode == 0 and done.stdout.strip().isdigit() else 0
+
+
+@app.command("bundle")
+def bundle_command(
+    version: Annotated[str, typer.Option("--version", "-V", help="The bundle's version, e.g. a tag.")],
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Rule files or folders (default: detections/).")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder of the bundle and its archives.")] = Path(
+        "dist"
+    ),
+    lock: Annotated[
+        Path | None, typer.Option("--lock", help="The version lock (default: <rules>/version.lock.json).")
+    ] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Compile every rule again.")] = False,
+    cache_dir: Annotated[
+        Path, typer.Option("--cache-dir", help="Folder of the content-hash build cache.")
+    ] = Path(".siemc-cache"),
+    config: ConfigOption = None,
+    placeholder: PlaceholderOption = None,
+) -> None:
+    """Write every rule's queries and SIEM artifacts, a manifest, SHA256SUMS and archives."""
+    from siemc.release.bundle import BundleRefused, bundle
+    from siemc.release.lock import default_lock_path
+
+    sources = paths or [Path("detections")]
+    for source in sources:
+        if not source.exists():
+            _fail_usage(f"no such file or folder: {source}")
+    site = _site(config, placeholder, sources)
+    lock_path = lock or default_lock_path(sources)
+    try:
+        result = bundle(
+            sources,
+            version,
+            out,
+            lock_path=lock_path,
+            site=site,
+            jobs=jobs or os.cpu_count() or 1,
+            cache_dir=None if no_cache else cache_dir,
+            epoch=_epoch(sources),
+        )
+    except BundleRefused as error:
+        typer.echo(f"error: {error.message}", err=True)
+        for line in error.changes.lines():
+            typer.echo(f"{lock_path}: {line}", err=True)
+        raise typer.Exit(EXIT_RULE_ERROR) from None
+    except SiemcError as error:
+        typer.echo(f"error: {error.message}", err=True)
+        raise typer.Exit(EXIT_RULE_ERROR) from None
+    _report(result.diagnostics)
+    state = "unchanged" if result.reused else "written"
+    typer.echo(f"{result.folder}: {result.rules} rule(s), {result.files} file(s), {state}", err=True)
+    for archive in result.archives:
+        typer.echo(str(archive))
+    if result.diagnostics:
+        raise typer.Exit(EXIT_RULE_ERROR)
+
+
+@app.command("lock")
+def lock_command(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Rule files or folders (default: detections/).")
+    ] = None,
+    bump: Annotated[
+        bool, typer.Option("--bump", help="Raise the version of every changed rule and rewrite the lock.")
+    ] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1, naming every rule, when the lock is out of date.")
+    ] = False,
+    lock: Annotated[
+        Path | None, typer.Option("--lock", help="The version lock (default: <rules>/version.lock.json).")
+    ] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes.")] = None,
+    cache_dir: Annotated[
+        Path, typer.Option("--cache-dir", help="Folder of the content-hash build cache.")
+    ] = Path(".siemc-cache"),
+    config: ConfigOption = None,
+    placeholder: PlaceholderOption = None,
+) -> None:
+    """Compare the rules' outputs with the version lock; --bump versions the changed rules."""
+    from siemc.compile.build import build as run_build
+    from siemc.release.lock import bumped, compare, current_outputs, default_lock_path, load_lock, write_lock
+
+    if bump and check:
+        _fail_usage("--bump and --check exclude each other")
+    sources = paths or [Path("detections")]
+    for source in sources:
+        if not source.exists():
+            _fail_usage(f"no such file or folder: {source}")
+    site = _site(config, placeholder, sources)
+    lock_path = lock or default_lock_path(sources)
+    result = run_build(
+        sources,
+        TARGET_NAMES,
+        cache_dir / "bundle-build",
+        jobs=jobs or os.cpu_count() or 1,
+        cache_dir=cache_dir,
+        site=site,
+    )
+    _report(result.diagnostics)
+    try:
+        locked = load_lock(lock_path)
+    except SiemcError as error:
+        _report([Diagnostic(lock_path, error.message, error.line)])
+        raise typer.Exit(EXIT_RULE_ERROR) from None
+    current = current_outputs(result, lock_path)
+    changes = compare(locked, current)
+    for line in changes.lines():
+        typer.echo(f"{lock_path}: {line}", err=not bump)
+    if bump:
+        new = bumped(locked, current)
+        write_lock(lock_path, new)
+        raised = [f"{name} {locked[name].version} -> {new[name].version}" for name in changes.changed]
+        typer.echo(
+            f"{lock_path}: {len(raised)} version(s) raised, {len(changes.added)} added, "
+            f"{len(changes.removed)} removed",
+            err=True,
+        )
+        return
+    if changes.clean:
+        typer.echo(f"{lock_path}: up to date ({len(current)} rule(s))", err=True)
+        return
+    if check or not changes.clean:
+        raise typer.Exit(EXIT_RULE_ERROR)
+
+
 def main() -> None:
     app()
 

@@ -41,19 +41,20 @@ UNSUPPORTED = RULE.format(title="Nowhere", product="no_such_product", field="Ima
 UNMAPPED = RULE.format(title="Unmapped", product="windows", field="NoSuchFieldAnywhere", image="x.exe")
 
 
-def fake_compile(detection: Detection, target_name: str) -> str:
+def fake_compile(detection: Detection, target_name: str) -> tuple[str, str]:
     """Stands in for the targets: converts `Image` rules, rejects the other two kinds."""
     if detection.sigma.logsource.product == "no_such_product":
         raise Unsupported("log source process_creation/no_such_product is not mapped")
     if "NoSuchFieldAnywhere" in detection.text:
         raise SiemcError("field 'NoSuchFieldAnywhere' has no mapping on this target")
-    return f"{target_name}: {detection.sigma.title} {detection.text.split(chr(92))[1].split(chr(39))[0]}\n"
+    text = f"{target_name}: {detection.sigma.title} {detection.text.split(chr(92))[1].split(chr(39))[0]}\n"
+    return text, "FakeSource"
 
 
 @pytest.fixture(autouse=True)
 def compiler(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     if not request.node.name.startswith("test_real_"):
-        monkeypatch.setattr(siemc.compile.build, "compile_detection", fake_compile)
+        monkeypatch.setattr(siemc.compile.build, "compile_with_source", fake_compile)
 
 
 def _rules(folder: Path, **rules: str) -> Path:
@@ -234,14 +235,14 @@ def test_jobs_do_not_change_the_output(tmp_path: Path) -> None:
 def test_a_crash_fails_one_rule_on_one_target_and_the_build_goes_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
 ) -> None:
-    real = siemc.compile.build.compile_detection
+    real = siemc.compile.build.compile_with_source
 
-    def crashing(detection: Detection, target_name: str) -> str:
+    def crashing(detection: Detection, target_name: str) -> tuple[str, str]:
         if detection.stem == "crash" and target_name == "kql":
             raise RuntimeError("boom")
         return real(detection, target_name)
 
-    monkeypatch.setattr(siemc.compile.build, "compile_detection", crashing)
+    monkeypatch.setattr(siemc.compile.build, "compile_with_source", crashing)
     rules = _rules(tmp_path / "rules", crash=GOOD, good=GOOD.replace("whoami", "net"))
     out, cache = tmp_path / "out", tmp_path / "cache"
     result = build([rules], TARGET_NAMES, out, jobs=jobs, cache_dir=cache)

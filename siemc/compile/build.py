@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from siemc.backends import TARGET_NAMES, get_target
 from siemc.compile.cache import BuildCache, CacheEntry, toolchain_fingerprints
@@ -58,6 +58,8 @@ class Outcome:
     output: str | None = None  # a file path; strings, as a no-op build handles some 20,000 of them
     message: str = ""
     line: int | None = None
+    digest: bytes = b""  # of the query text (converted only)
+    source: str = ""  # the name of the source the query selects (converted only)
 
 
 @dataclass
@@ -71,6 +73,7 @@ class BuildResult:
     targets: tuple[str, ...] = ()
     compiled_rules: int = 0  # rules parsed and converted in this run
     cached_rules: int = 0  # rules answered by the cache without parsing
+    metadata: dict[Path, dict[str, Any]] = field(default_factory=dict)  # rule -> Detection.metadata()
 
     @property
     def unchanged(self) -> list[Path]:
@@ -91,9 +94,16 @@ class BuildResult:
 
 def compile_detection(detection: Detection, target_name: str) -> str:
     """The finished query text of one rule for one target; SiemcError when it cannot be built."""
-    # mypy reads backends/ as its own package, so siemc.backends is untyped to it: state the type.
-    text: str = get_target(target_name, detection.site).render(detection)
-    return text
+    return compile_with_source(detection, target_name)[0]
+
+
+def compile_with_source(detection: Detection, target_name: str) -> tuple[str, str]:
+    """The query text and the name of the source it selects; SiemcError when it cannot be built."""
+    # mypy reads backends/ as its own package, so siemc.backends is untyped to it: state the types.
+    text: str
+    source: str
+    text, source = get_target(target_name, detection.site).render_with_source(detection)
+    return text, source
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -168,6 +178,7 @@ class TargetReport:
     state: str = ""  # WRITTEN / UNCHANGED / CHANGED once the file was settled
     stat: tuple[int, int] | None = None  # (size, mtime_ns) of the output after settling
     cacheable: bool = True
+    source: str = ""  # the name of the source the query selects
 
 
 @dataclass
@@ -176,6 +187,7 @@ class RuleReport:
     load_error: tuple[str, int | None] | None
     targets: list[TargetReport]
     from_cache: bool = False
+    meta: dict[str, Any] | None = None  # Detection.metadata() of a rule that loaded
 
 
 def text_digest(data: bytes) -> bytes:
@@ -283,7 +295,7 @@ def build_rule(task: RuleTask) -> RuleReport:
         report = TargetReport(target_name, CONVERTED, destination(task.out, target_name, detection.stem))
         reports.append(report)
         try:
-            text = compile_detection(detection, target_name)
+            text, report.source = compile_with_source(detection, target_name)
         except Unsupported as error:
             report.status, report.message, report.output = UNSUPPORTED, error.message, None
             continue
@@ -301,7 +313,7 @@ def build_rule(task: RuleTask) -> RuleReport:
             settle(report, text, task.check)
         else:
             report.text = text
-    return RuleReport(task.path, None, reports)
+    return RuleReport(task.path, None, reports, meta=detection.metadata())
 
 
 def _build_rule_safely(task: RuleTask) -> RuleReport:
@@ -376,7 +388,7 @@ def _replay(
             if colliding or entry.output is None:
                 return None
             report.output = os.path.join(out, target_name, entry.output)
-            report.digest = entry.digest
+            report.digest, report.source = entry.digest, entry.source
             current = file_stat(report.output)
             if current is None:
                 return None
@@ -442,7 +454,7 @@ def build(
             replayed = _replay(cache.entries_for(path), selected, keys, colliding, str(out))
             if replayed is not None:
                 load_error = cache.load_error(path)
-                reports.append(RuleReport(path, load_error, replayed, from_cache=True))
+                reports.append(RuleReport(path, load_error, replayed, True, cache.metadata(path)))
                 continue
         try:
             text = universal_newlines(data)
@@ -464,7 +476,7 @@ def build(
         reports[index] = None  # the merged result is all that is kept: memory stays flat
         _merge(report, result, seen, check)
         if cache is not None and report.path in rule_keys:
-            cache.record(report.path, rule_keys[report.path], report.load_error, report.targets)
+            cache.record(report.path, rule_keys[report.path], report.load_error, report.targets, report.meta)
         if report.from_cache:
             result.cached_rules += 1
         else:
@@ -512,8 +524,12 @@ def _merge(report: RuleReport, result: BuildResult, seen: dict[str, Path], check
                 target_report.output,
                 target_report.message,
                 target_report.line,
+                target_report.digest if target_report.status == CONVERTED else b"",
+                target_report.source,
             )
         )
+    if report.meta is not None:
+        result.metadata[report.path] = report.meta
 
 
 def write_report(result: BuildResult, path: Path) -> None:

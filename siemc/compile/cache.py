@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 # marshal loads fastest (a no-op build reads some 20,000 entries); its format is Python's own, so
 # the interpreter version is part of the format tag and any other manifest counts as empty.
-MANIFEST_FORMAT = f"siemc-build-cache 3; python {sys.version_info[0]}.{sys.version_info[1]}"
+MANIFEST_FORMAT = f"siemc-build-cache 4; python {sys.version_info[0]}.{sys.version_info[1]}"
 # Distributions whose behaviour shapes the output; pyproject.toml (hashed too) pins them.
 TOOLCHAIN_DISTRIBUTIONS = (
     "pysigma",
@@ -54,6 +54,7 @@ class CacheEntry:
     line: int | None
     digest: bytes
     stat: tuple[int, int] | None
+    source: str = ""
 
 
 def _files(folder: Path, pattern: str) -> list[Path]:
@@ -165,13 +166,18 @@ class BuildCache:
         entries: dict[str, CacheEntry] = {}
         for target, row in record.get("targets", {}).items():
             try:
-                key, status, output, message, line, digest, stat = row
+                key, status, output, message, line, digest, stat, source = row
                 entries[target] = CacheEntry(
-                    key, status, output, message, line, digest, tuple(stat) if stat else None
+                    key, status, output, message, line, digest, tuple(stat) if stat else None, source
                 )
             except (TypeError, ValueError):
                 continue
         return entries
+
+    def metadata(self, path: Path) -> dict[str, Any] | None:
+        record = self.rules.get(path.as_posix(), {})
+        meta = record.get("meta") if isinstance(record, dict) else None
+        return meta if isinstance(meta, dict) else None
 
     def load_error(self, path: Path) -> tuple[str, int | None] | None:
         record = self.rules.get(path.as_posix(), {})
@@ -184,6 +190,7 @@ class BuildCache:
         keys: dict[str, bytes],
         load_error: tuple[str, int | None] | None,
         reports: Iterable[TargetReport],
+        meta: dict[str, Any] | None = None,
     ) -> None:
         """Remember the reports of one rule; what must be computed again next time is left out."""
         targets: dict[str, Any] = {}
@@ -200,12 +207,15 @@ class BuildCache:
                 report.line,
                 report.digest,
                 list(report.stat) if report.stat else None,
+                report.source,
             ]
         previous = self.rules.get(path.as_posix(), {})
         kept = previous.get("targets", {}) if isinstance(previous, dict) else {}
         # Entries of targets not built in this run stay for the next run that builds them.
         merged = {**{t: row for t, row in kept.items() if t not in keys}, **targets}
-        record = {"load_error": list(load_error) if load_error else None, "targets": merged}
+        if meta is None and isinstance(previous, dict):
+            meta = previous.get("meta")  # a rule answered by the cache keeps what was recorded
+        record = {"load_error": list(load_error) if load_error else None, "targets": merged, "meta": meta}
         if previous != record:
             self.rules[path.as_posix()] = record
             self.dirty = True

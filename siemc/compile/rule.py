@@ -24,6 +24,10 @@ from siemc.diagnostics import SiemcError, line_of, locate_message, node_line
 RULE_SUFFIXES = (".yml", ".yaml")
 
 
+# ATT&CK tags that name an object (technique, group, software, campaign, mitigation), not a tactic.
+_ATTACK_ID = re.compile(r"[tgscm]\d{4}(\.\d{3})?")
+
+
 @dataclass(frozen=True)
 class Detection:
     """One canonical rule: the Sigma part as pySigma parsed it and the siemc extension."""
@@ -57,6 +61,36 @@ class Detection:
             if field in names:
                 return f"{loaded.path}:{line_of(loaded.text, field) or loaded.line}"
         return None
+
+    def metadata(self) -> dict[str, Any]:
+        """The rule's descriptive fields as plain JSON values (release artifacts, reports, the cache)."""
+        rule, ext = self.sigma, self.extension
+        tags = [f"{tag.namespace}.{tag.name}" for tag in rule.tags]
+        return {
+            "id": str(rule.id) if rule.id else None,
+            "name": rule.name,
+            "title": rule.title,
+            "description": rule.description or "",
+            "status": rule.status.name.lower() if rule.status else None,
+            "level": rule.level.name.lower() if rule.level else None,
+            "severity": ext.metadata.severity or (rule.level.name.lower() if rule.level else None),
+            "author": rule.author,
+            "date": rule.date.isoformat() if rule.date else None,
+            "modified": rule.modified.isoformat() if rule.modified else None,
+            "tags": tags,
+            "techniques": list(self.attack_ids),
+            "tactics": [
+                t.name for t in rule.tags if t.namespace == "attack" and not _ATTACK_ID.fullmatch(t.name)
+            ],
+            "references": list(rule.references),
+            "falsepositives": list(rule.falsepositives),
+            "logsource": {
+                key: value
+                for key in ("category", "product", "service")
+                if (value := getattr(rule.logsource, key))
+            },
+            "lookback": str(ext.lookback) if ext.lookback else None,
+        }
 
     def condition_rule(self, when: Mapping[str, Any]) -> SigmaRule:
         """A Sigma rule that matches exactly `when`, on this rule's log source (for derived columns)."""

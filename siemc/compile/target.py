@@ -419,4 +419,9 @@ class Target:
             raise UnmappedField(f"{source.name} has no field {missing[0]}", None)
 
     def render(self, detection: Detection) -> str:
-        return _template(self.name).render(self.context(detection))
+        return self.render_with_source(detection)[0]
+
+    def render_with_source(self, detection: Detection) -> tuple[str, str]:
+        """The query text and the name of the source it selects (release artifacts need both)."""
+        source, context = self.select(detection)
+        return _template(self.name).render(context), source.name
