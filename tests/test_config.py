@@ -314,3 +314,41 @@ def test_version_is_the_package_metadata_version() -> None:
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.stdout == f"siemc {version('siemc')}\n"
+
+
+def test_the_readme_filter_tunes_the_t1219_rule_on_every_target(tmp_path: Path) -> None:
+    """The README's example: TeamViewer on helpdesk machines (HD-*) is allowed, everything else stays."""
+    from tests.engines import reference, run_target
+
+    text = (SITE / "filters" / "helpdesk_teamviewer.yml").read_text(encoding="utf-8")
+    (tmp_path / "helpdesk.yml").write_text(
+        text.replace("5f1e1d2c-7a4b-4c1e-9d3f-2b6a8c0e1219", "0b7a6a3e-5f1c-4c7e-9a55-2b1d8f7e1219"),
+        encoding="utf-8",
+    )
+    site = load_config(_config(tmp_path, "filters: [helpdesk.yml]\n"))
+    detection = load_rule(T1219_RULE, site)
+    assert [f.path.name for f in detection.filters] == ["helpdesk.yml"]
+    parent = "C:\\Windows\\explorer.exe"
+    events = [
+        {
+            "Image": "C:\\Program Files\\TeamViewer\\TeamViewer.exe",
+            "Computer": "HD-07",
+            "ParentImage": parent,
+        },
+        {
+            "Image": "C:\\Program Files\\TeamViewer\\TeamViewer.exe",
+            "Computer": "WS-12",
+            "ParentImage": parent,
+        },
+        {"Image": "C:\\Users\\bob\\Downloads\\AnyDesk.exe", "Computer": "HD-07", "ParentImage": parent},
+        {
+            "Image": "C:\\Program Files\\TeamViewer\\TeamViewer.exe",
+            "Computer": "hd-08",
+            "ParentImage": parent,
+        },
+    ]
+    for target in TARGET_NAMES:
+        expected = [i for i, (matched, _) in enumerate(reference(target, detection, events)) if matched]
+        assert expected == [1, 2], target  # Sigma's startswith ignores case: hd-08 is a helpdesk machine too
+        rows = run_target(target, detection, compile_detection(detection, target), events)
+        assert sorted(row.index for row in rows) == expected, target
