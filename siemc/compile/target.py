@@ -294,7 +294,11 @@ class Target:
             pipeline = site_pipeline(self.site, self.name, field_pipeline(self.name, source, native_keywords))
             backend_class = (self.condition_backend_class if condition else None) or self.backend_class
             cache[key] = backend_class(processing_pipeline=pipeline)
+            self.configure_backend(cache[key])
         return cache[key]
+
+    def configure_backend(self, backend: Backend) -> None:
+        """Targets whose backends need a site setting (Sumo Logic's lookup folder) set it here."""
 
     def expression(self, rule: SigmaRule, source: Source, condition: bool = False) -> str:
         """The boolean expression of a rule's detection, in this language."""
