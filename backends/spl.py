@@ -112,7 +112,9 @@ class SplEvalBackend(SiemcBackend):
     ) -> Any:
         if value.key not in ("exact", "cidr"):
             raise self.named_list_unsupported(value)
-        field = cond.field if _LOOKUP_FIELD.fullmatch(cond.field) else '"' + cond.field + '"'
+        field = cond.field
+        if not _LOOKUP_FIELD.fullmatch(field):  # a search-language string: `\\` and `\"` escaped
+            field = '"' + field.replace("\\", "\\\\").replace('"', '\\"') + '"'
         stage = f"lookup {value.id} {LOOKUP_COLUMN} AS {field} OUTPUT {LOOKUP_COLUMN} AS "
         processing_state = cast(dict[str, Any], state.processing_state)
         lookups: dict[str, str] = processing_state.setdefault(_LOOKUPS, {})
