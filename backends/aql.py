@@ -17,6 +17,7 @@ out with their other cases).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from sigma.conversion.state import ConversionState
@@ -28,6 +29,7 @@ from sigma.types import (
 
 from siemc.compile.backend import SiemcBackend, found_anywhere, regex_tokens
 from siemc.compile.extension import Lookback
+from siemc.compile.placeholders import NamedListValue
 from siemc.compile.target import Target
 from siemc.diagnostics import Unsupported
 
@@ -73,6 +75,31 @@ class AqlBackend(SiemcBackend):
     list_separator = ", "
 
     end_of_value_anchor = "\\z"  # Java's `$` also matches before a final line break
+
+    # Named lists are QRadar reference sets: REFERENCESETCONTAINS('set', value) is true when the set
+    # holds the value (Ariel Query Language guide, "AQL data retrieval functions"). A set of type
+    # "Alphanumeric (Ignore Case)" stores every value in lower case ("Adding, editing, and deleting
+    # reference sets", Type), so a case-insensitive test looks the value up in lower case; a
+    # case-sensitive one needs an "Alphanumeric" set and the value as it is. QRadar documents no
+    # pattern, regex or network match for REFERENCESETCONTAINS.
+    named_list_tests: ClassVar[Mapping[str, str]] = {
+        "exact": "REFERENCESETCONTAINS({list}, LOWER({field}))",
+        "exact_cased": "REFERENCESETCONTAINS({list}, {field})",
+    }
+    named_list_reasons: ClassVar[Mapping[str, str]] = {
+        **{
+            key: f"REFERENCESETCONTAINS tests whole values: a reference set has no {kind} match"
+            for kind in ("contains", "startswith", "endswith")
+            for key in (kind, kind + "_cased")
+        },
+        "regex": "REFERENCESETCONTAINS tests whole values: a reference set has no regex match",
+        "regex_cased": "REFERENCESETCONTAINS tests whole values: a reference set has no regex match",
+        "cidr": "QRadar documents no network match for REFERENCESETCONTAINS (an IP reference set "
+        "holds addresses)",
+    }
+
+    def named_list_literal(self, value: NamedListValue) -> str:
+        return aql_string(value.id)
 
     def escape_and_quote_field(self, field_name: str) -> str:
         # Normalised columns (username) are bare; custom properties and functions are given as written.

@@ -20,10 +20,21 @@ from sigma.backends.elasticsearch.elasticsearch_eql import EqlBackend as Elastic
 from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
 from sigma.conversion.state import ConversionState
 from sigma.rule import SigmaRule
-from sigma.types import SigmaCasedString, SigmaExists, SigmaNull, SigmaNumber, SigmaString, SpecialChars
+from sigma.types import (
+    SigmaCasedString,
+    SigmaCIDRExpression,
+    SigmaExists,
+    SigmaNull,
+    SigmaNumber,
+    SigmaRegularExpression,
+    SigmaRegularExpressionFlag,
+    SigmaString,
+    SpecialChars,
+)
 
 from siemc.compile.backend import NamedListTests, end_of_value_anchors, plain_text, wildcard_regex
 from siemc.compile.lucene import lucene_regex
+from siemc.compile.placeholders import NamedListValue, literal_sigma_text
 from siemc.compile.target import Target
 
 NUMERIC_SUFFIXES = (".pid", ".port", ".status_code", ".bytes", ".packets")
@@ -206,6 +217,54 @@ class EqlBackend(NamedListTests, ElasticEqlBackend):
 
     def finalize_query_default(self, rule: SigmaRule, query: Any, index: int, state: ConversionState) -> Any:
         return query
+
+    # EQL has no list reference (Elastic's value lists serve rule exceptions, not the query): a named
+    # list is written with its entries, from siemc.yml, as the equivalent OR of tests.
+    def convert_named_list(
+        self, cond: ConditionFieldEqualsValueExpression, value: NamedListValue, state: ConversionState
+    ) -> Any:
+        if value.values is None:
+            raise self.named_list_unsupported(
+                value,
+                "EQL has no list reference: give the list's entries in siemc.yml "
+                f"(placeholders.{value.placeholder}.values or .file) to write them into the query",
+            )
+        if not value.values:
+            raise self.named_list_unsupported(value, "the list has no entries to write into the query")
+        or_cond = ConditionOR(
+            [ConditionFieldEqualsValueExpression(cond.field, _entry(value, entry)) for entry in value.values],
+            cond.source,
+        )
+        or_cond.parent = cond.parent
+        for arg in or_cond.args:
+            arg.parent = or_cond  # type: ignore[union-attr]
+        # The list test as a whole is already guarded under a NOT (convert_condition): its entries
+        # are converted unguarded.
+        negations, self._negations = self._negations, 0
+        try:
+            if len(or_cond.args) == 1:
+                return self.convert_condition(or_cond.args[0], state)
+            if self.decide_convert_condition_as_in_expression(or_cond, state):
+                return self.convert_condition_as_in_expression(or_cond, state)
+            return self.group_expression.format(expr=self.convert_condition_or(or_cond, state))
+        finally:
+            self._negations = negations
+
+
+def _entry(value: NamedListValue, entry: str) -> Any:
+    """One list entry as the Sigma value it stands for: plain text with the kind's wildcards, a
+    regex, or a network."""
+    if value.kind == "regex":
+        regex = SigmaRegularExpression(entry)
+        if not value.cased:
+            regex.add_flag(SigmaRegularExpressionFlag.IGNORECASE)
+        return regex
+    if value.kind == "cidr":
+        return SigmaCIDRExpression(entry)
+    text = literal_sigma_text(entry)
+    text = ("*" if value.kind in ("contains", "endswith") else "") + text
+    text += "*" if value.kind in ("contains", "startswith") else ""
+    return SigmaCasedString(text) if value.cased else SigmaString(text)
 
 
 class Eql(Target):

@@ -13,12 +13,14 @@ comparisons test `isnotnull()` first.
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from sigma.conversion.state import ConversionState
 from sigma.types import SigmaString
 
 from siemc.compile.backend import SiemcBackend, plain_text
+from siemc.compile.placeholders import NamedListValue
 from siemc.compile.regex import re2_regex
 from siemc.compile.target import Target
 
@@ -68,6 +70,35 @@ class KqlBackend(SiemcBackend):
     field_null_expression = "isempty({field})"
     field_exists_expression = "isnotempty({field})"
     field_not_exists_expression = "isempty({field})"
+
+    # Named lists are Sentinel watchlists, read with `_GetWatchlist('alias')`, whose `SearchKey`
+    # column holds the column chosen as the search key when the watchlist was created (Microsoft
+    # Sentinel, "Build queries or detection rules with watchlists"). `in~`/`in` take a tabular
+    # expression and test its first column, case-insensitively or not (KQL "in~ operator", "in
+    # operator": expression "scalar or tabular"). ipv4_is_in_any_range takes a dynamic array of
+    # ranges ("ipv4_is_in_any_range()": Ipv4Ranges, IP-prefix notation); it is null for an address
+    # or range that is no IPv4 one, hence `== true` and a watchlist of IPv4 ranges.
+    named_list_tests: ClassVar[Mapping[str, str]] = {
+        "exact": "{field} in~ (_GetWatchlist({list}) | project SearchKey)",
+        "exact_cased": "{field} in (_GetWatchlist({list}) | project SearchKey)",
+        "cidr": (
+            "ipv4_is_in_any_range({field}, toscalar(_GetWatchlist({list}) | summarize make_list(SearchKey)))"
+            " == true"
+        ),
+    }
+    named_list_reasons: ClassVar[Mapping[str, str]] = {
+        **{
+            key: f"KQL has no operator testing a value against a watchlist's entries by {what} "
+            "(has_any matches whole terms, not substrings)"
+            for kind, what in (("contains", "substring"), ("startswith", "prefix"), ("endswith", "suffix"))
+            for key in (kind, kind + "_cased")
+        },
+        "regex": "KQL has no operator matching a value against a watchlist of regexes",
+        "regex_cased": "KQL has no operator matching a value against a watchlist of regexes",
+    }
+
+    def named_list_literal(self, value: NamedListValue) -> str:
+        return kql_string(value.id)
 
     field_in_list_expression = "{field} {op} ({list})"
     or_in_operator = "in~"

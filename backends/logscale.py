@@ -14,7 +14,8 @@ and ignoring case folds one character at a time, where Sigma lower-cases the who
 from __future__ import annotations
 
 import re
-from typing import Any, cast
+from collections.abc import Mapping
+from typing import Any, ClassVar, cast
 
 from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionNOT, ConditionOR
 from sigma.conversion.state import ConversionState
@@ -34,6 +35,7 @@ from siemc.compile.backend import (
     end_of_value_anchors,
     plain_text,
 )
+from siemc.compile.placeholders import NamedListValue
 from siemc.compile.target import Target
 from siemc.diagnostics import Unsupported
 
@@ -41,7 +43,9 @@ logscale_string = backslash_string
 # A value LogScale's `=` reads as a number (syntax-operators.html lists `statuscode = 400` with the
 # numeric comparisons), white space around it included.
 _NUMBER = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*")
-_CIDR_FLAGS = "logscale_cidr_flags"  # conversion state: cidr() test -> the flag field it sets
+_FILTER_FLAGS = "logscale_filter_flags"  # conversion state: cidr()/match() test -> the flag it sets
+# The column of a siemc lookup file: one value per row (README, "How to create each list object").
+LOOKUP_COLUMN = "value"
 
 # Line breaks cannot stand raw in a `/.../` literal (it ends at the line): they are written as the
 # regex escapes `\n`/`\r` (tabs `\t`, for legibility), the same character escaped or not.
@@ -208,23 +212,68 @@ class LogScaleBackend(SiemcBackend):
     def _cidr(self, cond: Any, field: str, networks: list[Any], state: ConversionState) -> str:
         subnets = ", ".join(logscale_string(str(network.network)) for network in networks)
         test = f"cidr({self.escape_and_quote_field(field)}, subnet=[{subnets}])"
+        return self._filter_function(cond, test, "cidr", state)
+
+    def _filter_function(self, cond: Any, test: str, name: str, state: ConversionState) -> str:
+        """A filter function (cidr(), match()) as the condition's test.
+
+        Inside a larger condition a filter function is rejected by the community parser; the cidr()
+        page's own example, `case { cidr(...) | ip := address; * }`, sets a field on the events in
+        the subnets: an earlier step sets a flag and the condition tests it (exact, where address
+        prefixes would not be: `fe8::1` is not in fe80::/10).
+        """
         if self._whole_condition(cond):
             return test
-        # Inside a larger condition a filter function is rejected by the community parser; the cidr()
-        # page's own example, `case { cidr(...) | ip := address; * }`, sets a field on the events in
-        # the subnets: an earlier step sets a flag and the condition tests it (exact, where address
-        # prefixes would not be: `fe8::1` is not in fe80::/10).
         processing_state = cast(dict[str, Any], state.processing_state)  # a dict per conversion
-        flags: dict[str, str] = processing_state.setdefault(_CIDR_FLAGS, {})
-        flag = flags.setdefault(test, f"_siemc_cidr{len(flags) + 1}")
+        flags: dict[str, str] = processing_state.setdefault(_FILTER_FLAGS, {})
+        flag = flags.setdefault(
+            test, f"_siemc_{name}{sum(f.startswith(f'_siemc_{name}') for f in flags.values()) + 1}"
+        )
         return f'{flag}="true"'
 
     def finalize_query_default(self, rule: Any, query: Any, index: int, state: ConversionState) -> Any:
-        flags: dict[str, str] = state.processing_state.get(_CIDR_FLAGS, {})
+        flags: dict[str, str] = state.processing_state.get(_FILTER_FLAGS, {})
         steps = [
             f'case {{ {test} | {flag} := "true"; * | {flag} := "false" }}' for test, flag in flags.items()
         ]
         return " | ".join([*steps, str(query)])
+
+    # Named lists are lookup files, read with match(): `field` the event field, `column` the file's
+    # column, `ignoreCase`, and `mode` string (exact) or cidr (an address in a subnet of the file);
+    # it keeps only the events that match (`strict`, default true) and adds the matched row's other
+    # columns to them (query function "match()"). Its glob mode reads patterns written in the file,
+    # not plain values, and it has no regex mode.
+    named_list_reasons: ClassVar[Mapping[str, str]] = {
+        **{
+            key: "match()'s glob mode reads patterns written in the lookup file, not plain values: no "
+            f"mode tests its entries by {what}"
+            for kind, what in (("contains", "substring"), ("startswith", "prefix"), ("endswith", "suffix"))
+            for key in (kind, kind + "_cased")
+        },
+        "regex": "match() has no regular-expression mode",
+        "regex_cased": "match() has no regular-expression mode",
+    }
+    _MATCH_OPTIONS: ClassVar[Mapping[str, str]] = {
+        "exact": "ignoreCase=true",
+        "exact_cased": "ignoreCase=false",
+        "cidr": "mode=cidr",
+    }
+
+    def named_list_literal(self, value: NamedListValue) -> str:
+        name = value.id if value.id.endswith((".csv", ".json")) else value.id + ".csv"
+        return logscale_string(name)
+
+    def convert_named_list(
+        self, cond: ConditionFieldEqualsValueExpression, value: NamedListValue, state: ConversionState
+    ) -> Any:
+        options = self._MATCH_OPTIONS.get(value.key)
+        if options is None:
+            raise self.named_list_unsupported(value)
+        test = (
+            f"match(file={self.named_list_literal(value)}, field={logscale_string(cond.field)}, "
+            f"column={logscale_string(LOOKUP_COLUMN)}, {options})"
+        )
+        return self._filter_function(cond, test, "list", state)
 
     def convert_condition_as_in_expression(
         self, cond: ConditionOR | ConditionAND, state: ConversionState

@@ -13,7 +13,8 @@ expression instead.
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar, cast
 
 from sigma.backends.splunk.splunk import SplunkBackend
 from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionNOT, ConditionOR
@@ -29,6 +30,7 @@ from sigma.types import (
 )
 
 from siemc.compile.backend import DOUBLE_QUOTED, NamedListTests, SiemcBackend, end_of_value_anchors
+from siemc.compile.placeholders import NamedListValue
 from siemc.compile.target import Source, Target, UnmappedField
 from siemc.diagnostics import Unsupported
 
@@ -85,6 +87,47 @@ class SplEvalBackend(SiemcBackend):
 
     end_of_value_anchor = "\\z"  # PCRE's `$` also matches before a final line break
 
+    # Named lists are Splunk lookups: the `lookup` command matches an event field against a column of
+    # the lookup and adds its OUTPUT field to the events it matches (SR "lookup"); how it matches is
+    # the lookup definition's (transforms.conf; Knowledge Manager Manual, "Add field matching rules
+    # to your lookup configuration"): `case_sensitive_match = false` for Sigma's case-insensitive
+    # test, `match_type = CIDR(value)` for networks. The stage runs before the `where` that tests
+    # the output field. A definition sets one case rule and one match type for all its uses, and a
+    # WILDCARD match type reads patterns from the file, not plain values: those kinds have none.
+    named_list_reasons: ClassVar[Mapping[str, str]] = {
+        **{
+            key: "a Splunk lookup's WILDCARD match type reads patterns written in the lookup file, "
+            f"not plain values: no lookup tests its entries by {what}"
+            for kind, what in (("contains", "substring"), ("startswith", "prefix"), ("endswith", "suffix"))
+            for key in (kind, kind + "_cased")
+        },
+        "exact_cased": "a Splunk lookup definition matches every use with one case rule "
+        "(case_sensitive_match), and siemc's lookups are case-insensitive, as Sigma's tests are",
+        "regex": "a Splunk lookup has no regular-expression match type",
+        "regex_cased": "a Splunk lookup has no regular-expression match type",
+    }
+
+    def convert_named_list(
+        self, cond: ConditionFieldEqualsValueExpression, value: NamedListValue, state: ConversionState
+    ) -> Any:
+        if value.key not in ("exact", "cidr"):
+            raise self.named_list_unsupported(value)
+        field = cond.field
+        if not _LOOKUP_FIELD.fullmatch(field):  # a search-language string: `\\` and `\"` escaped
+            field = '"' + field.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        stage = f"lookup {value.id} {LOOKUP_COLUMN} AS {field} OUTPUT {LOOKUP_COLUMN} AS "
+        processing_state = cast(dict[str, Any], state.processing_state)
+        lookups: dict[str, str] = processing_state.setdefault(_LOOKUPS, {})
+        flag = lookups.setdefault(stage, f"siemc_list{len(lookups) + 1}")
+        return f"isnotnull({flag})"
+
+    def finalize_query_default(self, rule: Any, query: Any, index: int, state: ConversionState) -> Any:
+        lookups: dict[str, str] = state.processing_state.get(_LOOKUPS, {})
+        if not lookups:
+            return query
+        # The lookup stages, then the condition as a `where` stage (see Spl.expression).
+        return "\n| ".join([*(stage + flag for stage, flag in lookups.items()), f"where {query}"])
+
     def convert_value_re(self, r, state):  # type: ignore[no-untyped-def]
         return '"' + str(super().convert_value_re(r, state)) + '"'
 
@@ -127,6 +170,13 @@ class SplEvalBackend(SiemcBackend):
             exact = end_of_value_anchors(SigmaRegularExpression("^" + re.escape(str(value)) + "$"))
             return self._as_regex(cond, exact, state)
         return super().convert_condition_field_eq_val_str_case_sensitive(cond, state)
+
+
+# The column of a siemc lookup: one value per row (README, "How to create each list object").
+LOOKUP_COLUMN = "value"
+_LOOKUPS = "spl_lookups"  # conversion state: lookup stage -> the output field it sets
+# An event field the lookup command takes unquoted; others go in double quotes.
+_LOOKUP_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 
 
 # A `*` escaped by a backslash: the search command has no escape for it (`\*` is `\` then a wildcard).
@@ -207,12 +257,24 @@ class Spl(Target):
             if condition:
                 raise
             # What the official backend refuses (case-sensitive values, field references combined
-            # with OR) eval can say: `==`, match() and `a==b`.
-            return "\n| where " + super().expression(rule, source, condition=True)
-        if condition or not (_search_cannot_say(text, rule) or _eval_only(rule)):
+            # with OR, named lists) eval can say: `==`, match(), `a==b` and lookups.
+            return self._where(rule, source)
+        if condition:
+            if text.startswith("lookup "):
+                raise Unsupported(
+                    "a named list in a derived column: a Splunk lookup is a command of its own, "
+                    "not an eval expression"
+                )
+            return text
+        if not (_search_cannot_say(text, rule) or _eval_only(rule)):
             return text
         # The whole detection as one `| where` eval expression, which says both exactly.
-        return "\n| where " + super().expression(rule, source, condition=True)
+        return self._where(rule, source)
+
+    def _where(self, rule: SigmaRule, source: Source) -> str:
+        """The detection as a `where` stage, after the lookup stages of its named lists."""
+        text = super().expression(rule, source, condition=True)
+        return "\n| " + text if text.startswith("lookup ") else "\n| where " + text
 
     def split_pipes(self, expression: str) -> tuple[str, list[str]]:
         # The official backend defers `|re` to trailing `| regex ...` stages after the search.

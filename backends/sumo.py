@@ -15,8 +15,11 @@ Unicode letters too.
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
+from sigma.conditions import ConditionFieldEqualsValueExpression
+from sigma.conversion.base import Backend
 from sigma.conversion.state import ConversionState
 from sigma.types import (
     SigmaRegularExpression,
@@ -34,8 +37,12 @@ from siemc.compile.backend import (
     regex_tokens,
     slash_delimited,
 )
+from siemc.compile.placeholders import NamedListValue
 from siemc.compile.target import Target
 from siemc.diagnostics import Unsupported
+
+# The field of a siemc lookup table: one value per row (README, "How to create each list object").
+LOOKUP_FIELD = "value"
 
 
 def sumo_string(text: str) -> str:
@@ -78,6 +85,39 @@ class SumoBackend(SiemcBackend):
 
     string_literals = DOUBLE_QUOTED_AND_REGEX
 
+    # Named lists are lookup tables: `lookupContains(path://"<table>", <event field>=<lookup field>)`
+    # is true when the table holds the event's value (search operator "lookupContains", its form
+    # "within a where expression"), matched without case as the lookup operator matches ("lookup
+    # Search Operator", Rules and limitations). The table's path is its Library folder, set in
+    # siemc.yml (targets.sumo.list_folder), and its name.
+    named_list_reasons: ClassVar[Mapping[str, str]] = {
+        **{
+            key: f"lookupContains tests whole values: a lookup table has no {kind} match"
+            for kind in ("contains", "startswith", "endswith")
+            for key in (kind, kind + "_cased")
+        },
+        "exact_cased": "Sumo Logic matches lookup table values without case",
+        "regex": "lookupContains tests whole values: a lookup table has no regex match",
+        "regex_cased": "lookupContains tests whole values: a lookup table has no regex match",
+        "cidr": "lookupContains tests whole values: a lookup table has no network match",
+    }
+    # The Library folder of the site's lookup tables (Sumo.configure_backend).
+    list_folder: str | None = None
+
+    def convert_named_list(
+        self, cond: ConditionFieldEqualsValueExpression, value: NamedListValue, state: ConversionState
+    ) -> Any:
+        if value.key != "exact":
+            raise self.named_list_unsupported(value)
+        if self.list_folder is None:
+            raise self.named_list_unsupported(
+                value,
+                "a Sumo Logic lookup table is read by its Library path: set targets.sumo.list_folder "
+                "in siemc.yml",
+            )
+        table = sumo_string(f"{self.list_folder}/{value.id}")
+        return f"lookupContains(path://{table}, {self.escape_and_quote_field(cond.field)}={LOOKUP_FIELD})"
+
     def convert_value_str(self, s: SigmaString, state: ConversionState) -> str:
         return sumo_string(
             s.convert(escape_char=None, wildcard_multi="*", wildcard_single=None, add_escaped="")
@@ -102,6 +142,11 @@ class Sumo(Target):
     siem = "Sumo Logic Cloud SIEM"
     file_extension = "sumo"
     backend_class = SumoBackend
+
+    def configure_backend(self, backend: Backend) -> None:
+        if isinstance(backend, SumoBackend):
+            backend.list_folder = self.site.list_folders.get(self.name)
+
     native_field_name = re.compile(r'[A-Za-z_][\w]*|%"[^"\n]+"')
     native_field_hint = 'a schema field (baseImage) or a nested record field as %"fields.Name"'
     flags_as_text = True  # computed fields are strings

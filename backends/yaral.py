@@ -11,7 +11,8 @@ UDM fields are quantified with `any`. The outcome section always computes the de
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar, cast
 
 from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
 from sigma.conversion.state import ConversionState
@@ -34,6 +35,7 @@ from siemc.compile.backend import (
     plain_text,
     slash_delimited,
 )
+from siemc.compile.placeholders import NamedListValue
 from siemc.compile.target import Target
 from siemc.diagnostics import Unsupported
 
@@ -53,6 +55,8 @@ _REPEATED_FIELD = re.compile(
 
 
 yaral_string = backslash_string
+_LIST_ID = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_LIST_COUNTS = "yaral_list_counts"  # conversion state: reference-list tests by operator
 
 
 class YaraLBackend(SiemcBackend):
@@ -81,6 +85,78 @@ class YaraLBackend(SiemcBackend):
     cased_in_operator = ""
 
     string_literals = DOUBLE_QUOTED_AND_REGEX
+
+    # Named lists are reference lists, tested with `in` ("Reference list syntax": `$e.f in %list`
+    # for a STRING list, `in regex %list` for a REGEX list, `in cidr %list` for a CIDR list; `nocase`
+    # with STRING and REGEX lists, `not` before the test). A STRING list matches whole values with
+    # case; a REGEX list's lines are RE2 regexes that match substrings; a CIDR list holds IPv4 and
+    # IPv6 ranges ("Reference Lists"). A list ID starts with a letter and holds letters, digits and
+    # `_` (referenceLists.create, referenceListId). A rule may hold at most 7 `in` tests, 4 of them
+    # `in regex` and 2 `in cidr` ("Reference list syntax").
+    named_list_tests: ClassVar[Mapping[str, str]] = {
+        "exact": "{field} in {list} nocase",
+        "exact_cased": "{field} in {list}",
+        "regex": "{field} in regex {list} nocase",
+        "regex_cased": "{field} in regex {list}",
+        "cidr": "{field} in cidr {list}",
+    }
+    named_list_reasons: ClassVar[Mapping[str, str]] = {
+        key: f"a YARA-L reference list matches whole values, regexes or networks: no list tests its "
+        f"entries by {what}"
+        for kind, what in (("contains", "substring"), ("startswith", "prefix"), ("endswith", "suffix"))
+        for key in (kind, kind + "_cased")
+    }
+
+    def named_list_literal(self, value: NamedListValue) -> str:
+        return "%" + value.id
+
+    def convert_rule(self, rule: Any, output_format: str | None = None, callback: Any = None) -> Any:
+        self._rule = rule  # named lists on repeated fields look at the rule's other tests
+        return super().convert_rule(rule, output_format, callback)
+
+    _rule: Any = None
+
+    def convert_named_list(
+        self, cond: ConditionFieldEqualsValueExpression, value: NamedListValue, state: ConversionState
+    ) -> Any:
+        template = self.named_list_tests.get(value.key)
+        if template is None:
+            raise self.named_list_unsupported(value)
+        if not _LIST_ID.fullmatch(value.id):
+            raise self.named_list_unsupported(
+                value, "a reference list ID starts with a letter and holds only letters, digits and '_'"
+            )
+        if _REPEATED_FIELD.match(cond.field) and (self._negations or self._field_uses(cond.field) > 1):
+            # An unmodified test on a repeated field holds per element ("Repeated fields"), and no
+            # `any`/`all` form of `in` is documented: alone and not negated it means "some element".
+            raise self.named_list_unsupported(
+                value,
+                f"{cond.field} is a repeated UDM field, tested per element: a list test on it must "
+                "stand alone, not under not nor beside another test of the field",
+            )
+        processing_state = cast(dict[str, Any], state.processing_state)
+        counts: dict[str, int] = processing_state.setdefault(_LIST_COUNTS, {})
+        for name in ("in", f"in {value.kind}"):
+            counts[name] = counts.get(name, 0) + 1
+        for name, limit in (("in", 7), ("in regex", 4), ("in cidr", 2)):
+            if counts.get(name, 0) > limit:
+                raise self.named_list_unsupported(
+                    value, f"a YARA-L rule may hold at most {limit} `{name}` reference-list tests"
+                )
+        return template.format(field=f"{EVENT}.{cond.field}", list=self.named_list_literal(value))
+
+    def _field_uses(self, field: str) -> int:
+        """How many tests of the rule read the field (named lists, values, field references)."""
+        count = 0
+        pending: list[Any] = list(self._rule.detection.detections.values()) if self._rule else []
+        while pending:
+            item = pending.pop()
+            if hasattr(item, "detection_items"):
+                pending.extend(item.detection_items)
+                continue
+            count += item.field == field
+            count += sum(isinstance(v, SigmaFieldReference) and v.field == field for v in item.value)
+        return count
 
     def escape_and_quote_field(self, field_name: str) -> str:
         return ("any " if _REPEATED_FIELD.match(field_name) else "") + f"{EVENT}.{field_name}"

@@ -40,7 +40,10 @@ if TYPE_CHECKING:
 
 CONFIG_NAME = "siemc.yml"
 _TOP_KEYS = ("targets", "pipelines", "placeholders", "filters")
-_TARGET_KEYS = ("sources", "fields", "pipelines")
+_TARGET_KEYS = ("sources", "fields", "pipelines", "list_folder")
+# Targets whose named lists live in a folder siemc must name (Sumo Logic's lookup tables, in the Library).
+LIST_FOLDER_TARGETS = ("sumo",)
+LIST_FOLDER = re.compile(r"^/Library/[^\"\\\n\r]*[^/\"\\\n\r]$")
 _PLACEHOLDER_KEYS = ("list", "file", "values")
 # A SIEM list name reaches queries inside a string literal: a plain name keeps it safe in every language.
 LIST_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
@@ -73,6 +76,13 @@ class NamedList:
 PlaceholderValue = tuple[str, ...] | NamedList
 
 
+class ListEntries(tuple[str, ...]):
+    """A named list's entries as the reference evaluator reads them: the SIEM list's plain values
+    (literal text, regexes for `re`, networks for `cidr`), not Sigma text with wildcards."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True)
 class LoadedFilter:
     """A Sigma filter document, parsed by pySigma, with where it came from."""
@@ -94,6 +104,7 @@ class SiteConfig:
     fields: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     pipelines: tuple[Path, ...] = ()
     target_pipelines: Mapping[str, tuple[Path, ...]] = field(default_factory=dict)
+    list_folders: Mapping[str, str] = field(default_factory=dict)
     placeholders: Mapping[str, PlaceholderValue] = field(default_factory=dict)
     filters: tuple[LoadedFilter, ...] = ()
     # Hashes of what shapes each part of the output, for the build cache.
@@ -126,7 +137,9 @@ class SiteConfig:
 
     def evaluation_values(self) -> dict[str, tuple[str, ...]]:
         """Every placeholder whose contents are known: what the reference evaluator matches with."""
-        values = {name: v.values for name, v in self.named_lists().items() if v.values is not None}
+        values: dict[str, tuple[str, ...]] = {
+            name: ListEntries(v.values) for name, v in self.named_lists().items() if v.values is not None
+        }
         return {**values, **self.inline_values()}
 
     def error_at(self, key_path: Sequence[str | int], problem: str) -> ConfigError:
@@ -358,6 +371,7 @@ def load_config(path: Path, placeholder_overrides: Mapping[str, Sequence[str]] |
     sources: dict[str, tuple[Mapping[str, Any], ...]] = {}
     fields: dict[str, dict[str, str]] = {}
     target_pipelines: dict[str, tuple[Path, ...]] = {}
+    list_folders: dict[str, str] = {}
     target_digests: dict[str, str] = {}
     targets = checker.expect(data.get("targets", {}) or {}, dict, ["targets"], "a mapping of target names")
     for name, block in targets.items():
@@ -382,8 +396,24 @@ def load_config(path: Path, placeholder_overrides: Mapping[str, Sequence[str]] |
             fields[name] = dict(table)
         if "pipelines" in block:
             target_pipelines[name] = checker.files(block["pipelines"], [*where, "pipelines"])
+        if "list_folder" in block:
+            folder = checker.expect(block["list_folder"], str, [*where, "list_folder"], "a folder path")
+            if name not in LIST_FOLDER_TARGETS:
+                raise checker.fail(
+                    [*where, "list_folder"],
+                    f"only {', '.join(LIST_FOLDER_TARGETS)} keeps its lists in a folder",
+                )
+            if not LIST_FOLDER.match(folder):
+                raise checker.fail(
+                    [*where, "list_folder"],
+                    "expected the Library folder of the lookup tables, /Library/..., without a trailing "
+                    "'/', quotes or backslashes",
+                )
+            list_folders[name] = folder
         pipeline_bytes = [p.read_bytes() for p in target_pipelines.get(name, ())]
-        target_digests[name] = _digest(sources.get(name), fields.get(name), pipeline_bytes)
+        target_digests[name] = _digest(
+            sources.get(name), fields.get(name), pipeline_bytes, list_folders.get(name)
+        )
 
     pipelines = checker.files(data["pipelines"], ["pipelines"]) if "pipelines" in data else ()
     placeholders: dict[str, PlaceholderValue] = {}
@@ -403,6 +433,7 @@ def load_config(path: Path, placeholder_overrides: Mapping[str, Sequence[str]] |
         fields=fields,
         pipelines=pipelines,
         target_pipelines=target_pipelines,
+        list_folders=list_folders,
         placeholders=placeholders,
         filters=tuple(filters),
         global_digest=_digest([p.read_bytes() for p in pipelines]),

@@ -7,19 +7,35 @@ models in tests/models/ (LogScale must also parse with logscale-tools).
 Events are translated into the target's schema by the target's own field mapping (tests/native.py),
 plus the fields its event selector tests. Each event gets its own timestamp inside the look-back
 window (event i is i+1 seconds old), so rows that come back projected can be traced to their event.
+
+Named lists (`{list: NAME, values: [...]}` in siemc.yml) reach each engine as the SIEM's own list
+object, created as the README's "How to create each list object" says (`list_objects`): a Sentinel
+watchlist (duckdb-kql reads `_GetWatchlist("NAME")` as a table of its SearchKey column), a Splunk
+lookup definition, a QRadar reference set, a Sumo Logic lookup table, a Google SecOps reference list,
+a LogScale lookup file. EQL has none: its query holds the entries.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from siemc.backends import get_target
-from sigma.types import SigmaFieldReference
+from sigma.types import (
+    Placeholder,
+    SigmaCasedString,
+    SigmaFieldReference,
+    SigmaRegularExpression,
+)
 
 from siemc.compile.fields import FILE_NAME_FIELDS
+from siemc.compile.placeholders import CIDR_SUFFIX
 from siemc.compile.rule import Detection
 from siemc.compile.target import Source
 from siemc.verify.evaluate import Evaluator
@@ -69,7 +85,134 @@ def _rows_by_time(rows: list[dict[str, Any]], time_field: str, count: int) -> li
     return result
 
 
-def _run_kql(query: str, source: Source, rows: list[dict[str, Any]]) -> list[Row]:
+# -- named lists -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListUse:
+    """A named list a rule tests, with its entries and how the rule tests it."""
+
+    name: str  # the SIEM list's name
+    entries: tuple[str, ...]
+    cased: bool = False  # a case-sensitive string test (the `cased` modifier)
+    regex: bool = False
+    cidr: bool = False
+
+
+def list_uses(detection: Detection) -> dict[str, ListUse]:
+    """The named lists the detection and its derived columns test, by placeholder name."""
+    lists = detection.site.named_lists()
+    rules = [detection.sigma]
+    rules += [
+        detection.condition_rule(case.when) for column in detection.extension.derive for case in column.cases
+    ]
+    uses: dict[str, ListUse] = {}
+    for rule in rules:
+        pending: list[Any] = list(rule.detection.detections.values())
+        while pending:
+            item = pending.pop()
+            if hasattr(item, "detection_items"):
+                pending.extend(item.detection_items)
+                continue
+            for value in item.value:
+                parts = (
+                    value.regexp.s if isinstance(value, SigmaRegularExpression) else getattr(value, "s", ())
+                )
+                for part in parts:
+                    if not isinstance(part, Placeholder):
+                        continue
+                    base = part.name.removesuffix(CIDR_SUFFIX)
+                    if base not in lists:
+                        continue
+                    named = lists[base]
+                    use = uses.get(base, ListUse(named.name, named.values or ()))
+                    uses[base] = ListUse(
+                        use.name,
+                        use.entries,
+                        use.cased or isinstance(value, SigmaCasedString),
+                        use.regex or isinstance(value, SigmaRegularExpression),
+                        use.cidr or part.name.endswith(CIDR_SUFFIX),
+                    )
+    return uses
+
+
+def list_objects(target_name: str, detection: Detection) -> dict[str, Any]:
+    """The SIEM list objects of the detection's named lists, as the README tells to create them."""
+    uses = list_uses(detection).values()
+    if target_name == "kql":
+        # A watchlist whose SearchKey column holds the entries.
+        return {use.name: use.entries for use in uses}
+    if target_name == "spl":
+        from tests.models.spl import Lookup
+
+        # A lookup definition over a CSV with the column `value`: case_sensitive_match = false,
+        # and match_type = CIDR(value) for a list of networks.
+        return {
+            use.name: Lookup(
+                tuple({"value": entry} for entry in use.entries),
+                case_sensitive_match=False,
+                match_type={"value": "CIDR"} if use.cidr else {},
+            )
+            for use in uses
+        }
+    if target_name == "aql":
+        from tests.models.aql import ReferenceSet
+
+        # An Alphanumeric (Ignore Case) reference set; Alphanumeric for case-sensitive tests.
+        return {use.name: ReferenceSet("ALN" if use.cased else "ALNIC", use.entries) for use in uses}
+    if target_name == "sumo":
+        folder = detection.site.list_folders.get("sumo", "")
+        return {f"{folder}/{use.name}": [{"value": entry} for entry in use.entries] for use in uses}
+    if target_name == "yaral":
+        from tests.models.yaral import ReferenceList
+
+        return {
+            use.name: ReferenceList(
+                "REGEX" if use.regex else "CIDR" if use.cidr else "STRING",
+                "\n".join(_reference_list_line(entry, use.regex) for entry in use.entries),
+            )
+            for use in uses
+        }
+    if target_name == "logscale":
+        files = {}
+        for use in uses:
+            text = io.StringIO()
+            writer = csv.writer(text, lineterminator="\n")
+            writer.writerow(["value"])
+            writer.writerows([entry] for entry in use.entries)
+            name = use.name if use.name.endswith((".csv", ".json")) else use.name + ".csv"
+            files[name] = text.getvalue()
+        return files
+    return {}
+
+
+def _reference_list_line(entry: str, regex: bool) -> str:
+    """One entry as a line of a Google SecOps reference list ("Reference Lists"): a STRING line
+    escapes `\\` and `/` (so no `//` starts a comment), a REGEX line its unescaped `/`."""
+    if regex:
+        return re.sub(r"(?<!\\)/", r"\/", entry)
+    return entry.replace("\\", "\\\\").replace("/", "\\/")
+
+
+_WATCHLIST = re.compile(r'_GetWatchlist\(("(?:[^"\\]|\\.)*")\)')
+
+
+def _watchlists_as_tables(query: str, watchlists: Mapping[str, Sequence[str]]) -> str:
+    """duckdb-kql has no Sentinel functions: `_GetWatchlist("NAME")` becomes the watchlist's rows as a
+    datatable of its SearchKey column (the test harness only; Kusto.Language checked the real text)."""
+    from siemc.backends.kql import kql_string
+
+    def table(match: re.Match[str]) -> str:
+        name = json.loads(match.group(1))
+        if name not in watchlists:
+            raise EngineRejected(f"no watchlist {name!r}")
+        rows = ", ".join(kql_string(entry) for entry in watchlists[name])
+        return f"datatable(SearchKey:string) [{rows}]"
+
+    return _WATCHLIST.sub(table, query)
+
+
+def _run_kql(query: str, source: Source, rows: list[dict[str, Any]], lists: Mapping[str, Any]) -> list[Row]:
     from tests.checkers import kusto
 
     try:
@@ -86,7 +229,9 @@ def _run_kql(query: str, source: Source, rows: list[dict[str, Any]]) -> list[Row
     from duckdb_kql.errors import KqlUnsupportedError
 
     try:
-        result = kusto.run_kql(query, {table.group(0): naive}, now=NOW.replace(tzinfo=None))
+        result = kusto.run_kql(
+            _watchlists_as_tables(query, lists), {table.group(0): naive}, now=NOW.replace(tzinfo=None)
+        )
     except KqlUnsupportedError as error:  # e.g. ipv4_is_in_range: Kusto.Language checked the text above
         raise EngineUnavailable(f"duckdb-kql cannot execute it: {error}") from error
     return _rows_by_time(result, source.time_field, len(rows))
@@ -105,7 +250,7 @@ def _kusto_row(row: Mapping[str, Any], columns: Mapping[str, str]) -> dict[str, 
     return result
 
 
-def _run_eql(query: str, source: Source, rows: list[dict[str, Any]]) -> list[Row]:
+def _run_eql(query: str, source: Source, rows: list[dict[str, Any]], lists: Mapping[str, Any]) -> list[Row]:
     from tests.checkers import eql_engine
 
     error = eql_engine.eql_syntax_error(query)
@@ -130,8 +275,19 @@ def _ecs_value(field: str, value: Any) -> Any:
     return value
 
 
-def _run_model(name: str) -> Callable[[str, Source, list[dict[str, Any]]], list[Row]]:
-    def run(query: str, source: Source, rows: list[dict[str, Any]]) -> list[Row]:
+# The keyword each model's run() takes its list objects by.
+_MODEL_LISTS = {
+    "spl": "lookups",
+    "aql": "reference_sets",
+    "sumo": "lookup_tables",
+    "yaral": "reference_lists",
+    "logscale": "files",
+}
+Engine = Callable[[str, Source, list[dict[str, Any]], Mapping[str, Any]], list[Row]]
+
+
+def _run_model(name: str) -> Engine:
+    def run(query: str, source: Source, rows: list[dict[str, Any]], lists: Mapping[str, Any]) -> list[Row]:
         from importlib import import_module
 
         model = import_module(f"tests.models.{name}")
@@ -142,7 +298,7 @@ def _run_model(name: str) -> Callable[[str, Source, list[dict[str, Any]]], list[
             if errors:
                 raise EngineRejected("logscale-tools: " + "; ".join(errors))
         try:
-            result: list[Row] = model.run(query, rows, NOW)
+            result: list[Row] = model.run(query, rows, NOW, **{_MODEL_LISTS[name]: lists})
         except ModelSyntaxError as error:
             raise EngineRejected(f"{name} model: {error}") from error
         return result
@@ -150,7 +306,7 @@ def _run_model(name: str) -> Callable[[str, Source, list[dict[str, Any]]], list[
     return run
 
 
-ENGINES: dict[str, Callable[[str, Source, list[dict[str, Any]]], list[Row]]] = {
+ENGINES: dict[str, Engine] = {
     "kql": _run_kql,
     "eql": _run_eql,
     **{name: _run_model(name) for name in ("spl", "aql", "sumo", "yaral", "logscale")},
@@ -203,7 +359,8 @@ def run_target(
 ) -> list[Row]:
     """The rows the target's engine returns for `query` over the Sigma-named `events`."""
     source = get_target(target_name, detection.site).source_for(detection.sigma)
-    return ENGINES[target_name](query, source, native_events(target_name, source, events))
+    lists = list_objects(target_name, detection)
+    return ENGINES[target_name](query, source, native_events(target_name, source, events), lists)
 
 
 def derived_value(target_name: str, value: Any) -> str | bool | None:

@@ -161,7 +161,12 @@ def test_the_command_line_adds_placeholder_values(tmp_path: Path) -> None:
 
 
 def test_a_named_list_stays_a_list_and_never_a_repr(tmp_path: Path) -> None:
-    config = _config(tmp_path, "placeholders:\n  tools: {list: rmm_tools, values: ['\\\\anydesk.exe']}\n")
+    config = _config(
+        tmp_path,
+        "placeholders:\n  tools: {list: rmm_tools, values: ['\\anydesk.exe']}\n"
+        "  users: {list: admin_users, values: [svc_helpdesk]}\n"
+        "targets:\n  sumo: {list_folder: /Library/Admin Recommended/siemc}\n",
+    )
     rule = tmp_path / "listed.yml"
     rule.write_text(
         "title: Listed\nlogsource: {category: process_creation, product: windows}\n"
@@ -170,17 +175,42 @@ def test_a_named_list_stays_a_list_and_never_a_repr(tmp_path: Path) -> None:
     )
     site = load_config(config)
     detection = load_rule(rule, site)
-    # The reference evaluator matches with the list's contents.
+    # The reference evaluator matches with the list's contents, read as plain text.
     evaluator = Evaluator.for_detection(detection, site.evaluation_values())
     assert evaluator.matches({"Image": "C:\\Temp\\AnyDesk.exe"})
     assert not evaluator.matches({"Image": "C:\\Temp\\notanydesk.exe"})
+    # A suffix test: only EQL, which writes the entries into the query, can say it.
     for target in TARGET_NAMES:
         try:
             text = compile_detection(detection, target)
         except Unsupported as error:
-            assert "placeholder 'tools' is the named list 'rmm_tools'" in error.message
+            assert target != "eql"
+            assert error.message.startswith("placeholder 'tools' is the named list 'rmm_tools': ")
         else:
+            assert target == "eql"
             assert_no_repr(text)
+            assert 'process.executable:"*\\\\anydesk.exe"' in text
+    # An exact test: every target writes its list construct.
+    rule.write_text(
+        "title: Listed\nlogsource: {category: process_creation, product: windows}\n"
+        "detection:\n  sel: {User|expand: '%users%'}\n  condition: sel\n",
+        encoding="utf-8",
+    )
+    detection = load_rule(rule, site)
+    constructs = {
+        "kql": 'AccountName in~ (_GetWatchlist("admin_users") | project SearchKey)',
+        "spl": "| lookup admin_users value AS User OUTPUT value AS siemc_list1\n"
+        "| where isnotnull(siemc_list1)",
+        "eql": 'user.name:"svc_helpdesk"',
+        "aql": "REFERENCESETCONTAINS('admin_users', LOWER(username))",
+        "sumo": 'lookupContains(path://"/Library/Admin Recommended/siemc/admin_users", user_username=value)',
+        "yaral": "$e.principal.user.userid in %admin_users nocase",
+        "logscale": 'match(file="admin_users.csv", field="UserName", column="value", ignoreCase=true)',
+    }
+    for target in TARGET_NAMES:
+        text = compile_detection(detection, target)
+        assert_no_repr(text)
+        assert constructs[target] in text, (target, text)
 
 
 # -- filters ---------------------------------------------------------------------------------------------

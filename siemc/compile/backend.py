@@ -358,15 +358,30 @@ class NamedListTests:
     """A Sigma placeholder kept as the SIEM's own named list (siemc.compile.placeholders).
 
     A backend states, per match kind (exact, contains, startswith, endswith, regex, cidr; `_cased`
-    appended for a `cased` test), its SIEM's construct with `{field}` (the native field) and `{list}`
-    (the list name as the language's string literal). A kind it has no construct for is unsupported.
+    appended for a case-sensitive test: the `cased` modifier, a regex without `i`), its SIEM's
+    construct with `{field}` (the native field) and `{list}` (the list's reference, written by
+    `named_list_literal` through the language's string literal). A kind with no construct is
+    unsupported, with the backend's reason from `named_list_reasons` where it gives one. Backends
+    whose construct is more than a template override `convert_named_list`.
     """
 
     named_list_tests: ClassVar[Mapping[str, str]] = {}
+    # Why a kind (a key of named_list_tests) has no construct on this target.
+    named_list_reasons: ClassVar[Mapping[str, str]] = {}
 
-    def named_list_literal(self, name: str) -> str:
-        # List names are plain ([A-Za-z0-9_.-], checked in siemc.yml): no escaping is needed anywhere.
-        return f'"{name}"'
+    def named_list_literal(self, value: NamedListValue) -> str:
+        # List names are plain ([A-Za-z0-9_.-], checked in siemc.yml); still written as a string.
+        return '"' + value.id + '"'
+
+    def named_list_unsupported(self, value: NamedListValue, reason: str | None = None) -> Exception:
+        if reason is None:
+            reason = self.named_list_reasons.get(value.key)
+        if reason is None:
+            cased = "case-sensitive " if value.cased and value.kind != "cidr" else ""
+            reason = f"this target has no list construct for {cased}{value.kind} matches"
+        return SigmaFeatureNotSupportedByBackendError(
+            f"placeholder '{value.placeholder}' is the named list {value.id!r}: {reason}"
+        )
 
     def convert_condition_field_eq_query_expr(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
@@ -374,16 +389,20 @@ class NamedListTests:
         value = cond.value
         if not isinstance(value, NamedListValue):
             return super().convert_condition_field_eq_query_expr(cond, state)  # type: ignore[misc]
-        kind = value.kind + ("_cased" if value.cased else "")
-        template = self.named_list_tests.get(kind)
-        if template is None:
-            cased = "case-sensitive " if value.cased else ""
-            raise SigmaFeatureNotSupportedByBackendError(
-                f"placeholder '{value.placeholder}' is the named list {value.id!r}: this target has no list "
-                f"construct for {cased}{value.kind} matches (give its values in siemc.yml instead)"
+        if value.other_flags:
+            raise self.named_list_unsupported(
+                value, f"the regex flags {value.other_flags} cannot be applied to a list's regexes"
             )
+        return self.convert_named_list(cond, value, state)
+
+    def convert_named_list(
+        self, cond: ConditionFieldEqualsValueExpression, value: NamedListValue, state: ConversionState
+    ) -> Any:
+        template = self.named_list_tests.get(value.key)
+        if template is None:
+            raise self.named_list_unsupported(value)
         field = self.escape_and_quote_field(cond.field)  # type: ignore[attr-defined]
-        return template.format(field=field, list=self.named_list_literal(value.id))
+        return template.format(field=field, list=self.named_list_literal(value))
 
 
 class SiemcBackend(NamedListTests, TextQueryBackend):

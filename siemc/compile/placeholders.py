@@ -24,6 +24,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sigma.conditions import ConditionAND
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.processing.transformations.base import DetectionItemTransformation
 from sigma.rule import SigmaDetectionItem
@@ -32,10 +33,12 @@ from sigma.types import (
     SigmaCasedString,
     SigmaQueryExpression,
     SigmaRegularExpression,
+    SigmaRegularExpressionFlag,
     SigmaString,
     SpecialChars,
 )
 
+from siemc.config import NamedList
 from siemc.diagnostics import SiemcError
 
 # pySigma's own placeholder syntax (sigma.types.SigmaString.insert_placeholders): `%name%`, `\%` a percent.
@@ -146,23 +149,45 @@ NAMED_LIST_KINDS = ("exact", "contains", "startswith", "endswith", "regex", "cid
 
 @dataclass
 class NamedListValue(SigmaQueryExpression):
-    """A test of a field against a SIEM's named list: `kind` says how each list entry matches."""
+    """A test of a field against a SIEM's named list: `kind` says how each list entry matches.
+
+    `cased` is Sigma's case sensitivity of the test: the `cased` modifier for strings, a regex
+    without the `i` flag. `values` are the list's entries when siemc.yml gives them (plain text,
+    regexes for `regex`, networks for `cidr`), for targets with no list object of their own.
+    """
 
     kind: str = "exact"
     cased: bool = False
     placeholder: str = ""
+    values: tuple[str, ...] | None = None
+    # Regex flags other than `i` (m, s), which no list construct can apply to a list's regexes.
+    other_flags: str = ""
 
     def __str__(self) -> str:  # never reaches a query: backends write it through NamedListTests
         raise TypeError("a named list is written by the target's backend")
 
+    @property
+    def key(self) -> str:
+        """The kind with `_cased` for a case-sensitive test: the key of a backend's construct table."""
+        return self.kind + ("_cased" if self.cased and self.kind != "cidr" else "")
 
-def _named_list_value(value: object, lists: Mapping[str, str]) -> NamedListValue | None:
+
+def _named_list_value(value: object, lists: Mapping[str, NamedList]) -> NamedListValue | None:
     """The named-list test a placeholder-only value stands for, None when it holds no placeholder."""
     if isinstance(value, SigmaRegularExpression):
         parts = value.regexp.s
         if len(parts) == 1 and isinstance(parts[0], Placeholder) and parts[0].name in lists:
+            named = lists[parts[0].name]
+            flags = {flag: letter for flag, letter in value.sigma_to_re_flag.items()}
+            other = "".join(sorted(flags[flag] for flag in value.flags if flag is not _IGNORECASE))
             return NamedListValue(
-                "", lists[parts[0].name], kind="regex", cased=False, placeholder=parts[0].name
+                "",
+                named.name,
+                kind="regex",
+                cased=_IGNORECASE not in value.flags,
+                placeholder=parts[0].name,
+                values=named.values,
+                other_flags=other,
             )
         return None
     if not isinstance(value, SigmaString) or not any(isinstance(p, Placeholder) for p in value.s):
@@ -190,15 +215,23 @@ def _named_list_value(value: object, lists: Mapping[str, str]) -> NamedListValue
     if name.endswith(CIDR_SUFFIX):
         kind = "cidr"
     return NamedListValue(
-        "", lists[base], kind=kind, cased=isinstance(value, SigmaCasedString), placeholder=base
+        "",
+        lists[base].name,
+        kind=kind,
+        cased=isinstance(value, SigmaCasedString),
+        placeholder=base,
+        values=lists[base].values,
     )
+
+
+_IGNORECASE = SigmaRegularExpressionFlag.IGNORECASE
 
 
 class PlaceholderTransformation(DetectionItemTransformation):
     """Placeholders that reach the pipeline: named lists become `NamedListValue`s; any other has no
     value and makes the rule unsupported (its text would otherwise be a Python repr in the query)."""
 
-    def __init__(self, lists: Mapping[str, str]) -> None:
+    def __init__(self, lists: Mapping[str, NamedList]) -> None:
         self.lists = dict(lists)
 
     def apply_detection_item(self, detection_item: SigmaDetectionItem) -> SigmaDetectionItem | None:
@@ -207,6 +240,12 @@ class PlaceholderTransformation(DetectionItemTransformation):
         for value in detection_item.value:
             named = _named_list_value(value, self.lists)
             if named is not None:
+                if detection_item.value_linking is ConditionAND:
+                    # `|all`: every entry must match, where a list construct tests for any entry.
+                    raise SigmaFeatureNotSupportedByBackendError(
+                        f"placeholder '{named.placeholder}' is the named list {named.id!r}: the all "
+                        "modifier needs every entry to match, and a list construct tests for any entry"
+                    )
                 values.append(named)
                 changed = True
                 continue
@@ -231,3 +270,9 @@ def _unresolved(value: object) -> Iterator[str]:
                 yield part.name.removesuffix(CIDR_SUFFIX)
     for inner in getattr(value, "values", ()) or ():  # SigmaExpansion (windash)
         yield from _unresolved(inner)
+
+
+def literal_sigma_text(text: str) -> str:
+    """Plain text as Sigma text that means exactly it: `\\`, `*` and `?` escaped (a named list's
+    entries are the SIEM list's own plain values, not Sigma patterns)."""
+    return text.replace("\\", "\\\\").replace("*", "\\*").replace("?", "\\?")

@@ -142,6 +142,8 @@ def parse_rule(text: str, path: Path, site: SiteConfig = DEFAULT) -> Detection:
             data = expand_placeholders(data, site.inline_values())
         except SiemcError as error:
             raise SiemcError(error.message, locate_message(text, error.message)) from None
+    # Read before the extension leaves `data`: its derived columns may hold placeholders too.
+    holds_placeholders = "expand" in text and _has_placeholders(data)
     try:
         extension = parse_extension(data.pop(EXTENSION_KEY, None), TARGET_NAMES)
     except ExtensionError as error:
@@ -158,7 +160,7 @@ def parse_rule(text: str, path: Path, site: SiteConfig = DEFAULT) -> Detection:
         raise SiemcError(message, locate_message(text, message)) from None
 
     filters = _apply_filters(sigma, site)
-    if "expand" in text and _has_placeholders(data):
+    if holds_placeholders:
         sigma.custom_attributes[HAS_PLACEHOLDERS] = True
     for column in extension.derive:
         for index, case in enumerate(column.cases):

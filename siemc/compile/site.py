@@ -41,14 +41,13 @@ def site_pipeline(site: SiteConfig, target: str, siemc_pipeline: ProcessingPipel
     """siemc's own pipeline with the site's: every pipeline in order of priority, as sigma-cli's `-p`
     combines them, plus the placeholder step (named lists; a placeholder left without a value is
     reported unsupported) for the rules that still hold placeholders."""
-    lists = {name: named.name for name, named in site.named_lists().items()}
     placeholder_step = ProcessingPipeline(
         name="siemc placeholders",
         priority=siemc_pipeline.priority,
         items=[
             ProcessingItem(
                 identifier="siemc_placeholders",
-                transformation=PlaceholderTransformation(lists),
+                transformation=PlaceholderTransformation(site.named_lists()),
                 rule_conditions=[HoldsPlaceholders()],
             )
         ],

@@ -311,7 +311,11 @@ class Target:
                 for item in pipeline.items
                 if isinstance(item.transformation, StrictFieldMapping)
             )
+            self.configure_backend(cache[key])
         return cache[key]
+
+    def configure_backend(self, backend: Backend) -> None:
+        """Targets whose backends need a site setting (Sumo Logic's lookup folder) set it here."""
 
     def _reads(self, source: Source, condition: bool) -> set[str]:
         """The native fields the last conversion against `source` read (its field mapping records them)."""

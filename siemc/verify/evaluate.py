@@ -55,7 +55,9 @@ from sigma.types import (
 
 from siemc.compile.extension import DerivedColumn
 from siemc.compile.fields import FILE_NAME_FIELDS
+from siemc.compile.placeholders import CIDR_SUFFIX, literal_sigma_text
 from siemc.compile.rule import Detection
+from siemc.config import ListEntries
 from siemc.diagnostics import SiemcError
 
 Event = Mapping[str, Any]
@@ -315,6 +317,16 @@ def _first_decides(tests: Sequence[Callable[[Any], bool]], decisive: bool) -> Ca
     return combined
 
 
+def _cidr_test(network: Any) -> ValueTest:
+    def cidr_test(v: Any) -> bool:
+        try:
+            return ipaddress.ip_address(str(v).strip()) in network
+        except ValueError:
+            return False
+
+    return cidr_test
+
+
 # --- the compiler -------------------------------------------------------------------------------
 
 
@@ -334,8 +346,10 @@ class _Compiler:
 
         def replacements(placeholder: Placeholder) -> Iterator[SigmaString]:
             # Placeholder values are Sigma strings: they may hold wildcards, as in pySigma pipelines.
+            # A named list's entries are the SIEM list's plain values: matched as literal text.
+            literal = isinstance(self._raw_values(placeholder), ListEntries)
             for text in self._placeholder_values(placeholder):
-                yield SigmaString(text)
+                yield SigmaString(literal_sigma_text(text) if literal else text)
 
         return value.replace_placeholders(replacements)
 
@@ -390,15 +404,35 @@ class _Compiler:
                 texts = [text + str(piece) for text in texts]
         return texts
 
+    def _raw_values(self, placeholder: Placeholder) -> str | Sequence[str] | None:
+        return (self.placeholders or {}).get(placeholder.name.removesuffix(CIDR_SUFFIX))
+
     def _placeholder_values(self, placeholder: Placeholder) -> list[str]:
-        values = (self.placeholders or {}).get(placeholder.name)
+        values = self._raw_values(placeholder)
         if values is None:
             known = ", ".join(sorted(self.placeholders or {})) or "none configured"
-            raise EvaluationError(f"no value for placeholder %{placeholder.name}% (known: {known})")
+            name = placeholder.name.removesuffix(CIDR_SUFFIX)
+            raise EvaluationError(f"no value for placeholder %{name}% (known: {known})")
         return [values] if isinstance(values, str) else list(values)
+
+    def _named_networks(self, value: SigmaType) -> list[Any] | None:
+        """The networks of a named list tested with `cidr` (`Field|expand|cidr: '%name%'`, which the
+        loader keeps as the placeholder `name|cidr`), None for any other value."""
+        parts = getattr(value, "s", None) if isinstance(value, SigmaString) else None
+        if not parts or len(parts) != 1 or not isinstance(parts[0], Placeholder):
+            return None
+        if not parts[0].name.endswith(CIDR_SUFFIX):
+            return None
+        try:
+            return [ipaddress.ip_network(v, strict=False) for v in self._placeholder_values(parts[0])]
+        except ValueError as error:
+            raise EvaluationError(f"placeholder %{parts[0].name}%: {error}") from None
 
     def value_test(self, value: SigmaType, keyword: bool = False) -> ValueTest:
         """A test of one scalar event value against one Sigma value (not null/exists/fieldref)."""
+        networks = self._named_networks(value)
+        if networks is not None:
+            return _any_of([_cidr_test(network) for network in networks])
         strings = self._string_patterns(value, keyword)
         if strings is not None:
             return _strings_test(strings)
@@ -431,15 +465,7 @@ class _Compiler:
 
             return compare_test
         if isinstance(value, SigmaCIDRExpression):
-            network = value.network
-
-            def cidr_test(v: Any) -> bool:
-                try:
-                    return ipaddress.ip_address(str(v).strip()) in network
-                except ValueError:
-                    return False
-
-            return cidr_test
+            return _cidr_test(value.network)
         raise EvaluationError(f"values of type {type(value).__name__} cannot be evaluated on events")
 
     # Conditions --------------------------------------------------------------------------------

@@ -56,9 +56,11 @@ SENTINEL_SCHEMA_PATH: Final = CHECKERS_DIR / "sentinel_schema.json"
 
 @functools.cache
 def all_tables_schema_path() -> Path:
-    """One schema file with the Defender XDR and the Sentinel tables (siemc uses both)."""
+    """One schema file with the Defender XDR and the Sentinel tables and functions (siemc uses both)."""
     schema = json.loads(DEFENDER_XDR_SCHEMA_PATH.read_text(encoding="utf-8"))
-    schema["tables"].update(json.loads(SENTINEL_SCHEMA_PATH.read_text(encoding="utf-8"))["tables"])
+    sentinel = json.loads(SENTINEL_SCHEMA_PATH.read_text(encoding="utf-8"))
+    schema["tables"].update(sentinel["tables"])
+    schema.setdefault("functions", {}).update(sentinel.get("functions", {}))
     handle, name = tempfile.mkstemp(prefix="siemc-kusto-schema-", suffix=".json")
     with os.fdopen(handle, "w", encoding="utf-8") as stream:
         json.dump(schema, stream)

@@ -119,6 +119,26 @@ def test_every_schema_column_is_known(kl: KustoLanguage) -> None:
         assert kl.diagnostics(query) == [], table
 
 
+def test_sentinel_watchlist_function_is_declared(kl: KustoLanguage) -> None:
+    # _GetWatchlist('alias') gives the watchlist's rows with a SearchKey column (Microsoft Sentinel,
+    # "Build queries or detection rules with watchlists"); `in~` takes a tabular expression.
+    assert (
+        kl.diagnostics(
+            'DeviceProcessEvents | where AccountName in~ (_GetWatchlist("vip") | project SearchKey)'
+        )
+        == []
+    )
+    ranges = 'toscalar(_GetWatchlist("nets") | summarize make_list(SearchKey))'
+    assert (
+        kl.diagnostics(f"DeviceNetworkEvents | where ipv4_is_in_any_range(RemoteIP, {ranges}) == true") == []
+    )
+    assert [
+        d.code
+        for d in kl.errors('DeviceProcessEvents | where AccountName in (_GetWatchlist("vip") | project Nope)')
+    ] == ["KS142"]
+    assert kl.errors("DeviceProcessEvents | where AccountName in (_GetWatchlist() | project SearchKey)")
+
+
 def test_process_is_shared(kl: KustoLanguage) -> None:
     assert kusto_language() is kl
     for i in range(50):

@@ -11,7 +11,12 @@ Grammar: `aql.lark`. Facts come from the IBM QRadar documentation, "Ariel Query 
 - [time]   Time criteria in AQL queries (r_aql_start_stop.html)
 - [funcs]  AQL data calculation and formatting functions (r_aql_supported_functions.html)
 - [data]   AQL data retrieval functions (r_aql_data_functions.html): UTF8, LOGSOURCETYPENAME,
-           CATEGORYNAME, QIDNAME, LOGSOURCENAME
+           CATEGORYNAME, QIDNAME, LOGSOURCENAME, REFERENCESETCONTAINS('set name', value): true when
+           the reference set holds the value
+- [refset] Adding, editing, and deleting reference sets (t_qradar_adm_add_ref_set.html): a set's
+           Type is chosen at creation; "The Alphanumeric (Ignore Case) type automatically changes any
+           alphanumeric value to lowercase"; "The IP type stores IPv4 addresses". The reference sets
+           are given to `run` (`reference_sets`: name -> ReferenceSet) with their type, as created.
 - [5min]   QRadar AQL plugin, Grafana macros: "the Ariel database returns the results of the last
            5 minutes by default" (no time clause)
 - [(?i)]   IBM Support 7160974: a "matches" filter is case-sensitive; `(?i)` at the start of the
@@ -30,6 +35,10 @@ Modelling choices where IBM is silent (each is the stricter reading):
   `NOT unknown` is unknown, so the row is not returned.
 - The searched `CASE WHEN <condition> THEN ...` form is accepted as in ANSI SQL, though IBM only
   shows the simple form `CASE <expr> WHEN <value> ...` and `IF <condition> THEN ... ELSE ...`.
+- REFERENCESETCONTAINS compares the value as given with the stored elements: whether QRadar also
+  lower-cases the value looked up in an Alphanumeric (Ignore Case) set is not documented, so the
+  model does not (siemc looks up LOWER(value)); a null value is unknown, and a set that does not
+  exist is an error.
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ import ipaddress
 import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -468,8 +478,41 @@ VALUE_FUNCTIONS: dict[str, tuple[int, Callable[..., Value]]] = {
 # (logsourceid). The model has no such tables: an event gives the looked-up name under the call's text,
 # e.g. {"LOGSOURCETYPENAME(devicetype)": "Linux OS"}; without it the name is null.
 LOOKUP_FUNCTIONS = {"LOGSOURCETYPENAME", "CATEGORYNAME", "QIDNAME", "LOGSOURCENAME"}
+
+
+@dataclass(frozen=True)
+class ReferenceSet:
+    """[refset] A reference set as created: its Type (ALN, ALNIC, NUM, IP, PORT, DATE, CIDR, the
+    element types of the reference data API) and its elements, as added."""
+
+    element_type: str
+    elements: tuple[str, ...]
+
+    def stored(self) -> frozenset[str]:
+        # [refset] "The Alphanumeric (Ignore Case) type automatically changes any alphanumeric value
+        # to lowercase".
+        if self.element_type == "ALNIC":
+            return frozenset(e.lower() for e in self.elements)
+        return frozenset(self.elements)
+
+
+# The reference sets of the running query ([data], [refset]).
+REFERENCE_SETS: ContextVar[Mapping[str, ReferenceSet]] = ContextVar("aql_reference_sets")
+
+
+def _referencesetcontains(name: Value, value: Value) -> bool | None:
+    # [data] REFERENCESETCONTAINS('set name', value): true when the set holds the value.
+    reference_set = REFERENCE_SETS.get({}).get(_text(name)) if name is not None else None
+    if reference_set is None:
+        raise ModelSyntaxError(f"REFERENCESETCONTAINS: no reference set named {name!r}")
+    if value is None:
+        return None
+    return _text(value) in reference_set.stored()
+
+
 BOOL_FUNCTIONS: dict[str, tuple[int, Callable[..., bool | None]]] = {
     "INCIDR": (2, _incidr),
+    "REFERENCESETCONTAINS": (2, _referencesetcontains),
 }
 
 
@@ -812,7 +855,20 @@ def _with_aliases(event: Mapping[str, Any], query: Query) -> dict[str, Any]:
     return row
 
 
-def run(query: str, events: Sequence[Mapping[str, Any]], now: dt.datetime) -> list[Row]:
+def run(
+    query: str,
+    events: Sequence[Mapping[str, Any]],
+    now: dt.datetime,
+    reference_sets: Mapping[str, ReferenceSet] | None = None,
+) -> list[Row]:
+    token = REFERENCE_SETS.set(dict(reference_sets or {}))
+    try:
+        return _run(query, events, now)
+    finally:
+        REFERENCE_SETS.reset(token)
+
+
+def _run(query: str, events: Sequence[Mapping[str, Any]], now: dt.datetime) -> list[Row]:
     parsed = parse(query)
     now = _aware(now)
     # [time]/[5min] the window of the time clause, else the last five minutes; an event without a

@@ -35,6 +35,14 @@ Every decision cites the LogScale documentation (library.humio.com) it follows:
   only addresses outside the subnets through; `!cidr(...)` also lets events without the field through.
 - [expressions] data-analysis/syntax-expressions.html: test() expressions, `==` equality, values are
   strings interpreted by context.
+- [match] data-analysis/functions-match.html: `match(file, field, column, ignoreCase, include, mode,
+  strict)`; `file` a lookup file ".csv" (first line the column titles, whitespace kept in keys and
+  values, commas quoted); `column` defaults to the field; `mode` string (exact), glob (the key is a
+  pattern) or cidr (the field holds an address in the key's subnet; the most specific subnet
+  wins); `ignoreCase` default false; `strict` default true keeps only the events that match,
+  false lets every event through; the matched row's columns (`include`: only those) are added to
+  the event; with a single column, the last matching row is used; "Negatable: Yes" (`!match(...)`).
+  Lookup files are given to `run` (`files`: name -> CSV text), as uploaded to LogScale.
 
 Modelling choices (not settled by the documentation):
 - Free text searches the event's `@rawstring` when it has one, otherwise each field value of the
@@ -50,11 +58,14 @@ Modelling choices (not settled by the documentation):
 
 from __future__ import annotations
 
+import csv
 import functools
+import io
 import ipaddress
 import re
 import warnings
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -698,6 +709,11 @@ _SIGNATURES: dict[str, tuple[str, frozenset[str], frozenset[str]]] = {
     "table": ("fields", frozenset({"fields"}), frozenset({"fields", "limit", "sortby", "order", "type"})),
     "sort": ("field", frozenset({"field"}), frozenset({"field", "order", "limit", "type"})),
     "select": ("fields", frozenset({"fields"}), frozenset({"fields"})),
+    "match": (
+        "file",
+        frozenset({"file", "field"}),
+        frozenset({"file", "field", "column", "ignoreCase", "include", "mode", "strict"}),
+    ),
 }
 _FILTER_FUNCTIONS = frozenset({"in", "cidr", "wildcard"})
 
@@ -812,7 +828,124 @@ def _build_function(call: Tree[Token]) -> Filter | Step:
             else ("number",),
             _limit(args["limit"], "sort(limit)") if "limit" in args else DEFAULT_LIMIT,
         )
+    if name == "match":
+        return _build_match(args)
     return Select(_fields(args["fields"], "select(fields)"))
+
+
+def _build_match(args: Mapping[str, Any], negate: bool = False) -> Match:
+    fields = _fields(args["field"], "match(field)")
+    columns = (
+        tuple(_literal(_scalar(v, "match(column)")) for v in _items(args["column"]))
+        if "column" in args
+        else fields
+    )
+    if len(columns) != len(fields):
+        raise ModelSyntaxError("match(): field and column must have the same length")
+    mode = (
+        _choices(args["mode"], {"string", "glob", "cidr"}, "match(mode)")[0] if "mode" in args else "string"
+    )
+    include = (
+        tuple(_literal(_scalar(v, "match(include)")) for v in _items(args["include"]))
+        if "include" in args
+        else None
+    )
+    return Match(
+        file=_literal(_scalar(args["file"], "match(file)")),
+        fields=fields,
+        columns=columns,
+        ignore_case=_bool(args["ignoreCase"], "match(ignoreCase)") if "ignoreCase" in args else False,
+        mode=mode,
+        strict=_bool(args["strict"], "match(strict)") if "strict" in args else True,
+        include=include,
+        negate=negate,
+    )
+
+
+# The lookup files of the running query ([match]): name -> CSV text.
+LOOKUP_FILES: ContextVar[Mapping[str, str]] = ContextVar("logscale_lookup_files")
+
+
+def lookup_rows(name: str) -> list[dict[str, str]]:
+    """[match] a lookup file's rows: the first line names the columns; whitespace is kept."""
+    text = LOOKUP_FILES.get({}).get(name)
+    if text is None:
+        raise ModelSyntaxError(f"match(): no lookup file {name!r}")
+    if not name.endswith(".csv"):
+        raise ModelSyntaxError(f"match(): only .csv lookup files are modelled, not {name!r}")
+    reader = csv.reader(io.StringIO(text))
+    rows = list(reader)
+    if not rows:
+        return []
+    header = rows[0]
+    return [dict(zip(header, row, strict=False)) for row in rows[1:]]
+
+
+@dataclass(frozen=True)
+class Match(Step):
+    """[match] a join with a lookup file: filters (strict) and adds the matched row's columns."""
+
+    file: str
+    fields: tuple[str, ...]
+    columns: tuple[str, ...]
+    ignore_case: bool
+    mode: str
+    strict: bool
+    include: tuple[str, ...] | None
+    negate: bool = False
+
+    def _key_matches(self, key: str, value: str) -> bool:
+        if self.mode == "cidr":
+            try:
+                return ipaddress.ip_address(value) in ipaddress.ip_network(key, strict=False)
+            except ValueError:
+                return False
+        if self.mode == "glob":
+            pattern = ".*".join(re.escape(part) for part in key.split("*"))
+            flags = re.IGNORECASE | re.DOTALL if self.ignore_case else re.DOTALL
+            return re.fullmatch(pattern, value, flags) is not None
+        return key.lower() == value.lower() if self.ignore_case else key == value
+
+    def _row(self, record: Record) -> dict[str, str] | None:
+        values = [record.value(f) for f in self.fields]
+        if any(v is None for v in values):
+            return None
+        found = [
+            row
+            for row in lookup_rows(self.file)
+            if all(
+                column in row and self._key_matches(row[column], value or "")
+                for column, value in zip(self.columns, values, strict=True)
+            )
+        ]
+        if not found:
+            return None
+        if self.mode == "cidr":
+            # "If multiple subnets match, the most specific one is selected".
+            return max(
+                found, key=lambda row: ipaddress.ip_network(row[self.columns[0]], strict=False).prefixlen
+            )
+        return found[-1]  # "the last matching row in the CSV is used"
+
+    def apply(self, records: list[Record]) -> list[Record]:
+        out = []
+        for record in records:
+            row = self._row(record)
+            if self.negate:
+                if row is None:
+                    out.append(record)
+                continue
+            if row is None:
+                if not self.strict:
+                    out.append(record)
+                continue
+            columns = self.include if self.include is not None else tuple(row)
+            enriched = record
+            for column in columns:
+                if column in row:
+                    enriched = enriched.with_field(column, row[column])
+            out.append(enriched)
+        return out
 
 
 def _operand(token: Token) -> Operand:
@@ -888,10 +1021,14 @@ def _build_step(node: Tree[Token], nested: bool) -> Step:
     if isinstance(body, Tree) and body.data == "call":
         built = _build_function(body)
         if isinstance(built, Step):
-            if nested:
+            if nested and not isinstance(built, Match):
                 raise ModelSyntaxError("aggregate functions inside case are outside the modelled subset")
             return built
         return FilterStep(built)
+    negated = _children(body)[-1] if isinstance(body, Tree) and body.data == "not_" else None
+    if isinstance(negated, Tree) and negated.data == "call" and negated.children[0].value == "match(":
+        # [match] "Negatable: Yes": `!match(...)` keeps the events that match no row.
+        return _build_match(_bind(negated)[1], negate=True)
     return FilterStep(_build_filter(body))
 
 
@@ -914,8 +1051,18 @@ def parse(query: str) -> Query:
     return Query(_build_pipeline(_tree(tree.children[0])), tree)
 
 
-def run(query: str, events: Sequence[Mapping[str, Any]], now: datetime) -> list[Row]:
-    """Evaluate the query over native events; `now` is unused (the time range is a search setting)."""
+def run(
+    query: str,
+    events: Sequence[Mapping[str, Any]],
+    now: datetime,
+    files: Mapping[str, str] | None = None,
+) -> list[Row]:
+    """Evaluate the query over native events; `now` is unused (the time range is a search setting);
+    `files` are the lookup files match() reads (name -> CSV text)."""
     parsed = parse(query)
     records = [Record(i, dict(e), e) for i, e in enumerate(events)]
-    return [Row(r.index, dict(r.fields)) for r in _run_steps(parsed.steps, records)]
+    token = LOOKUP_FILES.set(dict(files or {}))
+    try:
+        return [Row(r.index, dict(r.fields)) for r in _run_steps(parsed.steps, records)]
+    finally:
+        LOOKUP_FILES.reset(token)

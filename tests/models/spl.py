@@ -30,6 +30,15 @@ Manual "SM", Search Reference "SR"):
   modifiers in your search"; the window is [earliest, latest)).
 - Results leave the implied search newest first (SR "head": "search order ... the most recent N
   events"), when events carry `_time`.
+- lookup (SR "lookup"; Knowledge Manager Manual, "Add field matching rules to your lookup
+  configuration"): an event whose lookup field matches rows of the lookup table gets their OUTPUT
+  fields (several rows: a multivalue field, up to max_matches, default 100; OUTPUTNEW only fills
+  fields the event lacks; without OUTPUT, every field of the table but the match fields). A lookup
+  matches with case unless its definition sets `case_sensitive_match = false`; `match_type =
+  CIDR(<field>)` or `WILDCARD(<field>)` reads that field of the table as networks or `*` patterns.
+  The lookup definitions are given to `run` (`lookups`: name -> `Lookup`). Modelling choice: an
+  event with no match gets no OUTPUT field (an OUTPUT field it had is removed, as OUTPUT replaces
+  it).
 """
 
 from __future__ import annotations
@@ -41,6 +50,7 @@ import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any
 
@@ -445,6 +455,45 @@ class Sort:
 
 
 @dataclass(frozen=True)
+class LookupCmd:
+    table: str
+    inputs: tuple[tuple[str, str], ...]  # (lookup field, event field)
+    outputs: tuple[tuple[str, str], ...]  # (lookup field, event field); empty: every other field
+    overwrite: bool  # OUTPUT; OUTPUTNEW only fills absent fields
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A lookup definition (transforms.conf) over its table's rows."""
+
+    rows: tuple[Mapping[str, str], ...]
+    case_sensitive_match: bool = True
+    match_type: Mapping[str, str] = dataclass_field(default_factory=dict)  # field -> "CIDR" | "WILDCARD"
+    max_matches: int = 100
+
+    def matching_rows(self, inputs: Sequence[tuple[str, str | None]]) -> list[Mapping[str, str]]:
+        found = []
+        for row in self.rows:
+            if all(value is not None and self._matches(name, row.get(name), value) for name, value in inputs):
+                found.append(row)
+        return found[: self.max_matches]
+
+    def _matches(self, name: str, key: str | None, value: str) -> bool:
+        if key is None:
+            return False
+        kind = self.match_type.get(name)
+        if kind == "CIDR":
+            network = _cidr(key)
+            return network is not None and _in_network(value, network)
+        if not self.case_sensitive_match:
+            key, value = key.lower(), value.lower()
+        if kind == "WILDCARD":
+            pattern = ".*".join(re.escape(part) for part in key.split("*"))
+            return re.fullmatch(pattern, value, re.DOTALL) is not None
+        return key == value
+
+
+@dataclass(frozen=True)
 class Pipeline:
     commands: tuple[Any, ...]
 
@@ -639,6 +688,32 @@ class _ToAst(Transformer[Token, Pipeline]):
             regex = compile_regex(str(args[1].value))  # a bad literal regex fails at parse time
         return ECall(name, tuple(args), "bool" if name in _BOOL_FUNCS else "value", regex)
 
+    # --- lookup
+    def lookup_args(self, *tokens: Token) -> tuple[str, ...]:
+        return tuple("," if str(t) == "," else unquote(str(t)) for t in tokens)
+
+    def lookup_cmd(self, words: tuple[str, ...]) -> LookupCmd:
+        table, *rest = words
+        if table == ",":
+            raise ModelSyntaxError("lookup needs a lookup table name")
+        overwrite = True
+        sections: list[list[str]] = [[]]
+        for word in rest:
+            if word in ("OUTPUT", "OUTPUTNEW"):
+                if len(sections) > 1:
+                    raise ModelSyntaxError("lookup: OUTPUT or OUTPUTNEW given twice")
+                overwrite = word == "OUTPUT"
+                sections.append([])
+            elif word != ",":
+                sections[-1].append(word)
+        inputs = _field_pairs(sections[0], "lookup field")
+        if not inputs:
+            raise ModelSyntaxError("lookup needs a lookup field")
+        outputs = _field_pairs(sections[1], "output field") if len(sections) > 1 else ()
+        if len(sections) > 1 and not outputs:
+            raise ModelSyntaxError("lookup: OUTPUT needs a field")
+        return LookupCmd(table, inputs, outputs, overwrite)
+
     # --- table / fields / sort
     def name_list(self, *names: Token) -> tuple[str, ...]:
         return tuple(str(n) for n in names)
@@ -680,6 +755,25 @@ class _ToAst(Transformer[Token, Pipeline]):
         if sign or not keys:
             raise ModelSyntaxError("sort needs a field")
         return Sort(limit or 0, tuple(keys))
+
+
+def _field_pairs(words: Sequence[str], what: str) -> tuple[tuple[str, str], ...]:
+    """`a [AS b] ...` as (a, b) pairs; b defaults to a."""
+    pairs: list[tuple[str, str]] = []
+    i = 0
+    while i < len(words):
+        name = words[i]
+        if name.upper() == "AS":
+            raise ModelSyntaxError(f"lookup: AS without a {what} before it")
+        if i + 1 < len(words) and words[i + 1].upper() == "AS":
+            if i + 2 >= len(words):
+                raise ModelSyntaxError(f"lookup: AS without a field after {name}")
+            pairs.append((name, words[i + 2]))
+            i += 3
+        else:
+            pairs.append((name, name))
+            i += 1
+    return tuple(pairs)
 
 
 def parse(query: str) -> Pipeline:
@@ -907,7 +1001,32 @@ def _fields(event: Event, command: Fields) -> Event:
     return {k: v for k, v in kept.items() if k in event}
 
 
-def run(query: str, events: Sequence[Mapping[str, Any]], now: dt.datetime) -> list[Row]:
+def _lookup(command: LookupCmd, event: Event, lookups: Mapping[str, Lookup]) -> None:
+    table = lookups.get(command.table)
+    if table is None:
+        raise ModelSyntaxError(f"lookup table {command.table!r} does not exist")
+    rows = table.matching_rows([(name, text_of(event.get(field))) for name, field in command.inputs])
+    outputs = command.outputs or tuple(
+        (name, name)
+        for name in dict.fromkeys(k for row in table.rows for k in row)
+        if name not in {n for n, _ in command.inputs}
+    )
+    for name, field in outputs:
+        if not command.overwrite and event.get(field) is not None:
+            continue
+        values = [row[name] for row in rows if row.get(name) not in (None, "")]
+        if not values:
+            event.pop(field, None)
+        else:
+            event[field] = values[0] if len(values) == 1 else values
+
+
+def run(
+    query: str,
+    events: Sequence[Mapping[str, Any]],
+    now: dt.datetime,
+    lookups: Mapping[str, Lookup] | None = None,
+) -> list[Row]:
     pipeline = parse(query)
     rows = [(index, {k: v for k, v in event.items() if v is not None}) for index, event in enumerate(events)]
     # The implied search returns the newest events first.
@@ -938,6 +1057,9 @@ def run(query: str, events: Sequence[Mapping[str, Any]], now: dt.datetime) -> li
                         event.pop(name, None)
                     else:
                         event[name] = result
+        elif isinstance(command, LookupCmd):
+            for _, event in rows:
+                _lookup(command, event, lookups or {})
         elif isinstance(command, Where):
             rows = [r for r in rows if eval_expr(command.expr, r[1]) is True]
         elif isinstance(command, Table):

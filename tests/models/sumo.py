@@ -9,6 +9,13 @@ The time range of a log search is a search setting, not query text (Cloud SIEM "
 SIEM Records in Sumo Logic": "returns all of the logs created within the currently selected time
 range"), so `now` is not used: no modelled construct refers to the current time.
 
+Lookup tables ("lookupContains", within a where expression): `lookupContains(path://"<table>",
+<event field>=<lookup field>)` is true when a row of the table holds the event's values; "The lookup
+operator matches event field names and values to lookup table field names and values in a
+case-insensitive manner" ("lookup Search Operator", Rules and limitations), which the model applies
+to lookupContains, whose page says nothing of case. An event without the field matches no row. The
+tables are given to `run` (`lookup_tables`: path -> rows); a table that does not exist is an error.
+
 Choices where the documentation is silent: a comparison, `matches` or `in` with a null side is false
 (so `!(...)` of it is true); `\\` in a string is one backslash and other backslash pairs stay as
 written; nulls sort last; function and field names are matched without regard to case.
@@ -19,6 +26,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -92,6 +100,12 @@ class InList:
     value: Any
     items: tuple[Lit, ...]
     negated: bool
+
+
+@dataclass(frozen=True)
+class LookupContains:
+    path: str
+    keys: tuple[tuple[str, str], ...]  # (event field, lookup field)
 
 
 @dataclass(frozen=True)
@@ -310,6 +324,14 @@ class _ToAst(Transformer[Token, Any]):
         return Call("contains", (left, right))
 
     # values ---------------------------------------------------------------------------------------
+    def lookup_key(self, event_field: Field, op: Token, lookup_field: Token) -> tuple[str, str]:
+        if str(op) != "=":
+            raise ModelSyntaxError(f"lookupContains: {event_field.name}{op}{lookup_field} needs =")
+        return (event_field.name, str(lookup_field))
+
+    def lookup_contains(self, path: Token, *keys: tuple[str, str]) -> LookupContains:
+        return LookupContains(unquote(str(path)[len("path://") :]), keys)
+
     def string(self, token: Token) -> Lit:
         return Lit(unquote(token))
 
@@ -538,6 +560,20 @@ def _test(node: Any, record: _Record) -> bool:
             return False
         found = any(_in(value, item) for item in node.items)
         return found != node.negated
+    if isinstance(node, LookupContains):
+        rows = LOOKUP_TABLES.get({}).get(node.path)
+        if rows is None:
+            raise ModelSyntaxError(f"lookupContains: no lookup table {node.path!r}")
+        values = [_text(record.get(name)) for name, _ in node.keys]
+        if any(v is None for v in values):
+            return False
+        return any(
+            all(
+                (key := _text(row.get(column))) is not None and key.lower() == (value or "").lower()
+                for (_, column), value in zip(node.keys, values, strict=True)
+            )
+            for row in rows
+        )
     if isinstance(node, KwField):
         value = record.get(node.name)
         if value is None and node.name.lower() in ("_index", "_view"):
@@ -571,7 +607,24 @@ def _by_field(name: str) -> Callable[[tuple[int, _Record]], tuple[int, Any]]:
     return lambda pair: _sort_key(pair[1].get(name))
 
 
-def run(query: str, events: Sequence[Mapping[str, Any]], now: datetime) -> list[Row]:
+# The lookup tables of the running query: Library path -> rows.
+LOOKUP_TABLES: ContextVar[Mapping[str, Sequence[Mapping[str, Any]]]] = ContextVar("sumo_lookup_tables")
+
+
+def run(
+    query: str,
+    events: Sequence[Mapping[str, Any]],
+    now: datetime,
+    lookup_tables: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+) -> list[Row]:
+    token = LOOKUP_TABLES.set(dict(lookup_tables or {}))
+    try:
+        return _run(query, events, now)
+    finally:
+        LOOKUP_TABLES.reset(token)
+
+
+def _run(query: str, events: Sequence[Mapping[str, Any]], now: datetime) -> list[Row]:
     del now  # the time range is a search setting; no modelled construct reads the clock
     ast = parse(query)
     records = [(index, _Record(event)) for index, event in enumerate(events)]

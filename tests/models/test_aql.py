@@ -467,3 +467,38 @@ def test_java_line_terminators() -> None:
     assert where("c MATCHES '(?s)a.b'", rows) == [0]
     assert where("c MATCHES '(?s:.*)(?:a$)(?s:.*)'", rows) == [1, 2]
     assert where("c MATCHES '(?s:.*)(?:(?m)^x$)(?s:.*)'", rows) == [4]
+
+
+# ---------------------------------------------------------------- reference sets (named lists)
+# [data] REFERENCESETCONTAINS('set name', value); [refset] an Alphanumeric (Ignore Case) set stores its
+# values in lower case. Expectations worked out by hand.
+
+
+def _sets_hits(condition: str, sets: dict[str, aql.ReferenceSet], rows: list[dict[str, Any]]) -> list[int]:
+    return [
+        r.index for r in aql.run(f"SELECT * FROM events WHERE {condition}", rows, NOW, reference_sets=sets)
+    ]
+
+
+USERS = events({"username": "Admin"}, {"username": "admin"}, {"username": "ADMIN"}, {"username": "bob"}, {})
+
+
+def test_referencesetcontains_tests_the_value_as_given() -> None:
+    alphanumeric = {"admins": aql.ReferenceSet("ALN", ("Admin",))}
+    assert _sets_hits("REFERENCESETCONTAINS('admins', username)", alphanumeric, USERS) == [0]
+
+
+def test_an_ignore_case_set_holds_lower_case_values() -> None:
+    ignore_case = {"admins": aql.ReferenceSet("ALNIC", ("Admin",))}
+    # The stored value is "admin": the value as given matches only in lower case...
+    assert _sets_hits("REFERENCESETCONTAINS('admins', username)", ignore_case, USERS) == [1]
+    # ...and LOWER() of the value matches every case (what siemc writes).
+    assert _sets_hits("REFERENCESETCONTAINS('admins', LOWER(username))", ignore_case, USERS) == [0, 1, 2]
+
+
+def test_referencesetcontains_of_null_is_unknown_and_a_missing_set_is_an_error() -> None:
+    sets = {"admins": aql.ReferenceSet("ALNIC", ("admin",))}
+    # NOT unknown is unknown: the event without a username is not returned.
+    assert _sets_hits("NOT REFERENCESETCONTAINS('admins', LOWER(username))", sets, USERS) == [3]
+    with pytest.raises(ModelSyntaxError, match="no reference set"):
+        _sets_hits("REFERENCESETCONTAINS('others', username)", sets, USERS)

@@ -542,3 +542,74 @@ def test_fixed_siemc_bug(
     assert logscale_syntax_errors(text) == []
     expected = [i for i, (matched, _) in enumerate(reference("logscale", detection, events)) if matched]
     assert sorted(row.index for row in run_target("logscale", detection, text, events)) == expected
+
+
+# ---------------------------------------------------------------- (d) match() and lookup files
+# functions-match.html examples, worked by hand from its text.
+
+
+def match_hits(query: str, events: Sequence[Mapping[str, Any]], files: Mapping[str, str]) -> list[Any]:
+    return run(query, events, NOW, files=files)
+
+
+def test_match_several_fields_against_several_columns() -> None:
+    # "Match Multiple Pairs of Event Fields Against Multiple Columns": test.csv rows (a, b, d) and
+    # (C, e, f); the event field1=C, field2=e matches the second row and gets column3=f.
+    files = {"test.csv": "column1,column2,column3\na,b,d\nC,e,f\n"}
+    events = [{"field1": "C", "field2": "e"}, {"field1": "a", "field2": "e"}]
+    rows = match_hits("match(test.csv, field=[field1, field2], column=[column1, column2])", events, files)
+    assert [(r.index, r.fields.get("column3")) for r in rows] == [(0, "f")]
+
+
+def test_negated_match_keeps_what_the_file_lacks() -> None:
+    # "Filter For Items Not Part of Data Set": `src_ip=* | !match("known_ips.csv", field=src_ip)`.
+    files = {"known_ips.csv": "src_ip\n192.168.1.150\n10.0.0.75\n"}
+    events = [{"src_ip": ip} for ip in ("192.168.1.101", "192.168.1.150", "10.0.0.75", "172.16.0.24")]
+    rows = match_hits('src_ip=* | !match("known_ips.csv", field=src_ip)', events, files)
+    assert [r.index for r in rows] == [0, 3]
+
+
+def test_match_cidr_mode_includes_the_chosen_columns() -> None:
+    # "Match Event Fields Against Lookup Table Values Adding Specific Columns" (mode=cidr, include).
+    files = {
+        "cidr-file.csv": "cidr-block,info,type,location\n10.0.1.0/24,Internal Network,corporate,HQ\n"
+        "172.16.0.0/16,Production Network,critical,DC\n"
+    }
+    events = [{"ip": "10.0.1.25"}, {"ip": "172.16.5.12"}, {"ip": "8.8.8.8"}]
+    query = 'match(file="cidr-file.csv", column="cidr-block", field=ip, mode=cidr, include=["info", "type"])'
+    rows = match_hits(query, events, files)
+    assert [(r.index, r.fields.get("info"), r.fields.get("location")) for r in rows] == [
+        (0, "Internal Network", None),
+        (1, "Production Network", None),
+    ]
+
+
+def test_match_not_strict_lets_every_event_through_and_glob_mode_ignores_case() -> None:
+    # "... Allowing All Events to Pass" (strict=false) and "... Against Patterns" (mode=glob).
+    files = {"users.csv": "userid,department\nADMIN-*,IT\ndev-user-*,Engineering\n"}
+    events = [{"id": "admin-123"}, {"id": "unknown-user"}, {"id": "dev-user-456"}]
+    loose = match_hits('match(file="users.csv", field=id, column=userid, strict=false)', events, files)
+    assert [(r.index, r.fields.get("department")) for r in loose] == [(0, None), (1, None), (2, None)]
+    glob = match_hits(
+        'match(file="users.csv", field=id, column=userid, mode=glob, ignoreCase=true)', events, files
+    )
+    assert [(r.index, r.fields.get("department")) for r in glob] == [(0, "IT"), (2, "Engineering")]
+
+
+def test_match_string_mode_is_exact_and_takes_case_into_account_by_default() -> None:
+    files = {"names.csv": "value\nAnyDesk.exe\n"}
+    events = [{"FileName": "AnyDesk.exe"}, {"FileName": "anydesk.exe"}, {"FileName": "AnyDesk.exe.bak"}, {}]
+    cased = match_hits('match(file="names.csv", field="FileName", column="value")', events, files)
+    assert [r.index for r in cased] == [0]
+    folded = match_hits(
+        'match(file="names.csv", field="FileName", column="value", ignoreCase=true)', events, files
+    )
+    assert [r.index for r in folded] == [0, 1]
+    # Inside case: the clause keeps the events that match (the flag form siemc writes).
+    query = (
+        'case { match(file="names.csv", field="FileName", column="value", ignoreCase=true) | f := "true"; '
+        '* | f := "false" } | f="false"'
+    )
+    assert [r.index for r in match_hits(query, events, files)] == [2, 3]
+    with pytest.raises(ModelSyntaxError, match="no lookup file"):
+        match_hits('match(file="other.csv", field="FileName")', events, files)

@@ -516,3 +516,75 @@ def test_negated_windash_value_negates_every_variant() -> None:
     )
     rows = [SYSMON | {"User": "x", "CommandLine": c} for c in ("run -a", "run /a", "run -b")]
     assert hits(text, rows) == [2]
+
+
+# ---------------------------------------------------------------- lookups (named lists)
+# SR "lookup" and the Knowledge Manager Manual, "Add field matching rules to your lookup
+# configuration" (case_sensitive_match, match_type, max_matches); expectations worked out by hand.
+
+USERS = spl.Lookup(({"user": "amrit", "group": "admins"}, {"user": "maria", "group": "users"}))
+
+
+def _lookup_events() -> list[dict[str, Any]]:
+    return [
+        {"source": "auth", "local_user": "amrit", "_time": NOW - dt.timedelta(seconds=1)},
+        {"source": "auth", "local_user": "AMRIT", "_time": NOW - dt.timedelta(seconds=2)},
+        {"source": "auth", "local_user": "nobody", "_time": NOW - dt.timedelta(seconds=3)},
+        {"source": "auth", "_time": NOW - dt.timedelta(seconds=4)},
+    ]
+
+
+def test_lookup_outputs_the_matching_rows_fields() -> None:
+    # SR "lookup" example: `lookup usertogroup user as local_user OUTPUT group as user_group`.
+    query = "source=auth | lookup usertogroup user as local_user OUTPUT group as user_group"
+    rows = spl.run(query, _lookup_events(), NOW, lookups={"usertogroup": USERS})
+    assert [row.fields.get("user_group") for row in rows] == ["admins", None, None, None]
+
+
+def test_lookup_matches_with_case_unless_the_definition_says_otherwise() -> None:
+    query = (
+        "source=auth | lookup usertogroup user AS local_user OUTPUT group AS user_group"
+        " | where isnotnull(user_group)"
+    )
+    assert [r.index for r in spl.run(query, _lookup_events(), NOW, lookups={"usertogroup": USERS})] == [0]
+    insensitive = spl.Lookup(USERS.rows, case_sensitive_match=False)
+    assert [r.index for r in spl.run(query, _lookup_events(), NOW, lookups={"usertogroup": insensitive})] == [
+        0,
+        1,
+    ]
+
+
+def test_lookup_without_output_adds_every_other_field_and_outputnew_keeps_existing_ones() -> None:
+    rows = spl.run(
+        "source=auth | lookup usertogroup user AS local_user",
+        _lookup_events(),
+        NOW,
+        lookups={"usertogroup": USERS},
+    )
+    assert rows[0].fields["group"] == "admins" and "user" not in rows[0].fields
+    events = _lookup_events()
+    events[0]["group"] = "kept"
+    query = "source=auth | lookup usertogroup user AS local_user OUTPUTNEW group"
+    assert spl.run(query, events, NOW, lookups={"usertogroup": USERS})[0].fields["group"] == "kept"
+
+
+def test_lookup_cidr_match_type_and_several_matches() -> None:
+    networks = spl.Lookup(
+        ({"net": "10.0.0.0/8", "zone": "lan"}, {"net": "10.1.0.0/16", "zone": "lab"}),
+        match_type={"net": "CIDR"},
+    )
+    events = [
+        {"source": "fw", "ip": "10.1.2.3", "_time": NOW - dt.timedelta(seconds=1)},
+        {"source": "fw", "ip": "11.0.0.1", "_time": NOW - dt.timedelta(seconds=2)},
+    ]
+    rows = spl.run("source=fw | lookup nets net AS ip OUTPUT zone", events, NOW, lookups={"nets": networks})
+    assert rows[0].fields["zone"] == ["lan", "lab"]  # two rows match: a multivalue field
+    assert "zone" not in rows[1].fields
+
+
+def test_lookup_rejects_a_missing_table_and_a_malformed_command() -> None:
+    with pytest.raises(ModelSyntaxError, match="does not exist"):
+        spl.run("source=auth | lookup nosuch user AS local_user", _lookup_events(), NOW, lookups={})
+    for query in ("source=auth | lookup usertogroup", "source=auth | lookup usertogroup user AS"):
+        with pytest.raises(ModelSyntaxError):
+            spl.run(query, _lookup_events(), NOW, lookups={"usertogroup": USERS})

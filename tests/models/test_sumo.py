@@ -431,3 +431,39 @@ def test_line_breaks_and_final_newline_anchor(tmp_path: Path) -> None:
     )
     events = [{"CommandLine": "X\nY"}, {"CommandLine": "x y"}, {"Image": "az\n"}, {"Image": "az\n\n"}]
     assert _agrees(rule_text, events, tmp_path) == [0, 2]
+
+
+# (d) Lookup tables (named lists): the lookupContains page's examples, worked by hand ---------------
+
+SUSPICIOUS = "/Library/Users/username@sumologic.com/suspicious-users"
+TABLES = {SUSPICIOUS: [{"user": "jdoe", "sourceIP": "10.0.0.5"}, {"user": "asmith", "sourceIP": "10.0.0.9"}]}
+
+
+def lookup_hits(condition: str, rows: list[dict[str, Any]]) -> list[int]:
+    return [row.index for row in sumo.run(f"* | where {condition}", rows, NOW, lookup_tables=TABLES)]
+
+
+def test_lookupcontains_compares_one_field_without_case() -> None:
+    # lookupContains, example 1: `where lookupContains(path://"...", userID=user)`; the lookup
+    # operator page: values match "in a case-insensitive manner".
+    rows = [{"userID": "jdoe"}, {"userID": "JDOE"}, {"userID": "jdoe2"}, {}]
+    condition = f'lookupContains(path://"{SUSPICIOUS}", userID=user)'
+    assert lookup_hits(condition, rows) == [0, 1]
+    assert lookup_hits(f"!({condition})", rows) == [2, 3]
+
+
+def test_lookupcontains_with_several_fields_needs_one_row_matching_all() -> None:
+    # lookupContains, example 2: `userID=user AND userIP=sourceIP`.
+    rows = [
+        {"userID": "jdoe", "userIP": "10.0.0.5"},
+        {"userID": "jdoe", "userIP": "10.0.0.9"},  # each value is in the table, not in one row
+    ]
+    condition = f'lookupContains(path://"{SUSPICIOUS}", userID=user AND userIP=sourceIP)'
+    assert lookup_hits(condition, rows) == [0]
+
+
+def test_lookupcontains_rejects_a_missing_table_and_other_operators() -> None:
+    with pytest.raises(ModelSyntaxError, match="no lookup table"):
+        lookup_hits('lookupContains(path://"/Library/none", userID=user)', [{"userID": "x"}])
+    with pytest.raises(ModelSyntaxError):
+        lookup_hits(f'lookupContains(path://"{SUSPICIOUS}", userID!=user)', [{"userID": "x"}])

@@ -516,3 +516,88 @@ def test_event_id_output_compares_strings(tmp_path: Path) -> None:
     )
     event = {'additional.fields["Channel"]': "Security", "metadata.product_event_type": "4625"}
     assert [r.index for r in run(text, [event], NOW)] == [0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Reference lists ("Reference list syntax", "Reference Lists"), worked by hand
+
+
+def list_hits(events: str, lists: dict[str, yaral.ReferenceList], *docs: dict[str, Any]) -> list[int]:
+    return [r.index for r in run(rule(events), list(docs), NOW, reference_lists=lists)]
+
+
+HOSTS = {
+    "my_string_list": yaral.ReferenceList(
+        "STRING", "// This is a new line comment.\nhostname-1\nHostname-2 // inline\n"
+    )
+}
+
+
+def test_a_string_list_matches_whole_values_with_case_and_nocase_folds() -> None:
+    docs = [{"principal.hostname": h} for h in ("hostname-1", "HOSTNAME-1", "hostname-2", "hostname-10")]
+    # Case-sensitive: only the line as written (`Hostname-2` is not `hostname-2`).
+    assert list_hits("$e.principal.hostname in %my_string_list", HOSTS, *docs) == [0]
+    assert list_hits("$e.principal.hostname in %my_string_list nocase", HOSTS, *docs) == [0, 1, 2]
+    # "not" before the test (the page's own regex example negates `in regex`).
+    assert list_hits("not $e.principal.hostname in %my_string_list nocase", HOSTS, *docs) == [3]
+    docs = [{"principal.hostname": "hostname-1"}, {"principal.hostname": "Hostname-2"}]
+    assert list_hits("$e.principal.hostname in %my_string_list", HOSTS, *docs) == [0, 1]
+
+
+def test_list_lines_take_comments_and_escapes_as_documented() -> None:
+    # Reference Lists, string example: `double forward \/\/ slash and back slash \\` evaluates to
+    # "double forward // slash and back slash \"; the URL example escapes `//`.
+    text = (
+        "double forward \\/\\/ slash and back slash \\\\\n"
+        "https:\\/\\/www.googleapis.com/compute/v1/projects/abcd"
+    )
+    assert yaral.ReferenceList("STRING", text).lines() == [
+        "double forward // slash and back slash \\",
+        "https://www.googleapis.com/compute/v1/projects/abcd",
+    ]
+    # Regex example: the list parses into `.*chronicle.*`, `http://google\.com`, `^[0-9].*\.gov$`, `http:`.
+    regexes = ".*chronicle.*\nhttp:\\/\\/google\\.com // inline\n^[0-9].*\\.gov$\nhttp://website.com"
+    assert yaral.ReferenceList("REGEX", regexes).lines() == [
+        ".*chronicle.*",
+        "http://google\\.com",
+        "^[0-9].*\\.gov$",
+        "http:",
+    ]
+
+
+def test_regex_and_cidr_lists() -> None:
+    lists = {
+        "my_regex_list": yaral.ReferenceList("REGEX", "^srv-[0-9]+$\nlab"),
+        "cidr_list": yaral.ReferenceList("CIDR", "// comment\n205.148.5.0/24 // inline\n2001:db8::/32"),
+    }
+    docs = [{"principal.hostname": h} for h in ("srv-12", "SRV-12", "mylabhost", "web")]
+    # "match substrings": `lab` is found inside the value.
+    assert list_hits("$e.principal.hostname in regex %my_regex_list", lists, *docs) == [0, 2]
+    assert list_hits("$e.principal.hostname in regex %my_regex_list nocase", lists, *docs) == [0, 1, 2]
+    assert list_hits("not $e.principal.hostname in regex %my_regex_list", lists, *docs) == [1, 3]
+    ips = [
+        {"principal.ip": ["10.0.0.1", "205.148.5.7"]},
+        {"principal.ip": "2001:db8::1"},
+        {"principal.ip": "1.1.1.1"},
+    ]
+    # principal.ip is repeated: unmodified, the event matches when an element does.
+    assert list_hits("$e.principal.ip in cidr %cidr_list", lists, *ips) == [0, 1]
+
+
+def test_reference_list_rejections() -> None:
+    lists = {
+        "strings": yaral.ReferenceList("STRING", "a"),
+        "nets": yaral.ReferenceList("CIDR", "10.0.0.0/8"),
+    }
+    doc = {"principal.hostname": "a", "principal.ip": "10.0.0.1"}
+    # "The nocase operator is compatible with STRING lists and REGEX lists."
+    with pytest.raises(ModelSyntaxError, match="nocase"):
+        list_hits("$e.principal.ip in cidr %nets nocase", lists, doc)
+    with pytest.raises(ModelSyntaxError, match="not REGEX"):
+        list_hits("$e.principal.hostname in regex %strings", lists, doc)
+    with pytest.raises(ModelSyntaxError, match="no reference list"):
+        list_hits("$e.principal.hostname in %missing", lists, doc)
+    # "Maximum in statements with the cidr operator: 2".
+    three = "\n    ".join(["$e.principal.ip in cidr %nets"] * 3)
+    with pytest.raises(ModelSyntaxError, match="at most 2"):
+        list_hits(three, lists, doc)

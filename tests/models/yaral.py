@@ -10,6 +10,17 @@ comparisons `= != < > <= >=` between event fields and string/number literals, `n
 literals `/.../` and `re.regex()`, `net.ip_in_range_cidr()`, `strings.to_lower/to_upper()`,
 `any`/`all` over repeated fields; in `outcome`, `$var = expr` with nested `if(cond, a, b)`.
 Not modelled (rejected): `match`, `options`, placeholders, multiple event variables, aggregation.
+
+Reference lists ("Reference list syntax", "Reference Lists"): `$e.f in %list [nocase]` tests a STRING
+list, whose lines are matched whole and with case ("All values in the reference list are treated as
+case sensitive strings, and Google Security Operations will check if a field exactly matches any
+line"); `in regex %list` a REGEX list, whose lines are RE2 regexes that "match substrings"; `in cidr
+%list` a CIDR list of IPv4 and IPv6 ranges. `nocase` is compatible with STRING and REGEX lists. A
+line's `//` starts a comment; a STRING line's `\\x` is `x`, a REGEX line's `\\/` is `/`. At most 7
+`in` tests in a rule, 4 with `regex` and 2 with `cidr`. The lists are given to `run`
+(`reference_lists`: ID -> `ReferenceList`, the list's type and text as uploaded). Modelling choices:
+white space around a line's value is dropped; a REGEX line sees only the first line of a value
+unless it sets `(?s)`, as re.regex does.
 """
 
 from __future__ import annotations
@@ -18,6 +29,7 @@ import ipaddress
 import itertools
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -245,6 +257,48 @@ class Compare:
 
 
 @dataclass(frozen=True)
+class InList:
+    operand: Any
+    kind: str  # "string", "regex" or "cidr"
+    name: str
+    nocase: bool = False
+
+
+@dataclass(frozen=True)
+class ReferenceList:
+    """A reference list as created: its type (STRING, REGEX or CIDR) and its content, one line each."""
+
+    list_type: str
+    content: str
+
+    def lines(self) -> list[str]:
+        values = []
+        for line in self.content.splitlines():
+            out, i = [], 0
+            while i < len(line):
+                pair = line[i : i + 2]
+                if pair == "//":
+                    break  # a comment to the end of the line
+                if line[i] == "\\" and i + 1 < len(line):
+                    if self.list_type == "STRING":
+                        out.append(line[i + 1])  # "anything after a back slash will be escaped to itself"
+                    else:
+                        out.append("/" if pair == "\\/" else pair)  # REGEX: only `\/` is the list's
+                    i += 2
+                    continue
+                out.append(line[i])
+                i += 1
+            value = "".join(out).strip()
+            if value:
+                values.append(value)
+        return values
+
+
+# The reference lists of the running rule: ID -> list.
+REFERENCE_LISTS: ContextVar[Mapping[str, ReferenceList]] = ContextVar("yaral_reference_lists")
+
+
+@dataclass(frozen=True)
 class If:
     condition: Any
     then: Any
@@ -386,6 +440,15 @@ class _Builder(Transformer[Token, Any]):
     def call_predicate(self, call: Call, nocase: Token | None = None) -> Call:
         return Call(call.name, call.args, nocase is not None)
 
+    def in_list(self, operand: Any, *rest: Token | None) -> InList:
+        tokens = [t for t in rest if t is not None]
+        kind = next((str(t) for t in tokens if t.type == "LIST_KIND"), "string")
+        name = next(str(t)[1:] for t in tokens if t.type == "REFERENCE")
+        nocase = any(t.type == "NOCASE" for t in tokens)
+        if nocase and kind == "cidr":
+            raise ModelSyntaxError("nocase is compatible with STRING and REGEX lists only")
+        return InList(operand, kind, name, nocase)
+
     def quantified(self, quantifier: Token, ref: FieldRef) -> FieldRef:
         return FieldRef(ref.variable, ref.path, str(quantifier))
 
@@ -449,6 +512,8 @@ def _walk(node: Any) -> Iterator[Any]:
     elif isinstance(node, Call):
         for arg in node.args:
             yield from _walk(arg)
+    elif isinstance(node, InList):
+        yield from _walk(node.operand)
     elif isinstance(node, If):
         yield from _walk(node.condition)
         yield from _walk(node.then)
@@ -537,6 +602,28 @@ def _top_level_bool_call(root: Any) -> None:
             stack.append(node.item)
         elif isinstance(node, Call) and node.name not in BOOL_FUNCTIONS:
             raise ModelSyntaxError(f"{node.name}() is not a boolean predicate")
+
+
+_LIST_TYPES = {"string": "STRING", "regex": "REGEX", "cidr": "CIDR"}
+
+
+def _check_reference_lists(rule: Rule) -> None:
+    """Each `in` names a list of its type; at most 7 `in`, 4 `in regex`, 2 `in cidr` in a rule."""
+    tests = [
+        n for root in (rule.events, *rule.outcome.values()) for n in _walk(root) if isinstance(n, InList)
+    ]
+    for kind, limit in (("", 7), ("regex", 4), ("cidr", 2)):
+        count = sum(1 for t in tests if not kind or t.kind == kind)
+        if count > limit:
+            operator = f"in {kind}" if kind else "in"
+            raise ModelSyntaxError(f"a rule may hold at most {limit} `{operator}` tests, not {count}")
+    lists = REFERENCE_LISTS.get({})
+    for test in tests:
+        found = lists.get(test.name)
+        if found is None:
+            raise ModelSyntaxError(f"no reference list %{test.name}")
+        if found.list_type != _LIST_TYPES[test.kind]:
+            raise ModelSyntaxError(f"%{test.name} is a {found.list_type} list, not {_LIST_TYPES[test.kind]}")
 
 
 def parse(query: str) -> Rule:
@@ -716,6 +803,9 @@ def _eval_bool(node: Any, inst: _Instance, outcome: Mapping[str, Any]) -> bool:
         quantifier = lq or rq
         pairs = itertools.product(lefts, rights)
         return _quantify(quantifier, (_compare_values(node.op, a, b, node.nocase) for a, b in pairs))
+    if isinstance(node, InList):
+        quantifier, values = _elements(node.operand, inst, outcome)
+        return _quantify(quantifier, (_in_list(node, v) for v in values))
     if isinstance(node, Call):
         quantifier, values = _elements(node.args[0], inst, outcome)
         if node.name == "re.regex":
@@ -725,6 +815,18 @@ def _eval_bool(node: Any, inst: _Instance, outcome: Mapping[str, Any]) -> bool:
             network = ipaddress.ip_network(node.args[1].value, strict=False)
             return _quantify(quantifier, (_in_network(v, network) for v in values))
     raise TypeError(f"not a predicate: {node!r}")
+
+
+def _in_list(node: InList, value: Any) -> bool:
+    lines = REFERENCE_LISTS.get({})[node.name].lines()
+    if node.kind == "regex":
+        return any(regex_matches(compile_regex(line, node.nocase), value) for line in lines)
+    if node.kind == "cidr":
+        return any(_in_network(value, ipaddress.ip_network(line, strict=False)) for line in lines)
+    text = _as_text(value)
+    if node.nocase:
+        return text.lower() in {line.lower() for line in lines}
+    return text in lines
 
 
 def _in_network(value: Any, network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
@@ -742,13 +844,28 @@ def _instances(rule: Rule, event: Mapping[str, Any]) -> Iterator[_Instance]:
         yield _Instance(event, dict(zip(repeated, combo, strict=True)), rule.event_variable)
 
 
-def run(query: str, events: Sequence[Mapping[str, Any]], now: datetime) -> list[Row]:
+def run(
+    query: str,
+    events: Sequence[Mapping[str, Any]],
+    now: datetime,
+    reference_lists: Mapping[str, ReferenceList] | None = None,
+) -> list[Row]:
     """One detection per matching event, in event order.
 
     The time window is the rule's run schedule, not part of the rule text, so `now` is unused.
     The row holds the outcome variables (without `$`); with no outcome section, the event itself.
+    `reference_lists` are the lists the rule's `in` tests read.
     """
+    token = REFERENCE_LISTS.set(dict(reference_lists or {}))
+    try:
+        return _run(query, events)
+    finally:
+        REFERENCE_LISTS.reset(token)
+
+
+def _run(query: str, events: Sequence[Mapping[str, Any]]) -> list[Row]:
     rule = parse(query)
+    _check_reference_lists(rule)
     rows: list[Row] = []
     for index, event in enumerate(events):
         for inst in _instances(rule, event):

@@ -11,7 +11,7 @@
 //              "message": "...", "start": 10, "length": 3}]}
 //   on a malformed request: {"error": "..."}
 //
-// The schema (database name, tables, column types) is read once at start from
+// The schema (database name, tables, column types, stored functions) is read once at start from
 // ../defender_xdr_schema.json, or from the path given as the first argument.
 // Startup prints nothing; the first response is the first request's answer.
 
@@ -61,6 +61,11 @@ function loadGlobals(schemaPath) {
     }
     // TableSymbol(string name, params ColumnSymbol[] columns)
     tables.push(new Symbols.TableSymbol.$ctor4(tableName, columnSymbols));
+  }
+  // Stored functions of the database ("functions": name -> {parameters, body}), e.g. Sentinel's
+  // _GetWatchlist: FunctionSymbol(string name, string parameterList, string body, string description).
+  for (const [functionName, spec] of Object.entries(schema.functions || {})) {
+    tables.push(new Symbols.FunctionSymbol.$ctor16(functionName, spec.parameters, spec.body, null));
   }
   // DatabaseSymbol(string name, string alternateName, params Symbol[] members)
   const database = new Symbols.DatabaseSymbol.$ctor2(schema.database, null, tables);
