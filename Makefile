@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 NODE_DIR := tests/checkers/node
 STAMP  := $(VENV)/.installed
 
-.PHONY: build test check lint clean setup regen-golden bench bytecode
+.PHONY: build test check lint clean setup regen-golden bench bytecode catalog-lists
 
 setup: $(STAMP)
 
@@ -34,9 +34,13 @@ test: setup
 	$(BIN)/python -m pytest
 
 lint: setup
-	$(BIN)/ruff check siemc backends tests bench
-	$(BIN)/ruff format --check siemc backends tests bench
+	$(BIN)/ruff check siemc backends tests bench tools
+	$(BIN)/ruff format --check siemc backends tests bench tools
 	$(BIN)/mypy
+
+# The remote access tool catalog's list files (detections/catalog/lists/), regenerated from its tool files.
+catalog-lists: setup
+	$(BIN)/python -m tools.rat_catalog lists
 
 # Rewrite the expected texts of tests/golden/ from the current backends; review the diff before committing.
 regen-golden: setup

@@ -1,0 +1,1 @@
+"""The remote access tool catalog (detections/catalog/): loading, validation, list generation, import."""
