@@ -349,7 +349,12 @@ def test_rules(
     _report(diagnostics)
     engines = None if reference_only else load_target_engines()
     if engines is None and not reference_only:
-        typer.echo("note: no target engines here (they ship with the source tree); reference only", err=True)
+        typer.echo(
+            "note: the reference evaluator only: the engines that run each target's query (Kusto.Language,"
+            " duckdb-kql, eql, siemc's language models) ship with siemc's source tree, not with the"
+            " installed package; `siemc test` in a siemc checkout also runs them",
+            err=True,
+        )
     targets = selected if engines is not None else []
     failed, total = 0, 0
     rows: list[list[str]] = []
@@ -372,7 +377,8 @@ def test_rules(
             rows.append([status, detection.stem, outcome.test.name, "; ".join(problems)])
     header = ["rule", "reference", *targets] if matrix else ["result", "rule", "test", "notes"]
     _print_table(header, rows)
-    typer.echo(f"{total} test(s), {failed} failed", err=True)
+    scope = f"on the reference and {len(targets)} target(s)" if targets else "on the reference evaluator only"
+    typer.echo(f"{total} test(s) {scope}, {failed} failed", err=True)
     if failed or diagnostics:
         raise typer.Exit(EXIT_RULE_ERROR)
 
