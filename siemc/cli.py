@@ -6,7 +6,7 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -46,7 +46,7 @@ EXIT_RULE_ERROR = 1
 EXIT_USAGE = 2
 
 
-def _fail_usage(message: str) -> None:
+def _fail_usage(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(EXIT_USAGE)
 
@@ -130,6 +130,26 @@ def targets() -> None:
     """List the targets and the SIEM each one serves."""
     for name in TARGET_NAMES:
         typer.echo(f"{name:<9} {get_target(name).siem}")
+
+
+@app.command()
+def init(
+    folder: Annotated[
+        Path, typer.Argument(help="The repository folder (created if missing; default: here).")
+    ] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite files that exist.")] = False,
+) -> None:
+    """Start a rules repository: siemc.yml, example rules with tests, a filter, CI workflows."""
+    from siemc.init import InitError, init_repository
+
+    try:
+        written = init_repository(folder, force)
+    except InitError as error:
+        _fail_usage(str(error))
+    for path in written:
+        typer.echo(f"wrote {path}")
+    here = "" if folder == Path(".") else f"cd {folder} && "
+    typer.echo(f"next: {here}siemc build && siemc test  (then commit, and push a tag to release)", err=True)
 
 
 @app.command()
