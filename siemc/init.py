@@ -54,6 +54,8 @@ def scaffold_files() -> list[ScaffoldFile]:
     files: list[ScaffoldFile] = []
     for source_name, destination in _LAYOUT:
         source = scaffold / source_name
+        if not source.exists():
+            raise RuntimeError(f"siemc is installed without its scaffold file(s) {source}")
         if source.is_file():
             files.append(ScaffoldFile(PurePosixPath(destination), source.read_bytes()))
             continue
