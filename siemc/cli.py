@@ -135,7 +135,8 @@ def targets() -> None:
 @app.command()
 def init(
     folder: Annotated[
-        Path, typer.Argument(help="The repository folder (created if missing; default: here).")
+        Path,
+        typer.Argument(metavar="DIR", help="The repository folder (created if missing; default: here)."),
     ] = Path("."),
     force: Annotated[bool, typer.Option("--force", help="Overwrite files that exist.")] = False,
 ) -> None:
