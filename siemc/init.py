@@ -1,10 +1,11 @@
 """`siemc init`: start a rules repository a team can commit as it is.
 
 It writes a commented `siemc.yml` (every key, each commented out, so the queries are siemc's
-defaults), the example rules with their tests under `detections/`, an example filter and the files
-the commented examples name, a `.gitignore` for the build output and the cache, and the GitHub
-Actions workflows (pull request: build and test; tag: release). The files come from the package:
-siemc/scaffold/ and the example rules, which are siemc's own `detections/`.
+defaults), the example rules with their tests and version lock under `detections/`, an example
+filter and the files the commented examples name, a `.gitignore` for the build output, the bundles
+and the cache, and the GitHub Actions workflows (pull request: validate, lock check, build, test;
+tag: release bundle). The files come from the package: siemc/scaffold/ and the example rules,
+which are siemc's own `detections/`.
 
 Existing files are never overwritten unless `force` is given: every file that would be is named.
 """
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from siemc import __version__
+from siemc.release.lock import LOCK_NAME
 from siemc.resources import examples_folder, scaffold_folder
 
 # Where each scaffold file goes in the new repository; folders are copied with their files.
@@ -67,7 +69,7 @@ def scaffold_files() -> list[ScaffoldFile]:
             files.append(ScaffoldFile(PurePosixPath(destination) / relative, content))
     examples = examples_folder()
     for path in _files_under(examples):
-        if path.suffix in _RULE_SUFFIXES:
+        if path.suffix in _RULE_SUFFIXES or path.name == LOCK_NAME:
             relative = PurePosixPath(path.relative_to(examples).as_posix())
             files.append(ScaffoldFile(PurePosixPath("detections") / relative, path.read_bytes()))
     return files

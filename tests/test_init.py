@@ -67,9 +67,9 @@ def test_init_writes_a_repository(repository: Path) -> None:
     written = set(_tree(repository))
     assert written >= EXPECTED_FILES
     assert {name for name in written if name.startswith("detections/")} == {
-        f"detections/{p.relative_to(REPO / 'detections').as_posix()}"
-        for p in (REPO / "detections").rglob("*.y*ml")
+        f"detections/{name}" for name in _tree(REPO / "detections")
     }
+    assert "detections/version.lock.json" in written
     assert written == EXPECTED_FILES | {n for n in written if n.startswith("detections/")}
 
 
@@ -156,6 +156,12 @@ def test_the_repository_builds_and_its_tests_pass(repository: Path, monkeypatch:
         assert (repository / "build" / path.relative_to(REPO / "build")).read_bytes() == path.read_bytes()
     result = CliRunner().invoke(app, ["test", "--reference-only"])
     assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(app, ["lock", "--check"])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(app, ["bundle", "--version", "v1.0.0", "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    assert (repository / "dist" / "siemc-v1.0.0.tar.gz").is_file()
+    assert (repository / "dist" / "siemc-v1.0.0.zip").is_file()
 
 
 def test_gitignore_keeps_the_build_output_and_the_cache_out(repository: Path, tmp_path: Path) -> None:
@@ -175,17 +181,22 @@ def test_gitignore_keeps_the_build_output_and_the_cache_out(repository: Path, tm
     assert names == {f.path.as_posix() for f in scaffold_files()}
 
 
-def test_the_workflows_install_this_version_and_keep_the_planned_steps_commented(repository: Path) -> None:
+def test_the_workflows_install_this_version_and_keep_the_planned_step_commented(repository: Path) -> None:
     workflows = repository / ".github" / "workflows"
     for name in ("detections.yml", "release.yml"):
         text = (workflows / name).read_text(encoding="utf-8")
         assert f"SIEMC: siemc=={__version__}\n" in text and "@SIEMC_VERSION@" not in text
     pull_request = (workflows / "detections.yml").read_text(encoding="utf-8")
-    assert "run: siemc build" in pull_request and "run: siemc test" in pull_request
+    for step in ("siemc validate detections", "siemc lock --check", "siemc build", "siemc test"):
+        assert f"run: {step}" in pull_request, step
     release = (workflows / "release.yml").read_text(encoding="utf-8")
-    for planned in ("siemc lock --check", "siemc bundle --version", "siemc diff --format markdown"):
-        (line,) = [line for line in release.splitlines() if planned in line]
-        assert line.lstrip().startswith("#   run: "), line
+    assert "run: siemc lock --check" in release
+    assert 'siemc bundle --version "$GITHUB_REF_NAME"' in release
+    # `siemc diff` does not exist yet: its step is written, commented out.
+    (line,) = [line for line in release.splitlines() if "siemc diff --format markdown" in line]
+    assert line.lstrip().startswith("#   run: "), line
+    missing = CliRunner().invoke(app, ["diff", "--help"])
+    assert missing.exit_code == 2 and "No such command 'diff'" in missing.output
 
 
 def test_the_workflows_pass_the_github_workflow_schema(repository: Path) -> None:

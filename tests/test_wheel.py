@@ -119,7 +119,7 @@ def _shipped_data() -> dict[str, str]:
             expected[f"siemc/backends/{rest}"] = name
         elif top == "templates" and path.suffix in (".py", ".j2"):
             expected[f"siemc/templates/{rest}"] = name
-        elif top == "detections" and path.suffix in (".yml", ".yaml"):
+        elif top == "detections" and (path.suffix in (".yml", ".yaml") or path.name == "version.lock.json"):
             expected[f"siemc/scaffold/detections/{rest}"] = name
     return expected
 
@@ -202,7 +202,7 @@ def test_the_fingerprint_is_stable_installed(installed: Installed, repository: P
     assert installed.python(code, cwd=repository) == installed.python(code, cwd=installed.venv)
 
 
-def test_validate_convert_eval_and_test(installed: Installed, repository: Path) -> None:
+def test_validate_convert_eval_lock_bundle_and_test(installed: Installed, repository: Path) -> None:
     validated = installed.run("validate", "detections", cwd=repository)
     assert validated.stderr.strip() == "1 valid, 0 invalid"
 
@@ -227,6 +227,16 @@ def test_validate_convert_eval_and_test(installed: Installed, repository: Path) 
     match = json.loads(line)
     assert match["index"] == 1
     assert match["fields"]["RATCategory"] == "Commercial RMM" and match["fields"]["IsUserLaunched"] is True
+
+    locked = installed.run("lock", "--check", cwd=repository)
+    assert "error" not in locked.stderr
+    bundled = installed.run("bundle", "--version", "v1.0.0", cwd=repository)
+    assert "dist/siemc-v1.0.0.tar.gz" in bundled.stdout + bundled.stderr
+    manifest = json.loads((repository / "dist" / "siemc-v1.0.0" / "manifest.json").read_text())
+    assert json.dumps(manifest).count(__version__) >= 1
+    for target in ("kql", "spl"):
+        query = repository / "dist" / "siemc-v1.0.0" / "queries" / target / f"{T1219.stem}.{target}"
+        assert query.read_bytes() == (REPO / "build" / target / query.name).read_bytes()
 
     tested = installed.run("test", cwd=repository)
     assert "note: the reference evaluator only" in tested.stderr
