@@ -6,7 +6,7 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -46,7 +46,7 @@ EXIT_RULE_ERROR = 1
 EXIT_USAGE = 2
 
 
-def _fail_usage(message: str) -> None:
+def _fail_usage(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(EXIT_USAGE)
 
@@ -130,6 +130,27 @@ def targets() -> None:
     """List the targets and the SIEM each one serves."""
     for name in TARGET_NAMES:
         typer.echo(f"{name:<9} {get_target(name).siem}")
+
+
+@app.command()
+def init(
+    folder: Annotated[
+        Path,
+        typer.Argument(metavar="DIR", help="The repository folder (created if missing; default: here)."),
+    ] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite files that exist.")] = False,
+) -> None:
+    """Start a rules repository: siemc.yml, example rules with tests, a filter, CI workflows."""
+    from siemc.init import InitError, init_repository
+
+    try:
+        written = init_repository(folder, force)
+    except InitError as error:
+        _fail_usage(str(error))
+    for path in written:
+        typer.echo(f"wrote {path}")
+    here = "" if folder == Path(".") else f"cd {folder} && "
+    typer.echo(f"next: {here}siemc build && siemc test  (then commit, and push a tag to release)", err=True)
 
 
 @app.command()
@@ -349,7 +370,12 @@ def test_rules(
     _report(diagnostics)
     engines = None if reference_only else load_target_engines()
     if engines is None and not reference_only:
-        typer.echo("note: no target engines here (they ship with the source tree); reference only", err=True)
+        typer.echo(
+            "note: the reference evaluator only: the engines that run each target's query (Kusto.Language,"
+            " duckdb-kql, eql, siemc's language models) ship with siemc's source tree, not with the"
+            " installed package; `siemc test` in a siemc checkout also runs them",
+            err=True,
+        )
     targets = selected if engines is not None else []
     failed, total = 0, 0
     rows: list[list[str]] = []
@@ -372,7 +398,8 @@ def test_rules(
             rows.append([status, detection.stem, outcome.test.name, "; ".join(problems)])
     header = ["rule", "reference", *targets] if matrix else ["result", "rule", "test", "notes"]
     _print_table(header, rows)
-    typer.echo(f"{total} test(s), {failed} failed", err=True)
+    scope = f"on the reference and {len(targets)} target(s)" if targets else "on the reference evaluator only"
+    typer.echo(f"{total} test(s) {scope}, {failed} failed", err=True)
     if failed or diagnostics:
         raise typer.Exit(EXIT_RULE_ERROR)
 

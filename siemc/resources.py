@@ -38,6 +38,24 @@ def mappings_folder() -> Path:
     return backends_folder() / "mappings"
 
 
+def scaffold_folder() -> Path:
+    """The files `siemc init` writes (siemc/scaffold/)."""
+    return package_folder("siemc.scaffold")
+
+
+def examples_folder() -> Path:
+    """The example rules `siemc init` writes: the repository's `detections/`, which a wheel installs
+    as siemc/scaffold/detections/ (pyproject.toml). An editable install maps that data-only package to
+    the source tree without making it importable, so a checkout reads `detections/` itself."""
+    installed = scaffold_folder() / "detections"
+    if installed.is_dir():
+        return installed
+    project = project_file()
+    if project is not None and (project.parent / "detections").is_dir():
+        return project.parent / "detections"
+    raise RuntimeError("siemc is installed without its example rules (siemc/scaffold/detections)")
+
+
 def project_file() -> Path | None:
     """pyproject.toml of a source checkout (editable install), None in an installed wheel."""
     candidate = code_folder().parent / "pyproject.toml"

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 import siemc.compile.build
 from siemc.cli import app
 from siemc.compile.build import build
-from siemc.compile.cache import toolchain_fingerprints
+from siemc.compile.cache import Toolchain, toolchain_fingerprints
 from siemc.compile.rule import Detection
 from siemc.diagnostics import SiemcError, Unsupported
 
@@ -213,6 +213,44 @@ def test_fingerprint_follows_the_targets_template_and_module(tmp_path: Path) -> 
     (root / "siemc" / "core.py").write_text("# shared code changed\n")
     after_shared = toolchain_fingerprints(["kql", "spl"], root)
     assert all(after_shared[t] != after_module[t] for t in ("kql", "spl"))
+
+
+def _write_files(root: Path, files: dict[str, str]) -> None:
+    for relative, text in files.items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text(text)
+
+
+def test_fingerprint_is_the_same_in_an_installed_layout_and_ignores_the_scaffold(tmp_path: Path) -> None:
+    """A wheel puts backends/, templates/ and the example rules inside the siemc package, and the
+    interpreter leaves __pycache__ folders there: the fingerprint of the same files is the same."""
+    code = {"siemc/__init__.py": "", "siemc/core.py": "# core\n", "siemc/scaffold/siemc.yml": "# init\n"}
+    data = {
+        "backends/__init__.py": "",
+        "backends/kql.py": "# kql\n",
+        "backends/mappings/kql.yml": "target: kql\n",
+        "templates/kql/query.j2": "{{ condition }}\n",
+        "templates/spl/query.j2": "{{ condition }}\n",
+    }
+    source = tmp_path / "repo"
+    _write_files(source, {**code, **data, "detections/rule.yml": "title: example\n"})
+    installed = tmp_path / "site-packages"
+    _write_files(installed, {**code, **{f"siemc/{name}": text for name, text in data.items()}})
+    _write_files(installed, {"siemc/scaffold/detections/rule.yml": "title: example\n"})
+    _write_files(
+        installed, {"siemc/__pycache__/core.cpython-311.pyc": "x", "siemc/backends/__pycache__/k.pyc": "x"}
+    )
+    package = installed / "siemc"
+    in_wheel = Toolchain(package, package / "backends", package / "templates", None)
+    expected = toolchain_fingerprints(["kql", "spl"], source)
+    assert toolchain_fingerprints(["kql", "spl"], toolchain=in_wheel) == expected
+
+    (package / "scaffold" / "siemc.yml").write_text("# init, edited\n")
+    (package / "scaffold" / "detections" / "rule.yml").write_text("title: edited\n")
+    assert toolchain_fingerprints(["kql", "spl"], toolchain=in_wheel) == expected
+    (package / "templates" / "kql" / "query.j2").write_text("{{ condition }} | take 1\n")
+    changed = toolchain_fingerprints(["kql", "spl"], toolchain=in_wheel)
+    assert changed["kql"] != expected["kql"] and changed["spl"] == expected["spl"]
 
 
 def test_jobs_do_not_change_the_output(tmp_path: Path) -> None:

@@ -93,13 +93,18 @@ def _hash_tree(digest: Any, label: str, folder: Path, files: Iterable[Path]) -> 
 
 
 def toolchain_fingerprints(
-    targets: Sequence[str], root: Path | None = None, known_targets: Sequence[str] = TARGET_NAMES
+    targets: Sequence[str],
+    root: Path | None = None,
+    known_targets: Sequence[str] = TARGET_NAMES,
+    toolchain: Toolchain | None = None,
 ) -> dict[str, str]:
     """Per target, a hash of everything besides the rule that can change its output.
 
-    `root` is a source tree to fingerprint instead of the installed siemc (tests use it).
+    `root` is a source tree, `toolchain` any layout, to fingerprint instead of the installed siemc
+    (tests use them).
     """
-    toolchain = Toolchain.source_tree(root) if root is not None else Toolchain.installed()
+    if toolchain is None:
+        toolchain = Toolchain.source_tree(root) if root is not None else Toolchain.installed()
     shared = hashlib.sha256()
     shared.update(f"siemc {__version__}; python {sys.version_info[:2]}".encode())
     # Every installed distribution and its version, as the names of the dist-info folders: one
@@ -112,7 +117,9 @@ def toolchain_fingerprints(
     if toolchain.project_file is not None:
         _hash_tree(shared, "project", toolchain.project_file.parent, [toolchain.project_file])
     # Installed, the target modules and templates sit inside the code folder: hashed once, below.
-    data_folders = (toolchain.backends, toolchain.templates)
+    # siemc/scaffold/ holds what `siemc init` writes (installed, the example rules too): no output
+    # depends on it, so editing it rebuilds nothing.
+    data_folders = (toolchain.backends, toolchain.templates, toolchain.code / "scaffold")
     code = [p for p in _files(toolchain.code, "*") if not any(p.is_relative_to(d) for d in data_folders)]
     _hash_tree(shared, "siemc", toolchain.code, code)
     # A file of backends/ or templates/ named after a target, or inside a folder named after one,
