@@ -521,6 +521,8 @@ def bundle_command(
         typer.echo(f"error: {error.message}", err=True)
         raise typer.Exit(EXIT_RULE_ERROR) from None
     _report(result.diagnostics)
+    for warning in result.warnings:
+        typer.echo(str(warning), err=True)
     state = "unchanged" if result.reused else "written"
     typer.echo(f"{result.folder}: {result.rules} rule(s), {result.files} file(s), {state}", err=True)
     for archive in result.archives:

@@ -39,6 +39,7 @@ from siemc.compile.cache import toolchain_fingerprints
 from siemc.config import DEFAULT, SiteConfig
 from siemc.diagnostics import Diagnostic, SiemcError
 from siemc.release.artifacts import Artifact, BundleInfo, QueryOutput, ReleaseRule, writer_for
+from siemc.release.checks import ReleaseWarning, check_rules
 from siemc.release.lock import LockChanges, LockedRule, compare, current_outputs, load_lock
 from siemc.release.serialize import json_bytes
 
@@ -62,6 +63,7 @@ class BundleResult:
     rules: int
     diagnostics: list[Diagnostic] = field(default_factory=list)
     reused: bool = False  # the bundle in place already had these inputs
+    warnings: list[ReleaseWarning] = field(default_factory=list)  # siemc.release.checks, never refusing
 
 
 def _safe_version(version: str) -> str:
@@ -102,17 +104,19 @@ def bundle(
         if not changes.clean:
             raise BundleRefused(changes, lock_path)
         folder = out / name
+        published = {o.rule for o in result.outcomes if o.status == CONVERTED}
+        warnings = check_rules(p for p in result.metadata if p in published)
         inputs = _inputs_digest(result, lock, name, epoch, targets, site)
         archives = (out / f"{name}.tar.gz", out / f"{name}.zip")
         if _state(folder) == inputs and all(a.is_file() for a in archives):
             files = sum(1 for _ in folder.rglob("*") if _.is_file()) - 1
             rules = len({o.rule for o in result.outcomes if o.status == CONVERTED})
-            return BundleResult(folder, archives, files, rules, result.diagnostics, reused=True)
+            return BundleResult(folder, archives, files, rules, result.diagnostics, True, warnings)
         artifacts = _artifacts(result, lock, lock_path, BundleInfo(version, __version__), targets)
         manifest = _manifest(result, artifacts, lock, lock_path, version, targets, site)
         _write_bundle(out, name, artifacts, manifest, inputs, epoch)
         rules = len({a.rule for a in artifacts if a.rule is not None})
-        return BundleResult(folder, archives, len(artifacts) + 2, rules, result.diagnostics)
+        return BundleResult(folder, archives, len(artifacts) + 2, rules, result.diagnostics, False, warnings)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
