@@ -8,6 +8,7 @@ grow); the last tests run the real targets.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -319,3 +320,12 @@ def test_real_targets_give_the_same_bytes_with_one_or_two_jobs_and_from_the_cach
     again = build([rules], TARGET_NAMES, tmp_path / "two", jobs=2, cache_dir=tmp_path / "cache")
     assert again.compiled_rules == 0 and again.written == []
     assert _tree(tmp_path / "one") == _tree(tmp_path / "two")
+
+
+def test_a_second_build_in_one_process_recreates_a_removed_output_folder(tmp_path: Path) -> None:
+    rules = _rules(tmp_path / "rules", good=GOOD)
+    out = tmp_path / "out"
+    build([rules], ["kql"], out, jobs=1)
+    shutil.rmtree(out)
+    result = build([rules], ["kql"], out, jobs=1)
+    assert result.ok and (out / "kql" / "good.kql").is_file()

@@ -230,7 +230,11 @@ def write_bytes_atomic(path: str, data: bytes) -> tuple[int, int]:
         os.makedirs(folder, exist_ok=True)
         _made_folders.add(folder)
     temporary = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    except FileNotFoundError:  # the folder went away since this process made it (a later build)
+        os.makedirs(folder, exist_ok=True)
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         try:
             view = memoryview(data)
