@@ -114,6 +114,7 @@ class Kql(Target):
     siem = "Microsoft Sentinel / Defender XDR (KQL)"
     file_extension = "kql"
     backend_class = KqlBackend
+    column_as_text = "tostring({column})"
 
     def string_literal(self, text: str) -> str:
         return kql_string(text)

@@ -53,6 +53,19 @@ def _load(tmp_path: Path, text: str) -> None:
             "'windows_events' is used",
         ),
         ("sources:\n  - {logsource: product=aws, candidates: []}\n", "candidates: expected a non-empty list"),
+        (
+            "sources:\n  - {logsource: product=aws, selector: s, time_field: t, columns: {text: [a]}}\n",
+            "columns.text: unknown column type",
+        ),
+        (
+            "sources:\n  - {logsource: product=aws, selector: s, time_field: t, columns: {int: a}}\n",
+            "columns.int: expected a list of column names",
+        ),
+        (
+            "sources:\n  - {logsource: product=aws, selector: s, time_field: t,\n"
+            "     columns: {int: [a], string: [a]}}\n",
+            "column 'a' is listed twice",
+        ),
     ],
 )
 def test_a_bad_mapping_file_is_one_clear_error(tmp_path: Path, text: str, message: str) -> None:
