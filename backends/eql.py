@@ -22,7 +22,7 @@ from sigma.conversion.state import ConversionState
 from sigma.rule import SigmaRule
 from sigma.types import SigmaCasedString, SigmaExists, SigmaNull, SigmaNumber, SigmaString, SpecialChars
 
-from siemc.compile.backend import end_of_value_anchors, plain_text, wildcard_regex
+from siemc.compile.backend import BoundedChains, end_of_value_anchors, plain_text, wildcard_regex
 from siemc.compile.lucene import lucene_regex
 from siemc.compile.target import Target
 
@@ -44,7 +44,7 @@ def _holds_literal_wildcard(value: SigmaString) -> bool:
     return any(c in part for part in value.s if isinstance(part, str) for c in "*?")
 
 
-class EqlBackend(ElasticEqlBackend):
+class EqlBackend(BoundedChains, ElasticEqlBackend):
     """The official backend, returning the bare condition (the template writes `process where`)."""
 
     # `:` is `like~` (case-insensitive, wildcards), and is how Elastic's own rules write lists.

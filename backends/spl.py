@@ -28,7 +28,7 @@ from sigma.types import (
     SpecialChars,
 )
 
-from siemc.compile.backend import DOUBLE_QUOTED, SiemcBackend, end_of_value_anchors
+from siemc.compile.backend import DOUBLE_QUOTED, BoundedChains, SiemcBackend, end_of_value_anchors
 from siemc.compile.target import Source, Target, UnmappedField
 from siemc.diagnostics import Unsupported
 
@@ -180,7 +180,7 @@ def _search_cannot_say(text: str, rule: SigmaRule) -> bool:
     )
 
 
-class SplSearchBackend(SplunkBackend):
+class SplSearchBackend(BoundedChains, SplunkBackend):
     """The official search-command backend, with a value's expansions (windash, base64offset)
     bracketed: unbracketed, `NOT a OR b` negates the first variant only."""
 
