@@ -117,3 +117,12 @@ def test_a_chain_is_grouped_only_past_the_bound() -> None:
     deep = bounded_join([f"t{i}" for i in range(64 * 64 + 1)], " or ", "({expr})", 64)
     assert deep.startswith("((t0 or ") and deep.endswith(") or ((t4096))")
     assert deep.replace("(", "").replace(")", "") == " or ".join(f"t{i}" for i in range(64 * 64 + 1))
+
+
+def test_a_kql_query_over_sentinels_rule_limit_says_so(detection: Detection, t1219: Detection) -> None:
+    """Sentinel's scheduled analytics rules take at most 10,000 characters (backends/kql.py cites it)."""
+    long_query = compile_detection(detection, "kql")
+    assert len(long_query) > 10_000
+    assert long_query.splitlines()[2].startswith("// Over 10,000 characters, the most a Sentinel scheduled")
+    short_query = compile_detection(t1219, "kql")
+    assert len(short_query) < 10_000 and "10,000" not in short_query
