@@ -71,6 +71,8 @@ class KqlBackend(SiemcBackend):
     field_not_exists_expression = "isempty({field})"
 
     field_in_list_expression = "{field} {op} ({list})"
+    # `in~`/`in` consider up to 1,000,000 distinct values (Kusto's in~ operator reference): far more
+    # than any rule lists, so exact-value lists stay one list however long.
     or_in_operator = "in~"
     cased_in_operator = "in"
     number_in_operator = "in"
