@@ -32,7 +32,13 @@ from sigma.types import (
     SpecialChars,
 )
 
-from siemc.compile.backend import NamedListTests, end_of_value_anchors, plain_text, wildcard_regex
+from siemc.compile.backend import (
+    BoundedChains,
+    NamedListTests,
+    end_of_value_anchors,
+    plain_text,
+    wildcard_regex,
+)
 from siemc.compile.lucene import lucene_regex
 from siemc.compile.placeholders import NamedListValue, literal_sigma_text
 from siemc.compile.target import Target
@@ -55,7 +61,7 @@ def _holds_literal_wildcard(value: SigmaString) -> bool:
     return any(c in part for part in value.s if isinstance(part, str) for c in "*?")
 
 
-class EqlBackend(NamedListTests, ElasticEqlBackend):
+class EqlBackend(NamedListTests, BoundedChains, ElasticEqlBackend):
     """The official backend, returning the bare condition (the template writes `process where`)."""
 
     # `:` is `like~` (case-insensitive, wildcards), and is how Elastic's own rules write lists.

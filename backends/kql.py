@@ -22,6 +22,7 @@ from sigma.types import SigmaString
 from siemc.compile.backend import SiemcBackend, plain_text
 from siemc.compile.placeholders import NamedListValue
 from siemc.compile.regex import re2_regex
+from siemc.compile.rule import Detection
 from siemc.compile.target import Target
 
 
@@ -101,6 +102,8 @@ class KqlBackend(SiemcBackend):
         return kql_string(value.id)
 
     field_in_list_expression = "{field} {op} ({list})"
+    # `in~`/`in` consider up to 1,000,000 distinct values (Kusto's in~ operator reference): far more
+    # than any rule lists, so exact-value lists stay one list however long.
     or_in_operator = "in~"
     cased_in_operator = "in"
     number_in_operator = "in"
@@ -140,11 +143,31 @@ class KqlBackend(SiemcBackend):
         return kql_string(re2_regex(str(r.regexp), flags))
 
 
+# Sentinel's scheduled analytics rules take a query of 1 to 10,000 characters ("Rule query" in
+# https://learn.microsoft.com/azure/sentinel/scheduled-rules-overview); hunting and log queries have no
+# such limit. No form of a rule listing a thousand values fits in it, so a longer query says so in its
+# header rather than being cut or refused.
+SENTINEL_RULE_QUERY_LIMIT = 10_000
+SENTINEL_RULE_QUERY_NOTE = (
+    "// Over 10,000 characters, the most a Sentinel scheduled analytics rule takes: run it as a hunting"
+    " query, or keep the long value lists in a function or watchlist."
+)
+
+
 class Kql(Target):
     name = "kql"
     siem = "Microsoft Sentinel / Defender XDR (KQL)"
     file_extension = "kql"
     backend_class = KqlBackend
+    column_as_text = "tostring({column})"
 
     def string_literal(self, text: str) -> str:
         return kql_string(text)
+
+    def render(self, detection: Detection) -> str:
+        text = super().render(detection)
+        if len(text) <= SENTINEL_RULE_QUERY_LIMIT:
+            return text
+        lines = text.split("\n")
+        header = next(i for i, line in enumerate(lines) if not line.startswith("//"))
+        return "\n".join([*lines[:header], SENTINEL_RULE_QUERY_NOTE, *lines[header:]])

@@ -29,7 +29,13 @@ from sigma.types import (
     SpecialChars,
 )
 
-from siemc.compile.backend import DOUBLE_QUOTED, NamedListTests, SiemcBackend, end_of_value_anchors
+from siemc.compile.backend import (
+    DOUBLE_QUOTED,
+    BoundedChains,
+    NamedListTests,
+    SiemcBackend,
+    end_of_value_anchors,
+)
 from siemc.compile.placeholders import NamedListValue
 from siemc.compile.target import Source, Target, UnmappedField
 from siemc.diagnostics import Unsupported
@@ -230,7 +236,7 @@ def _search_cannot_say(text: str, rule: SigmaRule) -> bool:
     )
 
 
-class SplSearchBackend(NamedListTests, SplunkBackend):
+class SplSearchBackend(NamedListTests, BoundedChains, SplunkBackend):
     """The official search-command backend, with a value's expansions (windash, base64offset)
     bracketed: unbracketed, `NOT a OR b` negates the first variant only."""
 

@@ -238,7 +238,8 @@ def _run_kql(query: str, source: Source, rows: list[dict[str, Any]], lists: Mapp
 
 
 def _kusto_row(row: Mapping[str, Any], columns: Mapping[str, str]) -> dict[str, Any]:
-    """A row for a Kusto table: naive UTC times, and `EventData.X` keys nested in their dynamic column."""
+    """A row for a Kusto table: naive UTC times, `EventData.X` keys nested in their dynamic column,
+    and each value typed as its column (`_kusto_value`)."""
     result: dict[str, Any] = {}
     for key, value in row.items():
         value = value.replace(tzinfo=None) if isinstance(value, dt.datetime) else value
@@ -246,8 +247,20 @@ def _kusto_row(row: Mapping[str, Any], columns: Mapping[str, str]) -> dict[str, 
         if rest and columns.get(head) == "dynamic":
             result.setdefault(head, {})[rest] = value
         else:
-            result[key] = value
+            result[key] = _kusto_value(value, columns.get(key))
     return result
+
+
+def _kusto_value(value: Any, kql_type: str | None) -> Any:
+    """An event value as ingestion stores it in a typed column: event data is text, so a typed
+    table's integer column holds the number the text spells (null when it spells none: Kusto's
+    toint), and a string column holds a number's text."""
+    if kql_type in ("int", "long") and isinstance(value, str):
+        text = value.strip()
+        return int(text) if re.fullmatch(r"[+-]?[0-9]+", text) else None
+    if kql_type == "string" and isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
 
 
 def _run_eql(query: str, source: Source, rows: list[dict[str, Any]], lists: Mapping[str, Any]) -> list[Row]:

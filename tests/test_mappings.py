@@ -53,6 +53,19 @@ def _load(tmp_path: Path, text: str) -> None:
             "'windows_events' is used",
         ),
         ("sources:\n  - {logsource: product=aws, candidates: []}\n", "candidates: expected a non-empty list"),
+        (
+            "sources:\n  - {logsource: product=aws, selector: s, time_field: t, columns: {text: [a]}}\n",
+            "columns.text: unknown column type",
+        ),
+        (
+            "sources:\n  - {logsource: product=aws, selector: s, time_field: t, columns: {int: a}}\n",
+            "columns.int: expected a list of column names",
+        ),
+        (
+            "sources:\n  - {logsource: product=aws, selector: s, time_field: t,\n"
+            "     columns: {int: [a], string: [a]}}\n",
+            "column 'a' is listed twice",
+        ),
     ],
 )
 def test_a_bad_mapping_file_is_one_clear_error(tmp_path: Path, text: str, message: str) -> None:
@@ -224,3 +237,20 @@ def test_a_services_own_image_name_is_not_the_virtual_file_name(tmp_path: Path, 
     query = target.render(service)
     assert target.source_for(service.sigma).native_field("ImageName").split("[")[0] in query
     assert "[^" not in query  # no file-name regex on a path field
+
+
+def test_kql_text_file_logs_search_the_whole_entry(tmp_path: Path) -> None:
+    """Logs without a Sentinel connector (application, web server, database) are text files the Azure
+    Monitor Agent collects into a custom table: keywords search its RawData, a field has no column."""
+    text = (
+        "title: kw\nlogsource: {category: application, product: jvm}\n"
+        "detection:\n  keywords: ['FileNotFoundException']\n  condition: keywords\n"
+    )
+    kql = get_target("kql")
+    query = kql.render(_rule(tmp_path, text))
+    assert query.endswith('JvmLog_CL\n| where RawData contains "FileNotFoundException"\n')
+    web = _rule(tmp_path, text.replace("{category: application, product: jvm}", "{category: webserver}"))
+    assert 'WebServerLog_CL\n| where RawData contains "FileNotFoundException"' in kql.render(web)
+    fields = _rule(tmp_path, text.replace("keywords: ['FileNotFoundException']", "keywords: {level: error}"))
+    with pytest.raises(Unsupported, match="field 'level' has no column in JvmLog_CL"):
+        kql.render(fields)

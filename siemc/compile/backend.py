@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Final
 
 from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionNOT, ConditionOR
 from sigma.conversion.base import TextQueryBackend
+from sigma.conversion.deferred import DeferredQueryExpression
 from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import (
@@ -405,7 +406,70 @@ class NamedListTests:
         return template.format(field=field, list=self.named_list_literal(value))
 
 
-class SiemcBackend(NamedListTests, TextQueryBackend):
+def bounded_join(terms: list[str], joiner: str, group_expression: str, limit: int) -> str:
+    """`terms` joined by one associative operator, as nested groups of at most `limit` terms each
+    wherever there are more: `a or b or ... or z` becomes `(a or ... or h) or (i or ... or p) ...`,
+    whose syntax depth grows with the logarithm of the count, not with the count. A join of at most
+    `limit` terms is the plain join."""
+    while len(terms) > limit:
+        terms = [
+            group_expression.format(expr=joiner.join(terms[start : start + limit]))
+            for start in range(0, len(terms), limit)
+        ]
+    return joiner.join(terms)
+
+
+class BoundedChains(TextQueryBackend):
+    """AND and OR conditions whose syntax depth stays bounded, for every backend (siemc's own and the
+    pySigma ones siemc uses, by inheriting this first).
+
+    A rule ORing a thousand values the language has no list form for (`contains`, `endswith`,
+    `startswith`) converts to a chain of a thousand tests, which parsers build as a binary tree as deep
+    as the chain is long. Parsers bound that depth: Microsoft's Kusto.Language refuses past about 490
+    nested operations (KS245, "Query syntax depth exceeds maximum safe limit", measured with the
+    checker in tests/checkers), Elasticsearch's ES|QL parser at 400 levels and its EQL and SQL parsers
+    now likewise (elastic/elasticsearch pull requests 111186 and 150003). So a chain longer than
+    `max_chain` terms is written as nested groups of at most `max_chain` terms (`bounded_join`): 4,400
+    tests nest about 130 deep instead of 4,400. Grouping an associative operator changes no meaning,
+    and a chain of at most `max_chain` terms is written as before, byte for byte.
+    """
+
+    max_chain: ClassVar[int] = 64
+
+    def convert_condition_or(self, cond: ConditionOR, state: ConversionState) -> Any:
+        return self._bounded_chain(cond, state, self.or_token, self.empty_or_expression)
+
+    def convert_condition_and(self, cond: ConditionAND, state: ConversionState) -> Any:
+        return self._bounded_chain(cond, state, self.and_token, self.empty_and_expression)
+
+    def _bounded_chain(
+        self, cond: ConditionOR | ConditionAND, state: ConversionState, token: str | None, empty: Any
+    ) -> Any:
+        """pySigma's AND/OR conversion (the same terms, separator and grouping), joined by `bounded_join`."""
+        if token is None:
+            raise NotImplementedError(f"Operator {type(cond).__name__} not supported by the backend")
+        joiner = (
+            token if self.token_separator == token else self.token_separator + token + self.token_separator
+        )
+        terms = [
+            converted
+            for converted in (
+                self.convert_condition(arg, state)
+                if self.compare_precedence(cond, arg)
+                else self.convert_condition_group(arg, state)
+                for arg in cond.args
+            )
+            if converted is not None and not isinstance(converted, DeferredQueryExpression)
+        ]
+        if not terms:
+            return empty
+        texts = [str(term) for term in terms]
+        if self.group_expression is None:  # a language without grouping: the plain chain
+            return joiner.join(texts)
+        return bounded_join(texts, joiner, self.group_expression, self.max_chain)
+
+
+class SiemcBackend(NamedListTests, BoundedChains):
     parenthesize = True
     # Standard precedence; with parenthesize every group is bracketed anyway.
     precedence: ClassVar[tuple[type[ConditionNOT], type[ConditionAND], type[ConditionOR]]] = (

@@ -29,13 +29,15 @@ from sigma.processing.transformations.fields import FieldMappingTransformation
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 from sigma.types import (
     SigmaCasedString,
+    SigmaExpansion,
+    SigmaNumber,
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
     SigmaString,
     SpecialChars,
 )
 
-from siemc.compile.backend import WholeValueRegex
+from siemc.compile.backend import WholeValueRegex, plain_text
 
 if TYPE_CHECKING:
     from siemc.compile.target import Source
@@ -207,6 +209,59 @@ class KeywordTransformation(DetectionItemTransformation):
         return detection_item
 
 
+# Integer column types, and an integer as such a column reads as text (no sign +, no leading zero).
+INTEGER_TYPES = frozenset({"int", "long"})
+_INTEGER_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)")
+
+
+class ColumnTypeTransformation(DetectionItemTransformation):
+    """Values compared as a typed column holds them (after the field mapping: native names).
+
+    Sigma values are untyped against event data, where every value is text: `LogonType: 3` and
+    `LogonType: '3'` mean the same. A fixed table types its columns, and a language may reject a
+    number compared with a string column or a string with an integer one (Kusto does). So a number
+    on a string column becomes its text; a plain integer string on an integer column becomes the
+    number; any other string test (a wildcard, a regex, `03`) reads the integer column as text
+    (`as_text`, `tostring({column})` in KQL), which is exactly what Sigma tests.
+    """
+
+    def __init__(self, types: Mapping[str, str], as_text: str | None) -> None:
+        self.types = types
+        self.as_text = as_text
+
+    def apply_detection_item(self, detection_item: SigmaDetectionItem) -> SigmaDetectionItem | None:
+        kind = self.types.get(detection_item.field or "")
+        if kind == "string":
+            if not any(isinstance(v, SigmaNumber) for v in detection_item.value):
+                return None
+            detection_item.value = [
+                SigmaString(str(v.number)) if isinstance(v, SigmaNumber) else v for v in detection_item.value
+            ]
+            return detection_item
+        if kind not in INTEGER_TYPES:
+            return None
+        values: list[object] = []
+        as_text = False
+        for value in detection_item.value:
+            if isinstance(value, SigmaString) and not value.contains_special():
+                text = plain_text(value)
+                if _INTEGER_TEXT.fullmatch(text):
+                    values.append(SigmaNumber(int(text)))
+                    continue
+            if isinstance(value, SigmaString | SigmaRegularExpression | SigmaExpansion):
+                as_text = True
+            values.append(value)
+        if as_text:
+            if self.as_text is None:
+                raise SigmaTransformationError(
+                    f"a string test on the {kind} column {detection_item.field} has no form on this target"
+                )
+            detection_item.field = self.as_text.format(column=detection_item.field)
+            values = [SigmaString(str(v.number)) if isinstance(v, SigmaNumber) else v for v in values]
+        detection_item.value = values  # type: ignore[assignment]
+        return detection_item
+
+
 @dataclass
 class CategoryLogsource(RuleProcessingCondition):
     """A rule whose log source names a category (its fields are the category's, Sysmon-like)."""
@@ -215,7 +270,9 @@ class CategoryLogsource(RuleProcessingCondition):
         return isinstance(rule, SigmaRule) and rule.logsource.category is not None
 
 
-def field_pipeline(name: str, source: Source, native_keywords: bool = False) -> ProcessingPipeline:
+def field_pipeline(
+    name: str, source: Source, native_keywords: bool = False, column_as_text: str | None = None
+) -> ProcessingPipeline:
     """The processing pipeline every target applies before its backend converts a rule.
 
     Whether a file-name field is a column of its own is a property of the source (its field table
@@ -249,4 +306,11 @@ def field_pipeline(name: str, source: Source, native_keywords: bool = False) -> 
             transformation=StrictFieldMapping(fields, source.unmapped),  # type: ignore[arg-type]
         )
     )
+    if source.column_types:
+        items.append(
+            ProcessingItem(
+                identifier="siemc_column_types",
+                transformation=ColumnTypeTransformation(source.column_types, column_as_text),
+            )
+        )
     return ProcessingPipeline(name=f"siemc {name} fields", priority=20, items=items)

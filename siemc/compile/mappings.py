@@ -16,6 +16,11 @@ absent: the field has no column there).
           - windows_events                      # the generated Windows event-log source (below)
     windows_events: {...}                       # template for every Windows event-log source
 
+A fixed table may list its columns by type instead of naming each field twice: `columns: {int:
+[EventID, LogonType], string: [TargetUserName]}` maps the Sigma field of each name to that column
+and tells the field layer its type (a value of another type is compared as the column holds it:
+siemc.compile.fields.ColumnTypeTransformation); `fields` adds or overrides names.
+
 `windows_events` turns siemc.compile.logsources (Sysmon categories, PowerShell categories and Windows
 services, each a channel and event ids) into sources, so every target covers the same Windows log
 sources from one table of facts. Errors name the file and the key.
@@ -47,6 +52,7 @@ _SOURCE_KEYS = {
     "unmapped",
     "keyword_field",
     "extra",
+    "columns",
 }
 _FAMILY_KEYS = _SOURCE_KEYS | {"channel", "event_id", "test", "list_test", "list_join", "join"}
 _LOGSOURCE_KEYS = ("category", "product", "service")
@@ -56,6 +62,10 @@ _MORE_CHANNELS: Mapping[str, tuple[str, ...]] = {
     "smbserver-connectivity": ("Microsoft-Windows-SMBServer/Connectivity",),
 }
 
+
+# Column types a `columns` table may name (Kusto's scalar types; other languages state none). Only the
+# numeric ones change how a value is compared (siemc.compile.fields.ColumnTypeTransformation).
+COLUMN_TYPES = frozenset({"string", "int", "long", "real", "bool", "datetime", "dynamic", "guid", "timespan"})
 
 # libyaml's loader reads the same documents several times faster (`siemc convert` loads a whole file).
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -112,6 +122,7 @@ class SourceSpec:
     unmapped: str | None
     keyword_field: str | None
     extra: Mapping[str, str]
+    column_types: Mapping[str, str]  # native column -> type, for the columns a `columns` table lists
 
 
 @dataclass(frozen=True)
@@ -150,6 +161,22 @@ class _Reader:
             if not isinstance(key, str) or not isinstance(item, str | int | bool):
                 raise self.fail(f"{where}.{key}", "expected a name -> string, number or boolean entry")
         return table
+
+    def columns(self, value: object, where: str) -> dict[str, str]:
+        """A fixed table's columns by type (`{int: [EventID], string: [ObjectName]}`) as column -> type."""
+        typed: dict[str, str] = {}
+        for kind, names in self.mapping(value, where).items():
+            if kind not in COLUMN_TYPES:
+                raise self.fail(
+                    f"{where}.{kind}", f"unknown column type (known: {', '.join(sorted(COLUMN_TYPES))})"
+                )
+            if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+                raise self.fail(f"{where}.{kind}", "expected a list of column names")
+            for name in names:
+                if name in typed:
+                    raise self.fail(f"{where}.{kind}", f"column {name!r} is listed twice")
+                typed[name] = kind
+        return typed
 
     def logsource(self, value: object, where: str) -> LogsourceKey:
         text = self.text(value, where)
@@ -196,12 +223,17 @@ class _Reader:
         ):
             raise self.fail(f"{where}.unmapped", "the template must contain {name} or {flat}")
         selector = self.text(block["selector"], f"{where}.selector")
+        column_types = self.columns(block.get("columns", {}), f"{where}.columns")
+        # A listed column is the native name of the Sigma field spelt the same; `fields` states the rest.
+        fields = {name: name for name in column_types}
+        fields.update(self.fields(block.get("fields", {}), sets, f"{where}.fields"))
         return {
             **block,
             "name": self.text(block.get("name", selector.split()[0]), f"{where}.name"),
             "selector": selector,
             "time_field": self.text(block["time_field"], f"{where}.time_field"),
-            "fields": self.fields(block.get("fields", {}), sets, f"{where}.fields"),
+            "fields": fields,
+            "column_types": column_types,
             "selector_fields": self.value_table(block.get("selector_fields", {}), f"{where}.selector_fields"),
             "extra": self.string_table(block.get("extra", {}), f"{where}.extra"),
         }
@@ -217,6 +249,7 @@ def _spec(block: Mapping[str, Any]) -> SourceSpec:
         unmapped=block.get("unmapped"),
         keyword_field=block.get("keyword_field"),
         extra=block["extra"],
+        column_types=block.get("column_types", {}),
     )
 
 
@@ -335,6 +368,11 @@ def _spec_block(spec: SourceSpec) -> dict[str, Any]:
         block["unmapped"] = spec.unmapped
     if spec.keyword_field is not None:
         block["keyword_field"] = spec.keyword_field
+    if spec.column_types:  # back into the file's form, {type: [columns]}, for the reader to check again
+        by_type: dict[str, list[str]] = {}
+        for column, kind in spec.column_types.items():
+            by_type.setdefault(kind, []).append(column)
+        block["columns"] = by_type
     return block
 
 

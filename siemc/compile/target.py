@@ -48,7 +48,8 @@ class Source:
     value pairs every such event carries, `fields` the Sigma -> native field table and `unmapped`
     the native name of any other field (`{name}` is the Sigma name), or None: such a field has no
     column in `name` (a fixed-schema table). `keyword_field` holds the raw event text that Sigma
-    keywords search.
+    keywords search. `column_types` gives the type of the table's typed columns (a mapping file's
+    `columns`): a value of another type is compared as that column holds it.
     """
 
     selector: str
@@ -59,6 +60,7 @@ class Source:
     unmapped: str | None = None
     keyword_field: str | None = None
     name: str = ""
+    column_types: Mapping[str, str] = field(default_factory=dict)
 
     def native_field(self, sigma_name: str) -> str | None:
         """The native name of a Sigma field, or None when the source has no column for it."""
@@ -88,6 +90,7 @@ class Source:
             unmapped=spec.unmapped,
             keyword_field=spec.keyword_field,
             name=fill(spec.name),
+            column_types=spec.column_types,
         )
 
 
@@ -208,6 +211,9 @@ class Target:
     # Derived flags are the strings "true"/"false" where the language's computed columns hold no
     # booleans (or its rule engines compare them as text).
     flags_as_text: ClassVar[bool] = False
+    # How the language reads a numeric column as text (`tostring({column})`), for string patterns on
+    # a typed column (`columns` in the mapping file); None: such a test is unsupported.
+    column_as_text: ClassVar[str | None] = None
 
     # A native field name a site configuration may give, written into queries as it is: a plain or
     # dotted name by default; targets with quoted identifiers say so (AQL's "Process Name").
@@ -303,7 +309,9 @@ class Target:
         if key not in cache:
             # Free text is the search backend's own; a condition backend (SPL eval) reads the raw field.
             native_keywords = self.native_keywords and not (condition and self.condition_backend_class)
-            pipeline = site_pipeline(self.site, self.name, field_pipeline(self.name, source, native_keywords))
+            pipeline = site_pipeline(
+                self.site, self.name, field_pipeline(self.name, source, native_keywords, self.column_as_text)
+            )
             backend_class = (self.condition_backend_class if condition else None) or self.backend_class
             cache[key] = backend_class(processing_pipeline=pipeline)
             self.__dict__.setdefault("_mappers", {})[key] = next(
