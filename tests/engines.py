@@ -66,7 +66,7 @@ def native_events(
     that tests that field sees the event's own value."""
     rows = []
     for index, event in enumerate(events):
-        row = {**source.selector_fields, **native_event(dict(event), source)}
+        row = {**source.selector_fields, **native_event(dict(event), source, target_name)}
         row[source.time_field] = event_time(index)
         rows.append(row)
     return rows

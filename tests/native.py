@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from siemc.compile.datamodel import target_datamodel
 from siemc.compile.fields import FILE_NAME_FIELDS
 from siemc.compile.mappings import column_name
 from siemc.compile.target import Source
@@ -14,12 +15,20 @@ def file_name(path: str) -> str:
     return re.split(r"[\\/]", path)[-1]
 
 
-def native_event(event: dict[str, Any], source: Source) -> dict[str, Any]:
-    """Flat dict of native field -> value; the file-name fields are derived from the paths."""
+def native_event(event: dict[str, Any], source: Source, target: str | None = None) -> dict[str, Any]:
+    """Flat dict of native field -> value; the file-name fields are derived from the paths.
+
+    Where the target has a data model of the source (backends/datamodels/), the event is stored as
+    the vendor's ingestion stores it, from the model's `from` fields, not through siemc's own mapping
+    file: so a mapping that reads a field the vendor's parser renames or drops fails the tests.
+    """
     sigma = dict(event)
     for path_field, name_field in FILE_NAME_FIELDS.items():
         if path_field in sigma and name_field not in sigma:
             sigma[name_field] = file_name(sigma[path_field])
+    model = target_datamodel(target).get(source.name) if target else None
+    if model is not None and (model.origins or model.raw):
+        return model.event(sigma)
     native = {name: source.native_field(name) for name in sigma}
     return {column_name(field): sigma[name] for name, field in native.items() if field is not None}
 

@@ -87,3 +87,24 @@ def test_a_field_the_model_lacks_makes_the_output_unsupported(monkeypatch: pytes
     )
     assert kql.render(detection).startswith("// Remote Access Tool Execution\n// ATT&CK: T1219")
     assert "DeviceProcessEvents\n" in kql.render(detection)
+
+
+def test_a_model_stores_a_raw_event_as_the_vendors_parser_does(tmp_path: Path) -> None:
+    path = _model(
+        tmp_path,
+        "sources:\n  process:\n    provenance: [docs]\n    fields:\n"
+        "      process.executable: {type: keyword, from: Image}\n      event.code: keyword\n"
+        "      winlog.event_data: object\n    open: [winlog.event_data]\n"
+        "    raw: 'winlog.event_data.{name}'\n",
+    )
+    model = load_datamodel(path)["process"]
+    assert model.fields == {
+        "process.executable": "keyword",
+        "event.code": "keyword",
+        "winlog.event_data": "object",
+    }
+    assert model.event({"Image": "C:\\\\x.exe", "Hashes": "MD5=1"}) == {
+        "process.executable": "C:\\\\x.exe",
+        "winlog.event_data.Hashes": "MD5=1",
+    }
+    assert model.has("winlog.event_data.Hashes") and model.has("winlog.event_data")

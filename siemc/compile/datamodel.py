@@ -12,9 +12,13 @@ instead of a query that silently matches nothing.
       DeviceProcessEvents:                    # a source `name` of the mapping file
         provenance:                           # where the facts come from: pages, repo paths
           - Microsoft Learn, "DeviceProcessEvents table in the advanced hunting schema"
-        fields: {Timestamp: datetime, DeviceId: string, FileName: string, ...}
+        fields:                               # field -> type, or {type, from}: `from` names the
+          Timestamp: datetime                 # raw event field (Sysmon / Windows event data name,
+          FileName: {type: string, from: ImageName}   # as Sigma spells it) the vendor's parser
+          FolderPath: {type: string, from: Image}     # fills the field from
         open: [EventData]                     # fields whose keys vary (dynamic / map fields):
                                               # EventData.<anything> is a field of the source
+        raw: EventData.{name}                 # where the parser keeps a raw field no `from` takes
 
 Field names are written as the mapping file's native names read them, unquoted (AQL's "Process
 Name" is `Process Name`, Sumo Logic's %"fields.X" is `fields.X`). A source without a model is not
@@ -24,16 +28,17 @@ checked: `checked_sources` says which are.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from siemc.resources import backends_folder
 
 _TOP_KEYS = {"target", "sources"}
-_SOURCE_KEYS = {"provenance", "fields", "open"}
+_SOURCE_KEYS = {"provenance", "fields", "open", "raw"}
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -47,6 +52,19 @@ class SourceModel:
     provenance: tuple[str, ...]
     fields: Mapping[str, str]  # field -> type, as the vendor states it
     open: tuple[str, ...] = ()  # fields holding keys of their own (dynamic, maps, nested records)
+    origins: Mapping[str, str] = field(default_factory=dict)  # field -> the raw field it is filled from
+    raw: str | None = None  # `EventData.{name}`: where a raw field no origin takes is kept
+
+    def event(self, raw_event: Mapping[str, Any]) -> dict[str, Any]:
+        """A raw event (Sigma field names) as the vendor's ingestion stores it in this source: what the
+        test engines run siemc's queries over, independent of siemc's own mapping files."""
+        stored = {name: raw_event[origin] for name, origin in self.origins.items() if origin in raw_event}
+        if self.raw is not None:
+            taken = set(self.origins.values())
+            stored.update(
+                {self.raw.format(name=name): value for name, value in raw_event.items() if name not in taken}
+            )
+        return stored
 
     def has(self, field: str) -> bool:
         """Whether events of the source carry `field` (a key under an open field counts)."""
@@ -93,16 +111,25 @@ def load_datamodel(path: Path) -> dict[str, SourceModel]:
         provenance = block.get("provenance")
         if not (isinstance(provenance, list) and provenance and all(isinstance(p, str) for p in provenance)):
             raise fail(f"{where}.provenance", "expected a non-empty list of sources for the facts")
-        fields = block.get("fields")
-        if not isinstance(fields, dict) or not fields:
+        raw_fields = block.get("fields")
+        if not isinstance(raw_fields, dict) or not raw_fields:
             raise fail(f"{where}.fields", "expected a mapping of field name to type")
-        for field, kind in fields.items():
-            if not isinstance(field, str) or not isinstance(kind, str) or not kind:
-                raise fail(f"{where}.fields.{field}", "expected a field name -> type entry")
+        types: dict[str, str] = {}
+        origins: dict[str, str] = {}
+        for name_, spec in raw_fields.items():
+            kind = spec
+            if isinstance(spec, dict) and set(spec) <= {"type", "from"} and isinstance(spec.get("from"), str):
+                kind, origins[str(name_)] = spec.get("type"), spec["from"]
+            if not isinstance(name_, str) or not isinstance(kind, str) or not kind:
+                raise fail(f"{where}.fields.{name_}", "expected a type, or {type: T, from: RAW_FIELD}")
+            types[name_] = kind
         open_fields = block.get("open", [])
-        if not isinstance(open_fields, list) or any(f not in fields for f in open_fields):
+        if not isinstance(open_fields, list) or any(f not in types for f in open_fields):
             raise fail(f"{where}.open", "expected a list of fields of the source")
-        models[str(name)] = SourceModel(str(name), tuple(provenance), dict(fields), tuple(open_fields))
+        raw = block.get("raw")
+        if raw is not None and (not isinstance(raw, str) or "{name}" not in raw):
+            raise fail(f"{where}.raw", "expected a template holding {name}")
+        models[str(name)] = SourceModel(str(name), tuple(provenance), types, tuple(open_fields), origins, raw)
     return models
 
 
