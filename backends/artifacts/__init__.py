@@ -1,0 +1,1 @@
+"""Artifact writers, one per SIEM (siemc.release.artifacts)."""
