@@ -73,7 +73,7 @@ def check_threat(threat: list[dict[str, Any]]) -> None:
 
 
 def test_the_rule_is_a_kibana_eql_rule(bundle: Bundle) -> None:
-    rule = bundle.json(f"eql/rules/{STEM}.json")
+    rule = bundle.json(f"elastic/rules/{STEM}.json")
     validate(rule, "kibana_eql_rule")
     assert rule["rule_id"] == RULE_ID and rule["version"] == 1 and rule["enabled"] is True
     assert (rule["type"], rule["language"]) == ("eql", "eql")
@@ -111,31 +111,31 @@ def test_the_rule_is_a_kibana_eql_rule(bundle: Bundle) -> None:
 
 
 def test_the_ndjson_holds_one_rule_a_line(bundle: Bundle) -> None:
-    raw = bundle.read("eql/rules.ndjson")
+    raw = bundle.read("elastic/rules.ndjson")
     lines = raw.decode("utf-8").split("\n")
     assert lines[-1] == "" and len(lines) == 2
     (rule,) = (json.loads(line) for line in lines[:-1])
     validate(rule, "kibana_eql_rule")
-    assert rule == bundle.json(f"eql/rules/{STEM}.json")
+    assert rule == bundle.json(f"elastic/rules/{STEM}.json")
     files = {f["path"]: f for f in bundle.manifest()["files"]}
     assert (
-        files["eql/rules.ndjson"]["kind"] == "kibana-detection-rules"
-        and files["eql/rules.ndjson"]["rule"] is None
+        files["elastic/rules.ndjson"]["kind"] == "kibana-detection-rules"
+        and files["elastic/rules.ndjson"]["rule"] is None
     )
-    assert files[f"eql/rules/{STEM}.json"]["kind"] == "kibana-detection-rule"
+    assert files[f"elastic/rules/{STEM}.json"]["kind"] == "kibana-detection-rule"
     assert writer_for("eql") is eql_writer.WRITER
 
 
 def test_the_bundle_checks_and_rebuilds_byte_for_byte(bundle: Bundle, tmp_path: Path) -> None:
     check = bundle.sha256sum_check()
     assert check.returncode == 0, check.stdout + check.stderr
-    assert {"eql/rules.ndjson", f"eql/rules/{STEM}.json", f"kql/sentinel/{STEM}.yaml"} <= {
+    assert {"elastic/rules.ndjson", f"elastic/rules/{STEM}.json", f"sentinel/{STEM}.yaml"} <= {
         line.split("  ", 1)[1] for line in bundle.read("SHA256SUMS").decode().splitlines()
     }
     again = make_bundle(tmp_path)
     for name in ("siemc-1.0.0.tar.gz", "siemc-1.0.0.zip"):
         assert (bundle.folder.parent / name).read_bytes() == (again.folder.parent / name).read_bytes(), name
-    for path in ("eql/rules.ndjson", f"kql/sentinel/{STEM}.yaml", f"kql/sentinel-arm/{STEM}.json"):
+    for path in ("elastic/rules.ndjson", f"sentinel/{STEM}.yaml", f"sentinel-arm/{STEM}.json"):
         assert bundle.read(path) == again.read(path), path
 
 
@@ -143,12 +143,14 @@ def test_every_rule_is_a_line_in_name_order(tmp_path: Path) -> None:
     second = tmp_path / "source" / "a_copy.yml"
     second.parent.mkdir()
     second.write_text(
-        T1219_RULE.read_text(encoding="utf-8").replace(RULE_ID, "0b7a6a3e-5f1c-4c7e-9a55-2b1d8f7e1220"),
+        T1219_RULE.read_text(encoding="utf-8")
+        .replace(RULE_ID, "0b7a6a3e-5f1c-4c7e-9a55-2b1d8f7e1220")
+        .replace("title: Remote Access Tool Execution", "title: Remote Access Tool Execution (copy)"),
         encoding="utf-8",
     )
     shutil.copy(T1219_RULE, second.parent)
     built = make_bundle(tmp_path / "root", rules=sorted(second.parent.glob("*.yml")))
-    rules = [json.loads(line) for line in built.read("eql/rules.ndjson").decode().splitlines()]
+    rules = [json.loads(line) for line in built.read("elastic/rules.ndjson").decode().splitlines()]
     assert [r["rule_id"] for r in rules] == ["0b7a6a3e-5f1c-4c7e-9a55-2b1d8f7e1220", RULE_ID]
     for rule in rules:
         validate(rule, "kibana_eql_rule")

@@ -192,7 +192,7 @@ def test_a_technique_brings_its_tactic_when_the_rule_names_none_of_its_tactics()
 
 
 def test_the_sentinel_rule_is_an_azure_sentinel_template(bundle: Bundle) -> None:
-    raw = bundle.read(f"kql/sentinel/{STEM}.yaml")
+    raw = bundle.read(f"sentinel/{STEM}.yaml")
     template = yaml.safe_load(raw)
     check_sentinel_template(template)
     assert template["id"] == str(
@@ -218,15 +218,13 @@ def test_the_sentinel_rule_is_an_azure_sentinel_template(bundle: Bundle) -> None
         },
     ]
     # Read back it is the writer's data: the YAML holds exactly what was built.
-    assert template == yaml.safe_load(
-        artifacts_of(release_rule(), t1219_query())[f"kql/sentinel/{STEM}.yaml"]
-    )
+    assert template == yaml.safe_load(artifacts_of(release_rule(), t1219_query())[f"sentinel/{STEM}.yaml"])
 
 
 def test_the_arm_template_deploys_the_same_rule(bundle: Bundle) -> None:
-    arm = bundle.json(f"kql/sentinel-arm/{STEM}.json")
+    arm = bundle.json(f"sentinel-arm/{STEM}.json")
     validate(arm, "sentinel_arm_template")
-    template = yaml.safe_load(bundle.read(f"kql/sentinel/{STEM}.yaml"))
+    template = yaml.safe_load(bundle.read(f"sentinel/{STEM}.yaml"))
     (resource,) = arm["resources"]
     properties = resource["properties"]
     assert resource["name"] == template["id"] and resource["apiVersion"] == "2025-09-01"
@@ -251,7 +249,7 @@ def test_the_arm_template_deploys_the_same_rule(bundle: Bundle) -> None:
 
 def test_the_entity_columns_are_columns_the_query_returns(bundle: Bundle) -> None:
     """Kusto.Language, with the Defender XDR schema, resolves every mapped column at the query's end."""
-    template = yaml.safe_load(bundle.read(f"kql/sentinel/{STEM}.yaml"))
+    template = yaml.safe_load(bundle.read(f"sentinel/{STEM}.yaml"))
     columns = [f["columnName"] for m in template["entityMappings"] for f in m["fieldMappings"]]
     try:
         language = kusto.kusto_language()
@@ -306,7 +304,7 @@ def test_connectors_follow_the_table() -> None:
 
 
 def _minimal_template() -> dict[str, Any]:
-    return yaml.safe_load(artifacts_of(release_rule(), t1219_query())[f"kql/sentinel/{STEM}.yaml"])
+    return yaml.safe_load(artifacts_of(release_rule(), t1219_query())[f"sentinel/{STEM}.yaml"])
 
 
 @pytest.mark.parametrize(
@@ -321,17 +319,17 @@ def _minimal_template() -> dict[str, Any]:
 )
 def test_the_schedule_is_the_lookback(lookback: str, short: str, iso: str) -> None:
     files = artifacts_of(release_rule(lookback=lookback), t1219_query())
-    template = yaml.safe_load(files[f"kql/sentinel/{STEM}.yaml"])
+    template = yaml.safe_load(files[f"sentinel/{STEM}.yaml"])
     check_sentinel_template(template)
     assert template["queryFrequency"] == template["queryPeriod"] == short
-    properties = json.loads(files[f"kql/sentinel-arm/{STEM}.json"])["resources"][0]["properties"]
+    properties = json.loads(files[f"sentinel-arm/{STEM}.json"])["resources"][0]["properties"]
     assert properties["queryFrequency"] == properties["queryPeriod"] == iso
     assert isodate.parse_duration(iso) == dt.timedelta(seconds=seconds(short))
 
 
 def test_without_a_lookback_the_rule_runs_hourly() -> None:
     template = yaml.safe_load(
-        artifacts_of(release_rule(lookback=None), t1219_query())[f"kql/sentinel/{STEM}.yaml"]
+        artifacts_of(release_rule(lookback=None), t1219_query())[f"sentinel/{STEM}.yaml"]
     )
     assert template["queryFrequency"] == template["queryPeriod"] == "1h"
 
@@ -339,8 +337,8 @@ def test_without_a_lookback_the_rule_runs_hourly() -> None:
 @pytest.mark.parametrize("lookback", ["1m", "15d"])
 def test_a_lookback_sentinel_cannot_schedule_is_a_skipped_note(lookback: str) -> None:
     files = artifacts_of(release_rule(lookback=lookback), t1219_query())
-    assert f"kql/sentinel/{STEM}.yaml" not in files
-    note = json.loads(files[f"kql/sentinel/{STEM}.skipped.json"])
+    assert f"sentinel/{STEM}.yaml" not in files
+    note = json.loads(files[f"sentinel/{STEM}.skipped.json"])
     validate(note, "skipped_artifact")
     assert "5 minutes to 14 days" in note["skipped"]
 
@@ -356,17 +354,17 @@ def test_a_lookback_sentinel_cannot_schedule_is_a_skipped_note(lookback: str) ->
 )
 def test_severity_maps_to_each_products_enum(level: str, sentinel: str, defender: str) -> None:
     files = artifacts_of(release_rule(severity=level), _defender_query())
-    assert yaml.safe_load(files[f"kql/sentinel/{STEM}.yaml"])["severity"] == sentinel
-    body = json.loads(files[f"kql/defender/{STEM}.json"])
+    assert yaml.safe_load(files[f"sentinel/{STEM}.yaml"])["severity"] == sentinel
+    body = json.loads(files[f"defender/{STEM}.json"])
     assert body["detectionAction"]["alertTemplate"]["severity"] == defender
     validate(body, "defender_custom_detection")
 
 
 def test_a_string_arm_reads_as_an_expression_is_kept_literal() -> None:
     rule = release_rule(title="[Lab] only", description="[x]")
-    properties = json.loads(artifacts_of(rule, t1219_query())[f"kql/sentinel-arm/{STEM}.json"])["resources"][
-        0
-    ]["properties"]
+    properties = json.loads(artifacts_of(rule, t1219_query())[f"sentinel-arm/{STEM}.json"])["resources"][0][
+        "properties"
+    ]
     assert properties["displayName"] == "[Lab] only"  # does not end in ]: not an expression
     assert properties["description"] == "[[x]"
     assert kql.arm_literal({"a": ["[f()]", "x"]}) == {"a": ["[[f()]", "x"]}
@@ -375,19 +373,17 @@ def test_a_string_arm_reads_as_an_expression_is_kept_literal() -> None:
 def test_techniques_without_a_named_tactic_bring_theirs() -> None:
     rule = release_rule(tactics=["execution"], techniques=["T1059.001", "T1219"])
     files = artifacts_of(rule, t1219_query())
-    template = yaml.safe_load(files[f"kql/sentinel/{STEM}.yaml"])
+    template = yaml.safe_load(files[f"sentinel/{STEM}.yaml"])
     check_sentinel_template(template)
     assert template["tactics"] == ["Execution", "CommandAndControl"]
     assert template["relevantTechniques"] == ["T1059.001", "T1219"]
-    properties = json.loads(files[f"kql/sentinel-arm/{STEM}.json"])["resources"][0]["properties"]
+    properties = json.loads(files[f"sentinel-arm/{STEM}.json"])["resources"][0]["properties"]
     assert properties["techniques"] == ["T1059", "T1219"]  # the stable API has no subTechniques
 
 
 def test_an_unknown_technique_is_left_out() -> None:
     template = yaml.safe_load(
-        artifacts_of(release_rule(techniques=["T9999"], tactics=[]), t1219_query())[
-            f"kql/sentinel/{STEM}.yaml"
-        ]
+        artifacts_of(release_rule(techniques=["T9999"], tactics=[]), t1219_query())[f"sentinel/{STEM}.yaml"]
     )
     assert "tactics" not in template and "relevantTechniques" not in template
     check_sentinel_template(template)
@@ -408,12 +404,12 @@ def _defender_query() -> QueryOutput:
 
 
 def test_the_t1219_query_cannot_be_a_custom_detection(bundle: Bundle) -> None:
-    assert not (bundle.folder / f"kql/defender/{STEM}.json").exists()
-    note = bundle.json(f"kql/defender/{STEM}.skipped.json")
+    assert not (bundle.folder / f"defender/{STEM}.json").exists()
+    note = bundle.json(f"defender/{STEM}.skipped.json")
     validate(note, "skipped_artifact")
     assert "DeviceId, ReportId" in note["skipped"] and note["table"] == "DeviceProcessEvents"
     kinds = {f["path"]: f["kind"] for f in bundle.manifest()["files"]}
-    assert kinds[f"kql/defender/{STEM}.skipped.json"] == "defender-custom-detection-skipped"
+    assert kinds[f"defender/{STEM}.skipped.json"] == "defender-custom-detection-skipped"
     # Kusto.Language agrees: at the query's end DeviceId and ReportId are no columns.
     try:
         language = kusto.kusto_language()
@@ -429,7 +425,7 @@ def test_the_t1219_query_cannot_be_a_custom_detection(bundle: Bundle) -> None:
 
 def test_a_query_returning_the_required_columns_is_a_custom_detection() -> None:
     query = _defender_query()
-    body = json.loads(artifacts_of(release_rule(), query)[f"kql/defender/{STEM}.json"])
+    body = json.loads(artifacts_of(release_rule(), query)[f"defender/{STEM}.json"])
     validate(body, "defender_custom_detection")
     assert body["queryCondition"]["queryText"] == query.text
     assert body["schedule"] == {"frequency": "P1D"}
@@ -450,7 +446,7 @@ def test_a_query_without_a_project_returns_every_column() -> None:
     query = t1219_query()
     lines = [line for line in query.text.splitlines() if not line.startswith("| project")]
     bare = QueryOutput(query.target, query.file_name, "\n".join(lines) + "\n", query.source)
-    body = json.loads(artifacts_of(release_rule(), bare)[f"kql/defender/{STEM}.json"])
+    body = json.loads(artifacts_of(release_rule(), bare)[f"defender/{STEM}.json"])
     validate(body, "defender_custom_detection")
 
 
@@ -460,7 +456,7 @@ def test_a_query_without_a_project_returns_every_column() -> None:
 )
 def test_the_detection_runs_as_often_as_its_lookback_allows(lookback: str, frequency: str) -> None:
     body = json.loads(
-        artifacts_of(release_rule(lookback=lookback), _defender_query())[f"kql/defender/{STEM}.json"]
+        artifacts_of(release_rule(lookback=lookback), _defender_query())[f"defender/{STEM}.json"]
     )
     assert body["schedule"]["frequency"] == frequency
     assert isodate.parse_duration(frequency) <= dt.timedelta(seconds=seconds(lookback))
@@ -468,7 +464,7 @@ def test_the_detection_runs_as_often_as_its_lookback_allows(lookback: str, frequ
 
 def test_a_lookback_under_an_hour_is_no_custom_detection() -> None:
     files = artifacts_of(release_rule(lookback="30m"), _defender_query())
-    note = json.loads(files[f"kql/defender/{STEM}.skipped.json"])
+    note = json.loads(files[f"defender/{STEM}.skipped.json"])
     validate(note, "skipped_artifact")
     assert "1 hour" in note["skipped"]
 
@@ -476,8 +472,8 @@ def test_a_lookback_under_an_hour_is_no_custom_detection() -> None:
 def test_sentinel_tables_get_no_custom_detection() -> None:
     query = QueryOutput("kql", f"{STEM}.kql", "WindowsEvent\n| where EventID == 1\n", "WindowsEvent")
     files = artifacts_of(release_rule(), query)
-    assert sorted(files) == [f"kql/sentinel-arm/{STEM}.json", f"kql/sentinel/{STEM}.yaml"]
-    template = yaml.safe_load(files[f"kql/sentinel/{STEM}.yaml"])
+    assert sorted(files) == [f"sentinel-arm/{STEM}.json", f"sentinel/{STEM}.yaml"]
+    template = yaml.safe_load(files[f"sentinel/{STEM}.yaml"])
     assert template["entityMappings"] == [
         {"entityType": "Host", "fieldMappings": [{"identifier": "FullName", "columnName": "Computer"}]}
     ]
@@ -490,12 +486,12 @@ def test_the_bundle_lists_and_checks_every_kql_artifact(bundle: Bundle) -> None:
     check = bundle.sha256sum_check()
     assert check.returncode == 0, check.stdout + check.stderr
     files = {f["path"]: f for f in bundle.manifest()["files"]}
-    assert files[f"kql/sentinel/{STEM}.yaml"]["kind"] == "sentinel-analytics-rule"
-    assert files[f"kql/sentinel-arm/{STEM}.json"]["kind"] == "sentinel-arm-template"
+    assert files[f"sentinel/{STEM}.yaml"]["kind"] == "sentinel-analytics-rule"
+    assert files[f"sentinel-arm/{STEM}.json"]["kind"] == "sentinel-arm-template"
     assert all(
         files[p]["target"] == "kql" and files[p]["rule"] == f"{STEM}.yml"
         for p in files
-        if p.startswith("kql/")
+        if p.startswith(("sentinel/", "sentinel-arm/", "defender/"))
     )
     assert writer_for("kql") is kql.WRITER
 
@@ -507,12 +503,10 @@ def test_a_bumped_rule_carries_its_new_version(tmp_path: Path) -> None:
         rule.read_text(encoding="utf-8").replace("'\\mstsc.exe'", "'\\mstscx.exe'"), encoding="utf-8"
     )
     second = make_bundle(tmp_path, rules=[], version="1.1.0")
-    assert yaml.safe_load(first.read(f"kql/sentinel/{STEM}.yaml"))["version"] == "1.0.1"
-    template = yaml.safe_load(second.read(f"kql/sentinel/{STEM}.yaml"))
+    assert yaml.safe_load(first.read(f"sentinel/{STEM}.yaml"))["version"] == "1.0.1"
+    template = yaml.safe_load(second.read(f"sentinel/{STEM}.yaml"))
     assert template["version"] == "1.0.2"
-    assert (
-        template["id"] == yaml.safe_load(first.read(f"kql/sentinel/{STEM}.yaml"))["id"]
-    )  # same rule, same id
+    assert template["id"] == yaml.safe_load(first.read(f"sentinel/{STEM}.yaml"))["id"]  # same rule, same id
 
 
 def test_tags_naming_no_attack_object_warn_with_their_line(tmp_path: Path) -> None:
@@ -534,5 +528,5 @@ def test_tags_naming_no_attack_object_warn_with_their_line(tmp_path: Path) -> No
         path, line = where.rsplit(":", 1)
         assert path == f"detections/{STEM}.yml" and lines[int(line) - 1] == f"  - {tag}", warning
         assert repr(tag) in message
-    template = yaml.safe_load(built.read(f"kql/sentinel/{STEM}.yaml"))
+    template = yaml.safe_load(built.read(f"sentinel/{STEM}.yaml"))
     assert template["relevantTechniques"] == ["T1219"] and template["tactics"] == ["CommandAndControl"]

@@ -1,7 +1,7 @@
 """Elastic Security detection rules of a rule's EQL query, in Kibana's rule import format.
 
-    eql/rules/<stem>.json     one rule (kind kibana-detection-rule)
-    eql/rules.ndjson          every rule, one a line: the file Kibana's Rules page (Import rules) and
+    elastic/rules/<stem>.json one rule (kind kibana-detection-rule)
+    elastic/rules.ndjson      every rule, one a line: the file Kibana's Rules page (Import rules) and
                               POST /api/detection_engine/rules/_import take (kind kibana-detection-rules)
 
 Sources, each cited again where it is used:
@@ -162,7 +162,7 @@ class EqlArtifacts:
     def rule_artifacts(self, rule: ReleaseRule, query: QueryOutput, bundle: BundleInfo) -> list[Artifact]:
         return [
             Artifact(
-                f"eql/rules/{rule.stem}.json",
+                f"elastic/rules/{rule.stem}.json",
                 "kibana-detection-rule",
                 json_bytes(kibana_rule(rule, query)),
                 query.target,
@@ -177,7 +177,7 @@ class EqlArtifacts:
             return []
         ordered = sorted(items, key=lambda item: item[0].name)
         data = ndjson_bytes(kibana_rule(rule, query) for rule, query in ordered)
-        return [Artifact("eql/rules.ndjson", "kibana-detection-rules", data, "eql")]
+        return [Artifact("elastic/rules.ndjson", "kibana-detection-rules", data, "eql")]
 
 
 WRITER = EqlArtifacts()

@@ -1,6 +1,6 @@
 """Microsoft Sentinel and Defender XDR artifacts of a rule's KQL query.
 
-Per rule, under `kql/` in the bundle:
+Per rule, in the bundle:
 
     sentinel/<stem>.yaml          scheduled analytics rule in the format of Azure-Sentinel's Detections/
                                   (kind sentinel-analytics-rule)
@@ -394,14 +394,14 @@ class KqlArtifacts:
         }
         return [
             Artifact(
-                f"kql/sentinel/{rule.stem}.yaml",
+                f"sentinel/{rule.stem}.yaml",
                 "sentinel-analytics-rule",
                 yaml_bytes(template),
                 query.target,
                 rule.name,
             ),
             Artifact(
-                f"kql/sentinel-arm/{rule.stem}.json",
+                f"sentinel-arm/{rule.stem}.json",
                 "sentinel-arm-template",
                 json_bytes(arm),
                 query.target,
@@ -471,7 +471,7 @@ class KqlArtifacts:
             "detectionAction": {"alertTemplate": template, "responseActions": []},
         }
         return Artifact(
-            f"kql/defender/{rule.stem}.json",
+            f"defender/{rule.stem}.json",
             "defender-custom-detection",
             json_bytes(body),
             query.target,
@@ -493,7 +493,7 @@ def _skipped(
         "table": query.source,
         "documentation": docs,
     }
-    return Artifact(f"kql/{folder}/{rule.stem}.skipped.json", kind, json_bytes(note), query.target, rule.name)
+    return Artifact(f"{folder}/{rule.stem}.skipped.json", kind, json_bytes(note), query.target, rule.name)
 
 
 WRITER = KqlArtifacts()

@@ -5,7 +5,7 @@ SHA256SUMS, and byte-identical archives.
       manifest.json            bundle and siemc versions, toolchain, per rule its metadata and files
       SHA256SUMS               `sha256sum -c` checks every file
       queries/<target>/<stem>.<ext>
-      <target>/...             the artifacts of backends/artifacts/<target>.py
+      <siem>/...               the artifacts of backends/artifacts/<target>.py (sentinel/, splunk/, ...)
     <out>/siemc-<V>.tar.gz, <out>/siemc-<V>.zip
 
 The queries come from a build (its cache serves unchanged rules); release reads the build's results

@@ -63,12 +63,15 @@ def conf_bytes(stanzas: Sequence[tuple[str, Mapping[str, str | int | bool]]]) ->
 
     Splunk reads a line ending in a backslash as continued on the next line, so a multi-line value
     (a search) is written with `\\` at the end of every line but its last; a value line that itself
-    ends in a backslash would be read as a continuation and cannot be written (ConfError).
-    Stanza names cannot hold `]` or line breaks, keys no `=`.
+    ends in a backslash would be read as a continuation and cannot be written (ConfError). Neither can
+    one ending in a backslash and then spaces: splunk-appinspect's parser reads that as a continuation
+    too. A carriage return inside a value would end the line for a reader with universal newlines
+    (ksconf reading the file), so it is refused as well. Stanza names cannot hold `]` or line breaks;
+    the empty name is `[]`, the app-level stanza of a .meta file (default.meta.spec). Keys hold no `=`.
     """
     lines: list[str] = []
     for name, settings in stanzas:
-        if any(c in name for c in "]\n\r") or not name:
+        if any(c in name for c in "]\n\r"):
             raise ConfError(f"a stanza name cannot hold ']' or a line break: {name!r}")
         if lines:
             lines.append("")
@@ -78,7 +81,9 @@ def conf_bytes(stanzas: Sequence[tuple[str, Mapping[str, str | int | bool]]]) ->
                 raise ConfError(f"not a .conf key: {key!r}")
             value = ("true" if raw else "false") if isinstance(raw, bool) else str(raw)
             parts = value.replace("\r\n", "\n").split("\n")
-            if any(part.endswith("\\") for part in parts):
+            if any(part.rstrip(" \t").endswith("\\") for part in parts):
                 raise ConfError(f"{name}/{key}: a value line ending in a backslash would continue the line")
+            if any("\r" in part for part in parts):
+                raise ConfError(f"{name}/{key}: a carriage return would end the line")
             lines.append(f"{key} = " + "\\\n".join(parts))
     return ("\n".join(lines) + "\n").encode("utf-8")
