@@ -22,7 +22,6 @@ from sigma.types import SigmaString
 from siemc.compile.backend import SiemcBackend, plain_text
 from siemc.compile.placeholders import NamedListValue
 from siemc.compile.regex import re2_regex
-from siemc.compile.rule import Detection
 from siemc.compile.target import Target
 
 
@@ -164,8 +163,7 @@ class Kql(Target):
     def string_literal(self, text: str) -> str:
         return kql_string(text)
 
-    def render(self, detection: Detection) -> str:
-        text = super().render(detection)
+    def finish(self, text: str) -> str:
         if len(text) <= SENTINEL_RULE_QUERY_LIMIT:
             return text
         lines = text.split("\n")

@@ -115,11 +115,17 @@ def _shipped_data() -> dict[str, str]:
         top, rest = path.parts[0], PurePosixPath(*path.parts[1:]) if len(path.parts) > 1 else None
         if top == "siemc":
             expected[name] = name
-        elif top == "backends" and (path.suffix == ".py" or path.parent.name == "mappings"):
+        elif top == "backends" and (
+            path.suffix == ".py" or path.parent.name in ("mappings", "datamodels") or name.endswith(".json")
+        ):
             expected[f"siemc/backends/{rest}"] = name
         elif top == "templates" and path.suffix in (".py", ".j2"):
             expected[f"siemc/templates/{rest}"] = name
-        elif top == "detections" and (path.suffix in (".yml", ".yaml") or path.name == "version.lock.json"):
+        elif (
+            top == "detections"
+            and path.parts[1] != "catalog"
+            and (path.suffix in (".yml", ".yaml") or path.name == "version.lock.json")
+        ):
             expected[f"siemc/scaffold/detections/{rest}"] = name
     return expected
 

@@ -436,4 +436,8 @@ class Target:
     def render_with_source(self, detection: Detection) -> tuple[str, str]:
         """The query text and the name of the source it selects (release artifacts need both)."""
         source, context = self.select(detection)
-        return _template(self.name).render(context), source.name
+        return self.finish(_template(self.name).render(context)), source.name
+
+    def finish(self, text: str) -> str:
+        """The rendered query, for a target to annotate as a whole (KQL notes Sentinel's length limit)."""
+        return text
