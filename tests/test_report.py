@@ -629,3 +629,49 @@ def test_the_corpus_report_opens_within_two_seconds(
     page.wait_for_function("document.querySelectorAll('#matrix tbody tr.rule').length < 50")
     assert 0 < _rows(page) < 50
     assert page.siemc_errors == []
+
+
+PLACEHOLDER_RULE = """\
+title: Admin account starts a shell
+id: 22222222-0000-4000-8000-000000000003
+logsource: {category: process_creation, product: windows}
+detection:
+  selection:
+    User|expand: '%admin_accounts%'
+    Image|endswith: '\\cmd.exe'
+  condition: selection
+level: low
+"""
+
+
+def test_report_takes_the_site_configuration_and_placeholders(tmp_path: Path) -> None:
+    rule = tmp_path / "rules" / "admin_shell.yml"
+    rule.parent.mkdir()
+    rule.write_text(PLACEHOLDER_RULE)
+    common = ["--target", "kql", "--cache-dir", str(tmp_path / "cache")]
+
+    code, _, stderr = _invoke("report", str(rule), "--out", str(tmp_path / "a"), *common)
+    assert code == 0, stderr
+    (status, message, query, _) = read_page_data(tmp_path / "a" / "index.html")["rules"][0]["cells"][0]
+    assert status == "unsupported" and query is None
+    assert "placeholder 'admin_accounts' has no value" in message
+
+    code, _, stderr = _invoke(
+        "report", str(rule), "--out", str(tmp_path / "b"), "--placeholder", "admin_accounts=svc_ops", *common
+    )
+    assert code == 0, stderr
+    (status, _, query, _) = read_page_data(tmp_path / "b" / "index.html")["rules"][0]["cells"][0]
+    assert status == "converted" and '"svc_ops"' in query
+
+    config = tmp_path / "site.yml"
+    config.write_text("placeholders:\n  admin_accounts: [svc_backup]\n")
+    code, _, stderr = _invoke(
+        "report", str(rule), "--out", str(tmp_path / "c"), "--config", str(config), *common
+    )
+    assert code == 0, stderr
+    (status, _, query, _) = read_page_data(tmp_path / "c" / "index.html")["rules"][0]["cells"][0]
+    assert status == "converted" and '"svc_backup"' in query
+
+    config.write_text("placeholders:\n  admin_accounts: 12\n  nonsense: {}\n")
+    code, _, stderr = _invoke("report", str(rule), "--out", str(tmp_path / "d"), "--config", str(config))
+    assert code == 2 and "site.yml:" in stderr and not (tmp_path / "d").exists()
