@@ -3,7 +3,8 @@ static page, opened from disk in headless Chromium (Debian's package, driven by 
 
 The browser tests need `chromium` on the PATH (`make setup` installs it as root); without it they
 skip, except under CI, where they fail. The corpus load-time test runs when ../shared/sigmahq is
-present.
+present. `SIEMC_REPORT_SCREENSHOT=docs/report.png .venv/bin/python -m pytest tests/test_report.py -k
+highlighted` retakes the README's picture of the page (1280x800).
 """
 
 from __future__ import annotations
