@@ -676,3 +676,46 @@ def test_report_takes_the_site_configuration_and_placeholders(tmp_path: Path) ->
     config.write_text("placeholders:\n  admin_accounts: 12\n  nonsense: {}\n")
     code, _, stderr = _invoke("report", str(rule), "--out", str(tmp_path / "d"), "--config", str(config))
     assert code == 2 and "site.yml:" in stderr and not (tmp_path / "d").exists()
+
+
+WRONG_EXPECTATION = """\
+title: Whoami with one wrong test
+id: 22222222-0000-4000-8000-000000000004
+logsource: {category: process_creation, product: windows}
+detection:
+  selection:
+    Image|endswith: '\\whoami.exe'
+  condition: selection
+level: low
+tags: [attack.t1033]
+siemc:
+  tests:
+    - name: whoami runs
+      event: {Image: 'C:\\Windows\\System32\\whoami.exe'}
+      expect: {match: true}
+    - name: expects a match the rule cannot give
+      event: {Image: 'C:\\Windows\\System32\\hostname.exe'}
+      expect: {match: true}
+"""
+
+
+def test_a_failing_test_fails_the_report_and_the_technique_score(tmp_path: Path) -> None:
+    rule = tmp_path / "whoami.yml"
+    rule.write_text(WRONG_EXPECTATION)
+    code, _, stderr = _invoke(
+        "report", str(rule), "--out", str(tmp_path / "o"), "--tests", "--target", "spl", "--target", "eql",
+        "--cache-dir", str(tmp_path / "cache"),
+    )  # fmt: skip
+    assert code == 1 and "1 rule(s) with tests, 1 failing test(s)" in stderr
+    data = read_page_data(tmp_path / "o" / "index.html")
+    (only,) = data["rules"]
+    assert only["referenceFailures"] == [
+        "expects a match the rule cannot give: expected a match, the rule does not match"
+    ]
+    # Both engines agree with the reference on both tests, but the second test is wrong: it fails.
+    assert [cell[3] for cell in only["cells"]] == [
+        {"passed": 1, "total": 2, "state": "fail", "problems": []}
+    ] * 2
+    layer = json.loads((tmp_path / "o" / "navigator-layer.json").read_text())
+    validate_layer(layer)
+    assert [(t["techniqueID"], t["score"]) for t in layer["techniques"]] == [("T1033", 0)]

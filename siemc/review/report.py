@@ -84,6 +84,7 @@ class RuleTests:
     total: int
     reference_failures: tuple[str, ...]
     targets: dict[str, TargetTests]
+    failing: int = 0  # tests that fail on the reference or on some target's engine
 
 
 @dataclass
@@ -105,11 +106,7 @@ class ReportResult:
     @property
     def failed_tests(self) -> int:
         """Rule tests that fail: on the reference, or on a target's engine."""
-        failed = 0
-        for rule_tests in self.tests.values():
-            failed += len(rule_tests.reference_failures)
-            failed += sum(t.total - t.passed for t in rule_tests.targets.values() if t.state == TESTS_FAIL)
-        return failed
+        return sum(rule_tests.failing for rule_tests in self.tests.values())
 
 
 # -- tests ---------------------------------------------------------------------------------------------
@@ -171,25 +168,24 @@ def run_tests(
         reference = tuple(
             f"{run.test.name}: {run.reference_error}" for run in runs if run.reference_error is not None
         )
+        # A test passes on a target when the reference agrees with the test and the engine with both.
+        failing = {index for index, run in enumerate(runs) if run.reference_error is not None}
         per_target: dict[str, TargetTests] = {}
         for target in converted if engines else []:
-            verdicts = [(run.test.name, *run.targets[target]) for run in runs if target in run.targets]
-            if not verdicts:
+            verdicts = [(index, run.test.name, *run.targets[target]) for index, run in enumerate(runs)]
+            if all(verdict == UNAVAILABLE for _, _, verdict, _ in verdicts):
+                per_target[target] = TargetTests(0, len(verdicts), TESTS_UNAVAILABLE, (verdicts[0][3],))
                 continue
-            if all(verdict == UNAVAILABLE for _, verdict, _ in verdicts):
-                per_target[target] = TargetTests(0, len(verdicts), TESTS_UNAVAILABLE, (verdicts[0][2],))
-                continue
-            passed = sum(verdict == AGREES for _, verdict, _ in verdicts)
+            passed = sum(verdict == AGREES and index not in failing for index, _, verdict, _ in verdicts)
             problems = tuple(
                 f"{name}: {verdict} {detail}".rstrip()
-                for name, verdict, detail in verdicts
+                for _, name, verdict, detail in verdicts
                 if verdict in (DISAGREES, REJECTED)
             )
-            ok = passed == len(verdicts) and not reference
-            per_target[target] = TargetTests(
-                passed, len(verdicts), TESTS_PASS if ok else TESTS_FAIL, problems
-            )
-        tests[rule] = RuleTests(len(runs), reference, per_target)
+            failing.update(index for index, _, verdict, _ in verdicts if verdict in (DISAGREES, REJECTED))
+            state = TESTS_PASS if passed == len(verdicts) else TESTS_FAIL
+            per_target[target] = TargetTests(passed, len(verdicts), state, problems)
+        tests[rule] = RuleTests(len(runs), reference, per_target, len(failing))
     return tests, engines is not None, diagnostics
 
 
