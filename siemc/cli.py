@@ -599,6 +599,64 @@ def lock_command(
         raise typer.Exit(EXIT_RULE_ERROR)
 
 
+@app.command("report")
+def report_command(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Rule files or folders (default: detections/).")
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder of the page, the ATT&CK layer and the queries.")
+    ] = ...,  # type: ignore[assignment]
+    target: Annotated[
+        list[str] | None, typer.Option("--target", "-t", help="Report only this target (repeatable).")
+    ] = None,
+    tests: Annotated[
+        bool, typer.Option("--tests", help="Run the rules' siemc.tests on each target's engine too.")
+    ] = False,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Compile every rule again.")] = False,
+    cache_dir: Annotated[
+        Path, typer.Option("--cache-dir", help="Folder of the content-hash build cache.")
+    ] = Path(".siemc-cache"),
+    config: ConfigOption = None,
+    placeholder: PlaceholderOption = None,
+) -> None:
+    """Write a static review page (rules x targets) and an ATT&CK Navigator layer of the build."""
+    from siemc.review.report import report
+
+    selected = target or list(TARGET_NAMES)
+    _check_targets(selected)
+    sources = paths or [Path("detections")]
+    for source in sources:
+        if not source.exists():
+            _fail_usage(f"no such file or folder: {source}")
+    site = _site(config, placeholder, sources)
+    progress = _ProgressBar() if sys.stderr.isatty() else None
+    try:
+        result = report(
+            sources,
+            out,
+            selected,
+            run_rule_tests=tests,
+            site=site,
+            jobs=jobs or os.cpu_count() or 1,
+            cache_dir=None if no_cache else cache_dir,
+            progress=progress,
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+    _report(result.build.diagnostics)
+    _report(result.diagnostics)
+    _print_summary(result.build.summary())
+    if tests:
+        typer.echo(f"{len(result.tests)} rule(s) with tests, {result.failed_tests} failing test(s)", err=True)
+    typer.echo(str(result.page))
+    typer.echo(str(result.layer))
+    if result.build.diagnostics or result.diagnostics or result.failed_tests:
+        raise typer.Exit(EXIT_RULE_ERROR)
+
+
 def main() -> None:
     app()
 
