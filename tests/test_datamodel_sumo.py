@@ -9,7 +9,7 @@ from siemc.backends import get_target
 from siemc.compile.datamodel import load_datamodel, models_folder
 from siemc.compile.rule import load_rule, parse_rule
 from tests.conftest import T1219_RULE
-from tests.engines import reference, run_target
+from tests.engines import ENGINES, native_events, reference, run_target
 
 SYSMON_1 = 'metadata_deviceEventId="Microsoft-Windows-Sysmon/Operational-1"'
 
@@ -78,3 +78,18 @@ def test_a_renamed_field_agrees_with_the_reference_on_model_built_events() -> No
     expected = [i for i, (hit, _) in enumerate(reference("sumo", detection, events)) if hit]
     assert expected == [0]
     assert [row.index for row in run_target("sumo", detection, query, events)] == expected
+
+
+def test_t1219_does_not_match_a_file_the_remote_access_tool_writes() -> None:
+    # Sysmon 11 (file create) is an EndpointProcess record in sec_record_endpoint too, with the
+    # writing process in baseImage: the event id of the mapping must keep it out.
+    detection = load_rule(T1219_RULE)
+    target = get_target("sumo")
+    query = target.render(detection)
+    source = target.source_for(detection.sigma)
+    rows = native_events("sumo", source, [{"Image": "C:\\Tools\\AnyDesk.exe"}] * 2)
+    rows[1] |= {
+        "metadata_deviceEventId": "Microsoft-Windows-Sysmon/Operational-11",
+        "file_path": "C:\\Users\\a\\AppData\\Roaming\\AnyDesk\\ad.trace",
+    }
+    assert [row.index for row in ENGINES["sumo"](query, source, rows, {})] == [0]
