@@ -115,7 +115,7 @@ def _shipped_data() -> dict[str, str]:
         top, rest = path.parts[0], PurePosixPath(*path.parts[1:]) if len(path.parts) > 1 else None
         if top == "siemc":
             expected[name] = name
-        elif top == "backends" and (path.suffix == ".py" or path.parent.name == "mappings"):
+        elif top == "backends" and (path.suffix == ".py" or path.parent.name in ("mappings", "datamodels")):
             expected[f"siemc/backends/{rest}"] = name
         elif top == "templates" and path.suffix in (".py", ".j2"):
             expected[f"siemc/templates/{rest}"] = name
