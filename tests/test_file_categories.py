@@ -27,7 +27,8 @@ SYSMON_2 = {
     "spl": 'source="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational" EventCode=2',
     "eql": 'any where winlog.channel == "Microsoft-Windows-Sysmon/Operational" and event.code == "2"',
     "aql": 'devicetype = 12 AND "Channel" = \'Microsoft-Windows-Sysmon/Operational\' AND "EventID" = 2',
-    "sumo": '| where %"fields.Channel" = "Microsoft-Windows-Sysmon/Operational" and %"fields.EventID" = "2"',
+    "sumo": '_index=sec_record_endpoint metadata_vendor="Microsoft" metadata_product="Windows" '
+    'metadata_deviceEventId="Microsoft-Windows-Sysmon/Operational-2"',
     "yaral": '$e.additional.fields["Channel"] = "Microsoft-Windows-Sysmon/Operational"\n'
     '    $e.metadata.product_event_type = "2"',
     "logscale": 'windows.Channel="Microsoft-Windows-Sysmon/Operational" windows.EventID="2"',
@@ -40,8 +41,8 @@ EXPECTED: dict[str, dict[str, tuple[str, dict[str, str]]]] = {
         "kql": (SYSMON_2["kql"], {"TargetFilename": "EventData.TargetFilename", "Image": "EventData.Image"}),
         "spl": (SYSMON_2["spl"], {"PreviousCreationUtcTime": "PreviousCreationUtcTime"}),
         "eql": (SYSMON_2["eql"], {"CreationUtcTime": "winlog.event_data.CreationUtcTime"}),
-        "aql": (SYSMON_2["aql"], {"TargetFilename": '"TargetFilename"'}),
-        "sumo": (SYSMON_2["sumo"], {"TargetFilename": '%"fields.EventData.TargetFilename"'}),
+        "aql": (SYSMON_2["aql"], {"TargetFilename": '"Filename"'}),
+        "sumo": (SYSMON_2["sumo"], {"TargetFilename": "file_path"}),
         "yaral": (SYSMON_2["yaral"], {"TargetFilename": 'additional.fields["TargetFilename"]'}),
         "logscale": (SYSMON_2["logscale"], {"TargetFilename": "windows.EventData.TargetFilename"}),
     },

@@ -147,14 +147,16 @@ detection:
 level: medium
 """
 
-# The native name each target gives Sysmon's TargetObject, which no normalised schema spells the
-# same way (hive abbreviations): it stays the event's own data.
+# The native name each target gives Sysmon's TargetObject, which most normalised schemas do not spell
+# the same way (hive abbreviations): it stays the event's own data, except where the vendor's own
+# parser names it (Sumo Logic Cloud SIEM's Sysmon 12-14 mapping: changeTarget; IBM's QRadar
+# property: "Object Name").
 TARGET_OBJECT = {
     "kql": "EventData.TargetObject",
     "spl": "TargetObject",
     "eql": "winlog.event_data.TargetObject",
-    "aql": '"TargetObject"',
-    "sumo": '%"fields.EventData.TargetObject"',
+    "aql": '"Object Name"',
+    "sumo": "changeTarget",
     "yaral": 'additional.fields["TargetObject"]',
     "logscale": "windows.EventData.TargetObject",
 }
