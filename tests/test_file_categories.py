@@ -29,8 +29,7 @@ SYSMON_2 = {
     "aql": 'devicetype = 12 AND "Channel" = \'Microsoft-Windows-Sysmon/Operational\' AND "EventID" = 2',
     "sumo": '_index=sec_record_endpoint metadata_vendor="Microsoft" metadata_product="Windows" '
     'metadata_deviceEventId="Microsoft-Windows-Sysmon/Operational-2"',
-    "yaral": '$e.additional.fields["Channel"] = "Microsoft-Windows-Sysmon/Operational"\n'
-    '    $e.metadata.product_event_type = "2"',
+    "yaral": '$e.metadata.log_type = "WINDOWS_SYSMON" and $e.metadata.product_event_type = "2"',
     "logscale": 'windows.Channel="Microsoft-Windows-Sysmon/Operational" windows.EventID="2"',
 }
 
@@ -43,7 +42,7 @@ EXPECTED: dict[str, dict[str, tuple[str, dict[str, str]]]] = {
         "eql": (SYSMON_2["eql"], {"CreationUtcTime": "winlog.event_data.CreationUtcTime"}),
         "aql": (SYSMON_2["aql"], {"TargetFilename": '"Filename"'}),
         "sumo": (SYSMON_2["sumo"], {"TargetFilename": "file_path"}),
-        "yaral": (SYSMON_2["yaral"], {"TargetFilename": 'additional.fields["TargetFilename"]'}),
+        "yaral": (SYSMON_2["yaral"], {"TargetFilename": "target.file.full_path"}),
         "logscale": (SYSMON_2["logscale"], {"TargetFilename": "windows.EventData.TargetFilename"}),
     },
     "file_rename": {

@@ -157,7 +157,7 @@ TARGET_OBJECT = {
     "eql": "winlog.event_data.TargetObject",
     "aql": '"Object Name"',
     "sumo": "changeTarget",
-    "yaral": 'additional.fields["TargetObject"]',
+    "yaral": "target.registry.registry_key",
     "logscale": "windows.EventData.TargetObject",
 }
 
