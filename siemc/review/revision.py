@@ -1,0 +1,258 @@
+"""Compile the rules of one revision, as `siemc build` run at the revision's top folder would.
+
+A revision's files are an extracted tree (a commit) or the working tree itself. Its rules are built
+with the same relative paths at every revision (the tree's top folder is the working folder), so a
+query names its rule identically on both sides and the build cache, keyed on a rule's relative path
+and bytes and on the toolchain, answers for every rule a change leaves alone.
+
+By default the current siemc compiles every revision, each with its own site configuration (the
+`siemc.yml` found in that revision's tree). With `own_toolchain`, a revision holding a siemc of its
+own (`siemc/` in the tree) is compiled by that siemc, in a subprocess (`run_revision.py`), unless its
+toolchain is byte for byte the current one, which then compiles it in this process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from siemc.config import CONFIG_NAME, DEFAULT, ConfigError, SiteConfig, resolve_config
+from siemc.review import ReviewError
+
+RUNNER = Path(__file__).resolve().parent / "run_revision.py"
+# Lines of a failing subprocess's stderr shown in the error.
+STDERR_LINES = 12
+
+
+class RevisionError(ReviewError):
+    """A revision cannot be compiled (a bad configuration, its own siemc failing): exit 2."""
+
+
+@dataclass(frozen=True)
+class Revision:
+    name: str  # the revision as given ("main", "HEAD~1"), a commit's short name, or "working tree"
+    commit: str | None  # None: the working tree
+    root: Path  # its files: an extracted tree, or the working tree's top folder
+    description: str = ""  # how it was chosen, when not given: "merge base of HEAD and main"
+
+    @property
+    def label(self) -> str:
+        if self.commit is None:
+            return self.name
+        return f"{self.name} ({self.description or self.commit[:12]})"
+
+    def where(self, path: Path) -> str:
+        """A file of this revision as git names it: `main:siemc.yml`, or `siemc.yml` in the working tree."""
+        try:
+            relative = path.resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+        return relative if self.commit is None else f"{self.name}:{relative}"
+
+
+@dataclass(frozen=True)
+class Output:
+    """One rule on one target at one revision."""
+
+    status: str  # converted, unsupported, failed or skipped (as in the build report)
+    message: str = ""
+    file: str | None = None  # the query's file (converted)
+    digest: bytes | None = None  # of the query text, when the build gave it
+
+    def text(self) -> str:
+        assert self.file is not None
+        return Path(self.file).read_bytes().decode("utf-8", errors="replace")
+
+
+@dataclass
+class Compiled:
+    """Every rule of a revision on every target: (rule path, target) -> Output."""
+
+    outputs: dict[tuple[str, str], Output] = field(default_factory=dict)
+    rules: set[str] = field(default_factory=set)
+    toolchain: str = "current"  # current, or revision: the revision's own siemc
+    config: str | None = None  # the site configuration used, as the revision names it
+    notes: list[str] = field(default_factory=list)
+
+
+def find_config_within(root: Path, paths: Sequence[str]) -> Path | None:
+    """`siemc.config.find_config` bounded by the revision's top folder: the nearest siemc.yml above the
+    first rules path, itself included, but never one outside the revision (an extracted tree sits
+    inside the cache, maybe inside the working tree, whose siemc.yml is not the revision's)."""
+    start = (root / paths[0]) if paths else root
+    folders = [start, *start.parents] if start.is_dir() else list(start.parents)
+    for folder in folders:
+        if not folder.is_relative_to(root):
+            break
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    candidate = root / CONFIG_NAME
+    return candidate if candidate.is_file() else None
+
+
+def load_site(revision: Revision, paths: Sequence[str], override: SiteConfig | None) -> SiteConfig:
+    """The site configuration a revision is compiled with: --config, else its own siemc.yml."""
+    if override is not None:
+        return override
+    path = find_config_within(revision.root, paths)
+    if path is None:
+        return DEFAULT
+    try:
+        site = resolve_config(path, [revision.root / p for p in paths[:1]])
+        if not site.is_default:
+            from siemc.compile.site import check_site
+
+            check_site(site)
+    except ConfigError as error:
+        where = revision.where(error.path) + (f":{error.line}" if error.line is not None else "")
+        raise RevisionError(error.message, where) from None
+    return site
+
+
+def has_own_siemc(root: Path) -> bool:
+    return (root / "siemc" / "__init__.py").is_file()
+
+
+def is_current_toolchain(root: Path, targets: Sequence[str]) -> bool:
+    """The tree's siemc, mappings, templates and pyproject.toml are those of the running siemc."""
+    from siemc.compile.cache import toolchain_fingerprints
+
+    return toolchain_fingerprints(targets, root=root) == toolchain_fingerprints(targets)
+
+
+def present_paths(root: Path, paths: Sequence[str]) -> list[str]:
+    return [p for p in paths if os.path.lexists(root / p)]
+
+
+def compile_current(
+    revision: Revision,
+    paths: Sequence[str],
+    targets: Sequence[str],
+    site: SiteConfig,
+    *,
+    out: Path,
+    cache_dir: Path | None,
+    jobs: int,
+) -> Compiled:
+    """Build the revision's rules with the running siemc, from the revision's top folder."""
+    from siemc.compile.build import build
+
+    compiled = Compiled(config=revision.where(site.path) if site.path is not None else None)
+    present = present_paths(revision.root, paths)
+    if not present:
+        return compiled
+    with contextlib.chdir(revision.root):
+        result = build([Path(p) for p in present], targets, out, jobs=jobs, cache_dir=cache_dir, site=site)
+    for outcome in result.outcomes:
+        rule = outcome.rule.as_posix()
+        compiled.rules.add(rule)
+        compiled.outputs[(rule, outcome.target)] = Output(
+            outcome.status, outcome.message or "", outcome.output, outcome.digest or None
+        )
+    return compiled
+
+
+def compile_own(
+    revision: Revision,
+    paths: Sequence[str],
+    targets: Sequence[str],
+    config: Path | None,
+    *,
+    out: Path,
+    cache_dir: Path,
+    jobs: int,
+) -> Compiled:
+    """Build the revision's rules with the revision's own siemc, in a subprocess, and read its report."""
+    compiled = Compiled(toolchain="revision")
+    present = present_paths(revision.root, paths)
+    if config is not None:
+        compiled.config = str(config)
+    else:
+        found = find_config_within(revision.root, paths)
+        compiled.config = revision.where(found) if found is not None else None
+    if not present:
+        return compiled
+    report = out.parent / f"{out.name}.report.json"
+    report.unlink(missing_ok=True)
+    command = [sys.executable, str(RUNNER), str(revision.root), "build", *present, "--out", str(out)]
+    command += ["--report", str(report), "--unsupported", "ignore", "--cache-dir", str(cache_dir)]
+    command += ["--jobs", str(jobs)]
+    for target in targets:
+        command += ["--target", target]
+    if config is not None:
+        command += ["--config", str(config)]
+    environment = dict(os.environ)
+    # Byte code goes to the cache, never into a tree (the working tree's siemc/ included).
+    environment["PYTHONPYCACHEPREFIX"] = str(cache_dir / "diff" / "pycache")
+    environment.pop("PYTHONPATH", None)
+    done = subprocess.run(command, cwd=revision.root, capture_output=True, env=environment, check=False)
+    if done.returncode not in (0, 1) or not report.is_file():
+        lines = done.stderr.decode(errors="replace").strip().splitlines()[-STDERR_LINES:]
+        detail = "\n".join(f"  {line}" for line in lines)
+        raise RevisionError(
+            f"the siemc of {revision.label} failed to build its rules (exit {done.returncode}):\n{detail}"
+        )
+    try:
+        rows = json.loads(report.read_text(encoding="utf-8"))["rules"]
+        for row in rows:
+            rule = str(row["rule"])
+            compiled.rules.add(rule)
+            output = row.get("output")
+            if output is not None:
+                output = os.path.join(revision.root, output)  # relative to its working folder
+            compiled.outputs[(rule, str(row["target"]))] = Output(
+                str(row["status"]), str(row.get("message") or ""), output, None
+            )
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise RevisionError(f"cannot read the build report of {revision.label}'s siemc: {error}") from None
+    return compiled
+
+
+def seed(cache_dir: Path, source_out: Path, destination_out: Path) -> int:
+    """Give an output folder the cached outputs of another for every rule it has no record of.
+
+    The build cache is kept per output folder; each side of a comparison has its own. A first
+    comparison would otherwise compile every rule twice: here the second folder takes the first's
+    records, with its query files linked (same bytes, same size and time). The build checks each
+    record's key as always, so a rule whose bytes, toolchain or configuration differ between the two
+    sides is compiled again; the others are cache hits. Returns the number of rules seeded.
+    """
+    from siemc.compile.build import CONVERTED
+    from siemc.compile.cache import BuildCache
+
+    source = BuildCache.open(cache_dir, source_out)
+    destination = BuildCache.open(cache_dir, destination_out)
+    seeded = 0
+    for rule, record in source.rules.items():
+        if rule in destination.rules:
+            continue
+        for target, entry in source.entries_for(Path(rule)).items():
+            if entry.status == CONVERTED and entry.output is not None:
+                _link(source_out / target / entry.output, destination_out / target / entry.output)
+        destination.rules[rule] = record
+        destination.dirty = True
+        seeded += 1
+    destination.save()
+    return seeded
+
+
+def _link(source: Path, destination: Path) -> None:
+    """`destination` becomes the same file as `source` (a hard link, else a copy keeping its times)."""
+    if not source.is_file():
+        return
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    temporary = destination.with_name(f".{destination.name}.{os.getpid()}.link")
+    temporary.unlink(missing_ok=True)
+    try:
+        os.link(source, temporary)
+    except OSError:
+        shutil.copy2(source, temporary)
+    os.replace(temporary, destination)
