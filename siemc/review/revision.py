@@ -132,6 +132,30 @@ def present_paths(root: Path, paths: Sequence[str]) -> list[str]:
     return [p for p in paths if os.path.lexists(root / p)]
 
 
+def rule_paths(root: Path, paths: Sequence[str], exclude: Path) -> list[str]:
+    """The paths to build at a revision: as given, or, when a folder holds `exclude` (the cache, in
+    the working tree), the rule files under it found as `siemc build` finds them, less `exclude`."""
+    present = present_paths(root, paths)
+    try:
+        inside = exclude.relative_to(root)
+    except ValueError:
+        return present
+    if not any(p == "." or inside.as_posix().startswith(p.rstrip("/") + "/") for p in present):
+        return present
+    from siemc.compile.build import RULE_SUFFIXES
+
+    found: set[str] = set()
+    for path in present:
+        if not (root / path).is_dir():
+            found.add(path)
+            continue
+        for folder, folders, names in os.walk(root / path):
+            folders[:] = [name for name in folders if Path(folder, name) != exclude]
+            relative = Path(folder).relative_to(root)
+            found.update((relative / name).as_posix() for name in names if name.endswith(RULE_SUFFIXES))
+    return sorted(found, key=lambda p: tuple(p.split("/")))
+
+
 def compile_current(
     revision: Revision,
     paths: Sequence[str],
