@@ -61,6 +61,7 @@ from siemc.review.revision import (
     has_own_siemc,
     is_current_toolchain,
     load_site,
+    output_text,
     rule_paths,
     seed,
 )
@@ -314,12 +315,23 @@ def _rule_order(rule: str) -> tuple[str, ...]:
 
 
 def _changes(comparison: Comparison) -> Iterator[Change]:
-    base, head = comparison.compiled["base"], comparison.compiled["head"]
+    base, head = comparison.compiled["base"].outputs, comparison.compiled["head"].outputs
     order = {name: index for index, name in enumerate(TARGET_NAMES)}
     targets = sorted(comparison.targets, key=lambda t: order.get(t, len(order)))
-    for rule in sorted(base.rules | head.rules, key=_rule_order):
+    rules = comparison.compiled["base"].rules | comparison.compiled["head"].rules
+    for rule in sorted(rules, key=_rule_order):
         for target in targets:
-            change = _change(rule, target, base.outputs.get((rule, target)), head.outputs.get((rule, target)))
+            before, after = base.get((rule, target)), head.get((rule, target))
+            # Most outputs are the same on both sides: one comparison of the build's digests.
+            if (
+                before is not None
+                and after is not None
+                and before.digest
+                and before.digest == after.digest
+                and before.status == after.status
+            ):
+                continue
+            change = _change(rule, target, before, after)
             if change is not None:
                 yield change
 
@@ -328,39 +340,40 @@ def _state(output: Output | None) -> State:
     return State(ABSENT) if output is None else State(output.status, output.message)
 
 
-def _kind(base: Output | None, head: Output | None) -> str | None:
-    before, after = _state(base), _state(head)
-    had, has = before.status == CONVERTED, after.status == CONVERTED
-    if had and has:
-        assert base is not None and head is not None
-        if base.digest is not None and head.digest is not None and base.digest == head.digest:
-            return None
-        return "changed" if base.text() != head.text() else None
-    if has:
+def _kind(before: State, after: State, old: str | None, new: str | None) -> str | None:
+    if old is not None and new is not None:
+        return "changed" if old != new else None
+    if new is not None:
         return "newly_converted" if before.status in (UNSUPPORTED, FAILED) else "added"
-    if had:
+    if old is not None:
         return {UNSUPPORTED: "newly_unsupported", FAILED: "newly_failed"}.get(after.status, "removed")
     if before == after:
         return None
     return "newly_failed" if after.status == FAILED and before.status != FAILED else "status_changed"
 
 
+def _file_name(rule: str, target: str, outputs: Sequence[Output | None]) -> str:
+    """<target>/<file>, the output's name under `siemc build`'s output folder."""
+    for output in outputs:
+        if output is not None and output.output is not None:
+            return f"{target}/{os.path.basename(output.output)}"
+    return f"{target}/{Path(rule).stem}.{get_target(target).file_extension}"
+
+
 def _change(rule: str, target: str, base: Output | None, head: Output | None) -> Change | None:
-    kind = _kind(base, head)
+    before, after = _state(base), _state(head)
+    old = output_text(base) if base is not None and base.status == CONVERTED else None
+    new = output_text(head) if head is not None and head.status == CONVERTED else None
+    kind = _kind(before, after, old, new)
     if kind is None:
         return None
-    name = f"{target}/{Path(rule).stem}.{get_target(target).file_extension}"
-    old = base.text() if base is not None and base.status == CONVERTED else None
-    new = head.text() if head is not None and head.status == CONVERTED else None
+    name = _file_name(rule, target, (head, base))
     text, added, removed = "", 0, 0
     if old is not None or new is not None:
-        text, added, removed = unified(
-            old or "",
-            new or "",
-            f"a/{name}" if old is not None else "/dev/null",
-            f"b/{name}" if new is not None else "/dev/null",
-        )
-    return Change(rule, target, kind, name, _state(base), _state(head), text, added, removed)
+        old_name = f"a/{name}" if old is not None else "/dev/null"
+        new_name = f"b/{name}" if new is not None else "/dev/null"
+        text, added, removed = unified(old or "", new or "", old_name, new_name)
+    return Change(rule, target, kind, name, before, after, text, added, removed)
 
 
 def _lines(text: str) -> list[str]:

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from siemc.compile.build import Outcome
 from siemc.config import CONFIG_NAME, DEFAULT, ConfigError, SiteConfig, resolve_config
 from siemc.review import ReviewError
 
@@ -57,18 +58,14 @@ class Revision:
         return relative if self.commit is None else f"{self.name}:{relative}"
 
 
-@dataclass(frozen=True)
-class Output:
-    """One rule on one target at one revision."""
+# One rule on one target at one revision: the build's own record (status, message, output file and the
+# digest of its text), kept as the build made it: a corpus holds some 22,000 of them per side.
+Output = Outcome
 
-    status: str  # converted, unsupported, failed or skipped (as in the build report)
-    message: str = ""
-    file: str | None = None  # the query's file (converted)
-    digest: bytes | None = None  # of the query text, when the build gave it
 
-    def text(self) -> str:
-        assert self.file is not None
-        return Path(self.file).read_bytes().decode("utf-8", errors="replace")
+def output_text(output: Output) -> str:
+    assert output.output is not None
+    return Path(output.output).read_bytes().decode("utf-8", errors="replace")
 
 
 @dataclass
@@ -175,12 +172,14 @@ def compile_current(
         return compiled
     with contextlib.chdir(revision.root):
         result = build([Path(p) for p in present], targets, out, jobs=jobs, cache_dir=cache_dir, site=site)
-    for outcome in result.outcomes:
-        rule = outcome.rule.as_posix()
-        compiled.rules.add(rule)
-        compiled.outputs[(rule, outcome.target)] = Output(
-            outcome.status, outcome.message or "", outcome.output, outcome.digest or None
-        )
+    outputs, rules = compiled.outputs, compiled.rules
+    last: Path | None = None
+    rule = ""
+    for outcome in result.outcomes:  # grouped by rule: one name per rule
+        if outcome.rule is not last:
+            last, rule = outcome.rule, outcome.rule.as_posix()
+            rules.add(rule)
+        outputs[(rule, outcome.target)] = outcome
     return compiled
 
 
@@ -232,8 +231,9 @@ def compile_own(
             output = row.get("output")
             if output is not None:
                 output = os.path.join(revision.root, output)  # relative to its working folder
-            compiled.outputs[(rule, str(row["target"]))] = Output(
-                str(row["status"]), str(row.get("message") or ""), output, None
+            target = str(row["target"])
+            compiled.outputs[(rule, target)] = Outcome(
+                Path(rule), target, str(row["status"]), output, str(row.get("message") or "")
             )
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise RevisionError(f"cannot read the build report of {revision.label}'s siemc: {error}") from None
@@ -241,31 +241,41 @@ def compile_own(
 
 
 def seed(cache_dir: Path, source_out: Path, destination_out: Path) -> int:
-    """Give an output folder the cached outputs of another for every rule it has no record of.
+    """Give an output folder the cached outputs of another when its own are missing or stale.
 
-    The build cache is kept per output folder; each side of a comparison has its own. A first
-    comparison would otherwise compile every rule twice: here the second folder takes the first's
-    records, with its query files linked (same bytes, same size and time). The build checks each
-    record's key as always, so a rule whose bytes, toolchain or configuration differ between the two
-    sides is compiled again; the others are cache hits. Returns the number of rules seeded.
+    The build cache is kept per output folder; each side of a comparison has its own. The first
+    comparison, or the first after siemc changed (every record is then stale), would compile every
+    rule twice: instead the second folder takes the first's records, with its query files linked
+    (same bytes, same size and time). The build checks each record's key as always, so a rule whose
+    bytes, toolchain or configuration differ between the two sides is compiled again; the others are
+    cache hits. A marker beside the folder names the toolchain it was seeded for: until siemc
+    changes, both folders keep themselves up to date and nothing is seeded (overwriting the record
+    of a rule the change touches would compile it on every comparison). Returns the rules seeded.
     """
-    from siemc.compile.build import CONVERTED
-    from siemc.compile.cache import BuildCache
+    import hashlib
 
+    from siemc.backends import TARGET_NAMES
+    from siemc.compile.build import CONVERTED
+    from siemc.compile.cache import MANIFEST_FORMAT, BuildCache, toolchain_fingerprints
+
+    fingerprints = sorted(toolchain_fingerprints(TARGET_NAMES).items())
+    stamp = f"{MANIFEST_FORMAT}\n{hashlib.sha256(repr(fingerprints).encode()).hexdigest()}\n"
+    marker = destination_out.parent / f"{destination_out.name}.seeded"
+    with contextlib.suppress(OSError):
+        if marker.read_text(encoding="utf-8") == stamp:
+            return 0
     source = BuildCache.open(cache_dir, source_out)
     destination = BuildCache.open(cache_dir, destination_out)
-    seeded = 0
     for rule, record in source.rules.items():
-        if rule in destination.rules:
-            continue
         for target, entry in source.entries_for(Path(rule)).items():
             if entry.status == CONVERTED and entry.output is not None:
                 _link(source_out / target / entry.output, destination_out / target / entry.output)
         destination.rules[rule] = record
-        destination.dirty = True
-        seeded += 1
+    destination.dirty = True
     destination.save()
-    return seeded
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(stamp, encoding="utf-8")
+    return len(source.rules)
 
 
 def _link(source: Path, destination: Path) -> None:
