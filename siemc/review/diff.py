@@ -24,12 +24,17 @@ The JSON format (`--format json`, keys sorted, `format` "siemc-diff/1"):
      "summary": {"outputs": N, "rules": N, "kinds": {KIND: N, ... every kind}},
      "changes": [CHANGE, ... by rule path, then target in `siemc targets` order],
      "notes": [...]}
-    REVISION = {"revision": "main" or null (the working tree), "commit": SHA or null,
-                "label": "main (1a2b3c4d5e6f)", "toolchain": "current" or "revision",
-                "config": "siemc.yml" or null, "rules": N}
+    REVISION = {"revision": the revision as given ("main"; the merge base's short id when BASE is
+                            not given), null for the working tree,
+                "commit": SHA or null, "label": "main (1a2b3c4d5e6f)",
+                "toolchain": "current" (this siemc) or "revision" (the revision's own, --toolchain-too),
+                "config": the site configuration used ("main:siemc.yml", "siemc.yml" in the working
+                          tree, the --config path) or null,
+                "rules": N (rule files compiled)}
     CHANGE = {"rule": "detections/x.yml", "target": "kql", "kind": KIND, "file": "kql/x.kql",
               "base": {"status": S, "message": TEXT or null}, "head": {...},
-              "lines_added": N, "lines_removed": N, "diff": UNIFIED DIFF or null}
+              "lines_added": N, "lines_removed": N,
+              "diff": the unified diff, or null (no query at either revision; --stat)}
     S = converted, unsupported, failed, skipped (the rule's siemc.targets) or absent (no such rule)
 
 Exit status, as `git diff --exit-code`: 0 no change, 1 changes, 2 an error (not a git repository, a

@@ -62,8 +62,8 @@ class Repository:
     def discover(cls, folder: Path) -> Repository:
         try:
             top = git(folder, "rev-parse", "--show-toplevel").decode().strip()
-        except GitError:
-            raise GitError(f"not a git repository (or inside its .git folder): {folder.resolve()}") from None
+        except GitError as error:  # git says why: not a repository, a bare one, an unsafe owner
+            raise GitError(f"{folder.resolve()}: {error.message.removeprefix('fatal: ')}") from None
         if not top:
             raise GitError(f"not inside a working tree: {folder.resolve()}")
         return cls(Path(top).resolve())
