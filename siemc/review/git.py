@@ -8,11 +8,15 @@ cache, named after the revision's tree, so a tree is extracted once however ofte
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from siemc.review import ReviewError
 
@@ -115,7 +119,7 @@ class Repository:
 
     def _write_tree(self, tree: str, folder: Path) -> None:
         listing = git(self.root, "ls-tree", "-r", "-z", "--full-tree", tree)
-        entries: list[tuple[str, str, str]] = []  # (mode, object, path)
+        paths: dict[str, list[tuple[str, str]]] = {}  # object -> (mode, path) of every file holding it
         for item in listing.split(b"\0"):
             if not item:
                 continue
@@ -127,41 +131,69 @@ class Repository:
             parts = PurePosixPath(path).parts
             if not parts or PurePosixPath(path).is_absolute() or ".." in parts:
                 continue
-            entries.append((mode, obj, path))
-        contents = self._blobs(sorted({obj for _, obj, _ in entries}))
+            paths.setdefault(obj, []).append((mode, path))
         folder.mkdir(parents=True)
-        for mode, obj, path in entries:
-            target = folder.joinpath(*PurePosixPath(path).parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            data = contents[obj]
-            if mode == "120000":
-                # A link is kept only when it stays inside the tree: a revision cannot make the
-                # comparison read a file of this machine.
-                link = os.fsdecode(data)
-                resolved = os.path.normpath(os.path.join(os.path.dirname(path), link))
-                if not os.path.isabs(link) and resolved != ".." and not resolved.startswith("../"):
-                    target.symlink_to(link)
-                continue
-            target.write_bytes(data)
-            if mode == "100755":
-                target.chmod(0o755)
+        for obj, data in self._blobs(sorted(paths)):
+            for mode, path in paths[obj]:
+                _write_file(folder, mode, path, data)
 
-    def _blobs(self, objects: list[str]) -> dict[str, bytes]:
-        """Every blob's bytes from one `git cat-file --batch`."""
+    def _blobs(self, objects: list[str]) -> Iterator[tuple[str, bytes]]:
+        """Each blob's bytes, one at a time, from one `git cat-file --batch` (a large repository is
+        never held in memory at once)."""
         if not objects:
-            return {}
-        out = git(self.root, "cat-file", "--batch", stdin=("\n".join(objects) + "\n").encode())
-        contents: dict[str, bytes] = {}
-        position = 0
-        for obj in objects:
-            end = out.index(b"\n", position)
-            name, kind, size = out[position:end].decode().split(" ")
-            start = end + 1
-            contents[obj] = out[start : start + int(size)]
-            position = start + int(size) + 1
-            if name != obj or kind != "blob":
-                raise GitError(f"unexpected object {name} ({kind}) from git cat-file")
-        return contents
+            return
+        try:
+            process = subprocess.Popen(
+                ["git", "-C", str(self.root), "cat-file", "--batch"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=_environment(),
+            )
+        except OSError as error:
+            raise GitError(f"cannot run git: {error}") from None
+        assert process.stdin is not None and process.stdout is not None
+        requests = ("\n".join(objects) + "\n").encode()
+        # The requests are written while the answers are read: neither pipe can fill up and block.
+        feeder = threading.Thread(target=_feed, args=(process.stdin, requests), daemon=True)
+        feeder.start()
+        try:
+            for obj in objects:
+                header = process.stdout.readline().decode().split(" ")
+                if len(header) != 3 or header[0] != obj or header[1] != "blob":
+                    raise GitError(f"unexpected answer from git cat-file for {obj}: {' '.join(header)}")
+                size = int(header[2])
+                data = process.stdout.read(size)
+                process.stdout.read(1)  # the newline after the contents
+                if len(data) != size:
+                    raise GitError(f"git cat-file stopped in the middle of {obj}")
+                yield obj, data
+        finally:
+            process.stdout.close()
+            process.wait()
+            feeder.join()
+
+
+def _feed(stream: IO[bytes], data: bytes) -> None:
+    with contextlib.suppress(OSError):  # git stopped early: its answers say why
+        stream.write(data)
+        stream.close()
+
+
+def _write_file(folder: Path, mode: str, path: str, data: bytes) -> None:
+    target = folder.joinpath(*PurePosixPath(path).parts)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if mode == "120000":
+        # A link is kept only when it stays inside the tree: a revision cannot make the comparison
+        # read a file of this machine.
+        link = os.fsdecode(data)
+        resolved = os.path.normpath(os.path.join(os.path.dirname(path), link))
+        if not os.path.isabs(link) and resolved != ".." and not resolved.startswith("../"):
+            target.symlink_to(link)
+        return
+    target.write_bytes(data)
+    if mode == "100755":
+        target.chmod(0o755)
 
 
 def prune(trees: Path, keep: set[str]) -> None:
