@@ -608,7 +608,15 @@ def diff_command(
     cache_dir: Annotated[
         Path, typer.Option("--cache-dir", help="Folder of the build cache and the extracted revisions.")
     ] = Path(".siemc-cache"),
-    config: ConfigOption = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="Site configuration for both revisions (default: each revision's own siemc.yml).",
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Compare the queries generated at two revisions, rule by rule and target by target.
 

@@ -18,7 +18,7 @@ from siemc.backends import TARGET_NAMES
 from typer.testing import CliRunner
 
 from siemc.cli import app
-from siemc.review.diff import COMMENT_LIMIT, KINDS
+from siemc.review.diff import COMMENT_LIMIT, KINDS, unified
 
 REPO = Path(__file__).resolve().parent.parent
 GIT_IDENTITY = [
@@ -190,6 +190,35 @@ def test_paths_limit_the_comparison(history: Path) -> None:
     document = _json(history, "v-base", "v-add", "detections/new.yml")
     assert {c["rule"] for c in document["changes"]} == {"detections/new.yml"}
     assert document["paths"] == ["detections/new.yml"]
+
+
+def test_a_broken_rule_is_newly_failed_and_a_rule_no_target_converts_changes_status(
+    history: Path, tmp_path: Path
+) -> None:
+    clone = _clone(history, tmp_path / "statuses")
+    _write(clone, "detections/broken.yml", "title: Broken\ndetection: [\n")
+    file_access = _rule("Secret read", 6, "TargetFilename|endswith: '\\secret.txt'")
+    _write(clone, "detections/secret.yml", file_access.replace("process_creation", "file_access"))
+    document = _json(clone)
+    broken = [c for c in document["changes"] if c["rule"] == "detections/broken.yml"]
+    assert {c["kind"] for c in broken} == {"newly_failed"} and len(broken) == len(TARGET_NAMES)
+    assert broken[0]["base"]["status"] == "absent" and broken[0]["head"]["status"] == "failed"
+    assert broken[0]["diff"] is None
+    secret = {c["target"]: c for c in document["changes"] if c["rule"] == "detections/secret.yml"}
+    # No query on KQL at either revision (the log source is unmapped there): its status changed.
+    assert secret["kql"]["kind"] == "status_changed" and secret["kql"]["diff"] is None
+    assert "is not mapped" in secret["kql"]["head"]["message"]
+    assert secret["spl"]["kind"] == "added"
+    code, out, _ = _diff(clone, "--target", "kql")
+    assert code == 1
+    assert "siemc diff: detections/broken.yml [kql] newly failed: " in out
+    assert "siemc diff: detections/secret.yml [kql] status changed: absent -> unsupported: log source" in out
+
+
+def test_a_missing_final_newline_is_shown_as_git_shows_it() -> None:
+    text, added, removed = unified("a\nb", "a\nc\n", "a/x", "b/x")
+    assert text == "--- a/x\n+++ b/x\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+c\n"
+    assert (added, removed) == (1, 1)
 
 
 # -- the working tree ------------------------------------------------------------------------------------
