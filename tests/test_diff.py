@@ -215,6 +215,29 @@ def test_a_broken_rule_is_newly_failed_and_a_rule_no_target_converts_changes_sta
     assert "siemc diff: detections/secret.yml [kql] status changed: absent -> unsupported: log source" in out
 
 
+def test_a_site_file_named_in_a_message_is_the_same_file_on_both_sides(tmp_path: Path) -> None:
+    """siemc names a filter by its full path: the extracted revision's and the working tree's differ."""
+    repo = tmp_path / "filtered"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    _write(repo, "siemc.yml", "filters: [filters/*.yml]\n")
+    _write(
+        repo,
+        "filters/integrity.yml",
+        "title: Low integrity is fine\nlogsource: {category: process_creation, product: windows}\n"
+        "filter:\n  rules: any\n  low:\n    NoSuchColumn: Low\n  condition: not low\n",
+    )
+    _write(repo, "detections/whoami.yml", _rule("Whoami", 1, "Image|endswith: '\\whoami.exe'"))
+    _write(repo, "detections/cmd.yml", _rule("Cmd", 2, "Image|endswith: '\\cmd.exe'"))
+    _commit(repo, "rules and a filter")
+    _write(repo, "detections/whoami.yml", _rule("Whoami", 1, "Image|endswith: '\\whoami2.exe'"))
+    document = _json(repo, "main")
+    assert {c["rule"] for c in document["changes"]} == {"detections/whoami.yml"}
+    assert {c["target"] for c in document["changes"]} == {"spl", "aql"}  # the others lack the field
+    code, out, _ = _diff(repo, "main", "--target", "kql")
+    assert (code, out) == (0, "")
+
+
 def test_a_missing_final_newline_is_shown_as_git_shows_it() -> None:
     text, added, removed = unified("a\nb", "a\nc\n", "a/x", "b/x")
     assert text == "--- a/x\n+++ b/x\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+c\n"

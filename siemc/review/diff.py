@@ -324,6 +324,7 @@ def _changes(comparison: Comparison) -> Iterator[Change]:
     order = {name: index for index, name in enumerate(TARGET_NAMES)}
     targets = sorted(comparison.targets, key=lambda t: order.get(t, len(order)))
     rules = comparison.compiled["base"].rules | comparison.compiled["head"].rules
+    roots = (comparison.compiled["base"].root, comparison.compiled["head"].root)
     for rule in sorted(rules, key=_rule_order):
         for target in targets:
             before, after = base.get((rule, target)), head.get((rule, target))
@@ -336,7 +337,7 @@ def _changes(comparison: Comparison) -> Iterator[Change]:
                 and before.status == after.status
             ):
                 continue
-            change = _change(rule, target, before, after)
+            change = _change(rule, target, before, after, roots)
             if change is not None:
                 yield change
 
@@ -365,10 +366,12 @@ def _file_name(rule: str, target: str, outputs: Sequence[Output | None]) -> str:
     return f"{target}/{Path(rule).stem}.{get_target(target).file_extension}"
 
 
-def _change(rule: str, target: str, base: Output | None, head: Output | None) -> Change | None:
+def _change(
+    rule: str, target: str, base: Output | None, head: Output | None, roots: tuple[Path, Path]
+) -> Change | None:
     before, after = _state(base), _state(head)
-    old = output_text(base) if base is not None and base.status == CONVERTED else None
-    new = output_text(head) if head is not None and head.status == CONVERTED else None
+    old = output_text(base, roots[0]) if base is not None and base.status == CONVERTED else None
+    new = output_text(head, roots[1]) if head is not None and head.status == CONVERTED else None
     kind = _kind(before, after, old, new)
     if kind is None:
         return None

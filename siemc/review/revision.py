@@ -20,7 +20,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from siemc.compile.build import Outcome
@@ -63,9 +63,17 @@ class Revision:
 Output = Outcome
 
 
-def output_text(output: Output) -> str:
+def output_text(output: Output, root: Path) -> str:
+    """The query of a converted output, with the revision's folder taken out of any path in it."""
     assert output.output is not None
-    return Path(output.output).read_bytes().decode("utf-8", errors="replace")
+    return relative_to_root(Path(output.output).read_bytes().decode("utf-8", errors="replace"), root)
+
+
+def relative_to_root(text: str, root: Path) -> str:
+    """Paths under a revision's folder as the repository names them: siemc names a site file (a
+    filter) by its full path, which differs between an extracted tree and the working tree."""
+    prefix = f"{root}{os.sep}"
+    return text.replace(prefix, "") if prefix in text else text
 
 
 @dataclass
@@ -74,6 +82,7 @@ class Compiled:
 
     outputs: dict[tuple[str, str], Output] = field(default_factory=dict)
     rules: set[str] = field(default_factory=set)
+    root: Path = Path()  # the revision's folder
     toolchain: str = "current"  # current, or revision: the revision's own siemc
     config: str | None = None  # the site configuration used, as the revision names it
     notes: list[str] = field(default_factory=list)
@@ -166,19 +175,23 @@ def compile_current(
     """Build the revision's rules with the running siemc, from the revision's top folder."""
     from siemc.compile.build import build
 
-    compiled = Compiled(config=revision.where(site.path) if site.path is not None else None)
+    compiled = Compiled(root=revision.root)
+    compiled.config = revision.where(site.path) if site.path is not None else None
     present = present_paths(revision.root, paths)
     if not present:
         return compiled
     with contextlib.chdir(revision.root):
         result = build([Path(p) for p in present], targets, out, jobs=jobs, cache_dir=cache_dir, site=site)
     outputs, rules = compiled.outputs, compiled.rules
+    prefix = f"{revision.root}{os.sep}"
     last: Path | None = None
     rule = ""
     for outcome in result.outcomes:  # grouped by rule: one name per rule
         if outcome.rule is not last:
             last, rule = outcome.rule, outcome.rule.as_posix()
             rules.add(rule)
+        if prefix in outcome.message:
+            outcome = replace(outcome, message=relative_to_root(outcome.message, revision.root))
         outputs[(rule, outcome.target)] = outcome
     return compiled
 
@@ -194,7 +207,7 @@ def compile_own(
     jobs: int,
 ) -> Compiled:
     """Build the revision's rules with the revision's own siemc, in a subprocess, and read its report."""
-    compiled = Compiled(toolchain="revision")
+    compiled = Compiled(root=revision.root, toolchain="revision")
     present = present_paths(revision.root, paths)
     if config is not None:
         compiled.config = str(config)
@@ -232,8 +245,9 @@ def compile_own(
             if output is not None:
                 output = os.path.join(revision.root, output)  # relative to its working folder
             target = str(row["target"])
+            message = relative_to_root(str(row.get("message") or ""), revision.root)
             compiled.outputs[(rule, target)] = Outcome(
-                Path(rule), target, str(row["status"]), output, str(row.get("message") or "")
+                Path(rule), target, str(row["status"]), output, message
             )
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise RevisionError(f"cannot read the build report of {revision.label}'s siemc: {error}") from None
