@@ -238,6 +238,16 @@ def test_a_site_file_named_in_a_message_is_the_same_file_on_both_sides(tmp_path:
     assert (code, out) == (0, "")
 
 
+def test_an_output_named_in_a_message_is_the_same_output_on_both_sides(history: Path, tmp_path: Path) -> None:
+    """Two rules with one stem: the second fails naming the first's output, by its build folder."""
+    clone = _clone(history, tmp_path / "stems")
+    _write(clone, "detections/more/cmd.yml", _rule("Cmd again", 7, "Image|endswith: '\\cmd2.exe'"))
+    _commit(clone, "a second cmd.yml")
+    _write(clone, "detections/whoami.yml", _rule("Whoami", 1, "Image|endswith: '\\whoami4.exe'"))
+    document = _json(clone, "HEAD")
+    assert {c["rule"] for c in document["changes"]} == {"detections/whoami.yml"}
+
+
 def test_a_missing_final_newline_is_shown_as_git_shows_it() -> None:
     text, added, removed = unified("a\nb", "a\nc\n", "a/x", "b/x")
     assert text == "--- a/x\n+++ b/x\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+c\n"

@@ -69,11 +69,15 @@ def output_text(output: Output, root: Path) -> str:
     return relative_to_root(Path(output.output).read_bytes().decode("utf-8", errors="replace"), root)
 
 
-def relative_to_root(text: str, root: Path) -> str:
-    """Paths under a revision's folder as the repository names them: siemc names a site file (a
-    filter) by its full path, which differs between an extracted tree and the working tree."""
-    prefix = f"{root}{os.sep}"
-    return text.replace(prefix, "") if prefix in text else text
+def relative_to_root(text: str, root: Path, out: Path | None = None) -> str:
+    """Paths under a revision's folder as the repository names them, and under its output folder as
+    `siemc build` names outputs: siemc names a site file (a filter) or an output by its full path,
+    which differs between an extracted tree and the working tree, and between the two output folders."""
+    for folder in (out, root):
+        prefix = f"{folder}{os.sep}"
+        if folder is not None and prefix in text:
+            text = text.replace(prefix, "")
+    return text
 
 
 @dataclass
@@ -183,15 +187,15 @@ def compile_current(
     with contextlib.chdir(revision.root):
         result = build([Path(p) for p in present], targets, out, jobs=jobs, cache_dir=cache_dir, site=site)
     outputs, rules = compiled.outputs, compiled.rules
-    prefix = f"{revision.root}{os.sep}"
+    prefixes = (f"{revision.root}{os.sep}", f"{out}{os.sep}")
     last: Path | None = None
     rule = ""
     for outcome in result.outcomes:  # grouped by rule: one name per rule
         if outcome.rule is not last:
             last, rule = outcome.rule, outcome.rule.as_posix()
             rules.add(rule)
-        if prefix in outcome.message:
-            outcome = replace(outcome, message=relative_to_root(outcome.message, revision.root))
+        if any(prefix in outcome.message for prefix in prefixes):
+            outcome = replace(outcome, message=relative_to_root(outcome.message, revision.root, out))
         outputs[(rule, outcome.target)] = outcome
     return compiled
 
@@ -245,7 +249,7 @@ def compile_own(
             if output is not None:
                 output = os.path.join(revision.root, output)  # relative to its working folder
             target = str(row["target"])
-            message = relative_to_root(str(row.get("message") or ""), revision.root)
+            message = relative_to_root(str(row.get("message") or ""), revision.root, out)
             compiled.outputs[(rule, target)] = Outcome(
                 Path(rule), target, str(row["status"]), output, message
             )
