@@ -463,6 +463,14 @@ def test_toolchain_too_compiles_each_revision_with_its_own_siemc(tmp_path: Path)
         (r, "kql", "changed") for r in ("detections/cmd.yml", "detections/whoami.yml")
     }
     assert all('+| where DeviceName !startswith "LAB-"\n' in c["diff"] for c in document["changes"])
+    # A revision's own siemc finds the revision's siemc.yml, never the working tree's: here only the
+    # working tree has one, which changes every Splunk output; the mapping commit changes kql.
+    _write(repo, "siemc.yml", SITE_HEAD)
+    document = _json(repo, "template", "--toolchain-too")
+    assert (document["base"]["config"], document["head"]["config"]) == (None, "siemc.yml")
+    rules = ("detections/cmd.yml", "detections/whoami.yml")
+    assert _kinds(document) == {(r, t, "changed") for r in rules for t in ("kql", "spl")}
+    (repo / "siemc.yml").unlink()
     # A revision without a siemc of its own is compiled with the current one, and the note says so.
     code, _, err = _diff(repo, "no-siemc", "own", "--toolchain-too")
     assert code == 0

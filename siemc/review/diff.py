@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from siemc.backends import TARGET_NAMES, get_target
-from siemc.config import SiteConfig
+from siemc.config import CONFIG_NAME, SiteConfig
 from siemc.review import ReviewError
 from siemc.review.git import GitError, Repository, prune
 from siemc.review.revision import (
@@ -293,8 +293,21 @@ def _locked(work: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+# Above the extracted trees: the siemc of a revision looks for its siemc.yml from its rules folder up
+# to the root of the file system, and without one of its own it must find this empty one, not the
+# working tree's (the cache may sit inside the working tree).
+TREES_CONFIG = (
+    "# Empty on purpose: a revision extracted below this folder that has no siemc.yml of its own\n"
+    "# is compiled with the defaults, never with a configuration found further up.\n"
+)
+
+
 def _revisions(repo: Repository, parsed: Arguments, work: Path) -> tuple[Revision, Revision]:
     trees = work / "trees"
+    trees.mkdir(parents=True, exist_ok=True)
+    guard = trees / CONFIG_NAME
+    if not guard.is_file():
+        guard.write_text(TREES_CONFIG, encoding="utf-8")
     if parsed.base is not None:
         base_name, base_commit, description = parsed.base, repo.commit(parsed.base), ""
     else:
