@@ -89,7 +89,6 @@ class Compiled:
     root: Path = Path()  # the revision's folder
     toolchain: str = "current"  # current, or revision: the revision's own siemc
     config: str | None = None  # the site configuration used, as the revision names it
-    notes: list[str] = field(default_factory=list)
 
 
 def find_config_within(root: Path, paths: Sequence[str]) -> Path | None:
