@@ -644,7 +644,7 @@ def diff_command(
     for note in comparison.notes:
         typer.echo(f"note: {note}", err=True)
     sys.stdout.write(render(comparison, output_format.value, stat))
-    if output_format is DiffFormat.TEXT and not stat:
+    if output_format is DiffFormat.TEXT and not (stat and comparison.changes):  # --stat ends with it
         summary = comparison.summary() if comparison.changes else "no generated query changes"
         typer.echo(f"{comparison.base.label} -> {comparison.head.label}: {summary}", err=True)
     if comparison.changes:

@@ -235,13 +235,19 @@ def compare(
                 where = "in the working tree" if head.commit is None else f"at {head.label}"
                 raise DiffError(f"{path}: {what} such file or folder at {base.label} or {where}")
         comparison = Comparison(base, head, parsed.paths, list(targets), {})
-        own = {"base": toolchain_too and _own_toolchain(base, targets)}
-        own["head"] = toolchain_too and _own_toolchain(head, targets)
+        # A revision whose siemc, mappings or templates differ from the running siemc's.
+        own = {"base": _own_toolchain(base, targets), "head": _own_toolchain(head, targets)}
         for role, revision in (("base", base), ("head", head)):
             if toolchain_too and not has_own_siemc(revision.root):
                 comparison.notes.append(
                     f"{revision.label} holds no siemc of its own: compiled with the current siemc"
                 )
+            elif own[role] and not toolchain_too:
+                comparison.notes.append(
+                    f"{revision.label} holds a siemc (code, mappings or templates) other than this one: "
+                    "compiled with this one; --toolchain-too compiles it with its own"
+                )
+            own[role] = own[role] and toolchain_too
             # Rules are never looked for inside the cache (a PATH of "." would find extracted trees).
             paths = rule_paths(revision.root, parsed.paths, exclude=cache)
             if own[role]:
