@@ -622,7 +622,7 @@ def diff_command(
 
     Exit 0 when nothing changed, 1 when something did, 2 on an error.
     """
-    from siemc.review import ReviewError
+    from siemc.review.errors import ReviewError
     from siemc.review.diff import compare, render
 
     selected = target or list(TARGET_NAMES)

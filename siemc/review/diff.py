@@ -55,7 +55,7 @@ from typing import Any
 
 from siemc.backends import TARGET_NAMES, get_target
 from siemc.config import CONFIG_NAME, SiteConfig
-from siemc.review import ReviewError
+from siemc.review.errors import ReviewError
 from siemc.review.git import GitError, Repository, prune
 from siemc.review.revision import (
     Compiled,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from siemc.review import ReviewError
+from siemc.review.errors import ReviewError
 
 # Trees kept in the cache besides the ones in use: a branch under review and its merge base, with a
 # few older ones for switching back and forth.

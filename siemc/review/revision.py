@@ -25,7 +25,7 @@ from pathlib import Path
 
 from siemc.compile.build import Outcome
 from siemc.config import CONFIG_NAME, DEFAULT, ConfigError, SiteConfig, resolve_config
-from siemc.review import ReviewError
+from siemc.review.errors import ReviewError
 
 RUNNER = Path(__file__).resolve().parent / "run_revision.py"
 # Lines of a failing subprocess's stderr shown in the error.

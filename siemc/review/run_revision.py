@@ -2,11 +2,13 @@
 
 Run as a script, never imported by siemc: the process must import the tree's `siemc`, not the
 installed one. The tree's folder goes first on the module path (an older layout imports the top-level
-`backends` from there), and an import hook put before every other one maps `siemc` to the tree's
-`siemc/`, and `siemc.backends` and `siemc.templates` to its `backends/` and `templates/`, as the
-package-dir mapping of pyproject.toml does when siemc is installed. An installed siemc's own import
-hook (an editable install) never answers for these names. The command is the tree's `siemc` script
-entry point (pyproject.toml), else `siemc.cli:app`.
+`backends` from there), and an import hook put before every other one finds `siemc` and its
+subpackages in the tree only, where the tree's pyproject.toml puts them: its
+`[tool.setuptools.package-dir]` maps `siemc.backends` and `siemc.templates` to the top-level
+`backends/` and `templates/` (without that table, those two mappings are assumed when the folders
+sit at the top level). An installed siemc's own import hook (an editable install) never answers for
+these names. The command is the tree's `siemc` script entry point (pyproject.toml), else
+`siemc.cli:app`.
 """
 
 from __future__ import annotations
@@ -19,26 +21,55 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
-MAPPED = ("backends", "templates")  # siemc.<name> -> <tree>/<name>, when siemc/ has no such folder
+# Mapped to top-level folders when the tree's pyproject.toml has no package-dir table.
+DEFAULT_MAPPED = ("backends", "templates")
+
+
+def project(tree: Path) -> dict[str, Any]:
+    """The tree's pyproject.toml, or {}."""
+    import tomllib
+
+    try:
+        data = tomllib.loads((tree / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def package_folders(tree: Path, data: dict[str, Any]) -> dict[str, Path]:
+    """Package name -> folder, as setuptools installs the tree ("" is the folder of top-level names)."""
+    table = data.get("tool", {}).get("setuptools", {}).get("package-dir", {})
+    folders = {str(name): tree / folder for name, folder in table.items() if isinstance(folder, str)}
+    if not table:
+        for name in DEFAULT_MAPPED:
+            if (tree / name).is_dir() and not (tree / "siemc" / name).exists():
+                folders[f"siemc.{name}"] = tree / name
+    return folders
 
 
 class TreeFinder(importlib.abc.MetaPathFinder):
     """Finds `siemc` and its submodules in one source tree, and only there."""
 
-    def __init__(self, tree: Path) -> None:
+    def __init__(self, tree: Path, folders: dict[str, Path]) -> None:
         self.tree = tree
+        self.folders = folders
+
+    def location(self, fullname: str) -> Path:
+        parts = fullname.split(".")
+        for end in range(len(parts), 0, -1):  # the longest mapped package holding the module
+            mapped = self.folders.get(".".join(parts[:end]))
+            if mapped is not None:
+                return mapped.joinpath(*parts[end:])
+        return self.folders.get("", self.tree).joinpath(*parts)
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
-        parts = fullname.split(".")
-        if parts[0] != "siemc":
+        if fullname.split(".")[0] != "siemc":
             return None
-        if len(parts) > 1 and parts[1] in MAPPED and not (self.tree / "siemc" / parts[1]).exists():
-            location = self.tree.joinpath(*parts[1:])
-        else:
-            location = self.tree.joinpath(*parts)
+        location = self.location(fullname)
         if location.is_dir():
             init = location / "__init__.py"
             if init.is_file():
@@ -54,20 +85,12 @@ class TreeFinder(importlib.abc.MetaPathFinder):
         raise ModuleNotFoundError(f"No module named {fullname!r} in {self.tree}", name=fullname)
 
 
-def entry_point(tree: Path) -> tuple[str, str]:
+def entry_point(data: dict[str, Any]) -> tuple[str, str]:
     """The module and attribute of the tree's `siemc` command."""
-    project = tree / "pyproject.toml"
-    if project.is_file():
-        import tomllib
-
-        try:
-            scripts = tomllib.loads(project.read_text(encoding="utf-8")).get("project", {}).get("scripts", {})
-        except (OSError, ValueError):
-            scripts = {}
-        target = scripts.get("siemc")
-        if isinstance(target, str) and ":" in target:
-            module, _, attribute = target.partition(":")
-            return module.strip(), attribute.strip()
+    target = data.get("project", {}).get("scripts", {}).get("siemc")
+    if isinstance(target, str) and ":" in target:
+        module, _, attribute = target.partition(":")
+        return module.strip(), attribute.strip()
     return "siemc.cli", "app"
 
 
@@ -75,8 +98,9 @@ def main(argv: Sequence[str]) -> None:
     tree = Path(argv[0]).resolve()
     here = str(Path(__file__).resolve().parent)
     sys.path[:] = [str(tree)] + [p for p in sys.path if p not in ("", here)]
-    sys.meta_path.insert(0, TreeFinder(tree))
-    module, attribute = entry_point(tree)
+    data = project(tree)
+    sys.meta_path.insert(0, TreeFinder(tree, package_folders(tree, data)))
+    module, attribute = entry_point(data)
     command = getattr(importlib.import_module(module), attribute)
     sys.argv = ["siemc", *argv[1:]]
     command()
