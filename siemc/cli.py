@@ -622,8 +622,8 @@ def diff_command(
 
     Exit 0 when nothing changed, 1 when something did, 2 on an error.
     """
-    from siemc.review.errors import ReviewError
     from siemc.review.diff import compare, render
+    from siemc.review.errors import ReviewError
 
     selected = target or list(TARGET_NAMES)
     _check_targets(selected)
