@@ -8,6 +8,8 @@ Measures, on the SigmaHQ corpus read from ../shared at run time:
   - `siemc diff` on the corpus in a temporary git repository whose last commit changes one rule:
     the first comparison (cold: empty cache, the base revision extracted and both sides built), then
     the warm one a reviewer runs again, median of N;
+  - `siemc bundle` of the corpus with a cold cache (against the cold build: the goal is at most 1.5x)
+    and a second bundle with nothing changed, median of N (the lock is written first, not timed);
   - growth of the build time with the number of rules (500, 1,000, 2,000, all) and of targets (1, 3, 7);
   - the baseline: sigma-cli's conversion once per target, one process each, with the public backend
     and pipeline of each SIEM (bench/baseline_convert.py in bench/.venv, set up by `make bench`: it
@@ -63,6 +65,8 @@ GOALS = {
     "peak_mb": 400.0,
     "convert_seconds": 0.4,
     "diff_warm_seconds": 3.0,
+    "bundle_vs_cold_build": 1.5,
+    "bundle_unchanged_seconds": 2.0,
 }
 GIT_IDENTITY = (
     "-c",
@@ -257,6 +261,37 @@ def run_diff(rules_root: Path, work: Path, runs: int) -> dict[str, Any]:
     }
 
 
+def run_bundle(rules_root: Path, work: Path, runs: int, cold_build_seconds: float) -> dict[str, Any]:
+    """`siemc bundle` of the corpus: cold (empty cache and output), then again with nothing changed."""
+    lock, cache, dist = work / "bundle.lock.json", work / "bundle-cache", work / "dist"
+    measure([SIEMC, "lock", rules_root, "--bump", "--lock", lock, "--cache-dir", work / "lock-cache"])
+    command: list[str | Path] = [
+        SIEMC,
+        "bundle",
+        "--version",
+        "1.0.0",
+        rules_root,
+        "--lock",
+        lock,
+        "--cache-dir",
+        cache,
+        "--out",
+        dist,
+    ]
+
+    def empty() -> None:
+        fresh(cache)
+        fresh(dist)
+
+    cold = median_run(command, 1, empty)
+    unchanged = median_run(command, runs)
+    return {
+        "cold": without_stderr(cold),
+        "unchanged": without_stderr(unchanged),
+        "cold_vs_cold_build": round(cold["seconds"] / cold_build_seconds, 2),
+    }
+
+
 def without_stderr(run: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in run.items() if key != "stderr"}
 
@@ -311,6 +346,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("siemc diff: the corpus in a git repository, one rule changed, cold then warm", file=sys.stderr)
         results["diff"] = run_diff(rules_root, work, runs)
 
+        print("siemc bundle: the corpus, cold then with nothing changed", file=sys.stderr)
+        results["bundle"] = run_bundle(rules_root, work, runs, cold["seconds"])
+
         print("scaling with the number of rules and of targets", file=sys.stderr)
         by_rules: list[dict[str, Any]] = []
         for count in [c for c in RULE_COUNTS if c < len(rules)]:
@@ -348,12 +386,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             results["speedup"] = round(results["baseline"]["total_seconds"] / cold["seconds"], 2)
             results["cpu_ratio"] = round(results["baseline"]["total_cpu_seconds"] / cold["cpu_seconds"], 2)
 
+    bundle = results["bundle"]
     results["goals"] = {
         "speedup_5x": results["speedup"] >= GOALS["speedup"] if "speedup" in results else None,
         "noop_under_1s": noop["seconds"] < GOALS["noop_seconds"],
         "peak_under_400mb": cold["peak_mb"] < GOALS["peak_mb"],
         "convert_under_0_4s": convert["seconds"] < GOALS["convert_seconds"],
         "diff_warm_under_3s": results["diff"]["warm"]["seconds"] < GOALS["diff_warm_seconds"],
+        "bundle_under_1_5x_cold_build": bundle["cold_vs_cold_build"] <= GOALS["bundle_vs_cold_build"],
+        "bundle_unchanged_under_2s": bundle["unchanged"]["seconds"] < GOALS["bundle_unchanged_seconds"],
     }
     args.results.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     print(markdown(results))
@@ -396,6 +437,13 @@ def markdown(results: dict[str, Any]) -> str:
         f"| `siemc diff`, the same comparison warm "
         f"| {diff['warm']['seconds']:.2f} s wall, {diff['warm']['cpu_seconds']:.2f} s CPU | < 3 s |"
     )
+    bundle = results["bundle"]
+    lines.append(
+        f"| `siemc bundle`, corpus, cold (empty cache) "
+        f"| {bundle['cold']['seconds']:.2f} s wall, {bundle['cold_vs_cold_build']:.2f}x the cold build "
+        f"| <= 1.5x |"
+    )
+    lines.append(f"| `siemc bundle`, nothing changed | {bundle['unchanged']['seconds']:.2f} s wall | < 2 s |")
     lines += ["", "| rules (7 targets) | wall s | CPU s | CPU ms per rule |", "|---|---|---|---|"]
     lines += [
         f"| {r['rules']} | {r['seconds']:.2f} | {r['cpu_seconds']:.2f} | {r['cpu_ms_per_rule']:.2f} |"
