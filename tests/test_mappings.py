@@ -11,6 +11,8 @@ from sigma.rule import SigmaLogSource
 
 from siemc.compile.mappings import MappingError, entry_for, load_mapping
 from siemc.compile.rule import Detection, load_rule
+from siemc.compile.site import check_site
+from siemc.config import ConfigError, load_config
 from siemc.diagnostics import SiemcError, Unsupported
 from siemc.resources import mappings_folder
 
@@ -148,11 +150,12 @@ level: medium
 """
 
 # The native name each target gives Sysmon's TargetObject, which no normalised schema spells the
-# same way (hive abbreviations): it stays the event's own data.
+# same way (hive abbreviations): it stays the event's own data, except on Elastic, whose Windows
+# integration moves it unchanged to registry.path (and removes the original).
 TARGET_OBJECT = {
-    "kql": "EventData.TargetObject",
+    "kql": "EventFields.TargetObject",
     "spl": "TargetObject",
-    "eql": "winlog.event_data.TargetObject",
+    "eql": "registry.path",
     "aql": '"TargetObject"',
     "sumo": '%"fields.EventData.TargetObject"',
     "yaral": 'additional.fields["TargetObject"]',
@@ -175,11 +178,43 @@ def test_unmapped_windows_fields_keep_the_event_data_name(tmp_path: Path, target
     assert TARGET_OBJECT[target_name].split("[")[0] in target.render(detection)
 
 
-def test_kql_prefers_the_defender_table_and_falls_back_to_windows_event(tmp_path: Path) -> None:
+def test_kql_prefers_the_defender_table_and_falls_back_to_the_event_table(tmp_path: Path) -> None:
     kql = get_target("kql")
     by_image = _rule(tmp_path, REGISTRY_RULE.replace("TargetObject|contains", "Image|endswith"))
     assert kql.source_for(by_image.sigma).name == "DeviceRegistryEvents"
-    assert kql.source_for(_rule(tmp_path, REGISTRY_RULE).sigma).name == "WindowsEvent"
+    query = kql.render(_rule(tmp_path, REGISTRY_RULE))
+    # Sysmon as the Azure Monitor Agent stores it: Event, its event data XML parsed as Microsoft's
+    # Sysmon parsers do, the channel and event id tested before any XML is parsed.
+    assert query.splitlines()[2:6] == [
+        "Event",
+        '| where EventLog == "Microsoft-Windows-Sysmon/Operational" and EventID == 13',
+        "| extend EventDataItems = parse_xml(EventData).DataItem.EventData.Data",
+        '| mv-apply Item = iff(gettype(EventDataItems) == "array", EventDataItems, '
+        "pack_array(EventDataItems)) on (summarize EventFields = "
+        'make_bag(bag_pack(tostring(Item["@Name"]), tostring(Item["#text"]))))',
+    ]
+    assert '| where EventFields.TargetObject contains @"\\CurrentVersion\\Run\\"' in query
+
+
+def test_a_site_stores_windows_event_logs_in_windows_event(tmp_path: Path) -> None:
+    """`windows_events: WindowsEvent` (Windows Event Forwarding) moves every generated Windows
+    event-log source to the WindowsEvent table, whose EventData is a dynamic column already."""
+    config = tmp_path / "siemc.yml"
+    config.write_text("targets:\n  kql:\n    windows_events: WindowsEvent\n")
+    kql = get_target("kql", load_config(config))
+    query = kql.render(_rule(tmp_path, REGISTRY_RULE))
+    assert query.splitlines()[2:5] == [
+        "WindowsEvent",
+        '| where Channel == "Microsoft-Windows-Sysmon/Operational" and EventID == 13',
+        '| where EventData.TargetObject contains @"\\CurrentVersion\\Run\\"',
+    ]
+    config.write_text("targets:\n  kql:\n    windows_events: ForwardedEvents\n")
+    with pytest.raises(ConfigError) as caught:
+        check_site(load_config(config))
+    assert str(caught.value) == (
+        f"{config}:3: error: targets.kql.windows_events: 'ForwardedEvents' is no Windows event-log table "
+        "of kql.yml (known: WindowsEvent)"
+    )
 
 
 def test_kql_fixed_schema_table_names_the_missing_column(tmp_path: Path) -> None:
