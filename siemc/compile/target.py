@@ -283,7 +283,10 @@ class Target:
         last_error: SiemcError | None = None
         for source in self.candidates(detection.sigma):
             try:
-                return source, self._context(detection, source)
+                context = self._context(detection, source)
+                # A rule the preferred source cannot hold reads another one whole: the output says why.
+                context["fallback"] = last_error.message if last_error is not None else ""
+                return source, context
             except UnmappedField as error:
                 applied = detection.filter_with_field(error.field) if error.field else None
                 if applied is not None:
