@@ -5,9 +5,9 @@ BIN    := $(VENV)/bin
 NODE_DIR := tests/checkers/node
 STAMP  := $(VENV)/.installed
 
-.PHONY: build test check lint clean setup regen-golden bench bytecode catalog-lists
+.PHONY: build test check lint clean setup browser regen-golden bench bytecode catalog-lists
 
-setup: $(STAMP)
+setup: $(STAMP) browser
 
 # One stamp for the Python environment and the npm checkers; it is rebuilt when a manifest changes.
 $(STAMP): pyproject.toml $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
@@ -18,6 +18,15 @@ $(STAMP): pyproject.toml $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 	$(BIN)/pip install --quiet --no-deps --ignore-requires-python logscale-tools==0.1.8
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund --silent
 	touch $(STAMP)
+
+# The report page's tests drive headless Chromium: Debian's package (Playwright's own browser download is
+# not used). Installed once, as root, quietly (the apt log goes to .venv/chromium-install.log); without
+# root it is left to the developer and the browser tests skip (under CI they fail).
+browser:
+	@command -v chromium >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || { \
+	  mkdir -p $(VENV) && { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends chromium; } >$(VENV)/chromium-install.log 2>&1 \
+	  || { echo "error: apt-get install chromium failed, see $(VENV)/chromium-install.log" >&2; exit 1; }; }
 
 # siemc's own modules byte-compiled ahead (an editable install leaves them as source, and with
 # PYTHONDONTWRITEBYTECODE every run would compile them again): a cold `siemc convert` starts faster.

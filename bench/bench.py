@@ -5,6 +5,11 @@ Measures, on the SigmaHQ corpus read from ../shared at run time:
   - the no-op rebuild with the cache (nothing changed), median of N;
   - peak memory of the whole process tree (siemc and its workers; RSS summed, sampled);
   - `siemc convert` of one rule, cold process, median of N;
+  - `siemc diff` on the corpus in a temporary git repository whose last commit changes one rule:
+    the first comparison (cold: empty cache, the base revision extracted and both sides built), then
+    the warm one a reviewer runs again, median of N;
+  - `siemc bundle` of the corpus with a cold cache (against the cold build: the goal is at most 1.5x)
+    and a second bundle with nothing changed, median of N (the lock is written first, not timed);
   - growth of the build time with the number of rules (500, 1,000, 2,000, all) and of targets (1, 3, 7);
   - the baseline: sigma-cli's conversion once per target, one process each, with the public backend
     and pipeline of each SIEM (bench/baseline_convert.py in bench/.venv, set up by `make bench`: it
@@ -54,7 +59,23 @@ BASELINE = {
     "yaral": ("secops", "secops_udm"),
     "logscale": ("log_scale", "crowdstrike_falcon"),
 }
-GOALS = {"speedup": 5.0, "noop_seconds": 1.0, "peak_mb": 400.0, "convert_seconds": 0.4}
+GOALS = {
+    "speedup": 5.0,
+    "noop_seconds": 1.0,
+    "peak_mb": 400.0,
+    "convert_seconds": 0.4,
+    "diff_warm_seconds": 3.0,
+    "bundle_vs_cold_build": 1.5,
+    "bundle_unchanged_seconds": 2.0,
+}
+GIT_IDENTITY = (
+    "-c",
+    "user.name=siemc bench",
+    "-c",
+    "user.email=bench@siemc.invalid",
+    "-c",
+    "commit.gpgsign=false",
+)
 
 
 @dataclass
@@ -198,6 +219,79 @@ def run_baseline(rules: Path, work: Path, runs: int) -> dict[str, Any]:
     }
 
 
+def diff_repository(rules_root: Path, folder: Path) -> tuple[Path, str]:
+    """A git repository holding the corpus in rules/ on main, checked out on a branch whose one commit
+    changes the title of one process-creation rule (the first, in path order): that rule's output
+    changes on every target that shows the title, nothing else."""
+    repo = folder / "diff-repo"
+    shutil.copytree(rules_root, repo / "rules")
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *GIT_IDENTITY, *args], cwd=repo, check=True, capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-q", "-m", "the corpus")
+    git("checkout", "-q", "-b", "change")
+    for rule in sorted(p for p in (repo / "rules").rglob("*.yml") if "process_creation" in p.parts):
+        lines = rule.read_text(encoding="utf-8").splitlines(keepends=True)
+        titles = [i for i, line in enumerate(lines) if line.startswith("title: ") and line[7] not in "'\""]
+        if titles:  # a plain title: text appended to it stays valid YAML
+            lines[titles[0]] = lines[titles[0]].rstrip("\n") + " (changed)\n"
+            rule.write_text("".join(lines), encoding="utf-8")
+            break
+    git("commit", "-q", "-a", "-m", "one rule changed")
+    return repo, rule.relative_to(repo).as_posix()
+
+
+def run_diff(rules_root: Path, work: Path, runs: int) -> dict[str, Any]:
+    """`siemc diff rules` (BASE: the merge base with main; HEAD: the working tree), cold then warm."""
+    repo, changed = diff_repository(rules_root, work)
+    cache = work / "diff-cache"
+    command: list[str | Path] = [SIEMC, "diff", "rules", "--stat", "--cache-dir", cache]
+    cold = median_run(command, 1, cwd=repo)
+    warm = median_run(command, runs, cwd=repo)
+    listing = subprocess.run([str(part) for part in command], cwd=repo, capture_output=True, text=True)
+    return {
+        "changed_rule": changed,
+        "cold": without_stderr(cold),
+        "warm": without_stderr(warm),
+        "exit_code": listing.returncode,  # 1: outputs differ
+        "summary": listing.stdout.strip().splitlines()[-1] if listing.stdout.strip() else "",
+    }
+
+
+def run_bundle(rules_root: Path, work: Path, runs: int, cold_build_seconds: float) -> dict[str, Any]:
+    """`siemc bundle` of the corpus: cold (empty cache and output), then again with nothing changed."""
+    lock, cache, dist = work / "bundle.lock.json", work / "bundle-cache", work / "dist"
+    measure([SIEMC, "lock", rules_root, "--bump", "--lock", lock, "--cache-dir", work / "lock-cache"])
+    command: list[str | Path] = [
+        SIEMC,
+        "bundle",
+        "--version",
+        "1.0.0",
+        rules_root,
+        "--lock",
+        lock,
+        "--cache-dir",
+        cache,
+        "--out",
+        dist,
+    ]
+
+    def empty() -> None:
+        fresh(cache)
+        fresh(dist)
+
+    cold = median_run(command, 1, empty)
+    unchanged = median_run(command, runs)
+    return {
+        "cold": without_stderr(cold),
+        "unchanged": without_stderr(unchanged),
+        "cold_vs_cold_build": round(cold["seconds"] / cold_build_seconds, 2),
+    }
+
+
 def without_stderr(run: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in run.items() if key != "stderr"}
 
@@ -249,6 +343,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         convert = median_run([SIEMC, "convert", CONVERT_RULE, "--target", "kql"], max(runs, 5))
         results["convert"] = without_stderr(convert)
 
+        print("siemc diff: the corpus in a git repository, one rule changed, cold then warm", file=sys.stderr)
+        results["diff"] = run_diff(rules_root, work, runs)
+
+        print("siemc bundle: the corpus, cold then with nothing changed", file=sys.stderr)
+        results["bundle"] = run_bundle(rules_root, work, runs, cold["seconds"])
+
         print("scaling with the number of rules and of targets", file=sys.stderr)
         by_rules: list[dict[str, Any]] = []
         for count in [c for c in RULE_COUNTS if c < len(rules)]:
@@ -286,11 +386,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             results["speedup"] = round(results["baseline"]["total_seconds"] / cold["seconds"], 2)
             results["cpu_ratio"] = round(results["baseline"]["total_cpu_seconds"] / cold["cpu_seconds"], 2)
 
+    bundle = results["bundle"]
     results["goals"] = {
         "speedup_5x": results["speedup"] >= GOALS["speedup"] if "speedup" in results else None,
         "noop_under_1s": noop["seconds"] < GOALS["noop_seconds"],
         "peak_under_400mb": cold["peak_mb"] < GOALS["peak_mb"],
         "convert_under_0_4s": convert["seconds"] < GOALS["convert_seconds"],
+        "diff_warm_under_3s": results["diff"]["warm"]["seconds"] < GOALS["diff_warm_seconds"],
+        "bundle_under_1_5x_cold_build": bundle["cold_vs_cold_build"] <= GOALS["bundle_vs_cold_build"],
+        "bundle_unchanged_under_2s": bundle["unchanged"]["seconds"] < GOALS["bundle_unchanged_seconds"],
     }
     args.results.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     print(markdown(results))
@@ -324,6 +428,22 @@ def markdown(results: dict[str, Any]) -> str:
     lines.append(
         f"| `siemc convert` one rule, cold process | {results['convert']['seconds']:.2f} s | < 0.4 s |"
     )
+    diff = results["diff"]
+    lines.append(
+        f"| `siemc diff`, corpus in git, one rule changed: cold (empty cache) "
+        f"| {diff['cold']['seconds']:.2f} s wall, {diff['cold']['cpu_seconds']:.1f} s CPU | |"
+    )
+    lines.append(
+        f"| `siemc diff`, the same comparison warm "
+        f"| {diff['warm']['seconds']:.2f} s wall, {diff['warm']['cpu_seconds']:.2f} s CPU | < 3 s |"
+    )
+    bundle = results["bundle"]
+    lines.append(
+        f"| `siemc bundle`, corpus, cold (empty cache) "
+        f"| {bundle['cold']['seconds']:.2f} s wall, {bundle['cold_vs_cold_build']:.2f}x the cold build "
+        f"| <= 1.5x |"
+    )
+    lines.append(f"| `siemc bundle`, nothing changed | {bundle['unchanged']['seconds']:.2f} s wall | < 2 s |")
     lines += ["", "| rules (7 targets) | wall s | CPU s | CPU ms per rule |", "|---|---|---|---|"]
     lines += [
         f"| {r['rules']} | {r['seconds']:.2f} | {r['cpu_seconds']:.2f} | {r['cpu_ms_per_rule']:.2f} |"

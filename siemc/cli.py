@@ -599,6 +599,145 @@ def lock_command(
         raise typer.Exit(EXIT_RULE_ERROR)
 
 
+@app.command("report")
+def report_command(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Rule files or folders (default: detections/).")
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder of the page, the ATT&CK layer and the queries.")
+    ] = ...,  # type: ignore[assignment]
+    target: Annotated[
+        list[str] | None, typer.Option("--target", "-t", help="Report only this target (repeatable).")
+    ] = None,
+    tests: Annotated[
+        bool, typer.Option("--tests", help="Run the rules' siemc.tests on each target's engine too.")
+    ] = False,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Compile every rule again.")] = False,
+    cache_dir: Annotated[
+        Path, typer.Option("--cache-dir", help="Folder of the content-hash build cache.")
+    ] = Path(".siemc-cache"),
+    config: ConfigOption = None,
+    placeholder: PlaceholderOption = None,
+) -> None:
+    """Write a static review page (rules x targets) and an ATT&CK Navigator layer of the build."""
+    from siemc.review.report import report
+
+    selected = target or list(TARGET_NAMES)
+    _check_targets(selected)
+    sources = paths or [Path("detections")]
+    for source in sources:
+        if not source.exists():
+            _fail_usage(f"no such file or folder: {source}")
+    site = _site(config, placeholder, sources)
+    progress = _ProgressBar() if sys.stderr.isatty() else None
+    try:
+        result = report(
+            sources,
+            out,
+            selected,
+            run_rule_tests=tests,
+            site=site,
+            jobs=jobs or os.cpu_count() or 1,
+            cache_dir=None if no_cache else cache_dir,
+            progress=progress,
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+    _report(result.build.diagnostics)
+    _report(result.diagnostics)
+    _print_summary(result.build.summary())
+    if tests:
+        typer.echo(f"{len(result.tests)} rule(s) with tests, {result.failed_tests} failing test(s)", err=True)
+    typer.echo(str(result.page))
+    typer.echo(str(result.layer))
+    if result.build.diagnostics or result.diagnostics or result.failed_tests:
+        raise typer.Exit(EXIT_RULE_ERROR)
+
+
+class DiffFormat(StrEnum):
+    """How `diff` prints the comparison."""
+
+    TEXT = "text"  # unified diffs, one per output
+    MARKDOWN = "markdown"  # a pull-request comment: summary tables and collapsed diffs
+    JSON = "json"  # the documented structure of siemc.review.diff
+
+
+@app.command("diff")
+def diff_command(
+    arguments: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[BASE] [HEAD] [PATH]...",
+            help="Revisions (BASE default: the merge base of HEAD with the default branch; HEAD default: "
+            "the working tree), then rule files or folders (default: detections/).",
+        ),
+    ] = None,
+    output_format: Annotated[
+        DiffFormat, typer.Option("--format", help="text (unified diffs), markdown or json.")
+    ] = DiffFormat.TEXT,
+    stat: Annotated[bool, typer.Option("--stat", help="One line per output file, no diff.")] = False,
+    toolchain_too: Annotated[
+        bool,
+        typer.Option(
+            "--toolchain-too", help="Compile each revision with its own siemc, mappings and templates."
+        ),
+    ] = False,
+    target: Annotated[
+        list[str] | None, typer.Option("--target", "-t", help="Compare only this target (repeatable).")
+    ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", min=1, help="Worker processes (default: the number of CPUs)."),
+    ] = None,
+    cache_dir: Annotated[
+        Path, typer.Option("--cache-dir", help="Folder of the build cache and the extracted revisions.")
+    ] = Path(".siemc-cache"),
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="Site configuration for both revisions (default: each revision's own siemc.yml).",
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Compare the queries generated at two revisions, rule by rule and target by target.
+
+    Exit 0 when nothing changed, 1 when something did, 2 on an error.
+    """
+    from siemc.review.diff import compare, render
+    from siemc.review.errors import ReviewError
+
+    selected = target or list(TARGET_NAMES)
+    _check_targets(selected)
+    site = _site(config, None, []) if config is not None else None
+    try:
+        comparison = compare(
+            arguments or [],
+            targets=selected,
+            toolchain_too=toolchain_too,
+            cache_dir=cache_dir,
+            config=site,
+            config_path=config.resolve() if config is not None else None,
+            jobs=jobs or os.cpu_count() or 1,
+        )
+    except ReviewError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    for note in comparison.notes:
+        typer.echo(f"note: {note}", err=True)
+    sys.stdout.write(render(comparison, output_format.value, stat))
+    if output_format is DiffFormat.TEXT and not (stat and comparison.changes):  # --stat ends with it
+        summary = comparison.summary() if comparison.changes else "no generated query changes"
+        typer.echo(f"{comparison.base.label} -> {comparison.head.label}: {summary}", err=True)
+    if comparison.changes:
+        raise typer.Exit(EXIT_RULE_ERROR)
+
+
 def main() -> None:
     app()
 

@@ -29,7 +29,9 @@ def test_the_scheduled_search_runs_the_query_as_built_over_the_rules_window() ->
     assert isinstance(search, dict) and isinstance(schedule, dict)
     # A log search over the Cloud SIEM record index, with a pipeline: no match-rule expression.
     assert search["queryText"] == query.text.rstrip()
-    assert "_index=sec_record_endpoint\n| where " in search["queryText"]
+    assert '_index=sec_record_endpoint metadata_vendor="Microsoft"' in search["queryText"]
+    assert 'metadata_deviceEventId="Microsoft-Windows-Sysmon/Operational-1"' in search["queryText"]
+    assert '"Security-4688")\n| where ' in search["queryText"]
     assert search["defaultTimeRange"] == schedule["displayableTimeRange"] == "-24h"
     assert schedule["parseableTimeRange"]["from"]["relativeTime"] == "-24h"
     assert (schedule["scheduleType"], schedule["cronExpression"]) == ("1Day", "0 0 0 * * ? *")

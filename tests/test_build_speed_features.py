@@ -106,7 +106,8 @@ def test_report_lists_every_rule_and_target_in_a_stable_order(tmp_path: Path) ->
     ]
     good, nowhere, unmapped = rows[0], rows[2], rows[4]
     assert good["status"] == "converted" and good["output"] == (out / "kql" / "good.kql").as_posix()
-    assert good["message"] is None
+    assert good["message"] is None and good["source"] == "FakeSource"  # the source the query selects
+    assert nowhere["source"] is None
     assert nowhere["status"] == "unsupported" and "not mapped" in nowhere["message"]
     assert nowhere["output"] is None
     assert unmapped["status"] == "failed" and "NoSuchFieldAnywhere" in unmapped["message"]

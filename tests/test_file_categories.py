@@ -28,9 +28,9 @@ SYSMON_2 = {
     "eql": 'any where host.os.type == "windows" and winlog.channel == "Microsoft-Windows-Sysmon/Operational" '
     'and event.code == "2"',
     "aql": 'devicetype = 12 AND "Channel" = \'Microsoft-Windows-Sysmon/Operational\' AND "EventID" = 2',
-    "sumo": '| where %"fields.Channel" = "Microsoft-Windows-Sysmon/Operational" and %"fields.EventID" = "2"',
-    "yaral": '$e.additional.fields["Channel"] = "Microsoft-Windows-Sysmon/Operational"\n'
-    '    $e.metadata.product_event_type = "2"',
+    "sumo": '_index=sec_record_endpoint metadata_vendor="Microsoft" metadata_product="Windows" '
+    'metadata_deviceEventId="Microsoft-Windows-Sysmon/Operational-2"',
+    "yaral": '$e.metadata.log_type = "WINDOWS_SYSMON" and $e.metadata.product_event_type = "2"',
     "logscale": 'windows.Channel="Microsoft-Windows-Sysmon/Operational" windows.EventID="2"',
 }
 
@@ -47,9 +47,9 @@ EXPECTED: dict[str, dict[str, tuple[str, dict[str, str]]]] = {
             SYSMON_2["eql"],
             {"CreationUtcTime": "winlog.event_data.CreationUtcTime", "TargetFilename": "file.path"},
         ),
-        "aql": (SYSMON_2["aql"], {"TargetFilename": '"TargetFilename"'}),
-        "sumo": (SYSMON_2["sumo"], {"TargetFilename": '%"fields.EventData.TargetFilename"'}),
-        "yaral": (SYSMON_2["yaral"], {"TargetFilename": 'additional.fields["TargetFilename"]'}),
+        "aql": (SYSMON_2["aql"], {"TargetFilename": '"Filename"'}),
+        "sumo": (SYSMON_2["sumo"], {"TargetFilename": "file_path"}),
+        "yaral": (SYSMON_2["yaral"], {"TargetFilename": "target.file.full_path"}),
         "logscale": (SYSMON_2["logscale"], {"TargetFilename": "windows.EventData.TargetFilename"}),
     },
     "file_rename": {

@@ -191,7 +191,7 @@ def test_gitignore_keeps_the_build_output_and_the_cache_out(repository: Path, tm
     assert names == {f.path.as_posix() for f in scaffold_files()}
 
 
-def test_the_workflows_install_this_version_and_keep_the_planned_step_commented(repository: Path) -> None:
+def test_the_workflows_install_this_version_and_run_every_step(repository: Path) -> None:
     workflows = repository / ".github" / "workflows"
     for name in ("detections.yml", "release.yml"):
         text = (workflows / name).read_text(encoding="utf-8")
@@ -199,14 +199,38 @@ def test_the_workflows_install_this_version_and_keep_the_planned_step_commented(
     pull_request = (workflows / "detections.yml").read_text(encoding="utf-8")
     for step in ("siemc validate detections", "siemc lock --check", "siemc build", "siemc test"):
         assert f"run: {step}" in pull_request, step
+    assert "run: siemc diff HEAD^1 HEAD --format markdown > siemc-diff.md || [ $? -eq 1 ]" in pull_request
+    assert "gh pr comment" in pull_request and "pull-requests: write" in pull_request
     release = (workflows / "release.yml").read_text(encoding="utf-8")
     assert "run: siemc lock --check" in release
     assert 'siemc bundle --version "$GITHUB_REF_NAME"' in release
-    # `siemc diff` does not exist yet: its step is written, commented out.
-    (line,) = [line for line in release.splitlines() if "siemc diff --format markdown" in line]
-    assert line.lstrip().startswith("#   run: "), line
-    missing = CliRunner().invoke(app, ["diff", "--help"])
-    assert missing.exit_code == 2 and "No such command 'diff'" in missing.output
+    assert 'siemc diff "$previous" HEAD --format markdown > changes.md || [ $? -eq 1 ]' in release
+
+
+def test_the_pull_request_diff_step_runs_in_the_repository(repository: Path, tmp_path: Path) -> None:
+    """The workflow's `siemc diff HEAD^1 HEAD --format markdown`, run where it runs: a git repository
+    whose last commit changes a rule."""
+    work = tmp_path / "work"
+    shutil.copytree(repository, work)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=work, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=work, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "rules"], cwd=work, check=True)
+    rule = work / "detections" / "t1219_remote_access_tools.yml"
+    rule.write_text(
+        rule.read_text(encoding="utf-8").replace("title: Remote Access Tool Execution", "title: RAT Run"),
+        encoding="utf-8",
+    )
+    subprocess.run([*git, "commit", "-q", "-am", "retitle the rule"], cwd=work, check=True)
+    siemc = Path(sys.executable).parent / "siemc"
+    done = subprocess.run(
+        [str(siemc), "diff", "HEAD^1", "HEAD", "--format", "markdown"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "detections/t1219_remote_access_tools.yml" in done.stdout and "changed" in done.stdout
 
 
 def test_the_workflows_pass_the_github_workflow_schema(repository: Path) -> None:

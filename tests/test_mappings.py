@@ -253,16 +253,17 @@ detection:
 level: medium
 """
 
-# The native name each target gives Sysmon's TargetObject, which no normalised schema spells the
-# same way (hive abbreviations): it stays the event's own data, except on Elastic, whose Windows
-# integration moves it unchanged to registry.path (and removes the original).
+# The native name each target gives Sysmon's TargetObject, which most normalised schemas do not spell
+# the same way (hive abbreviations): it stays the event's own data, except where the vendor's own
+# parser names it (Sumo Logic Cloud SIEM's Sysmon 12-14 mapping: changeTarget; IBM's QRadar
+# property: "Object Name"; Elastic's Windows integration: registry.path, the value unchanged).
 TARGET_OBJECT = {
     "kql": "EventFields.TargetObject",
     "spl": "TargetObject",
     "eql": "registry.path",
-    "aql": '"TargetObject"',
-    "sumo": '%"fields.EventData.TargetObject"',
-    "yaral": 'additional.fields["TargetObject"]',
+    "aql": '"Object Name"',
+    "sumo": "changeTarget",
+    "yaral": "target.registry.registry_key",
     "logscale": "windows.EventData.TargetObject",
 }
 

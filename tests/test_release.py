@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import shutil
 import subprocess
@@ -185,3 +186,13 @@ def test_the_committed_lock_holds_the_packs_outputs(tmp_path: Path, monkeypatch:
     monkeypatch.chdir(T1219_RULE.parent.parent)
     code, _, err = _run("lock", "detections", "--check", "--cache-dir", str(tmp_path / "cache"))
     assert code == 0, err
+
+
+def test_archives_hold_names_longer_than_ustar_allows() -> None:
+    name = "queries/kql/" + "proc_creation_win_" * 8 + "long_name.kql"
+    entries = [(name, b"DeviceProcessEvents\n")]
+    packed = bundle_module.tar_gz("siemc-1.0.0", entries, int(EPOCH))
+    assert packed == bundle_module.tar_gz("siemc-1.0.0", entries, int(EPOCH))
+    with tarfile.open(fileobj=io.BytesIO(packed)) as archive:
+        member = archive.getmember(f"siemc-1.0.0/{name}")
+        assert member.mtime == int(EPOCH) and archive.extractfile(member).read() == b"DeviceProcessEvents\n"

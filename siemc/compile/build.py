@@ -550,6 +550,7 @@ def write_report(result: BuildResult, path: Path) -> None:
             "output": Path(outcome.output).as_posix() if outcome.output is not None else None,
             "message": outcome.message or None,
             "line": outcome.line,
+            "source": outcome.source or None,
         }
         for outcome in result.outcomes
     ]

@@ -20,6 +20,9 @@ instead of a query that silently matches nothing.
                                               # EventData.<anything> is a field of the source
         raw: EventData.{name}                 # where the parser keeps a raw field no `from` takes
 
+`as` says how the vendor's ingestion rewrites the raw value: `device_path` is a Windows path as the
+kernel names it (`C:\\x.exe` stored as `\\Device\\HarddiskVolume3\\x.exe`, as Falcon sensors report it).
+
 Field names are written as the mapping file's native names read them, unquoted (AQL's "Process
 Name" is `Process Name`, Sumo Logic's %"fields.X" is `fields.X`). A source without a model is not
 checked: `checked_sources` says which are.
@@ -42,6 +45,16 @@ _SOURCE_KEYS = {"provenance", "fields", "open", "raw"}
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def _device_path(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > 2 and value[0].isalpha() and value[1:3] == ":\\":
+        return "\\Device\\HarddiskVolume3\\" + value[3:]
+    return value
+
+
+# `as:` value rewrites of a vendor's ingestion (a field's `from` value -> the value it stores)
+VALUE_FORMS = {"device_path": _device_path}
+
+
 class DataModelError(Exception):
     """A data-model file is malformed; the message names the file and the key."""
 
@@ -54,11 +67,18 @@ class SourceModel:
     open: tuple[str, ...] = ()  # fields holding keys of their own (dynamic, maps, nested records)
     origins: Mapping[str, str] = field(default_factory=dict)  # field -> the raw field it is filled from
     raw: str | None = None  # `EventData.{name}`: where a raw field no origin takes is kept
+    forms: Mapping[str, str] = field(default_factory=dict)  # field -> VALUE_FORMS name (`as:`)
 
     def event(self, raw_event: Mapping[str, Any]) -> dict[str, Any]:
         """A raw event (Sigma field names) as the vendor's ingestion stores it in this source: what the
         test engines run siemc's queries over, independent of siemc's own mapping files."""
-        stored = {name: raw_event[origin] for name, origin in self.origins.items() if origin in raw_event}
+        stored = {
+            name: VALUE_FORMS[self.forms[name]](raw_event[origin])
+            if name in self.forms
+            else raw_event[origin]
+            for name, origin in self.origins.items()
+            if origin in raw_event
+        }
         if self.raw is not None:
             taken = set(self.origins.values())
             stored.update(
@@ -116,10 +136,19 @@ def load_datamodel(path: Path) -> dict[str, SourceModel]:
             raise fail(f"{where}.fields", "expected a mapping of field name to type")
         types: dict[str, str] = {}
         origins: dict[str, str] = {}
+        forms: dict[str, str] = {}
         for name_, spec in raw_fields.items():
             kind = spec
-            if isinstance(spec, dict) and set(spec) <= {"type", "from"} and isinstance(spec.get("from"), str):
+            if (
+                isinstance(spec, dict)
+                and set(spec) <= {"type", "from", "as"}
+                and isinstance(spec.get("from"), str)
+            ):
                 kind, origins[str(name_)] = spec.get("type"), spec["from"]
+                if "as" in spec:
+                    if spec["as"] not in VALUE_FORMS:
+                        raise fail(f"{where}.fields.{name_}.as", f"expected one of {', '.join(VALUE_FORMS)}")
+                    forms[str(name_)] = spec["as"]
             if not isinstance(name_, str) or not isinstance(kind, str) or not kind:
                 raise fail(f"{where}.fields.{name_}", "expected a type, or {type: T, from: RAW_FIELD}")
             types[name_] = kind
@@ -129,7 +158,9 @@ def load_datamodel(path: Path) -> dict[str, SourceModel]:
         raw = block.get("raw")
         if raw is not None and (not isinstance(raw, str) or "{name}" not in raw):
             raise fail(f"{where}.raw", "expected a template holding {name}")
-        models[str(name)] = SourceModel(str(name), tuple(provenance), types, tuple(open_fields), origins, raw)
+        models[str(name)] = SourceModel(
+            str(name), tuple(provenance), types, tuple(open_fields), origins, raw, forms
+        )
     return models
 
 

@@ -108,14 +108,13 @@ def bundle(
         warnings = check_rules(p for p in result.metadata if p in published)
         inputs = _inputs_digest(result, lock, name, epoch, targets, site)
         archives = (out / f"{name}.tar.gz", out / f"{name}.zip")
-        if _state(folder) == inputs and all(a.is_file() for a in archives):
-            files = sum(1 for _ in folder.rglob("*") if _.is_file()) - 1
-            rules = len({o.rule for o in result.outcomes if o.status == CONVERTED})
-            return BundleResult(folder, archives, files, rules, result.diagnostics, True, warnings)
+        state = _state(folder)
+        if state is not None and state[0] == inputs and all(a.is_file() for a in archives):
+            return BundleResult(folder, archives, state[1], state[2], result.diagnostics, True, warnings)
         artifacts = _artifacts(result, lock, lock_path, BundleInfo(version, __version__), targets)
         manifest = _manifest(result, artifacts, lock, lock_path, version, targets, site)
-        _write_bundle(out, name, artifacts, manifest, inputs, epoch)
         rules = len({a.rule for a in artifacts if a.rule is not None})
+        _write_bundle(out, name, artifacts, manifest, f"{inputs} {len(artifacts) + 2} {rules}", epoch)
         return BundleResult(folder, archives, len(artifacts) + 2, rules, result.diagnostics, False, warnings)
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -142,10 +141,12 @@ def _inputs_digest(
     return digest.hexdigest()
 
 
-def _state(folder: Path) -> str | None:
+def _state(folder: Path) -> tuple[str, int, int] | None:
+    """(inputs digest, files, rules) of the bundle in place, as its state file records them."""
     try:
-        return (folder / STATE_NAME).read_text(encoding="utf-8").strip()
-    except OSError:
+        inputs, files, rules = (folder / STATE_NAME).read_text(encoding="utf-8").split()
+        return inputs, int(files), int(rules)
+    except (OSError, ValueError):
         return None
 
 
@@ -284,7 +285,8 @@ def tar_gz(name: str, entries: Sequence[tuple[str, bytes]], epoch: int) -> bytes
     """A gzip'd tar of the entries under `name/`: sorted, root-owned, fixed modes and times, no gzip
     file name or time, so the same entries give the same bytes on any machine."""
     raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as archive:
+    # PAX: names longer than ustar's 100 characters get an extended header (deterministic: no times).
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as archive:
         for path, data in _members(name, entries):
             info = tarfile.TarInfo(path)
             info.mtime, info.uid, info.gid, info.uname, info.gname = epoch, 0, 0, "", ""
@@ -295,7 +297,7 @@ def tar_gz(name: str, entries: Sequence[tuple[str, bytes]], epoch: int) -> bytes
                 info.size, info.mode = len(data), 0o644
                 archive.addfile(info, io.BytesIO(data))
     packed = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=packed, mtime=0, compresslevel=9) as stream:
+    with gzip.GzipFile(filename="", mode="wb", fileobj=packed, mtime=0, compresslevel=6) as stream:
         stream.write(raw.getvalue())
     return packed.getvalue()
 
@@ -314,5 +316,5 @@ def zip_bytes(name: str, entries: Sequence[tuple[str, bytes]], epoch: int) -> by
                 info = zipfile.ZipInfo(path, date_time=stamp)
                 info.create_system, info.external_attr = 3, 0o100644 << 16
                 info.compress_type = zipfile.ZIP_DEFLATED
-                archive.writestr(info, data, compresslevel=9)
+                archive.writestr(info, data, compresslevel=6)
     return packed.getvalue()

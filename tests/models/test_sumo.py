@@ -348,15 +348,25 @@ def test_siemc_output_parses(path: Path) -> None:
 
 def test_t1219_returns_exactly_the_tools_with_category_and_flags() -> None:
     def in_scope(native: dict[str, Any], time: dt.datetime) -> dict[str, Any]:
-        return native | {"_index": "sec_record_endpoint", "_messagetime": time}
+        return native | {
+            "_index": "sec_record_endpoint",
+            "metadata_vendor": "Microsoft",
+            "metadata_product": "Windows",
+            "metadata_deviceEventId": "Microsoft-Windows-Sysmon/Operational-1",
+            "_messagetime": time,
+        }
 
     assert_t1219_finds_exactly_the_tools(
         sumo,
         "sumo",
         NOW,
         in_scope=in_scope,
-        # A tool in another record partition is out of scope.
-        out_of_scope=[{"_index": "sec_record_network"}],
+        # A tool in another record partition is out of scope, and so is a file it writes: Sysmon 11
+        # is an EndpointProcess record of the same partition with the writer in baseImage.
+        out_of_scope=[
+            {"_index": "sec_record_network"},
+            {"metadata_deviceEventId": "Microsoft-Windows-Sysmon/Operational-11"},
+        ],
         columns=[
             "_messagetime",
             "device_hostname",

@@ -1,0 +1,1 @@
+"""Review stage: diffs between revisions and coverage reports, from what the build produced."""

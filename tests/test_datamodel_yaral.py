@@ -1,0 +1,98 @@
+"""Google SecOps (YARA-L): the data model of the UDM events Google's parsers write, and the mapping
+read through it. Sysmon's Image, TargetObject and channel are UDM fields after the WINDOWS_SYSMON
+parser, so no output reads them from additional.fields, and no log source falls back to the raw
+Windows event."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from siemc.backends import get_target
+
+from siemc.compile.datamodel import target_datamodel
+from siemc.compile.rule import load_rule, parse_rule
+from tests.conftest import T1219_RULE
+from tests.engines import reference, run_target
+
+ENDPOINT = ("PROCESS_LAUNCH", "NETWORK_CONNECTION", "NETWORK_DNS", "FILE_CREATION", "FILE_DELETION")
+
+
+def _rule(tmp_path: Path, logsource: str, detection: str) -> str:
+    head = "title: t\nid: 0b7a6a3e-5f1c-4c7e-9a55-000000000001\n"
+    text = f"{head}logsource: {{{logsource}}}\ndetection:\n{detection}"
+    path = tmp_path / "rule.yml"
+    path.write_text(text, encoding="utf-8")
+    return get_target("yaral").render(parse_rule(text, path))
+
+
+def test_the_model_loads_with_provenance_on_every_source() -> None:
+    models = target_datamodel("yaral")
+    for name in (*ENDPOINT, "PROCESS_MODULE_LOAD", "REGISTRY_MODIFICATION", "PROCESS_INJECTION"):
+        assert models[name].provenance
+        assert models[name].origins
+    assert models["PROCESS_LAUNCH"].origins["target.process.file.full_path"] == "Image"
+    assert models["REGISTRY_MODIFICATION"].origins["target.registry.registry_key"] == "TargetObject"
+
+
+def test_sysmon_fields_are_read_from_udm_never_from_additional_fields(tmp_path: Path) -> None:
+    registry = _rule(
+        tmp_path,
+        "category: registry_set, product: windows",
+        "  sel: {TargetObject|contains: '\\Run\\', Image|endswith: '\\reg.exe'}\n  condition: sel\n",
+    )
+    assert '$e.metadata.event_type = "REGISTRY_MODIFICATION"' in registry
+    assert "$e.target.registry.registry_key" in registry
+    assert "$e.principal.process.file.full_path" in registry
+    assert "additional.fields" not in registry
+    pipe = _rule(
+        tmp_path,
+        "category: pipe_created, product: windows",
+        "  sel: {Image|endswith: '\\x.exe'}\n  condition: sel\n",
+    )
+    assert '$e.metadata.log_type = "WINDOWS_SYSMON"' in pipe
+    assert 'additional.fields["Channel"]' not in pipe
+    assert 'additional.fields["Image"]' not in pipe
+
+
+def test_a_field_udm_lacks_stays_on_process_launch(tmp_path: Path) -> None:
+    # One field without a UDM field of its own does not move the rule onto raw Windows events.
+    text = _rule(
+        tmp_path,
+        "category: process_creation, product: windows",
+        "  sel: {Image|endswith: '\\cmd.exe', IntegrityLevel: High}\n  condition: sel\n",
+    )
+    assert '$e.metadata.event_type = "PROCESS_LAUNCH"' in text
+    assert '$e.additional.fields["IntegrityLevel"]' in text
+    assert 'additional.fields["Channel"]' not in text
+
+
+def test_t1219_reads_process_launch_udm_fields() -> None:
+    text = get_target("yaral").render(load_rule(T1219_RULE))
+    assert '$e.metadata.event_type = "PROCESS_LAUNCH"' in text
+    assert "$e.target.process.file.full_path = /" in text
+    assert "$e.principal.process.file.full_path" in text
+    assert "additional.fields" not in text
+
+
+def test_a_renamed_field_agrees_with_the_reference_through_model_built_events(tmp_path: Path) -> None:
+    # TargetObject is target.registry.registry_key once the parser has run: the events the engine
+    # sees are stored so, not through siemc's mapping.
+    text = (
+        "title: t\nid: 0b7a6a3e-5f1c-4c7e-9a55-000000000002\n"
+        "logsource: {category: registry_set, product: windows}\n"
+        "detection:\n  sel: {TargetObject|contains: '\\CurrentVersion\\Run\\'}\n  condition: sel\n"
+    )
+    path = tmp_path / "rule.yml"
+    path.write_text(text, encoding="utf-8")
+    detection = parse_rule(text, path)
+    events = [
+        {"TargetObject": "HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\x", "Image": "C:\\a.exe"},
+        {"TargetObject": "HKLM\\Software\\Classes\\x", "Image": "C:\\a.exe"},
+    ]
+    model = target_datamodel("yaral")["REGISTRY_MODIFICATION"]
+    assert "target.registry.registry_key" in model.event(events[0])
+    assert 'additional.fields["TargetObject"]' not in model.event(events[0])
+    query = get_target("yaral").render(detection)
+    rows = run_target("yaral", detection, query, events)
+    expected = [i for i, (hit, _) in enumerate(reference("yaral", detection, events)) if hit]
+    assert sorted(row.index for row in rows) == expected == [0]
