@@ -167,10 +167,8 @@ class _Reader:
     def field_table(self, value: object, where: str) -> dict[str, str | None]:
         """Sigma name -> native name, or null: the source has no such field."""
         table = self.mapping(value, where)
-        return {
-            key: self.string_table({key: item}, where)[key] if item is not None else None
-            for key, item in table.items()
-        }
+        named = self.string_table({key: item for key, item in table.items() if item is not None}, where)
+        return {key: named.get(key) for key in table}
 
     def string_table(self, value: object, where: str) -> dict[str, str]:
         table = self.mapping(value, where)
