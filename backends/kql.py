@@ -22,7 +22,8 @@ from sigma.types import SigmaString
 from siemc.compile.backend import SiemcBackend, plain_text
 from siemc.compile.placeholders import NamedListValue
 from siemc.compile.regex import re2_regex
-from siemc.compile.target import Target
+from siemc.compile.rule import Detection
+from siemc.compile.target import Source, Target
 
 
 def kql_string(text: str) -> str:
@@ -162,6 +163,18 @@ class Kql(Target):
 
     def string_literal(self, text: str) -> str:
         return kql_string(text)
+
+    def _context(self, detection: Detection, source: Source) -> dict[str, Any]:
+        # A source's key columns (a Defender XDR table's DeviceId and ReportId, which a custom
+        # detection must return: backends/mappings/kql.yml) follow the time column in a projection.
+        context = super()._context(detection, source)
+        keys = source.extra.get("key_columns", "").split()
+        columns: list[str] = context["columns"]
+        if keys and columns:
+            rest = [c for c in columns if c not in keys]
+            at = rest.index(source.time_field) + 1 if source.time_field in rest else 0
+            context["columns"] = [*rest[:at], *keys, *rest[at:]]
+        return context
 
     def finish(self, text: str) -> str:
         if len(text) <= SENTINEL_RULE_QUERY_LIMIT:

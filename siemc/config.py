@@ -7,6 +7,8 @@
             selector: index=win sourcetype=xmlwineventlog EventCode=1
         fields: {Computer: host}   # Sigma name -> native name, for every source of the target
         pipelines: [pipelines/splunk_windows.yml]
+        windows_events: NAME       # the mapping file's `windows_event_tables` entry the site's
+                                   # Windows event logs are stored by (kql: WindowsEvent)
     pipelines: [pipelines/common.yml]   # pySigma processing pipelines for every target
     placeholders:                  # values of `|expand` placeholders (%name%)
       admin_users: [alice, bob]
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
 
 CONFIG_NAME = "siemc.yml"
 _TOP_KEYS = ("targets", "pipelines", "placeholders", "filters")
-_TARGET_KEYS = ("sources", "fields", "pipelines", "list_folder")
+_TARGET_KEYS = ("sources", "fields", "pipelines", "list_folder", "windows_events")
 # Targets whose named lists live in a folder siemc must name (Sumo Logic's lookup tables, in the Library).
 LIST_FOLDER_TARGETS = ("sumo",)
 LIST_FOLDER = re.compile(r"^/Library/[^\"\\\n\r]*[^/\"\\\n\r]$")
@@ -105,6 +107,7 @@ class SiteConfig:
     pipelines: tuple[Path, ...] = ()
     target_pipelines: Mapping[str, tuple[Path, ...]] = field(default_factory=dict)
     list_folders: Mapping[str, str] = field(default_factory=dict)
+    windows_events: Mapping[str, str] = field(default_factory=dict)
     placeholders: Mapping[str, PlaceholderValue] = field(default_factory=dict)
     filters: tuple[LoadedFilter, ...] = ()
     # Hashes of what shapes each part of the output, for the build cache.
@@ -372,6 +375,7 @@ def load_config(path: Path, placeholder_overrides: Mapping[str, Sequence[str]] |
     fields: dict[str, dict[str, str]] = {}
     target_pipelines: dict[str, tuple[Path, ...]] = {}
     list_folders: dict[str, str] = {}
+    windows_events: dict[str, str] = {}
     target_digests: dict[str, str] = {}
     targets = checker.expect(data.get("targets", {}) or {}, dict, ["targets"], "a mapping of target names")
     for name, block in targets.items():
@@ -410,9 +414,20 @@ def load_config(path: Path, placeholder_overrides: Mapping[str, Sequence[str]] |
                     "'/', quotes or backslashes",
                 )
             list_folders[name] = folder
+        if "windows_events" in block:
+            windows_events[name] = checker.expect(
+                block["windows_events"],
+                str,
+                [*where, "windows_events"],
+                "the name of a Windows event-log table",
+            )
         pipeline_bytes = [p.read_bytes() for p in target_pipelines.get(name, ())]
         target_digests[name] = _digest(
-            sources.get(name), fields.get(name), pipeline_bytes, list_folders.get(name)
+            sources.get(name),
+            fields.get(name),
+            pipeline_bytes,
+            list_folders.get(name),
+            windows_events.get(name),
         )
 
     pipelines = checker.files(data["pipelines"], ["pipelines"]) if "pipelines" in data else ()
@@ -434,6 +449,7 @@ def load_config(path: Path, placeholder_overrides: Mapping[str, Sequence[str]] |
         pipelines=pipelines,
         target_pipelines=target_pipelines,
         list_folders=list_folders,
+        windows_events=windows_events,
         placeholders=placeholders,
         filters=tuple(filters),
         global_digest=_digest([p.read_bytes() for p in pipelines]),

@@ -30,7 +30,19 @@ def native_event(event: dict[str, Any], source: Source, target: str | None = Non
     if model is not None and (model.origins or model.raw):
         return model.event(sigma)
     native = {name: source.native_field(name) for name in sigma}
-    return {column_name(field): sigma[name] for name, field in native.items() if field is not None}
+    return {
+        column_name(field): _stored(source, name, sigma[name])
+        for name, field in native.items()
+        if field is not None
+    }
+
+
+def _stored(source: Source, name: str, value: Any) -> Any:
+    """A value as the source keeps it where its ingestion rewrites the field's values (`values`)."""
+    table = source.values.get(name)
+    if table is None:
+        return value
+    return table.get(str(value).lower(), value)
 
 
 def nest(flat: dict[str, Any]) -> dict[str, Any]:

@@ -258,7 +258,7 @@ def test_the_entity_columns_are_columns_the_query_returns(bundle: Bundle) -> Non
     assert language.errors(template["query"]) == []
     assert language.errors(template["query"] + "| project " + ", ".join(columns)) == []
     # ... and a column the query does not return is an error there, so the check can fail.
-    unknown = language.errors(template["query"] + "| project DeviceId")
+    unknown = language.errors(template["query"] + "| project SHA256")
     assert [d.code for d in unknown] == ["KS142"]
 
 
@@ -353,7 +353,7 @@ def test_a_lookback_sentinel_cannot_schedule_is_a_skipped_note(lookback: str) ->
     ],
 )
 def test_severity_maps_to_each_products_enum(level: str, sentinel: str, defender: str) -> None:
-    files = artifacts_of(release_rule(severity=level), _defender_query())
+    files = artifacts_of(release_rule(severity=level), t1219_query())
     assert yaml.safe_load(files[f"sentinel/{STEM}.yaml"])["severity"] == sentinel
     body = json.loads(files[f"defender/{STEM}.json"])
     assert body["detectionAction"]["alertTemplate"]["severity"] == defender
@@ -392,39 +392,54 @@ def test_an_unknown_technique_is_left_out() -> None:
 # -- Defender XDR custom detection ------------------------------------------------------------------
 
 
-def _defender_query() -> QueryOutput:
-    """The T1219 query returning the columns a custom detection needs (a test fixture: siemc's output
-    projects the rule's own columns, which lack DeviceId and ReportId)."""
+def _query_without_keys() -> QueryOutput:
+    """The T1219 query projecting the rule's own columns only, without DeviceId and ReportId (a test
+    fixture: siemc projects a Defender table's key columns after Timestamp, backends/mappings/kql.yml)."""
     query = t1219_query()
-    text = query.text.replace(
-        "| project Timestamp, DeviceName,", "| project Timestamp, DeviceId, ReportId, DeviceName,"
-    )
+    text = query.text.replace("| project Timestamp, DeviceId, ReportId,", "| project Timestamp,")
     assert text != query.text
     return QueryOutput(query.target, query.file_name, text, query.source)
 
 
-def test_the_t1219_query_cannot_be_a_custom_detection(bundle: Bundle) -> None:
-    assert not (bundle.folder / f"defender/{STEM}.json").exists()
-    note = bundle.json(f"defender/{STEM}.skipped.json")
-    validate(note, "skipped_artifact")
-    assert "DeviceId, ReportId" in note["skipped"] and note["table"] == "DeviceProcessEvents"
+def test_the_t1219_query_is_a_custom_detection(bundle: Bundle) -> None:
+    """It returns Timestamp, DeviceId and ReportId, which a custom detection on a Defender for
+    Endpoint table must (custom-detection-rules.md, "Required columns in the query results")."""
+    assert not (bundle.folder / f"defender/{STEM}.skipped.json").exists()
+    body = bundle.json(f"defender/{STEM}.json")
+    validate(body, "defender_custom_detection")
     kinds = {f["path"]: f["kind"] for f in bundle.manifest()["files"]}
-    assert kinds[f"defender/{STEM}.skipped.json"] == "defender-custom-detection-skipped"
-    # Kusto.Language agrees: at the query's end DeviceId and ReportId are no columns.
+    assert kinds[f"defender/{STEM}.json"] == "defender-custom-detection"
+    query = bundle.read(f"queries/kql/{STEM}.kql").decode("utf-8")
+    assert body["queryCondition"]["queryText"] == query
+    assert "\n| project Timestamp, DeviceId, ReportId, DeviceName," in query
     try:
         language = kusto.kusto_language()
     except kusto.KustoLanguageUnavailable as error:
         pytest.skip(str(error))
-    query = bundle.read(f"queries/kql/{STEM}.kql").decode("utf-8")
-    errors = language.errors(query + "| project Timestamp, DeviceId, ReportId")
-    assert sorted(e.excerpt(query + "| project Timestamp, DeviceId, ReportId") for e in errors) == [
+    assert language.errors(query + "| project Timestamp, DeviceId, ReportId") == []
+
+
+def test_a_query_without_the_key_columns_is_no_custom_detection() -> None:
+    query = _query_without_keys()
+    files = artifacts_of(release_rule(), query)
+    assert f"defender/{STEM}.json" not in files
+    note = json.loads(files[f"defender/{STEM}.skipped.json"])
+    validate(note, "skipped_artifact")
+    assert "DeviceId, ReportId" in note["skipped"] and note["table"] == "DeviceProcessEvents"
+    try:
+        language = kusto.kusto_language()
+    except kusto.KustoLanguageUnavailable as error:
+        pytest.skip(str(error))
+    # Kusto.Language agrees: at the query's end DeviceId and ReportId are no columns.
+    errors = language.errors(query.text + "| project Timestamp, DeviceId, ReportId")
+    assert sorted(e.excerpt(query.text + "| project Timestamp, DeviceId, ReportId") for e in errors) == [
         "DeviceId",
         "ReportId",
     ]
 
 
 def test_a_query_returning_the_required_columns_is_a_custom_detection() -> None:
-    query = _defender_query()
+    query = t1219_query()
     body = json.loads(artifacts_of(release_rule(), query)[f"defender/{STEM}.json"])
     validate(body, "defender_custom_detection")
     assert body["queryCondition"]["queryText"] == query.text
@@ -455,15 +470,13 @@ def test_a_query_without_a_project_returns_every_column() -> None:
     [("1h", "PT1H"), ("2h", "PT1H"), ("3h", "PT3H"), ("12h", "PT12H"), ("7d", "P1D")],
 )
 def test_the_detection_runs_as_often_as_its_lookback_allows(lookback: str, frequency: str) -> None:
-    body = json.loads(
-        artifacts_of(release_rule(lookback=lookback), _defender_query())[f"defender/{STEM}.json"]
-    )
+    body = json.loads(artifacts_of(release_rule(lookback=lookback), t1219_query())[f"defender/{STEM}.json"])
     assert body["schedule"]["frequency"] == frequency
     assert isodate.parse_duration(frequency) <= dt.timedelta(seconds=seconds(lookback))
 
 
 def test_a_lookback_under_an_hour_is_no_custom_detection() -> None:
-    files = artifacts_of(release_rule(lookback="30m"), _defender_query())
+    files = artifacts_of(release_rule(lookback="30m"), t1219_query())
     note = json.loads(files[f"defender/{STEM}.skipped.json"])
     validate(note, "skipped_artifact")
     assert "1 hour" in note["skipped"]

@@ -71,15 +71,13 @@ def test_a_field_the_model_lacks_makes_the_output_unsupported(monkeypatch: pytes
     fields = {"Timestamp": "datetime", "FileName": "string", "DeviceName": "string"}
     thin = {
         "DeviceProcessEvents": SourceModel("DeviceProcessEvents", ("a test",), fields),
-        "WindowsEvent": SourceModel(
-            "WindowsEvent", ("a test",), {"TimeGenerated": "datetime", "Channel": "string"}
-        ),
+        "Event": SourceModel("Event", ("a test",), {"TimeGenerated": "datetime", "EventLog": "string"}),
     }
     monkeypatch.setattr(target_module, "target_datamodel", lambda name: thin)
     with pytest.raises(Unsupported) as caught:
         kql.render(detection)
     # the last candidate's reason; each names the first field, in name order, that its source lacks
-    assert caught.value.message == "WindowsEvent has no field Computer"
+    assert caught.value.message == "Event has no field Computer"
     read = ("AccountName", "ProcessCommandLine", "InitiatingProcessFileName", "InitiatingProcessCommandLine")
     complete = SourceModel("DeviceProcessEvents", ("a test",), {**fields, **dict.fromkeys(read, "string")})
     monkeypatch.setattr(

@@ -23,9 +23,10 @@ from tests.engines import rule_fields
 
 RULES = REPO / "tests" / "golden" / "rules"
 SYSMON_2 = {
-    "kql": 'WindowsEvent\n| where Channel == "Microsoft-Windows-Sysmon/Operational" and EventID == 2',
+    "kql": 'Event\n| where EventLog == "Microsoft-Windows-Sysmon/Operational" and EventID == 2',
     "spl": 'source="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational" EventCode=2',
-    "eql": 'any where winlog.channel == "Microsoft-Windows-Sysmon/Operational" and event.code == "2"',
+    "eql": 'any where host.os.type == "windows" and winlog.channel == "Microsoft-Windows-Sysmon/Operational" '
+    'and event.code == "2"',
     "aql": 'devicetype = 12 AND "Channel" = \'Microsoft-Windows-Sysmon/Operational\' AND "EventID" = 2',
     "sumo": '_index=sec_record_endpoint metadata_vendor="Microsoft" metadata_product="Windows" '
     'metadata_deviceEventId="Microsoft-Windows-Sysmon/Operational-2"',
@@ -37,9 +38,15 @@ SYSMON_2 = {
 # from a category's table does not map it.
 EXPECTED: dict[str, dict[str, tuple[str, dict[str, str]]]] = {
     "file_change": {
-        "kql": (SYSMON_2["kql"], {"TargetFilename": "EventData.TargetFilename", "Image": "EventData.Image"}),
+        "kql": (
+            SYSMON_2["kql"],
+            {"TargetFilename": "EventFields.TargetFilename", "Image": "EventFields.Image"},
+        ),
         "spl": (SYSMON_2["spl"], {"PreviousCreationUtcTime": "PreviousCreationUtcTime"}),
-        "eql": (SYSMON_2["eql"], {"CreationUtcTime": "winlog.event_data.CreationUtcTime"}),
+        "eql": (
+            SYSMON_2["eql"],
+            {"CreationUtcTime": "winlog.event_data.CreationUtcTime", "TargetFilename": "file.path"},
+        ),
         "aql": (SYSMON_2["aql"], {"TargetFilename": '"Filename"'}),
         "sumo": (SYSMON_2["sumo"], {"TargetFilename": "file_path"}),
         "yaral": (SYSMON_2["yaral"], {"TargetFilename": "target.file.full_path"}),

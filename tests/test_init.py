@@ -118,9 +118,9 @@ def test_siemc_yml_shows_every_key(repository: Path) -> None:
     explained = "\n".join(line for line in text.splitlines() if line.startswith("##"))
     for key in (*sorted(mappings_module._SOURCE_KEYS), "candidates"):
         assert re.search(rf"\b{key}\b", explained), key
-    # Each key's default is stated: targets, sources, fields, pipelines (2), list_folder, placeholders,
-    # filters.
-    assert explained.count("Default: none") == 8
+    # Each key's default is stated: targets, sources, fields, pipelines (2), list_folder,
+    # windows_events, placeholders, filters.
+    assert explained.count("Default: none") == 9
 
 
 def test_siemc_yml_loads_with_every_example_enabled(repository: Path) -> None:
@@ -145,7 +145,8 @@ def test_every_targets_example_changes_the_line_it_names(repository: Path) -> No
     expected = {
         "kql": '| where DeviceName !startswith "LAB-"',
         "spl": "index=win sourcetype=xmlwineventlog EventCode=1",
-        "eql": 'process where event.type == "start" and host.os.type == "windows" and',
+        "eql": 'process where host.os.type == "windows" and event.type == "start" '
+        'and event.module == "endpoint" and',
         "aql": '"Process CommandLine",',
         "sumo": "_index=sec_record_endpoint_emea",
         "yaral": '$e.metadata.log_type = "WINDOWS_SYSMON"',

@@ -4,13 +4,17 @@ each target's policy for a field its source table does not name."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from siemc.backends import TARGET_NAMES, get_target
 from sigma.rule import SigmaLogSource
 
+from siemc.compile.fields import snake_case, unmapped_name
 from siemc.compile.mappings import MappingError, entry_for, load_mapping
 from siemc.compile.rule import Detection, load_rule
+from siemc.compile.site import check_site
+from siemc.config import ConfigError, load_config
 from siemc.diagnostics import SiemcError, Unsupported
 from siemc.resources import mappings_folder
 
@@ -127,6 +131,108 @@ def test_windows_event_log_sources_come_from_one_template(tmp_path: Path) -> Non
     assert security.candidates[0].selector == 'events | Channel == "Security"'
 
 
+_TEMPLATE = (
+    "  selector: 'events | {tests}'\n"
+    "  time_field: ts\n"
+    "  channel: {field: Channel, literal: '\"{value}\"'}\n"
+    "  event_id: {field: EventID, literal: '{value}'}\n"
+    "  test: '{field} == {literal}'\n"
+    "  list_test: '{field} in ({literals})'\n"
+    "  join: ' and '\n"
+)
+SYSMON = "Microsoft-Windows-Sysmon/Operational"
+
+
+def test_a_channel_and_one_event_id_have_keys_of_their_own(tmp_path: Path) -> None:
+    path = tmp_path / "t.yml"
+    path.write_text(
+        "windows_events:\n" + _TEMPLATE + "  unmapped: 'data.{name}'\n"
+        "  fields: {EventID: EventID}\n"
+        "  channels:\n"
+        f"    {SYSMON}:\n"
+        "      name: sysmon\n"
+        "      fields: {Image: exe, Hashes: ~}\n"
+        "      values: {Initiated: {'true': egress}}\n"
+        "      events:\n"
+        "        7: {fields: {OriginalFileName: file.original}}\n"
+    )
+    entries = load_mapping(path)
+
+    def spec(category: str) -> Any:
+        entry = entry_for(entries, SigmaLogSource(category=category, product="windows"))
+        assert entry is not None
+        return entry.candidates[0]
+
+    image_load, network = spec("image_load"), spec("network_connection")
+    assert (image_load.name, network.name) == ("sysmon", "sysmon")
+    assert dict(network.fields) == {"EventID": "EventID", "Image": "exe", "Hashes": None}
+    assert dict(image_load.fields) == {**network.fields, "OriginalFileName": "file.original"}
+    assert dict(network.values) == {"Initiated": {"true": "egress"}}
+    security = entry_for(entries, SigmaLogSource(product="windows", service="security"))
+    assert security is not None and security.candidates[0].name == "events"
+    assert dict(security.candidates[0].fields) == {"EventID": "EventID"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("  channels: {Security: {colour: red}}\n", "windows_events.channels.Security.colour: unknown key"),
+        ("  channels: {Security: {events: {x: {}}}}\n", "channels.Security.events.x: expected an event id"),
+        ("  channels: {Security: {events: {4624: {colour: red}}}}\n", "events.4624.colour: unknown key"),
+        ("  colour: red\n", "windows_events.colour: unknown key"),
+    ],
+)
+def test_a_bad_windows_event_template_is_one_clear_error(tmp_path: Path, extra: str, message: str) -> None:
+    with pytest.raises(MappingError) as error:
+        _load(tmp_path, "windows_events:\n" + _TEMPLATE + extra)
+    assert message in str(error.value)
+
+
+def test_a_null_field_and_a_value_table_make_what_the_source_lacks_unsupported(tmp_path: Path) -> None:
+    """A field mapped to null has no column whatever `unmapped` says; a field with a value table is
+    tested for those values only, each as the source keeps it."""
+    config = tmp_path / "siemc.yml"
+    config.write_text(
+        "targets:\n  eql:\n    sources:\n"
+        "      - logsource: category=process_creation product=windows\n"
+        "        candidates:\n"
+        "          - name: procs\n"
+        "            selector: process where true\n"
+        "            time_field: '@timestamp'\n"
+        "            fields: {Image: process.executable, Hashes: ~, Elevated: process.elevated}\n"
+        "            values: {Elevated: {'yes': 'true', 'no': 'false'}}\n"
+        "            unmapped: 'raw.{name}'\n"
+    )
+    site = load_config(config)
+    eql = get_target("eql", site)
+
+    def rule(selection: str) -> Detection:
+        path = tmp_path / "r.yml"
+        path.write_text(
+            "title: t\nlogsource: {category: process_creation, product: windows}\n"
+            f"detection:\n  selection:\n{selection}\n  condition: selection\n"
+        )
+        return load_rule(path, site)
+
+    assert "raw.Other" in eql.render(rule("    Other: x"))
+    with pytest.raises(Unsupported, match="field 'Hashes' has no column in procs"):
+        eql.render(rule("    Hashes|contains: x"))
+    assert 'process.elevated : ("true", "false")' in eql.render(rule("    Elevated: ['YES', 'no']"))
+    with pytest.raises(
+        Unsupported, match="Elevated is kept in another form on this source: only the values no, yes"
+    ):
+        eql.render(rule("    Elevated: 'y*'"))
+
+
+def test_snake_case_follows_elastics_azure_pipeline() -> None:
+    # elastic/integrations azure signinlogs: ([a-z])([A-Z]+) -> $1_$2, lower-cased, key by key.
+    assert snake_case("DeviceDetail.isCompliant") == "device_detail.is_compliant"
+    assert snake_case("AuthenticationRequirement") == "authentication_requirement"
+    assert snake_case("ipAddress") == "ip_address"
+    assert snake_case("IPAddress") == "ipaddress"
+    assert unmapped_name("azure.x.{snake}", "riskLevelDuringSignIn") == "azure.x.risk_level_during_sign_in"
+
+
 def test_every_shipped_mapping_file_loads() -> None:
     assert {path.stem for path in mappings_folder().glob("*.yml")} == set(TARGET_NAMES)
     for path in mappings_folder().glob("*.yml"):
@@ -150,11 +256,11 @@ level: medium
 # The native name each target gives Sysmon's TargetObject, which most normalised schemas do not spell
 # the same way (hive abbreviations): it stays the event's own data, except where the vendor's own
 # parser names it (Sumo Logic Cloud SIEM's Sysmon 12-14 mapping: changeTarget; IBM's QRadar
-# property: "Object Name").
+# property: "Object Name"; Elastic's Windows integration: registry.path, the value unchanged).
 TARGET_OBJECT = {
-    "kql": "EventData.TargetObject",
+    "kql": "EventFields.TargetObject",
     "spl": "TargetObject",
-    "eql": "winlog.event_data.TargetObject",
+    "eql": "registry.path",
     "aql": '"Object Name"',
     "sumo": "changeTarget",
     "yaral": "target.registry.registry_key",
@@ -177,11 +283,51 @@ def test_unmapped_windows_fields_keep_the_event_data_name(tmp_path: Path, target
     assert TARGET_OBJECT[target_name].split("[")[0] in target.render(detection)
 
 
-def test_kql_prefers_the_defender_table_and_falls_back_to_windows_event(tmp_path: Path) -> None:
+def test_kql_prefers_the_defender_table_and_falls_back_to_the_event_table(tmp_path: Path) -> None:
     kql = get_target("kql")
     by_image = _rule(tmp_path, REGISTRY_RULE.replace("TargetObject|contains", "Image|endswith"))
     assert kql.source_for(by_image.sigma).name == "DeviceRegistryEvents"
-    assert kql.source_for(_rule(tmp_path, REGISTRY_RULE).sigma).name == "WindowsEvent"
+    query = kql.render(_rule(tmp_path, REGISTRY_RULE))
+    # Sysmon as the Azure Monitor Agent stores it: Event, its event data XML parsed as Microsoft's
+    # Sysmon parsers do, the channel and event id tested before any XML is parsed.
+    assert query.splitlines()[2:7] == [
+        "// Reads Event, since field 'TargetObject' has no column in DeviceRegistryEvents",
+        "Event",
+        '| where EventLog == "Microsoft-Windows-Sysmon/Operational" and EventID == 13',
+        "| extend EventDataItems = parse_xml(EventData).DataItem.EventData.Data",
+        '| mv-apply Item = iff(gettype(EventDataItems) == "array", EventDataItems, '
+        "pack_array(EventDataItems)) on (summarize EventFields = "
+        'make_bag(bag_pack(tostring(Item["@Name"]), tostring(Item["#text"]))))',
+    ]
+    assert '| where EventFields.TargetObject contains @"\\CurrentVersion\\Run\\"' in query
+
+
+def test_a_site_stores_windows_event_logs_in_windows_event(tmp_path: Path) -> None:
+    """`windows_events: WindowsEvent` (Windows Event Forwarding) moves every generated Windows
+    event-log source to the WindowsEvent table, whose EventData is a dynamic column already."""
+    config = tmp_path / "siemc.yml"
+    config.write_text("targets:\n  kql:\n    windows_events: WindowsEvent\n")
+    kql = get_target("kql", load_config(config))
+    query = kql.render(_rule(tmp_path, REGISTRY_RULE))
+    assert query.splitlines()[2:6] == [
+        "// Reads WindowsEvent, since field 'TargetObject' has no column in DeviceRegistryEvents",
+        "WindowsEvent",
+        '| where Channel == "Microsoft-Windows-Sysmon/Operational" and EventID == 13',
+        '| where EventData.TargetObject contains @"\\CurrentVersion\\Run\\"',
+    ]
+    config.write_text("targets:\n  kql:\n    windows_events: ForwardedEvents\n")
+    with pytest.raises(ConfigError) as caught:
+        check_site(load_config(config))
+    assert str(caught.value) == (
+        f"{config}:3: error: targets.kql.windows_events: 'ForwardedEvents' is no Windows event-log table "
+        "of kql.yml (known: WindowsEvent)"
+    )
+    config.write_text("targets:\n  kql:\n    windows_events: [WindowsEvent]\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    assert str(caught.value).startswith(
+        f"{config}:3: error: targets.kql.windows_events: expected the name of a Windows event-log table"
+    )
 
 
 def test_kql_fixed_schema_table_names_the_missing_column(tmp_path: Path) -> None:

@@ -178,8 +178,7 @@ def test_each_target_writes_the_documented_construct(site) -> None:  # type: ign
             "| where isnotnull(siemc_list1)",
             "yaral": "$e.principal.ip in cidr %internal_nets",
             "logscale": 'match(file="internal_nets.csv", field="LocalAddressIP4", column="value", mode=cidr)',
-            "eql": '(cidrMatch(winlog.event_data.SourceIp, "10.0.0.0/8") or '
-            'cidrMatch(winlog.event_data.SourceIp, "192.168.0.0/16"))',
+            "eql": '(cidrMatch(source.ip, "10.0.0.0/8") or cidrMatch(source.ip, "192.168.0.0/16"))',
         },
         "list_cidr_negated": {
             # Inside a larger condition, match() sets a flag in a case statement first.

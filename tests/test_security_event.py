@@ -14,7 +14,7 @@ from siemc.backends import TARGET_NAMES, get_target
 from sigma.rule import SigmaLogSource
 
 from siemc.compile.build import compile_detection
-from siemc.compile.mappings import entry_for, load_mapping
+from siemc.compile.mappings import SiteSources, entry_for, load_mapping
 from siemc.compile.rule import Detection, load_rule
 from siemc.diagnostics import Unsupported
 from siemc.resources import mappings_folder
@@ -111,7 +111,8 @@ def test_the_mapping_lists_security_event_columns_with_their_types() -> None:
 
 def test_windows_event_stays_a_site_choice(tmp_path: Path) -> None:
     """The commented example in kql.yml, in place of the SecurityEvent entry, puts Security events in
-    WindowsEvent (Windows Event Forwarding) with the generated Windows event-log source."""
+    the generated Windows event-log source: Event (a data collection rule of the site's own), or
+    WindowsEvent where the site forwards its event logs (Windows Event Forwarding)."""
     text = (mappings_folder() / "kql.yml").read_text(encoding="utf-8")
     example = re.search(
         r"^ *# *(- \{logsource: product=windows service=security, candidates: .*\})$", text, re.M
@@ -126,6 +127,15 @@ def test_windows_event_stays_a_site_choice(tmp_path: Path) -> None:
     path = tmp_path / "kql.yml"
     path.write_text(yaml.safe_dump(document))
     entry = entry_for(load_mapping(path), SECURITY)
+    assert entry is not None
+    (spec,) = entry.candidates
+    assert (spec.name, spec.selector.splitlines()[:2], spec.unmapped) == (
+        "Event",
+        ["Event", '| where EventLog == "Security"'],
+        "EventFields.{name}",
+    )
+    forwarded = SiteSources(tmp_path / "siemc.yml", "targets.kql", windows_events="WindowsEvent")
+    entry = entry_for(load_mapping(path, forwarded), SECURITY)
     assert entry is not None
     (spec,) = entry.candidates
     assert (spec.name, spec.selector, spec.unmapped) == (

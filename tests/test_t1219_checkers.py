@@ -15,6 +15,8 @@ from tests.t1219_cases import TOOLS, cases
 NOW = dt.datetime(2026, 11, 29, 12, 0, 0)
 KQL_COLUMNS = [
     "Timestamp",
+    "DeviceId",
+    "ReportId",
     "DeviceName",
     "AccountName",
     "FileName",
@@ -82,7 +84,8 @@ def test_eql_parses_and_matches_exactly_the_tools(t1219: Detection) -> None:
     assert eql_engine.eql_syntax_error(text) is None
     source = get_target("eql").source_for(t1219.sigma)
     events = [
-        nest(native_event(case.event, source)) | {"event": {"category": ["process"], "type": ["start"]}}
+        nest({**native_event(case.event, source), "host.os.type": "windows"})
+        | {"event": {"category": ["process"], "type": ["start"]}}
         for case in cases()
     ]
     expected = [index for index, case in enumerate(cases()) if case.matches]
@@ -99,6 +102,16 @@ def test_eql_does_not_match_other_event_types(t1219: Detection) -> None:
     text = compile_detection(t1219, "eql")
     event = nest({"process.name": "anydesk.exe"}) | {"event": {"category": ["process"], "type": ["end"]}}
     assert eql_engine.run_eql(text, [event]) == []
+
+
+def test_eql_reads_windows_hosts_only(t1219: Detection) -> None:
+    """The rule's log source is Windows: `tmate`, a Linux terminal-sharing binary, started on a Linux
+    host is no hit, as Elastic's own Windows rules test host.os.type (elastic/detection-rules)."""
+    eql_engine = pytest.importorskip("tests.checkers.eql_engine")
+    text = compile_detection(t1219, "eql")
+    start = {"event": {"category": ["process"], "type": ["start"]}}
+    on = [nest({"process.name": "tmate", "host.os.type": os}) | start for os in ("linux", "windows")]
+    assert eql_engine.run_eql(text, on) == [1]
 
 
 def test_logscale_parses_with_logscale_tools(t1219: Detection) -> None:

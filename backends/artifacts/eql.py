@@ -50,12 +50,13 @@ INDEX: Mapping[str, tuple[str, ...]] = {
     "file rename": ("logs-endpoint.events.file-*",),
     "file open": ("logs-endpoint.events.file-*",),
     "winlog": ("logs-system.*", "logs-windows.*", "winlogbeat-*"),
+    "windows.sysmon_operational": ("logs-windows.sysmon_operational-*", "winlogbeat-*"),
 }
 # Windows process creation also comes from Sysmon event 1, which the Windows integration and
 # Winlogbeat map to the same ECS process start event.
 WINDOWS_PROCESS = (_DEFEND_PROCESS, "logs-windows.sysmon_operational-*", "winlogbeat-*")
 # Sources selected by `event.module` rather than one dataset: every dataset of that integration.
-MODULES = ("auditd", "google_workspace", "zeek", "onelogin", "opencanary")
+MODULES = ("google_workspace", "zeek", "onelogin", "opencanary")
 # Sources selected by an ECS category across integrations (proxy, web, dns, malware, firewall) get no
 # index: the rule then reads Kibana's default Security indices (securitySolution:defaultIndex).
 

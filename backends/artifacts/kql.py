@@ -96,7 +96,7 @@ DEFENDER_CONNECTOR = "MicrosoftThreatProtection"
 # at most 3 identifiers each (ValidEntityMappings fieldMappingsMaxLength). Identifiers are those of
 # EntityMappingIdentifiers.cs; columns are the tables' own (Defender XDR advanced-hunting schema,
 # https://learn.microsoft.com/defender-xdr/advanced-hunting-deviceprocessevents-table and the other
-# Device* tables; Azure Monitor's SecurityEvent, WindowsEvent and Syslog table references).
+# Device* tables; Azure Monitor's SecurityEvent, WindowsEvent, Event and Syslog table references).
 # Defender's DeviceName is the device's fully qualified name, mapped as Host FullName as Microsoft's
 # own REST example maps Computer; AccountName holds the user name without its domain (Account Name,
 # with AccountDomain as NTDomain).
@@ -146,6 +146,7 @@ ENTITIES: Mapping[str, tuple[tuple[str, tuple[tuple[str, str], ...]], ...]] = {
         ("Process", (("ProcessId", "NewProcessId"), ("CommandLine", "CommandLine"))),
     ),
     "WindowsEvent": (("Host", (("FullName", "Computer"),)),),
+    "Event": (("Host", (("FullName", "Computer"),)),),
     "Syslog": (("Host", (("HostName", "HostName"),)),),
     "SigninLogs": (("Account", (("FullName", "UserPrincipalName"), ("AadUserId", "UserId"))),),
 }

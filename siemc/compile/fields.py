@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from sigma.correlations import SigmaCorrelationRule
-from sigma.exceptions import SigmaTransformationError
+from sigma.exceptions import SigmaFeatureNotSupportedByBackendError, SigmaTransformationError
 from sigma.processing.conditions import RuleProcessingCondition
 from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
 from sigma.processing.transformations.base import DetectionItemTransformation
 from sigma.processing.transformations.fields import FieldMappingTransformation
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 from sigma.types import (
+    SigmaBool,
     SigmaCasedString,
     SigmaExpansion,
     SigmaNumber,
@@ -141,9 +142,20 @@ def nested_name(mapping: Mapping[str, str], field: str) -> str | None:
     return None
 
 
+# Elastic's integrations write a vendor's camelCase JSON keys in snake case: a lower-case letter and
+# the capitals after it become `x_caps`, lower-cased (elastic/integrations, packages/azure,
+# signinlogs ingest pipeline, "Convert Azure JSON keys to snake case").
+_CAMEL_HUMP = re.compile(r"([a-z])([A-Z]+)")
+
+
+def snake_case(field: str) -> str:
+    return _CAMEL_HUMP.sub(r"\1_\2", field).lower()
+
+
 def unmapped_name(template: str, field: str) -> str:
-    """A source's name for a field its table does not list: `{name}` as is, `{flat}` with . and - as _."""
-    return template.format(name=field, flat=re.sub(r"[.\-]", "_", field))
+    """A source's name for a field its table does not list: `{name}` as is, `{flat}` with . and - as _,
+    `{snake}` each dotted part in snake case (`DeviceDetail.isCompliant`: `device_detail.is_compliant`)."""
+    return template.format(name=field, flat=re.sub(r"[.\-]", "_", field), snake=snake_case(field))
 
 
 class UnmappedFieldError(SigmaTransformationError):
@@ -166,6 +178,8 @@ class StrictFieldMapping(FieldMappingTransformation):
     unmapped: str | None = None
     # The native names this mapping gave since it was last cleared: the fields an output reads.
     read: set[str] = dataclasses.field(default_factory=set)
+    # Fields the source has none of (a null in its field table), whatever `unmapped` says.
+    absent: frozenset[str] = frozenset()
 
     def apply_field_name(self, field: str | None) -> str | list[str] | None:
         native = self._native(field)
@@ -178,6 +192,8 @@ class StrictFieldMapping(FieldMappingTransformation):
     def _native(self, field: str | None) -> str | list[str] | None:
         if field is None:
             return None
+        if field in self.absent:
+            raise UnmappedFieldError(field)
         if field in self.mapping:
             return super().apply_field_name(field)
         nested = nested_name(cast(Mapping[str, str], self.mapping), field)
@@ -262,6 +278,39 @@ class ColumnTypeTransformation(DetectionItemTransformation):
         return detection_item
 
 
+class ValueMapTransformation(DetectionItemTransformation):
+    """A field whose ingestion keeps each value in another form (a source's `values`): every value a
+    rule tests is one of those the table names, tested as the source holds it; anything else (a
+    wildcard, a regex, another value) has no form there."""
+
+    def __init__(self, values: Mapping[str, Mapping[str, str]]) -> None:
+        self.values = values
+
+    def apply_detection_item(self, detection_item: SigmaDetectionItem) -> SigmaDetectionItem | None:
+        table = self.values.get(detection_item.field or "")
+        if table is None:
+            return None
+        mapped: list[object] = []
+        for value in detection_item.value:
+            text = (
+                plain_text(value) if isinstance(value, SigmaString) and not value.contains_special() else None
+            )
+            if isinstance(value, SigmaNumber):
+                text = str(value.number)
+            elif isinstance(value, SigmaBool):
+                text = str(value.boolean).lower()
+            native = table.get(text.lower()) if text is not None else None
+            if native is None:
+                known = ", ".join(sorted(table))
+                raise SigmaFeatureNotSupportedByBackendError(
+                    f"{detection_item.field} is kept in another form on this source: only the values "
+                    f"{known} have one"
+                )
+            mapped.append(SigmaString(native))
+        detection_item.value = mapped  # type: ignore[assignment]
+        return detection_item
+
+
 @dataclass
 class CategoryLogsource(RuleProcessingCondition):
     """A rule whose log source names a category (its fields are the category's, Sysmon-like)."""
@@ -278,7 +327,7 @@ def field_pipeline(
     Whether a file-name field is a column of its own is a property of the source (its field table
     names `ImageName`), not of the target: raw event data (Sysmon's) has paths only.
     """
-    available = frozenset(n for n in FILE_NAME_FIELDS.values() if n in source.fields)
+    available = frozenset(n for n in FILE_NAME_FIELDS.values() if source.fields.get(n) is not None)
     # Only a log-source category (process_creation, image_load...) promises path fields; a service's
     # own events (security-mitigations, appmodel-runtime) may hold an `ImageName` of their own.
     items = [
@@ -297,13 +346,21 @@ def field_pipeline(
         # Keywords become a raw-text field before the field mapping (which maps that field as-is).
         keyword = KeywordTransformation(source.keyword_field)
         items.append(ProcessingItem(identifier="siemc_keywords", transformation=keyword))
-    fields = dict(source.fields)
+    if source.values:
+        # On Sigma names and values, before the field mapping renames them.
+        items.append(
+            ProcessingItem(
+                identifier="siemc_value_maps", transformation=ValueMapTransformation(source.values)
+            )
+        )
+    fields = {name: native for name, native in source.fields.items() if native is not None}
     if source.keyword_field:
         fields[source.keyword_field] = source.keyword_field
+    absent = frozenset(name for name, native in source.fields.items() if native is None)
     items.append(
         ProcessingItem(
             identifier="siemc_field_mapping",
-            transformation=StrictFieldMapping(fields, source.unmapped),  # type: ignore[arg-type]
+            transformation=StrictFieldMapping(fields, source.unmapped, absent=absent),  # type: ignore[arg-type]
         )
     )
     if source.column_types:

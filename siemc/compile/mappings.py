@@ -15,6 +15,15 @@ absent: the field has no column there).
           - {name: DeviceProcessEvents, selector: DeviceProcessEvents, fields: [process]}
           - windows_events                      # the generated Windows event-log source (below)
     windows_events: {...}                       # template for every Windows event-log source
+    windows_event_tables: {Name: {...}}         # other such templates a site may choose instead
+
+A field table may map a field to null (`Hashes: ~`): the source has no such field (its ingestion
+drops it, or keeps it in another form), and a rule testing it moves on to the next candidate as on
+a fixed table without that column.
+
+Where the ingestion keeps a field's value in another form, `values` says how each Sigma value reads
+there (`values: {Initiated: {"true": egress, "false": ingress}}`, with `fields: {Initiated:
+network.direction}`): such a field is tested for those values only, exactly.
 
 A fixed table may list its columns by type instead of naming each field twice: `columns: {int:
 [EventID, LogonType], string: [TargetUserName]}` maps the Sigma field of each name to that column
@@ -23,7 +32,11 @@ siemc.compile.fields.ColumnTypeTransformation); `fields` adds or overrides names
 
 `windows_events` turns siemc.compile.logsources (Sysmon categories, PowerShell categories and Windows
 services, each a channel and event ids) into sources, so every target covers the same Windows log
-sources from one table of facts. Errors name the file and the key.
+sources from one table of facts. Its `channels` give one channel's sources keys of their own (the
+name and fields of the Sysmon data an integration parses). Where a SIEM's ingestion can store Windows
+event logs in more than one standard way, `windows_event_tables` names the other templates, and a
+site picks one for all its Windows event-log sources (siemc.yml `targets.<target>.windows_events`).
+Errors name the file and the key.
 """
 
 from __future__ import annotations
@@ -53,8 +66,10 @@ _SOURCE_KEYS = {
     "keyword_field",
     "extra",
     "columns",
+    "values",
 }
-_FAMILY_KEYS = _SOURCE_KEYS | {"channel", "event_id", "test", "list_test", "list_join", "join"}
+_FAMILY_KEYS = _SOURCE_KEYS | {"channel", "event_id", "test", "list_test", "list_join", "join", "channels"}
+WINDOWS_EVENT_TABLES = "windows_event_tables"
 _LOGSOURCE_KEYS = ("category", "product", "service")
 # Windows services SigmaHQ rules use that neither siemc.compile.logsources nor pySigma name a channel for.
 _MORE_CHANNELS: Mapping[str, tuple[str, ...]] = {
@@ -118,11 +133,12 @@ class SourceSpec:
     selector: str
     selector_fields: Mapping[str, SelectorValue]
     time_field: str
-    fields: Mapping[str, str]
+    fields: Mapping[str, str | None]  # None: the source has no such field
     unmapped: str | None
     keyword_field: str | None
     extra: Mapping[str, str]
     column_types: Mapping[str, str]  # native column -> type, for the columns a `columns` table lists
+    values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # Sigma field -> value -> native
 
 
 @dataclass(frozen=True)
@@ -147,6 +163,12 @@ class _Reader:
         if not isinstance(value, str) or not value:
             raise self.fail(where, "expected a non-empty string")
         return value
+
+    def field_table(self, value: object, where: str) -> dict[str, str | None]:
+        """Sigma name -> native name, or null: the source has no such field."""
+        table = self.mapping(value, where)
+        named = self.string_table({key: item for key, item in table.items() if item is not None}, where)
+        return {key: named.get(key) for key in table}
 
     def string_table(self, value: object, where: str) -> dict[str, str]:
         table = self.mapping(value, where)
@@ -190,23 +212,25 @@ class _Reader:
             parts[key] = item.lower()
         return LogsourceKey(**parts)
 
-    def fields(self, value: object, sets: Mapping[str, dict[str, str]], where: str) -> dict[str, str]:
+    def fields(
+        self, value: object, sets: Mapping[str, dict[str, str | None]], where: str
+    ) -> dict[str, str | None]:
         """A field table, or a list of named field sets and tables merged in order."""
-        merged: dict[str, str] = {}
+        merged: dict[str, str | None] = {}
         for index, item in enumerate(value if isinstance(value, list) else [value]):
             if isinstance(item, str):
                 if item not in sets:
                     raise self.fail(f"{where}[{index}]", f"unknown field set {item!r}")
                 merged.update(sets[item])
             else:
-                merged.update(self.string_table(item, f"{where}[{index}]"))
+                merged.update(self.field_table(item, f"{where}[{index}]"))
         return merged
 
     def source(
         self,
         raw: object,
         defaults: Mapping[str, Any],
-        sets: Mapping[str, dict[str, str]],
+        sets: Mapping[str, dict[str, str | None]],
         where: str,
         allowed: set[str] = _SOURCE_KEYS,
     ) -> dict[str, Any]:
@@ -219,13 +243,13 @@ class _Reader:
                 raise self.fail(where, f"missing {key!r}")
         unmapped = block.get("unmapped")
         if unmapped is not None and not any(
-            slot in self.text(unmapped, f"{where}.unmapped") for slot in ("{name}", "{flat}")
+            slot in self.text(unmapped, f"{where}.unmapped") for slot in ("{name}", "{flat}", "{snake}")
         ):
-            raise self.fail(f"{where}.unmapped", "the template must contain {name} or {flat}")
+            raise self.fail(f"{where}.unmapped", "the template must contain {name}, {flat} or {snake}")
         selector = self.text(block["selector"], f"{where}.selector")
         column_types = self.columns(block.get("columns", {}), f"{where}.columns")
         # A listed column is the native name of the Sigma field spelt the same; `fields` states the rest.
-        fields = {name: name for name in column_types}
+        fields: dict[str, str | None] = {name: name for name in column_types}
         fields.update(self.fields(block.get("fields", {}), sets, f"{where}.fields"))
         return {
             **block,
@@ -236,6 +260,12 @@ class _Reader:
             "column_types": column_types,
             "selector_fields": self.value_table(block.get("selector_fields", {}), f"{where}.selector_fields"),
             "extra": self.string_table(block.get("extra", {}), f"{where}.extra"),
+            "values": {
+                name: {
+                    str(k).lower(): v for k, v in self.string_table(table, f"{where}.values.{name}").items()
+                }
+                for name, table in self.mapping(block.get("values", {}), f"{where}.values").items()
+            },
         }
 
 
@@ -250,6 +280,7 @@ def _spec(block: Mapping[str, Any]) -> SourceSpec:
         keyword_field=block.get("keyword_field"),
         extra=block["extra"],
         column_types=block.get("column_types", {}),
+        values=block.get("values", {}),
     )
 
 
@@ -276,6 +307,10 @@ def column_name(native: str) -> str:
     if native.startswith('%"') and native.endswith('"') and len(native) > 2:
         return native[2:-1]
     return native[1:-1] if len(native) > 1 and native[0] == native[-1] == '"' else native
+
+
+def _as_list(fields: object) -> list[object]:
+    return list(fields) if isinstance(fields, list) else [fields]
 
 
 def _family_source(family: Mapping[str, Any], records: Sequence[RecordSource]) -> dict[str, Any]:
@@ -305,6 +340,15 @@ def _family_source(family: Mapping[str, Any], records: Sequence[RecordSource]) -
             ids[0] if numeric else event_id.get("value", "{value}").format(value=ids[0])
         )
     block = {k: v for k, v in family.items() if k in _SOURCE_KEYS}
+    # A channel's own keys (one channel per source: siemc.compile.logsources), then those of its one
+    # event id (`events`, when the source is one event): fields are merged, other keys replaced.
+    channel_keys = dict(family.get("channels", {}).get(channels[0], {})) if len(channels) == 1 else {}
+    by_event = channel_keys.pop("events", {})
+    for own in (channel_keys, by_event.get(ids[0], {}) if len(ids) == 1 else {}):
+        own = dict(own)
+        if "fields" in own:
+            own["fields"] = [*_as_list(block.get("fields", {})), *_as_list(own["fields"])]
+        block.update(own)
     return {
         **block,
         "selector": str(family["selector"]).format(tests=str(family["join"]).join(tests)),
@@ -320,12 +364,15 @@ class SiteSources:
     the keys it names (of the candidate called `name`, else of the first candidate; `fields` are
     merged into the table, `candidates` replaces them all) and keeps the rest; one for a new log
     source adds it. `fields` (Sigma -> native) are merged into every source's table.
+    `windows_events` names the mapping file's `windows_event_tables` template the site's Windows
+    event logs are stored by, in place of the file's `windows_events`.
     """
 
     path: Path  # the configuration file, named in errors
     prefix: str  # where in it: `targets.spl`
     sources: tuple[Mapping[str, Any], ...] = ()
     fields: Mapping[str, str] = field(default_factory=dict)
+    windows_events: str | None = None
 
 
 def _candidates(
@@ -334,7 +381,7 @@ def _candidates(
     entry: dict[str, Any],
     where: str,
     defaults: Mapping[str, Any],
-    sets: Mapping[str, dict[str, str]],
+    sets: Mapping[str, dict[str, str | None]],
     generated: Any,
 ) -> tuple[SourceSpec, ...]:
     """An entry's sources: its `candidates` list, or the entry itself as the one source."""
@@ -368,6 +415,8 @@ def _spec_block(spec: SourceSpec) -> dict[str, Any]:
         block["unmapped"] = spec.unmapped
     if spec.keyword_field is not None:
         block["keyword_field"] = spec.keyword_field
+    if spec.values:
+        block["values"] = {name: dict(table) for name, table in spec.values.items()}
     if spec.column_types:  # back into the file's form, {type: [columns]}, for the reader to check again
         by_type: dict[str, list[str]] = {}
         for column, kind in spec.column_types.items():
@@ -380,7 +429,7 @@ def _apply_site(
     entries: list[Entry],
     site: SiteSources,
     defaults: Mapping[str, Any],
-    sets: Mapping[str, dict[str, str]],
+    sets: Mapping[str, dict[str, str | None]],
     generated: Any,
 ) -> list[Entry]:
     reader = _Reader(site.path)
@@ -431,6 +480,35 @@ def _apply_site(
     return entries
 
 
+def _family(reader: _Reader, value: object, defaults: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """A Windows event-log template: how one channel and its event ids are selected, and the rest."""
+    raw = reader.mapping(value, where)
+    unknown = sorted(set(raw) - _FAMILY_KEYS)
+    if unknown:
+        raise reader.fail(f"{where}.{unknown[0]}", f"unknown key (known: {', '.join(sorted(_FAMILY_KEYS))})")
+    for name in ("channel", "event_id"):
+        part = reader.string_table(raw.get(name), f"{where}.{name}")
+        if "field" not in part or "literal" not in part:
+            raise reader.fail(f"{where}.{name}", "expected `field` and `literal`")
+    for name in ("test", "list_test", "join"):
+        if not isinstance(raw.get(name), str):
+            raise reader.fail(f"{where}.{name}", "expected a string")
+    for channel, own in reader.mapping(raw.get("channels", {}), f"{where}.channels").items():
+        keys = sorted(set(reader.mapping(own, f"{where}.channels.{channel}")) - _SOURCE_KEYS - {"events"})
+        if keys:
+            raise reader.fail(f"{where}.channels.{channel}.{keys[0]}", "unknown key")
+        for event_id, keys_of_event in reader.mapping(
+            own.get("events", {}), f"{where}.channels.{channel}.events"
+        ).items():
+            place = f"{where}.channels.{channel}.events.{event_id}"
+            if not isinstance(event_id, int):
+                raise reader.fail(place, "expected an event id (a number)")
+            keys = sorted(set(reader.mapping(keys_of_event, place)) - _SOURCE_KEYS)
+            if keys:
+                raise reader.fail(f"{place}.{keys[0]}", "unknown key")
+    return {**defaults, **raw}
+
+
 def load_mapping(path: Path, site: SiteSources | None = None) -> tuple[Entry, ...]:
     """Every log source entry of one mapping file, most specific first, with a site's changes."""
     reader = _Reader(path)
@@ -439,25 +517,28 @@ def load_mapping(path: Path, site: SiteSources | None = None) -> tuple[Entry, ..
     except (OSError, yaml.YAMLError) as error:
         raise MappingError(f"{path}: {error}") from None
     top = reader.mapping(document, "top level")
-    unknown = sorted(set(top) - {"target", "defaults", "field_sets", "sources", WINDOWS_EVENTS})
+    known = {"target", "defaults", "field_sets", "sources", WINDOWS_EVENTS, WINDOWS_EVENT_TABLES}
+    unknown = sorted(set(top) - known)
     if unknown:
         raise reader.fail(unknown[0], "unknown top-level key")
     defaults = reader.mapping(top.get("defaults", {}), "defaults")
     sets = {
-        name: reader.string_table(table, f"field_sets.{name}")
+        name: reader.field_table(table, f"field_sets.{name}")
         for name, table in reader.mapping(top.get("field_sets", {}), "field_sets").items()
     }
-    family: dict[str, Any] | None = None
-    if WINDOWS_EVENTS in top:
-        raw = reader.mapping(top[WINDOWS_EVENTS], WINDOWS_EVENTS)
-        for name in ("channel", "event_id"):
-            part = reader.string_table(raw.get(name), f"{WINDOWS_EVENTS}.{name}")
-            if "field" not in part or "literal" not in part:
-                raise reader.fail(f"{WINDOWS_EVENTS}.{name}", "expected `field` and `literal`")
-        for name in ("test", "list_test", "join"):
-            if not isinstance(raw.get(name), str):
-                raise reader.fail(f"{WINDOWS_EVENTS}.{name}", "expected a string")
-        family = {**defaults, **raw}
+    families = {
+        name: _family(reader, raw, defaults, f"{WINDOWS_EVENT_TABLES}.{name}")
+        for name, raw in reader.mapping(top.get(WINDOWS_EVENT_TABLES, {}), WINDOWS_EVENT_TABLES).items()
+    }
+    family = _family(reader, top[WINDOWS_EVENTS], defaults, WINDOWS_EVENTS) if WINDOWS_EVENTS in top else None
+    if family is not None and site is not None and site.windows_events is not None:
+        if site.windows_events not in families:
+            known_tables = ", ".join(sorted(families)) or "none"
+            problem = f"{site.windows_events!r} is no Windows event-log table of {path.name}"
+            problem += f" (known: {known_tables})"
+            where = f"{site.prefix}.windows_events"
+            raise MappingError(f"{site.path}: {where}: {problem}", where, problem)
+        family = families[site.windows_events]
     windows = _windows_records()
 
     def generated(key: LogsourceKey, where: str) -> SourceSpec:

@@ -22,13 +22,17 @@ from siemc.resources import mappings_folder
 
 def site_mapping(site: SiteConfig, target: str) -> tuple[Entry, ...]:
     """The target's log sources: its mapping file with the site's changes (loaded once per site)."""
-    if target not in site.sources and target not in site.fields:
+    if target not in site.sources and target not in site.fields and target not in site.windows_events:
         return target_mapping(target)
     cached: dict[str, tuple[Entry, ...]] = site.__dict__.setdefault("_mappings", {})
     if target not in cached:
         assert site.path is not None
         changes = SiteSources(
-            site.path, f"targets.{target}", site.sources.get(target, ()), site.fields.get(target, {})
+            site.path,
+            f"targets.{target}",
+            site.sources.get(target, ()),
+            site.fields.get(target, {}),
+            site.windows_events.get(target),
         )
         try:
             cached[target] = load_mapping(mappings_folder() / f"{target}.yml", changes)
@@ -67,7 +71,7 @@ class HoldsPlaceholders(RuleProcessingCondition):
 
 def check_site(site: SiteConfig) -> None:
     """Mapping changes and pipelines are checked once, up front; ConfigError names the line."""
-    for target in sorted({*site.sources, *site.fields}):
+    for target in sorted({*site.sources, *site.fields, *site.windows_events}):
         _check_field_names(site, target)
         site_mapping(site, target)
     for target in TARGET_NAMES:

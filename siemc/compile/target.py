@@ -53,7 +53,7 @@ class Source:
     """
 
     selector: str
-    fields: Mapping[str, str]
+    fields: Mapping[str, str | None]  # None: the source has no such field
     time_field: str
     extra: Mapping[str, str] = field(default_factory=dict)  # target-specific template values
     selector_fields: Mapping[str, SelectorValue] = field(default_factory=dict)
@@ -61,15 +61,21 @@ class Source:
     keyword_field: str | None = None
     name: str = ""
     column_types: Mapping[str, str] = field(default_factory=dict)
+    values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # Sigma field -> value -> native
 
     def native_field(self, sigma_name: str) -> str | None:
         """The native name of a Sigma field, or None when the source has no column for it."""
         if sigma_name in self.fields:
-            return self.fields[sigma_name]
-        nested = nested_name(self.fields, sigma_name)
+            return self.fields[sigma_name]  # None: a field the source has none of
+        nested = nested_name(self.present, sigma_name)
         if nested is not None:
             return nested
         return unmapped_name(self.unmapped, sigma_name) if self.unmapped else None
+
+    @property
+    def present(self) -> dict[str, str]:
+        """The field table without the fields the source has none of."""
+        return {name: native for name, native in self.fields.items() if native is not None}
 
     @classmethod
     def from_spec(cls, spec: SourceSpec, logsource: Mapping[str, str] | None = None) -> Source:
@@ -91,6 +97,7 @@ class Source:
             keyword_field=spec.keyword_field,
             name=fill(spec.name),
             column_types=spec.column_types,
+            values=spec.values,
         )
 
 
@@ -276,7 +283,10 @@ class Target:
         last_error: SiemcError | None = None
         for source in self.candidates(detection.sigma):
             try:
-                return source, self._context(detection, source)
+                context = self._context(detection, source)
+                # A rule the preferred source cannot hold reads another one whole: the output says why.
+                context["fallback"] = last_error.message if last_error is not None else ""
+                return source, context
             except UnmappedField as error:
                 applied = detection.filter_with_field(error.field) if error.field else None
                 if applied is not None:
@@ -377,7 +387,7 @@ class Target:
             return source.time_field
         if column in derived:
             return column
-        if column not in source.fields and column in FILE_NAME_FIELDS.values():
+        if source.fields.get(column) is None and column in FILE_NAME_FIELDS.values():
             # Path-only sources show the full path where the file name has no column of its own.
             column = next(path for path, name in FILE_NAME_FIELDS.items() if name == column)
         return source.native_field(column)

@@ -361,6 +361,7 @@ def run_kql(
     tables: Mapping[str, Sequence[Mapping[str, object]]],
     *,
     now: dt.datetime | str | None = None,
+    extra_columns: Mapping[str, Mapping[str, str]] | None = None,
 ) -> list[dict[str, object]]:
     """Run *query* with duckdb-kql over in-memory Defender XDR tables.
 
@@ -373,7 +374,8 @@ def run_kql(
     Python value, ``guid`` a :class:`uuid.UUID` or its string.
 
     *now* pins the query clock (``now()``, ``ago()``); by default it is the
-    wall clock.
+    wall clock. *extra_columns* (table -> column -> type) adds columns a table
+    has at some later stage of a query, for running the query from that stage.
 
     Returns the result rows, in result order, as column -> value dicts.
     ``datetime`` values come back as naive UTC :class:`datetime.datetime`,
@@ -386,6 +388,8 @@ def run_kql(
     import duckdb_kql  # imported here: only this function needs duckdb
 
     schema = _load_schema(str(all_tables_schema_path()))
+    if extra_columns:
+        schema = {name: {**columns, **extra_columns.get(name, {})} for name, columns in schema.items()}
     for name, rows in tables.items():
         if name not in schema:
             raise ValueError(f"unknown table {name!r}; the schema has {sorted(schema)}")
