@@ -248,3 +248,23 @@ def test_validate_convert_eval_lock_bundle_and_test(installed: Installed, reposi
     assert "note: the reference evaluator only" in tested.stderr
     assert "test(s) on the reference evaluator only, 0 failed" in tested.stderr
     assert "FAIL" not in tested.stdout and tested.stdout.count("\npass ") >= 40
+
+
+def test_report_and_diff_from_the_wheel(installed: Installed, repository: Path, tmp_path: Path) -> None:
+    """The review commands, installed: the report's page assets ship, and a diff of two commits runs
+    outside siemc's checkout."""
+    reported = installed.run("report", "--out", str(tmp_path / "report"), cwd=repository)
+    assert "index.html" in reported.stdout and (tmp_path / "report" / "navigator-layer.json").is_file()
+    page = (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
+    assert "<script" in page and "<style" in page  # the assets inlined from the installed package
+    work = tmp_path / "repo"
+    shutil.copytree(repository / "detections", work / "detections")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=work, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=work, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "rules"], cwd=work, check=True)
+    rule = work / "detections" / T1219.name
+    rule.write_text(rule.read_text(encoding="utf-8").replace("\\mstsc.exe", "\\mstscx.exe"), encoding="utf-8")
+    subprocess.run([*git, "commit", "-q", "-am", "change"], cwd=work, check=True)
+    diffed = installed.run("diff", "HEAD^1", "HEAD", "--stat", cwd=work, expect=1)
+    assert f"kql/{T1219.stem}.kql" in diffed.stdout and "changed" in diffed.stdout
