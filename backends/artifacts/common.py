@@ -1,4 +1,5 @@
-"""What the KQL and EQL writers share: a rule's schedule, severity, stable ids and status."""
+"""What the artifact writers share: a rule's schedule, severity, stable ids, status and the text that
+describes it to an analyst."""
 
 from __future__ import annotations
 
@@ -64,3 +65,29 @@ def description(rule: ReleaseRule, limit: int | None = None) -> str:
 
 def strings(values: Any) -> list[str]:
     return [str(v) for v in values or () if str(v).strip()]
+
+
+def one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def summary_lines(rule: ReleaseRule, with_status: bool = False) -> list[str]:
+    """The rule for an analyst, a line each: its description, ATT&CK ids, severity (and, with
+    `with_status`, a disabled status), false positives, references, author and siemc's rule version;
+    for the formats whose one description field holds all of it (Splunk, Sumo Logic, LogScale)."""
+    meta = rule.meta
+    lines = [one_line(meta.get("description") or meta.get("title") or "")]
+    attack = ", ".join([*meta.get("techniques", []), *meta.get("tactics", [])])
+    if attack:
+        lines.append(f"ATT&CK: {attack}")
+    lines.append(f"Severity: {meta.get('severity') or meta.get('level') or 'unknown'}")
+    if with_status and meta.get("status") in _DISABLED_STATUSES:
+        lines.append(f"Status: {meta['status']} (do not schedule)")
+    lines += [f"False positive: {one_line(fp)}" for fp in meta.get("falsepositives", [])]
+    lines += [f"Reference: {reference}" for reference in meta.get("references", [])]
+    if meta.get("author"):
+        lines.append(f"Author: {one_line(meta['author'])}")
+    lines.append(
+        f"siemc rule {rule.name} version {rule.version}" + (f", id {meta['id']}" if meta.get("id") else "")
+    )
+    return lines

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from siemc.backends.artifacts.common import enabled, summary_lines
+
 from siemc.release.artifacts import Artifact, BundleInfo, QueryOutput, ReleaseRule
 from siemc.release.serialize import yaml_bytes
 
@@ -39,7 +41,6 @@ _SCHEDULES: tuple[tuple[int, str], ...] = (
     (604800, "0 0 * * 0"),
 )
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_DISABLED_STATUSES = ("deprecated", "unsupported")
 
 
 def schedule_for(lookback: str) -> tuple[str, str]:
@@ -53,25 +54,8 @@ def schedule_for(lookback: str) -> tuple[str, str]:
     return fitting[-1], lookback
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
 def description(rule: ReleaseRule) -> str:
-    meta = rule.meta
-    lines = [_one_line(meta.get("description") or meta.get("title") or "")]
-    attack = ", ".join([*meta.get("techniques", []), *meta.get("tactics", [])])
-    if attack:
-        lines.append(f"ATT&CK: {attack}")
-    lines.append(f"Severity: {meta.get('severity') or meta.get('level') or 'unknown'}")
-    lines += [f"False positive: {_one_line(fp)}" for fp in meta.get("falsepositives", [])]
-    lines += [f"Reference: {reference}" for reference in meta.get("references", [])]
-    if meta.get("author"):
-        lines.append(f"Author: {_one_line(meta['author'])}")
-    lines.append(
-        f"siemc rule {rule.name} version {rule.version}" + (f", id {meta['id']}" if meta.get("id") else "")
-    )
-    return "\n".join(lines)
+    return "\n".join(summary_lines(rule))
 
 
 def labels(rule: ReleaseRule) -> list[str]:
@@ -87,7 +71,7 @@ def scheduled_search(rule: ReleaseRule, query: QueryOutput) -> dict[str, object]
         "$schema": SCHEMA,
         "name": rule.meta.get("title") or rule.stem,
         "description": description(rule),
-        "enabled": rule.meta.get("status") not in _DISABLED_STATUSES,
+        "enabled": enabled(rule),
         "queryString": query.text.rstrip(),
         "queryStart": start,
         "queryEnd": "now",

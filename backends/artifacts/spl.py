@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from siemc.backends.artifacts.common import enabled, one_line, summary_lines
+
 from siemc.diagnostics import SiemcError
 from siemc.release.artifacts import Artifact, BundleInfo, QueryOutput, ReleaseRule
 from siemc.release.serialize import ConfError, conf_bytes
@@ -47,7 +49,6 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # app.conf.spec, [launcher] version: "a number followed by a sequence of dots and numbers", optionally
 # a single-word pre-release suffix after "+" or "-", no spaces.
 _APP_VERSION = re.compile(r"\d+(?:\.\d+)*(?:[+-][A-Za-z0-9]+)?")
-_DISABLED_STATUSES = ("deprecated", "unsupported")
 
 
 def lookback_seconds(lookback: str) -> int:
@@ -81,10 +82,6 @@ def build_number(version: str) -> int:
     return max(1, numbers[0] * 1_000_000 + numbers[1] * 1000 + numbers[2])
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
 def _conf_text(lines: Sequence[str]) -> str:
     """Free text as a .conf value: a line cannot end in a backslash (it would continue onto the next
     line, and no escape exists), so such a line gets a full stop after it."""
@@ -92,22 +89,7 @@ def _conf_text(lines: Sequence[str]) -> str:
 
 
 def description(rule: ReleaseRule) -> str:
-    meta = rule.meta
-    lines = [_one_line(meta.get("description") or meta.get("title") or "")]
-    attack = ", ".join([*meta.get("techniques", []), *meta.get("tactics", [])])
-    if attack:
-        lines.append(f"ATT&CK: {attack}")
-    lines.append(f"Severity: {meta.get('severity') or meta.get('level') or 'unknown'}")
-    for fp in meta.get("falsepositives", []):
-        lines.append(f"False positive: {_one_line(fp)}")
-    for reference in meta.get("references", []):
-        lines.append(f"Reference: {reference}")
-    if meta.get("author"):
-        lines.append(f"Author: {_one_line(meta['author'])}")
-    lines.append(
-        f"siemc rule {rule.name} version {rule.version}" + (f", id {meta['id']}" if meta.get("id") else "")
-    )
-    return _conf_text(lines)
+    return _conf_text(summary_lines(rule))
 
 
 def stanza(rule: ReleaseRule, query: QueryOutput) -> dict[str, str | int | bool]:
@@ -118,7 +100,7 @@ def stanza(rule: ReleaseRule, query: QueryOutput) -> dict[str, str | int | bool]
         "description": description(rule),
         # The query text as built; its own time terms (earliest=/latest=) agree with the dispatch window.
         "search": query.text.rstrip(),
-        "disabled": meta.get("status") in _DISABLED_STATUSES,
+        "disabled": not enabled(rule),
         "enableSched": 1,  # the spec accepts only 0 and 1 here
         "cron_schedule": cron_for(lookback),
         "dispatch.earliest_time": f"-{lookback}",
@@ -138,7 +120,7 @@ def stanza(rule: ReleaseRule, query: QueryOutput) -> dict[str, str | int | bool]
 
 
 def stanza_name(rule: ReleaseRule) -> str:
-    name = _one_line(rule.meta.get("title") or rule.stem)
+    name: str = one_line(rule.meta.get("title") or rule.stem)
     if "]" in name:
         raise SiemcError(f"{rule.name}: a Splunk stanza name cannot hold ']' (title {name!r})")
     return name
