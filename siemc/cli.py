@@ -76,6 +76,29 @@ PlaceholderOption = Annotated[
 ]
 
 
+RulePaths = Annotated[list[Path] | None, typer.Argument(help="Rule files or folders (default: detections/).")]
+JobsOption = Annotated[
+    int | None,
+    typer.Option("--jobs", "-j", min=1, help="Worker processes (default: the number of CPUs)."),
+]
+NoCacheOption = Annotated[
+    bool, typer.Option("--no-cache", help="Compile every rule; neither read nor update the cache.")
+]
+CacheDirOption = Annotated[Path, typer.Option("--cache-dir", help="Folder of the content-hash build cache.")]
+LockOption = Annotated[
+    Path | None, typer.Option("--lock", help="The version lock (default: <rules>/version.lock.json).")
+]
+
+
+def _rule_sources(paths: list[Path] | None) -> list[Path]:
+    """The rule files and folders a command reads (default detections/); a missing one is exit 2."""
+    sources = paths or [Path("detections")]
+    for source in sources:
+        if not source.exists():
+            _fail_usage(f"no such file or folder: {source}")
+    return sources
+
+
 def _site(config: Path | None, placeholder: list[str] | None, paths: list[Path]) -> SiteConfig:
     """The site configuration of a command; a bad one is one error line and exit 2, before any rule."""
     from siemc.compile.site import check_site
@@ -240,9 +263,7 @@ def _print_summary(summary: dict[str, dict[str, int]]) -> None:
 
 @app.command()
 def build(
-    paths: Annotated[
-        list[Path] | None, typer.Argument(help="Rule files or folders (default: detections/).")
-    ] = None,
+    paths: RulePaths = None,
     target: Annotated[
         list[str] | None, typer.Option("--target", "-t", help="Build only this target (repeatable).")
     ] = None,
@@ -250,16 +271,9 @@ def build(
     check: Annotated[
         bool, typer.Option("--check", help="Write nothing; exit 1 listing every file that would change.")
     ] = False,
-    jobs: Annotated[
-        int | None,
-        typer.Option("--jobs", "-j", min=1, help="Worker processes (default: the number of CPUs)."),
-    ] = None,
-    no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Compile every rule; neither read nor update the cache.")
-    ] = False,
-    cache_dir: Annotated[
-        Path, typer.Option("--cache-dir", help="Folder of the content-hash build cache.")
-    ] = Path(".siemc-cache"),
+    jobs: JobsOption = None,
+    no_cache: NoCacheOption = False,
+    cache_dir: CacheDirOption = Path(".siemc-cache"),
     report: Annotated[
         Path | None,
         typer.Option("--report", help="Write per rule and target status, output and message as JSON."),
@@ -277,10 +291,7 @@ def build(
 
     selected = target or list(TARGET_NAMES)
     _check_targets(selected)
-    sources = paths or [Path("detections")]
-    for source in sources:
-        if not source.exists():
-            _fail_usage(f"no such file or folder: {source}")
+    sources = _rule_sources(paths)
     site = _site(config, placeholder, sources)
     if site.filters:
         _warn_unused_filters(site, _rule_texts(sources))
@@ -341,9 +352,7 @@ def validate(
 
 @app.command("test")
 def test_rules(
-    paths: Annotated[
-        list[Path] | None, typer.Argument(help="Rule files or folders (default: detections/).")
-    ] = None,
+    paths: RulePaths = None,
     target: Annotated[
         list[str] | None, typer.Option("--target", "-t", help="Check only this target (repeatable).")
     ] = None,
@@ -474,20 +483,14 @@ def _epoch(paths: list[Path]) -> int:
 @app.command("bundle")
 def bundle_command(
     version: Annotated[str, typer.Option("--version", "-V", help="The bundle's version, e.g. a tag.")],
-    paths: Annotated[
-        list[Path] | None, typer.Argument(help="Rule files or folders (default: detections/).")
-    ] = None,
+    paths: RulePaths = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder of the bundle and its archives.")] = Path(
         "dist"
     ),
-    lock: Annotated[
-        Path | None, typer.Option("--lock", help="The version lock (default: <rules>/version.lock.json).")
-    ] = None,
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes.")] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Compile every rule again.")] = False,
-    cache_dir: Annotated[
-        Path, typer.Option("--cache-dir", help="Folder of the content-hash build cache.")
-    ] = Path(".siemc-cache"),
+    lock: LockOption = None,
+    jobs: JobsOption = None,
+    no_cache: NoCacheOption = False,
+    cache_dir: CacheDirOption = Path(".siemc-cache"),
     config: ConfigOption = None,
     placeholder: PlaceholderOption = None,
 ) -> None:
@@ -495,10 +498,7 @@ def bundle_command(
     from siemc.release.bundle import BundleRefused, bundle
     from siemc.release.lock import default_lock_path
 
-    sources = paths or [Path("detections")]
-    for source in sources:
-        if not source.exists():
-            _fail_usage(f"no such file or folder: {source}")
+    sources = _rule_sources(paths)
     site = _site(config, placeholder, sources)
     lock_path = lock or default_lock_path(sources)
     try:
@@ -533,22 +533,16 @@ def bundle_command(
 
 @app.command("lock")
 def lock_command(
-    paths: Annotated[
-        list[Path] | None, typer.Argument(help="Rule files or folders (default: detections/).")
-    ] = None,
+    paths: RulePaths = None,
     bump: Annotated[
         bool, typer.Option("--bump", help="Raise the version of every changed rule and rewrite the lock.")
     ] = False,
     check: Annotated[
         bool, typer.Option("--check", help="Exit 1, naming every rule, when the lock is out of date.")
     ] = False,
-    lock: Annotated[
-        Path | None, typer.Option("--lock", help="The version lock (default: <rules>/version.lock.json).")
-    ] = None,
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes.")] = None,
-    cache_dir: Annotated[
-        Path, typer.Option("--cache-dir", help="Folder of the content-hash build cache.")
-    ] = Path(".siemc-cache"),
+    lock: LockOption = None,
+    jobs: JobsOption = None,
+    cache_dir: CacheDirOption = Path(".siemc-cache"),
     config: ConfigOption = None,
     placeholder: PlaceholderOption = None,
 ) -> None:
@@ -558,10 +552,7 @@ def lock_command(
 
     if bump and check:
         _fail_usage("--bump and --check exclude each other")
-    sources = paths or [Path("detections")]
-    for source in sources:
-        if not source.exists():
-            _fail_usage(f"no such file or folder: {source}")
+    sources = _rule_sources(paths)
     site = _site(config, placeholder, sources)
     lock_path = lock or default_lock_path(sources)
     result = run_build(
@@ -601,9 +592,7 @@ def lock_command(
 
 @app.command("report")
 def report_command(
-    paths: Annotated[
-        list[Path] | None, typer.Argument(help="Rule files or folders (default: detections/).")
-    ] = None,
+    paths: RulePaths = None,
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Folder of the page, the ATT&CK layer and the queries.")
     ] = ...,  # type: ignore[assignment]
@@ -613,11 +602,9 @@ def report_command(
     tests: Annotated[
         bool, typer.Option("--tests", help="Run the rules' siemc.tests on each target's engine too.")
     ] = False,
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes.")] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Compile every rule again.")] = False,
-    cache_dir: Annotated[
-        Path, typer.Option("--cache-dir", help="Folder of the content-hash build cache.")
-    ] = Path(".siemc-cache"),
+    jobs: JobsOption = None,
+    no_cache: NoCacheOption = False,
+    cache_dir: CacheDirOption = Path(".siemc-cache"),
     config: ConfigOption = None,
     placeholder: PlaceholderOption = None,
 ) -> None:
@@ -626,10 +613,7 @@ def report_command(
 
     selected = target or list(TARGET_NAMES)
     _check_targets(selected)
-    sources = paths or [Path("detections")]
-    for source in sources:
-        if not source.exists():
-            _fail_usage(f"no such file or folder: {source}")
+    sources = _rule_sources(paths)
     site = _site(config, placeholder, sources)
     progress = _ProgressBar() if sys.stderr.isatty() else None
     try:
@@ -688,10 +672,7 @@ def diff_command(
     target: Annotated[
         list[str] | None, typer.Option("--target", "-t", help="Compare only this target (repeatable).")
     ] = None,
-    jobs: Annotated[
-        int | None,
-        typer.Option("--jobs", "-j", min=1, help="Worker processes (default: the number of CPUs)."),
-    ] = None,
+    jobs: JobsOption = None,
     cache_dir: Annotated[
         Path, typer.Option("--cache-dir", help="Folder of the build cache and the extracted revisions.")
     ] = Path(".siemc-cache"),
