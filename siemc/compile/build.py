@@ -404,6 +404,12 @@ def _replay(
     return reports
 
 
+def _unreadable(path: Path, error: Exception, targets: Sequence[str]) -> RuleReport:
+    """A rule file that cannot be read (or decoded) fails on every target with the reason."""
+    message = f"cannot read rule: {error}"
+    return RuleReport(path, (message, None), [TargetReport(t, FAILED, message=message) for t in targets])
+
+
 def build(
     paths: Iterable[Path],
     targets: Iterable[str] = TARGET_NAMES,
@@ -436,12 +442,7 @@ def build(
         try:
             data = path.read_bytes()
         except OSError as error:
-            message = f"cannot read rule: {error}"
-            reports.append(
-                RuleReport(
-                    path, (message, None), [TargetReport(t, FAILED, message=message) for t in selected]
-                )
-            )
+            reports.append(_unreadable(path, error, selected))
             continue
         colliding = stems[path.stem] > 1
         if cache is not None:
@@ -463,12 +464,7 @@ def build(
         try:
             text = universal_newlines(data)
         except UnicodeDecodeError as error:
-            message = f"cannot read rule: {error}"
-            reports.append(
-                RuleReport(
-                    path, (message, None), [TargetReport(t, FAILED, message=message) for t in selected]
-                )
-            )
+            reports.append(_unreadable(path, error, selected))
             continue
         reports.append(None)
         tasks.append(RuleTask(path, text, selected, out, check, write=not colliding))
