@@ -27,7 +27,7 @@ from sigma.types import (
     SigmaString,
 )
 
-from siemc.compile.backend import SiemcBackend, found_anywhere, regex_tokens
+from siemc.compile.backend import SiemcBackend, found_anywhere, regex_tokens, whole_value_reasons
 from siemc.compile.extension import Lookback
 from siemc.compile.placeholders import NamedListValue
 from siemc.compile.target import Target
@@ -87,13 +87,7 @@ class AqlBackend(SiemcBackend):
         "exact_cased": "REFERENCESETCONTAINS({list}, {field})",
     }
     named_list_reasons: ClassVar[Mapping[str, str]] = {
-        **{
-            key: f"REFERENCESETCONTAINS tests whole values: a reference set has no {kind} match"
-            for kind in ("contains", "startswith", "endswith")
-            for key in (kind, kind + "_cased")
-        },
-        "regex": "REFERENCESETCONTAINS tests whole values: a reference set has no regex match",
-        "regex_cased": "REFERENCESETCONTAINS tests whole values: a reference set has no regex match",
+        **whole_value_reasons("REFERENCESETCONTAINS", "a reference set"),
         "cidr": "QRadar documents no network match for REFERENCESETCONTAINS (an IP reference set "
         "holds addresses)",
     }

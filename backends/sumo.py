@@ -36,6 +36,7 @@ from siemc.compile.backend import (
     line_breaks_escaped,
     regex_tokens,
     slash_delimited,
+    whole_value_reasons,
 )
 from siemc.compile.placeholders import NamedListValue
 from siemc.compile.target import Target
@@ -91,14 +92,8 @@ class SumoBackend(SiemcBackend):
     # Search Operator", Rules and limitations). The table's path is its Library folder, set in
     # siemc.yml (targets.sumo.list_folder), and its name.
     named_list_reasons: ClassVar[Mapping[str, str]] = {
-        **{
-            key: f"lookupContains tests whole values: a lookup table has no {kind} match"
-            for kind in ("contains", "startswith", "endswith")
-            for key in (kind, kind + "_cased")
-        },
+        **whole_value_reasons("lookupContains", "a lookup table"),
         "exact_cased": "Sumo Logic matches lookup table values without case",
-        "regex": "lookupContains tests whole values: a lookup table has no regex match",
-        "regex_cased": "lookupContains tests whole values: a lookup table has no regex match",
         "cidr": "lookupContains tests whole values: a lookup table has no network match",
     }
     # The Library folder of the site's lookup tables (Sumo.configure_backend).

@@ -355,6 +355,16 @@ def _unused_regex(regex: SigmaRegularExpression, state: ConversionState) -> _Unu
     return _UnusedRegex()
 
 
+def whole_value_reasons(test: str, holder: str) -> dict[str, str]:
+    """`named_list_reasons` of a list construct that tests whole values only: why it has no pattern
+    or regex match, for each of those kinds, case-sensitive or not."""
+    return {
+        key: f"{test} tests whole values: {holder} has no {kind} match"
+        for kind in ("contains", "startswith", "endswith", "regex")
+        for key in (kind, kind + "_cased")
+    }
+
+
 class NamedListTests:
     """A Sigma placeholder kept as the SIEM's own named list (siemc.compile.placeholders).
 
