@@ -17,7 +17,7 @@ from siemc.compile.datamodel import (
 )
 from siemc.compile.rule import load_rule
 from siemc.diagnostics import Unsupported
-from tests.conftest import T1219_RULE
+from tests.conftest import SEED_RULE
 
 
 def _model(tmp_path: Path, text: str) -> Path:
@@ -66,7 +66,7 @@ def test_every_shipped_data_model_loads_and_names_sources_of_its_mapping() -> No
 
 
 def test_a_field_the_model_lacks_makes_the_output_unsupported(monkeypatch: pytest.MonkeyPatch) -> None:
-    detection = load_rule(T1219_RULE)
+    detection = load_rule(SEED_RULE)
     kql = get_target("kql")
     fields = {"Timestamp": "datetime", "FileName": "string", "DeviceName": "string"}
     thin = {

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from siemc.backends import TARGET_NAMES, get_target
 from siemc.compile.cache import BuildCache, CacheEntry, toolchain_fingerprints
-from siemc.config import DEFAULT, SiteConfig
+from siemc.config import CONFIG_NAME, DEFAULT, SiteConfig
 from siemc.diagnostics import Diagnostic, SiemcError, Unsupported
 
 if TYPE_CHECKING:
@@ -123,11 +123,11 @@ def output_path(out: Path, target_name: str, detection: Detection) -> Path:
 
 
 def load_all(paths: Iterable[Path], site: SiteConfig = DEFAULT) -> tuple[list[Detection], list[Diagnostic]]:
-    from siemc.compile.rule import load_rule, rule_files
+    from siemc.compile.rule import load_rule
 
     detections: list[Detection] = []
     diagnostics: list[Diagnostic] = []
-    for path in rule_files(list(paths)):
+    for path in find_rule_files(paths):
         try:
             detections.append(load_rule(path, site))
         except SiemcError as error:
@@ -136,7 +136,8 @@ def load_all(paths: Iterable[Path], site: SiteConfig = DEFAULT) -> tuple[list[De
 
 
 def find_rule_files(paths: Iterable[Path]) -> list[Path]:
-    """Rule files named or found under folders, sorted: `siemc.compile.rule.rule_files` without pySigma."""
+    """Rule files named or found under folders, sorted so that builds are deterministic. A folder's
+    site configuration (siemc.yml) is not a rule."""
     found: set[Path] = set()
     for path in paths:
         if not path.is_dir():
@@ -144,7 +145,9 @@ def find_rule_files(paths: Iterable[Path]) -> list[Path]:
             continue
         # os.walk reads file types from the directory listing: no stat per file, unlike rglob.
         for folder, _, names in os.walk(path):
-            found.update(Path(folder, name) for name in names if name.endswith(RULE_SUFFIXES))
+            found.update(
+                Path(folder, name) for name in names if name.endswith(RULE_SUFFIXES) and name != CONFIG_NAME
+            )
     return sorted(found, key=lambda path: path.parts)  # Path order, computed once per path
 
 
