@@ -785,3 +785,22 @@ def test_eval_sysmon_xml_export_applies_the_log_source(rule_file: Path, tmp_path
     events.write_text("".join(records), encoding="utf-8")
     assert [line["index"] for line in run_eval(rule_file, events)[1]] == [1]
     assert [line["index"] for line in run_eval(_rule(tmp_path, FILE_RULE), events)[1]] == [0]
+
+
+def test_eval_winlogbeat_records_apply_the_log_source(rule_file: Path, tmp_path: Path) -> None:
+    events = tmp_path / "winlogbeat.ndjson"
+    image = "C:\\Tools\\AnyDesk.exe"
+
+    def beat(event_id: str, data: dict[str, Any]) -> str:
+        winlog = {"channel": SYSMON, "event_id": event_id, "computer_name": "host1", "event_data": data}
+        return json.dumps({"@timestamp": "2025-10-24T23:34:34Z", "host": {"name": "host1"}, "winlog": winlog})
+
+    events.write_text(
+        "\n".join([beat("11", {"Image": image, "TargetFilename": "C:\\x"}), beat("1", {"Image": image})]),
+        encoding="utf-8",
+    )
+    [created, started] = parse_events(events.read_text(encoding="utf-8")).events
+    assert started == {"Image": image, "Channel": SYSMON, "EventID": "1", "Computer": "host1"}
+    assert created["TargetFilename"] == "C:\\x"
+    assert [line["index"] for line in run_eval(rule_file, events)[1]] == [1]
+    assert [line["index"] for line in run_eval(_rule(tmp_path, FILE_RULE), events)[1]] == [0]

@@ -10,8 +10,9 @@ A file starting with `<` is event-log XML (`<Event>` elements, as `wevtutil qe /
 or wrapped in one `<Events>` element, as Event Viewer saves them): each record is read as its JSON
 rendering would be.
 
-A record that names its channel (`Channel`, with `EventID`, whether flattened from a record or flat
-as exported, e.g. by NXLog) is evaluated only by rules whose log source covers that channel and
+Winlogbeat's own JSON output (`winlog.channel`, `winlog.event_id`, `winlog.event_data`) is flattened the
+same way. A record that names its channel (`Channel`, with `EventID`, whether flattened from a record
+or flat as exported, e.g. by NXLog) is evaluated only by rules whose log source covers that channel and
 event id (`log_source_filter`); events without a channel are evaluated by every rule.
 """
 
@@ -106,6 +107,38 @@ def flatten_event_record(record: Mapping[str, Any]) -> dict[str, Any]:
     return _with_sigma_names(fields)
 
 
+# Winlogbeat's own output (before any ingest pipeline renames fields): the record's System values
+# under `winlog`, its event data under `winlog.event_data` (or `user_data`) with the Windows names.
+_WINLOGBEAT_SYSTEM = {
+    "channel": "Channel",
+    "event_id": "EventID",
+    "computer_name": "Computer",
+    "provider_name": "Provider_Name",
+    "record_id": "EventRecordID",
+}
+
+
+def is_winlogbeat_record(value: Any) -> bool:
+    return (
+        isinstance(value, Mapping)
+        and isinstance(value.get("winlog"), Mapping)
+        and isinstance(value["winlog"].get("channel"), str)
+    )
+
+
+def flatten_winlogbeat_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A Winlogbeat event as a flat mapping of Sigma field names, as an event-log record is flattened."""
+    winlog = record["winlog"]
+    fields: dict[str, Any] = {}
+    for part in ("event_data", "user_data"):
+        if isinstance(winlog.get(part), Mapping):
+            fields.update(winlog[part])
+    for name, sigma_name in _WINLOGBEAT_SYSTEM.items():
+        if winlog.get(name) is not None:
+            fields[sigma_name] = winlog[name]
+    return _with_sigma_names(fields)
+
+
 def _with_sigma_names(fields: dict[str, Any]) -> dict[str, Any]:
     if fields.get("Channel") == "Security" and str(fields.get("EventID")) == "4688":
         for native, sigma_name in _SECURITY_PROCESS_CREATION_NAMES.items():
@@ -196,6 +229,9 @@ def parse_events(text: str) -> EventFile:
         for item in value if isinstance(value, list) else [value]:
             if is_event_log_record(item):
                 events.append(flatten_event_record(item))
+                event_log = True
+            elif is_winlogbeat_record(item):
+                events.append(flatten_winlogbeat_record(item))
                 event_log = True
             elif isinstance(item, dict):
                 events.append(_with_sigma_names(dict(item)) if names_channel(item) else item)
