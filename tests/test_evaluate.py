@@ -804,3 +804,27 @@ def test_eval_winlogbeat_records_apply_the_log_source(rule_file: Path, tmp_path:
     assert created["TargetFilename"] == "C:\\x"
     assert [line["index"] for line in run_eval(rule_file, events)[1]] == [1]
     assert [line["index"] for line in run_eval(_rule(tmp_path, FILE_RULE), events)[1]] == [0]
+
+
+def test_eval_and_the_targets_share_one_channel_table() -> None:
+    # Services named by pySigma's channel table or siemc's additions filter records in eval exactly as
+    # every target's Windows event-log source selects them.
+    from siemc.compile.logsources import service_channels
+
+    dns = SigmaLogSource(product="windows", service="dns-client")
+    check = record_filter(dns)
+    assert check is not None
+    assert check({"Channel": "Microsoft-Windows-DNS Client Events/Operational", "EventID": 3008})
+    assert not check({"Channel": SYSMON, "EventID": 22})
+    iis = record_filter(SigmaLogSource(product="windows", service="iis-configuration"))
+    assert iis is not None and iis({"Channel": "Microsoft-IIS-Configuration/Operational", "EventID": 29})
+    from siemc.backends import get_target
+
+    query = get_target("spl").render(
+        parse_rule(
+            "title: t\nlogsource: {product: windows, service: dns-client}\n"
+            "detection:\n  sel: {QueryName: evil.com}\n  condition: sel\n",
+            Path("t.yml"),
+        )
+    )
+    assert service_channels()["dns-client"][0] in query
