@@ -79,6 +79,7 @@ def test_a_field_the_model_lacks_makes_the_output_unsupported(monkeypatch: pytes
     # the last candidate's reason; each names the first field, in name order, that its source lacks
     assert caught.value.message == "Event has no field Computer"
     read = ("AccountName", "ProcessCommandLine", "InitiatingProcessFileName", "InitiatingProcessCommandLine")
+    read += ("DeviceId", "ReportId")  # the key columns every Defender query returns are checked too
     complete = SourceModel("DeviceProcessEvents", ("a test",), {**fields, **dict.fromkeys(read, "string")})
     monkeypatch.setattr(
         target_module, "target_datamodel", lambda name: {**thin, "DeviceProcessEvents": complete}
