@@ -13,7 +13,7 @@ from siemc.compile.datamodel import load_datamodel, models_folder
 from siemc.compile.mappings import target_mapping
 from siemc.compile.rule import load_rule, parse_rule
 from siemc.diagnostics import Unsupported
-from tests.conftest import T1219_RULE
+from tests.conftest import load_pack_rule
 from tests.engines import EngineUnavailable, reference, run_target
 
 CHECKERS = Path(__file__).parent / "checkers"
@@ -137,6 +137,6 @@ def test_a_column_the_table_lacks_is_unsupported(tmp_path: Path) -> None:
 
 
 def test_t1219_stays_on_device_process_events_with_its_key_columns() -> None:
-    query = get_target("kql").render(load_rule(T1219_RULE))
+    query = get_target("kql").render(load_pack_rule())
     assert "\nDeviceProcessEvents\n" in f"\n{query}"
     assert "Timestamp, DeviceId, ReportId" in query

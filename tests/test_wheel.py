@@ -270,7 +270,8 @@ def test_report_and_diff_from_the_wheel(installed: Installed, repository: Path, 
     subprocess.run([*git, "add", "-A"], cwd=work, check=True)
     subprocess.run([*git, "commit", "-q", "-m", "rules"], cwd=work, check=True)
     rule = work / "detections" / T1219.name
-    rule.write_text(rule.read_text(encoding="utf-8").replace("lookback: 24h", "lookback: 12h"), encoding="utf-8")
+    text = rule.read_text(encoding="utf-8")
+    rule.write_text(text.replace("lookback: 24h", "lookback: 12h"), encoding="utf-8")
     subprocess.run([*git, "commit", "-q", "-am", "change"], cwd=work, check=True)
     diffed = installed.run("diff", "HEAD^1", "HEAD", "--stat", cwd=work, expect=1)
     assert f"kql/{T1219.stem}.kql" in diffed.stdout and "changed" in diffed.stdout
