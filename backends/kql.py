@@ -20,6 +20,7 @@ from sigma.conversion.state import ConversionState
 from sigma.types import SigmaString
 
 from siemc.compile.backend import SiemcBackend, plain_text
+from siemc.compile.correlation_target import CorrelationView, timespan_text
 from siemc.compile.placeholders import NamedListValue
 from siemc.compile.regex import re2_regex
 from siemc.compile.rule import Detection
@@ -154,12 +155,41 @@ SENTINEL_RULE_QUERY_NOTE = (
 )
 
 
+# Correlation rules: `summarize` per group and `bin()` window, one aggregate per type. count_distinct is
+# Kusto's exact distinct count (dcount is an estimate); the value of a value_* type is read as text for
+# counting and as a real for arithmetic (todouble: null where no number, which the aggregates skip).
+KQL_CORRELATION_AGGREGATES: Mapping[str, tuple[str, str]] = {
+    # type: (aggregate, the value column's expression)
+    "event_count": ("count()", ""),
+    "value_count": ("count_distinctif(siemc_value, isnotempty(siemc_value))", "tostring({field})"),
+    "temporal": ("count_distinct(siemc_rule)", ""),
+    "value_sum": ("sumif(siemc_value, isnotnull(siemc_value))", "todouble({field})"),
+    "value_avg": ("avgif(siemc_value, isnotnull(siemc_value))", "todouble({field})"),
+}
+
+
 class Kql(Target):
     name = "kql"
     siem = "Microsoft Sentinel / Defender XDR (KQL)"
     file_extension = "kql"
     backend_class = KqlBackend
     column_as_text = "tostring({column})"
+    correlation_unsupported_types: ClassVar[Mapping[str, str]] = {
+        "temporal_ordered": "summarize keeps no order of events within a window, and an exact ordered"
+        " match (scan with a sequence per group) is not converted",
+        "value_percentile": "Kusto's percentile() is an estimate (T-Digest), not the exact percentile",
+        "value_median": "Kusto's percentile(x, 50) is an estimate (T-Digest), not the exact median",
+    }
+
+    def correlation_context(self, view: CorrelationView) -> dict[str, Any]:
+        kind = view.correlation.kind.name.lower()
+        aggregate, value = KQL_CORRELATION_AGGREGATES[kind]
+        return {
+            "aggregate": aggregate,
+            "value_expression": value,
+            "span": timespan_text(view.timespan_seconds),
+            "strings": {base.reference: kql_string(base.reference) for base in view.bases},
+        }
 
     def string_literal(self, text: str) -> str:
         return kql_string(text)

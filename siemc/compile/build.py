@@ -29,6 +29,7 @@ from siemc.config import DEFAULT, SiteConfig
 from siemc.diagnostics import Diagnostic, SiemcError, Unsupported
 
 if TYPE_CHECKING:
+    from siemc.compile.correlation import Correlation
     from siemc.compile.rule import Detection
 
 # Per rule and target, one of these; `skipped` = the rule's `siemc.targets` leaves this target out.
@@ -92,17 +93,24 @@ class BuildResult:
         return counts
 
 
-def compile_detection(detection: Detection, target_name: str) -> str:
+def compile_detection(detection: Detection | Correlation, target_name: str) -> str:
     """The finished query text of one rule for one target; SiemcError when it cannot be built."""
     return compile_with_source(detection, target_name)[0]
 
 
-def compile_with_source(detection: Detection, target_name: str) -> tuple[str, str]:
+def compile_with_source(detection: Detection | Correlation, target_name: str) -> tuple[str, str]:
     """The query text and the name of the source it selects; SiemcError when it cannot be built."""
     # mypy reads backends/ as its own package, so siemc.backends is untyped to it: state the types.
     text: str
     source: str
-    text, source = get_target(target_name, detection.site).render_with_source(detection)
+    target = get_target(target_name, detection.site)
+    from siemc.compile.correlation import Correlation
+
+    if isinstance(detection, Correlation):
+        from siemc.compile.correlation_target import render_correlation
+
+        return render_correlation(target, detection)
+    text, source = target.render_with_source(detection)
     return text, source
 
 
