@@ -1,0 +1,176 @@
+"""Run a target's correlation query over timestamped, Sigma-named events, and say which groups it reports.
+
+Each event goes to the log source of the base rule it is tagged with, or to the source of every base
+rule when it is not tagged (as the SIEM would hold it in each table it reads), translated into the
+target's schema by the target's own field mapping (tests/native.py), with its own timestamp.
+
+KQL: Kusto.Language must report no diagnostics, then duckdb-kql runs the query. duckdb-kql has no
+count_distinct()/count_distinctif(): they run as dcount()/dcountif(), which duckdb-kql computes exactly
+(Kusto's own dcount is an estimate, which is why the query does not use it).
+EQL: the eql engine runs the sequence over the events in time order.
+
+The groups a target reports are compared with the reference (siemc/verify/correlate.py) under the
+target's own window semantics (`TARGET_WINDOWS`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from siemc.backends import get_target
+from siemc.compile.correlation import Correlation
+from siemc.compile.target import Source
+from siemc.verify.correlate import KUSTO_ORIGIN, Group, Sliding, Tumbling, Window, correlate, group_key, hits
+from tests.engines import (
+    _EVENT_FIELDS,
+    _EVENT_XML_STAGE,
+    EngineRejected,
+    _ecs_value,
+    _event_xml,
+    _kusto_row,
+)
+from tests.native import native_event, nest
+
+# How each target cuts time; a target missing here has no engine for correlation queries yet.
+TARGET_WINDOWS: Mapping[str, Window] = {"kql": Tumbling(KUSTO_ORIGIN), "eql": Sliding()}
+# Data models where a string is never null (Kusto columns): the reference reads a missing one as "".
+_EMPTY_IS_NULL = frozenset({"kql"})
+
+ReportedGroup = tuple[tuple[str, ...], dt.datetime | None]
+
+
+def _placements(
+    target_name: str, correlation: Correlation, tags: Sequence[str | None]
+) -> tuple[list[Source], list[list[int]]]:
+    """The distinct sources of the base rules, and for each event the sources it is stored in."""
+    target = get_target(target_name, correlation.site)
+    sources: list[Source] = []
+    of_base: list[int] = []
+    for base in correlation.bases:
+        source = target.select(base.detection)[0]
+        if source not in sources:
+            sources.append(source)
+        of_base.append(sources.index(source))
+    references = [base.reference for base in correlation.bases]
+    placed = [
+        [of_base[references.index(tag)]] if tag is not None else sorted(set(of_base)) for tag in tags
+    ]
+    return sources, placed
+
+
+def expected_groups(
+    target_name: str,
+    correlation: Correlation,
+    events: Sequence[Mapping[str, Any]],
+    times: Sequence[dt.datetime],
+    tags: Sequence[str | None],
+) -> set[ReportedGroup]:
+    """The reference's groups under the target's window (bins keep their start, sliding windows none)."""
+    window = TARGET_WINDOWS[target_name]
+    groups = correlate(correlation, events, times, tags, window, empty_is_null=target_name in _EMPTY_IS_NULL)
+    return {_reported(correlation, group) for group in groups}
+
+
+def _reported(correlation: Correlation, group: Group) -> ReportedGroup:
+    start = group.start.astimezone(dt.UTC).replace(tzinfo=None) if group.start else None
+    return tuple(group.key[name] for name in correlation.group_by), start
+
+
+def run_correlation(
+    target_name: str,
+    correlation: Correlation,
+    query: str,
+    events: Sequence[Mapping[str, Any]],
+    times: Sequence[dt.datetime],
+    tags: Sequence[str | None],
+) -> set[ReportedGroup]:
+    """The groups the target's engine reports for the correlation query."""
+    if target_name == "kql":
+        return _run_kql(correlation, query, events, times, tags)
+    if target_name == "eql":
+        return _run_eql(correlation, query, events, times, tags)
+    raise KeyError(f"no correlation engine for {target_name}")
+
+
+def _run_kql(
+    correlation: Correlation,
+    query: str,
+    events: Sequence[Mapping[str, Any]],
+    times: Sequence[dt.datetime],
+    tags: Sequence[str | None],
+) -> set[ReportedGroup]:
+    from tests.checkers import kusto
+
+    diagnostics = kusto.kusto_language().diagnostics(query)
+    if diagnostics:
+        raise EngineRejected("Kusto.Language: " + "; ".join(str(d) for d in diagnostics))
+    sources, placed = _placements("kql", correlation, tags)
+    tables: dict[str, list[dict[str, Any]]] = {}
+    extra: dict[str, dict[str, str]] = {}
+    if _EVENT_XML_STAGE.search(query):
+        # As tests/engines.py does: duckdb-kql has neither parse_xml nor mv-apply, so the query runs
+        # from that stage on, over rows holding both the XML text and the bag the stage makes of it.
+        query = _EVENT_XML_STAGE.sub("", query)
+        extra = {"Event": {_EVENT_FIELDS: "dynamic"}}
+    for event, time, where in zip(events, times, placed, strict=True):
+        for index in where:
+            source = sources[index]
+            table = re.match(r"\w+", source.selector)
+            assert table is not None
+            columns = {**kusto.table_columns(table.group(0)), **extra.get(table.group(0), {})}
+            row = {**source.selector_fields, **native_event(dict(event), source, "kql")}
+            row[source.time_field] = time.astimezone(dt.UTC).replace(tzinfo=None)
+            kusto_row = _kusto_row(row, columns)
+            if table.group(0) in extra:
+                kusto_row["EventData"] = _event_xml(kusto_row.get(_EVENT_FIELDS, {}))
+            tables.setdefault(table.group(0), []).append(kusto_row)
+    runnable = query.replace("count_distinctif(", "dcountif(").replace("count_distinct(", "dcount(")
+    rows = kusto.run_kql(runnable, tables, extra_columns=extra)
+    names = _group_columns(correlation)
+    return {(tuple(str(row[name]) for name in names), _naive(row["siemc_window"])) for row in rows}
+
+
+def _group_columns(correlation: Correlation) -> tuple[str, ...]:
+    from siemc.compile.correlation_target import column_names
+
+    return column_names(correlation)
+
+
+def _naive(value: Any) -> dt.datetime:
+    assert isinstance(value, dt.datetime), value
+    return value.replace(tzinfo=None) if value.tzinfo is None else value.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _run_eql(
+    correlation: Correlation,
+    query: str,
+    events: Sequence[Mapping[str, Any]],
+    times: Sequence[dt.datetime],
+    tags: Sequence[str | None],
+) -> set[ReportedGroup]:
+    from tests.checkers import eql_engine
+
+    error = eql_engine.eql_syntax_error(query)
+    if error:
+        raise EngineRejected("eql: " + error)
+    sources, placed = _placements("eql", correlation, tags)
+    documents: list[tuple[dt.datetime, int, dict[str, Any]]] = []
+    for order, (event, time, where) in enumerate(zip(events, times, placed, strict=True)):
+        for index in where:
+            source = sources[index]
+            row = {**source.selector_fields, **native_event(dict(event), source, "eql")}
+            row[source.time_field] = time.astimezone(dt.UTC).isoformat()
+            documents.append((time, order, nest({k: _ecs_value(k, v) for k, v in row.items()})))
+    documents.sort(key=lambda item: (item[0], item[1]))
+    matched = eql_engine.run_eql(query, [doc for _, _, doc in documents], es_semantics=True)
+    # A sequence's events all carry its join values: each matched event names its group.
+    orders = {documents[index][1] for index in matched}
+    keys: set[ReportedGroup] = set()
+    for hit in hits(correlation, events, times, tags):
+        key = group_key(correlation, hit)
+        if hit.order in orders and key is not None:
+            keys.add((key, None))
+    return keys

@@ -1,0 +1,217 @@
+"""Correlation rules: loading, the reference semantics, and each target's query against the reference
+on events placed inside, across and outside window edges (tests/correlation_engines.py runs them)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from siemc.compile.build import compile_detection
+from siemc.compile.correlation import Correlation, parse_rule_file
+from siemc.diagnostics import SiemcError, Unsupported
+from siemc.verify.correlate import KUSTO_ORIGIN, Sliding, Tumbling, correlate
+from tests.correlation_engines import TARGET_WINDOWS, expected_groups, run_correlation
+
+PROCESS = """title: Remote access tool started
+name: rat_process
+id: 5b0f6c55-43a6-4a55-9d43-3f7a6e0b1c01
+status: test
+logsource: {category: process_creation, product: windows}
+detection:
+  selection: {Image|endswith: ['\\\\anydesk.exe', '\\\\teamviewer.exe', '\\\\rustdesk.exe']}
+  condition: selection
+"""
+NETWORK = """title: Remote access relay contacted
+name: rat_relay
+id: 5b0f6c55-43a6-4a55-9d43-3f7a6e0b1c02
+status: test
+logsource: {category: network_connection, product: windows}
+detection:
+  selection: {DestinationHostname|endswith: '.net.anydesk.com'}
+  condition: selection
+"""
+
+
+def correlation_text(body: str, rules: str = "[rat_process]") -> str:
+    return f"""title: Correlation under test
+id: 5b0f6c55-43a6-4a55-9d43-3f7a6e0b1c10
+status: test
+level: high
+correlation:
+  rules: {rules}
+  group-by: [Computer]
+  timespan: 10m
+{body}"""
+
+
+def load(text: str, tmp_path: Path, name: str = "corr.yml") -> Correlation:
+    (tmp_path / "process.yml").write_text(PROCESS)
+    (tmp_path / "network.yml").write_text(NETWORK)
+    from siemc.compile.correlation import folder_library
+
+    path = tmp_path / name
+    path.write_text(text)
+    loaded = parse_rule_file(text, path, library=folder_library([tmp_path]))
+    assert isinstance(loaded, Correlation)
+    return loaded
+
+
+T0 = dt.datetime(2026, 1, 1, 10, 0, tzinfo=dt.UTC)  # on a 10-minute bin edge
+
+
+def at(minutes: float) -> dt.datetime:
+    return T0 + dt.timedelta(minutes=minutes)
+
+
+def process(host: str, image: str = "anydesk.exe") -> dict[str, Any]:
+    return {"Computer": host, "Image": f"C:\\Tools\\{image}", "CommandLine": image}
+
+
+def relay(host: str, port: int = 443) -> dict[str, Any]:
+    return {"Computer": host, "DestinationHostname": "relay-1.net.anydesk.com", "DestinationPort": port}
+
+
+# Per host, events placed against a 10-minute window: inside one bin, across a bin edge (one sliding
+# window), 10 minutes and a second apart (no window), exactly 10 minutes apart (one sliding window,
+# both ends included), non-matching events, and a matching event without the group-by field.
+COUNT_EVENTS: list[tuple[float, dict[str, Any], str | None]] = [
+    (1, process("inside"), None),
+    (5, process("inside", "teamviewer.exe"), None),
+    (9.99, process("inside"), None),
+    (8, process("across"), None),
+    (11, process("across", "rustdesk.exe"), None),
+    (17, process("across"), None),
+    (20, process("apart"), None),
+    (25, process("apart"), None),
+    (30 + 1 / 60, process("apart", "teamviewer.exe"), None),
+    (40, process("edge"), None),
+    (45, process("edge", "rustdesk.exe"), None),
+    (50, process("edge", "teamviewer.exe"), None),
+    (1, process("other", "notepad.exe"), None),
+    (2, process("other", "notepad.exe"), None),
+    (3, process("other", "notepad.exe"), None),
+    (4, {"Image": "C:\\Tools\\anydesk.exe"}, None),
+]
+
+ORDER_EVENTS: list[tuple[float, dict[str, Any], str | None]] = [
+    (1, process("in_order"), "rat_process"),
+    (6, relay("in_order"), "rat_relay"),
+    (0, relay("reversed"), "rat_relay"),
+    (3, process("reversed"), "rat_process"),
+    (12, process("at_edge"), "rat_process"),
+    (22, relay("at_edge"), "rat_relay"),
+    (30, process("too_late"), "rat_process"),
+    (40 + 1 / 60, relay("too_late"), "rat_relay"),
+    (58, process("across_bins"), "rat_process"),
+    (61, relay("across_bins"), "rat_relay"),
+]
+
+CASES: dict[str, tuple[str, str, list[tuple[float, dict[str, Any], str | None]]]] = {
+    "event_count": ("  type: event_count\n  condition: {gte: 3}\n", "[rat_process]", COUNT_EVENTS),
+    "event_count_gt": ("  type: event_count\n  condition: {gt: 2}\n", "[rat_process]", COUNT_EVENTS),
+    "value_count": (
+        "  type: value_count\n  condition: {gte: 2, field: Image}\n",
+        "[rat_process]",
+        COUNT_EVENTS,
+    ),
+    "temporal": ("  type: temporal\n", "[rat_process, rat_relay]", ORDER_EVENTS),
+    "temporal_ordered": ("  type: temporal_ordered\n", "[rat_process, rat_relay]", ORDER_EVENTS),
+    "value_sum": (
+        "  type: value_sum\n  condition: {gte: 1000, field: DestinationPort}\n",
+        "[rat_relay]",
+        [
+            (1, relay("inside", 443), None),
+            (4, relay("inside", 600), None),
+            (8, relay("across", 443), None),
+            (12, relay("across", 600), None),
+            (20, relay("low", 80), None),
+            (21, relay("low", 80), None),
+        ],
+    ),
+}
+
+
+def _run(target: str, name: str, tmp_path: Path) -> tuple[set[Any], set[Any], Correlation]:
+    body, rules, placed = CASES[name]
+    correlation = load(correlation_text(body, rules), tmp_path)
+    events = [event for _, event, _ in placed]
+    times = [at(minutes) for minutes, _, _ in placed]
+    tags = [tag for _, _, tag in placed]
+    try:
+        query = compile_detection(correlation, target)
+    except Unsupported as error:
+        pytest.skip(f"{target} {name}: unsupported: {error.message}")
+    return (
+        run_correlation(target, correlation, query, events, times, tags),
+        expected_groups(target, correlation, events, times, tags),
+        correlation,
+    )
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("target", sorted(TARGET_WINDOWS))
+def test_target_agrees_with_reference_under_its_window(target: str, name: str, tmp_path: Path) -> None:
+    got, expected, _ = _run(target, name, tmp_path)
+    assert got == expected
+    assert expected, "the case must make the rule report something"
+
+
+def test_the_cases_tell_windows_apart(tmp_path: Path) -> None:
+    """The events sit where sliding windows and bins disagree: a check against one is no check of the other."""
+    body, rules, placed = CASES["event_count"]
+    correlation = load(correlation_text(body, rules), tmp_path)
+    events, times = [e for _, e, _ in placed], [at(m) for m, _, _ in placed]
+    sliding = {group.key["Computer"] for group in correlate(correlation, events, times)}
+    bins = {group.key["Computer"] for group in correlate(correlation, events, times, window=Tumbling(KUSTO_ORIGIN))}
+    assert sliding == {"inside", "across", "edge"}
+    assert bins == {"inside"}
+
+
+def test_temporal_ordered_reference(tmp_path: Path) -> None:
+    body, rules, placed = CASES["temporal_ordered"]
+    correlation = load(correlation_text(body, rules), tmp_path)
+    groups = correlate(
+        correlation, [e for _, e, _ in placed], [at(m) for m, _, _ in placed], [t for _, _, t in placed], Sliding()
+    )
+    assert {group.key["Computer"] for group in groups} == {"in_order", "at_edge", "across_bins"}
+
+
+def test_same_file_base_rules_and_tests(tmp_path: Path) -> None:
+    text = PROCESS + "---\n" + correlation_text(
+        "  type: event_count\n  condition: {gte: 2}\n"
+        "siemc:\n  tests:\n    - name: two starts\n      events:\n"
+        "        - {time: '2026-01-01T10:00:00Z', Computer: h1, Image: 'C:\\x\\anydesk.exe'}\n"
+        "        - {time: '2026-01-01T10:03:00Z', Computer: h1, Image: 'C:\\x\\anydesk.exe'}\n"
+        "      expect: {groups: [{Computer: h1}]}\n"
+    )
+    path = tmp_path / "pair.yml"
+    loaded = parse_rule_file(text, path)
+    assert isinstance(loaded, Correlation)
+    assert [base.reference for base in loaded.bases] == ["rat_process"]
+    assert loaded.tests[0].groups == ({"Computer": "h1"},)
+
+
+@pytest.mark.parametrize(
+    ("body", "message", "line"),
+    [
+        ("  type: event_count\n  condition: {gte: 2}\n", "unknown rule 'nope'", 6),
+        ("  type: event_count\n  timespan: 10x\n  condition: {gte: 2}\n", "Timespan '10x' is invalid", None),
+        ("  type: value_count\n  condition: {gte: 2}\n", "without field reference", None),
+        ("  type: temporal_ordered\n  condition: {gte: 1}\n", "temporal_ordered: the condition", None),
+    ],
+)
+def test_load_errors_are_one_line_with_a_line(body: str, message: str, line: int | None, tmp_path: Path) -> None:
+    rules = "[nope]" if "unknown" in message else "[rat_process, rat_relay]"
+    text = correlation_text(body, rules).replace("  timespan: 10m\n  type: event_count\n  timespan: 10x", "  timespan: 10x\n  type: event_count")
+    if "10x" in body:
+        text = correlation_text(body.replace("  timespan: 10x\n", ""), rules).replace("timespan: 10m", "timespan: 10x")
+    with pytest.raises(SiemcError) as raised:
+        load(text, tmp_path)
+    assert message in raised.value.message
+    assert "\n" not in raised.value.message
+    assert raised.value.line is not None
+    if line is not None:
+        assert raised.value.line == line
