@@ -102,9 +102,16 @@ def _run_kql(
     times: Sequence[dt.datetime],
     tags: Sequence[str | None],
 ) -> set[ReportedGroup]:
-    from tests.checkers import kusto
+    from duckdb_kql.errors import KqlUnsupportedError
 
-    diagnostics = kusto.kusto_language().diagnostics(query)
+    from tests.checkers import kusto
+    from tests.engines import EngineUnavailable
+
+    try:
+        language = kusto.kusto_language()
+    except kusto.KustoLanguageUnavailable as error:
+        raise EngineUnavailable(str(error)) from error
+    diagnostics = language.diagnostics(query)
     if diagnostics:
         raise EngineRejected("Kusto.Language: " + "; ".join(str(d) for d in diagnostics))
     sources, placed = _placements("kql", correlation, tags)
@@ -128,7 +135,10 @@ def _run_kql(
                 kusto_row["EventData"] = _event_xml(kusto_row.get(_EVENT_FIELDS, {}))
             tables.setdefault(table.group(0), []).append(kusto_row)
     runnable = query.replace("count_distinctif(", "dcountif(").replace("count_distinct(", "dcount(")
-    rows = kusto.run_kql(runnable, tables, extra_columns=extra)
+    try:
+        rows = kusto.run_kql(runnable, tables, extra_columns=extra)
+    except KqlUnsupportedError as error:
+        raise EngineUnavailable(f"duckdb-kql cannot execute it: {error}") from error
     names = _group_columns(correlation)
     return {(tuple(str(row[name]) for name in names), _naive(row["siemc_window"])) for row in rows}
 

@@ -394,7 +394,7 @@ def _check_fields(correlation: Correlation, text: str) -> None:
                 )
 
 
-def _event_time(value: Any) -> datetime | None:
+def event_time(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, str):
@@ -428,7 +428,7 @@ def _parse_tests(specs: Any, correlation: Correlation, text: str) -> tuple[Corre
             if not isinstance(event, dict):
                 raise fail("an event is a mapping of Sigma field to value", index, "events", number)
             event = dict(event)
-            stamp = _event_time(event.pop("time", None))
+            stamp = event_time(event.pop("time", None))
             if stamp is None:
                 raise fail("an event needs `time`, an ISO 8601 time", index, "events", number)
             rule = event.pop("rule", None)
