@@ -13,6 +13,7 @@ categorisation guide.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from re import Pattern
 from typing import Any, ClassVar
 
@@ -39,9 +40,9 @@ from siemc.compile.backend import (
     plain_text,
     wildcard_regex,
 )
-from siemc.compile.lucene import lucene_regex
 from siemc.compile.correlation import Correlation
 from siemc.compile.correlation_target import CorrelationView, timespan_text
+from siemc.compile.lucene import lucene_regex
 from siemc.compile.placeholders import NamedListValue, literal_sigma_text
 from siemc.compile.target import Target
 
@@ -302,12 +303,17 @@ class Eql(Target):
         condition = correlation.condition
         op = condition.op.name
         if len(correlation.bases) != 1:
-            return "an event count over several rules: one event matching two of them counts twice, which a sequence step cannot say"
+            return (
+                "an event count over several rules: an event matching two of them counts twice,"
+                " which one sequence step cannot say"
+            )
         if op not in ("GT", "GTE"):
             return f"a sequence finds at least n events; an event count {op.lower()} a number has no EQL form"
         runs = condition.count + (1 if op == "GT" else 0)
         if not 1 <= runs <= EQL_MAX_RUNS:
-            return f"an event count of {runs} needs `with runs={runs}`; Elasticsearch takes 1 to {EQL_MAX_RUNS}"
+            return (
+                f"an event count of {runs} needs `with runs={runs}`; Elasticsearch takes 1 to {EQL_MAX_RUNS}"
+            )
         return None
 
     def correlation_context(self, view: CorrelationView) -> dict[str, Any]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-from enum import StrEnum
 from collections.abc import Callable, Sequence
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -510,7 +510,9 @@ def _eval_correlation(correlation: Any, events: Path) -> None:
         stamp = event_time(event.pop("time", None))
         tag = event.pop("rule", None)
         if stamp is None or (tag is not None and tag not in references):
-            why = "has no `time` (ISO 8601)" if stamp is None else f"names no rule of the correlation: {tag!r}"
+            why = (
+                "has no `time` (ISO 8601)" if stamp is None else f"names no rule of the correlation: {tag!r}"
+            )
             _report([Diagnostic(events, f"event {index} {why}")])
             raise typer.Exit(EXIT_RULE_ERROR)
         plain.append(event)

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from siemc.backends import get_target
+
 from siemc.compile.correlation import Correlation
 from siemc.compile.target import Source
 from siemc.verify.correlate import KUSTO_ORIGIN, Group, Sliding, Tumbling, Window, correlate, group_key, hits
@@ -55,9 +56,7 @@ def _placements(
             sources.append(source)
         of_base.append(sources.index(source))
     references = [base.reference for base in correlation.bases]
-    placed = [
-        [of_base[references.index(tag)]] if tag is not None else sorted(set(of_base)) for tag in tags
-    ]
+    placed = [[of_base[references.index(tag)]] if tag is not None else sorted(set(of_base)) for tag in tags]
     return sources, placed
 
 
@@ -151,7 +150,9 @@ def _group_columns(correlation: Correlation) -> tuple[str, ...]:
 
 def _naive(value: Any) -> dt.datetime:
     assert isinstance(value, dt.datetime), value
-    return value.replace(tzinfo=None) if value.tzinfo is None else value.astimezone(dt.UTC).replace(tzinfo=None)
+    return (
+        value.replace(tzinfo=None) if value.tzinfo is None else value.astimezone(dt.UTC).replace(tzinfo=None)
+    )
 
 
 def _run_eql(

@@ -160,12 +160,15 @@ def test_target_agrees_with_reference_under_its_window(target: str, name: str, t
 
 
 def test_the_cases_tell_windows_apart(tmp_path: Path) -> None:
-    """The events sit where sliding windows and bins disagree: a check against one is no check of the other."""
+    """The events sit where sliding windows and bins disagree: a check under one is none of the other."""
     body, rules, placed = CASES["event_count"]
     correlation = load(correlation_text(body, rules), tmp_path)
     events, times = [e for _, e, _ in placed], [at(m) for m, _, _ in placed]
     sliding = {group.key["Computer"] for group in correlate(correlation, events, times)}
-    bins = {group.key["Computer"] for group in correlate(correlation, events, times, window=Tumbling(KUSTO_ORIGIN))}
+    bins = {
+        group.key["Computer"]
+        for group in correlate(correlation, events, times, window=Tumbling(KUSTO_ORIGIN))
+    }
     assert sliding == {"inside", "across", "edge"}
     assert bins == {"inside"}
 
@@ -174,18 +177,26 @@ def test_temporal_ordered_reference(tmp_path: Path) -> None:
     body, rules, placed = CASES["temporal_ordered"]
     correlation = load(correlation_text(body, rules), tmp_path)
     groups = correlate(
-        correlation, [e for _, e, _ in placed], [at(m) for m, _, _ in placed], [t for _, _, t in placed], Sliding()
+        correlation,
+        [e for _, e, _ in placed],
+        [at(m) for m, _, _ in placed],
+        [t for _, _, t in placed],
+        Sliding(),
     )
     assert {group.key["Computer"] for group in groups} == {"in_order", "at_edge", "across_bins"}
 
 
 def test_same_file_base_rules_and_tests(tmp_path: Path) -> None:
-    text = PROCESS + "---\n" + correlation_text(
-        "  type: event_count\n  condition: {gte: 2}\n"
-        "siemc:\n  tests:\n    - name: two starts\n      events:\n"
-        "        - {time: '2026-01-01T10:00:00Z', Computer: h1, Image: 'C:\\x\\anydesk.exe'}\n"
-        "        - {time: '2026-01-01T10:03:00Z', Computer: h1, Image: 'C:\\x\\anydesk.exe'}\n"
-        "      expect: {groups: [{Computer: h1}]}\n"
+    text = (
+        PROCESS
+        + "---\n"
+        + correlation_text(
+            "  type: event_count\n  condition: {gte: 2}\n"
+            "siemc:\n  tests:\n    - name: two starts\n      events:\n"
+            "        - {time: '2026-01-01T10:00:00Z', Computer: h1, Image: 'C:\\x\\anydesk.exe'}\n"
+            "        - {time: '2026-01-01T10:03:00Z', Computer: h1, Image: 'C:\\x\\anydesk.exe'}\n"
+            "      expect: {groups: [{Computer: h1}]}\n"
+        )
     )
     path = tmp_path / "pair.yml"
     loaded = parse_rule_file(text, path)
@@ -195,23 +206,31 @@ def test_same_file_base_rules_and_tests(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "message", "line"),
+    ("rules", "body", "message", "line"),
     [
-        ("  type: event_count\n  condition: {gte: 2}\n", "unknown rule 'nope'", 6),
-        ("  type: event_count\n  timespan: 10x\n  condition: {gte: 2}\n", "Timespan '10x' is invalid", None),
-        ("  type: value_count\n  condition: {gte: 2}\n", "without field reference", None),
-        ("  type: temporal_ordered\n  condition: {gte: 1}\n", "temporal_ordered: the condition", None),
+        ("[nope]", "  type: event_count\n  condition: {gte: 2}\n", "unknown rule 'nope'", 6),
+        ("[rat_process]", "  type: value_count\n  condition: {gte: 2}\n", "without field reference", 5),
+        (
+            "[rat_process, rat_relay]",
+            "  type: temporal_ordered\n  condition: {gte: 1}\n",
+            "temporal_ordered:",
+            10,
+        ),
     ],
 )
-def test_load_errors_are_one_line_with_a_line(body: str, message: str, line: int | None, tmp_path: Path) -> None:
-    rules = "[nope]" if "unknown" in message else "[rat_process, rat_relay]"
-    text = correlation_text(body, rules).replace("  timespan: 10m\n  type: event_count\n  timespan: 10x", "  timespan: 10x\n  type: event_count")
-    if "10x" in body:
-        text = correlation_text(body.replace("  timespan: 10x\n", ""), rules).replace("timespan: 10m", "timespan: 10x")
+def test_load_errors_are_one_line_with_a_line(
+    rules: str, body: str, message: str, line: int, tmp_path: Path
+) -> None:
     with pytest.raises(SiemcError) as raised:
-        load(text, tmp_path)
+        load(correlation_text(body, rules), tmp_path)
     assert message in raised.value.message
     assert "\n" not in raised.value.message
-    assert raised.value.line is not None
-    if line is not None:
-        assert raised.value.line == line
+    assert raised.value.line == line
+
+
+def test_a_bad_timespan_is_an_error_with_its_line(tmp_path: Path) -> None:
+    text = correlation_text("  type: event_count\n  condition: {gte: 2}\n").replace("10m", "10x")
+    with pytest.raises(SiemcError) as raised:
+        load(text, tmp_path)
+    assert raised.value.message == "Timespan '10x' is invalid."
+    assert raised.value.line == 8

@@ -483,8 +483,11 @@ def build(
             hashed = path.as_posix().encode() + b"\0" + data
             for other in others:
                 other_data = contents[other]
-                hashed += b"\0" + other.as_posix().encode() + b"\0" + (
-                    other_data if isinstance(other_data, bytes) else b""
+                hashed += (
+                    b"\0"
+                    + other.as_posix().encode()
+                    + b"\0"
+                    + (other_data if isinstance(other_data, bytes) else b"")
                 )
             rule_hash = hashlib.sha256(hashed).hexdigest()
             if site.is_default:

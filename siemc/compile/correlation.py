@@ -218,7 +218,9 @@ def _documents(text: str) -> list[tuple[int, str]]:
         end = starts[index + 1] if index + 1 < len(starts) else len(lines)
         body_start = start + 1 if index > 0 else start
         body = "\n".join(lines[body_start:end])
-        if body.strip() and not all(not line.strip() or line.lstrip().startswith("#") for line in lines[body_start:end]):
+        if body.strip() and not all(
+            not line.strip() or line.lstrip().startswith("#") for line in lines[body_start:end]
+        ):
             documents.append((body_start, "\n" * body_start + body))
     return documents
 
@@ -289,7 +291,8 @@ def _parse_correlation(
         raise SiemcError(message, locate_message(text, message) or line_of(text, "correlation:")) from None
     if not isinstance(sigma.condition, SigmaCorrelationCondition) or sigma.rules is None:
         raise SiemcError(
-            "extended correlation conditions (rule expressions) are not supported", line_of(text, "condition:")
+            "extended correlation conditions (rule expressions) are not supported",
+            line_of(text, "condition:"),
         )
     _check_condition(sigma, text)
     bases, related = _resolve(sigma, text, path, local, site, library)
@@ -316,16 +319,18 @@ def _check_condition(sigma: SigmaCorrelationRule, text: str) -> None:
         condition.op == SigmaCorrelationConditionOperator.GTE and condition.count == rules
     ):
         raise SiemcError(
-            f"temporal_ordered: the condition can only be that all {rules} rules match in order (gte: {rules})",
+            f"temporal_ordered: the condition can only be that all {rules} rules match in order"
+            f" (gte: {rules})",
             where,
         )
     if sigma.type == SigmaCorrelationType.VALUE_PERCENTILE:
         percentile = condition.percentile
         if percentile is None or not 0 < percentile <= 100:
             raise SiemcError("value_percentile: the condition needs `percentile` between 1 and 100", where)
-    if sigma.type in COUNTING_TYPES and sigma.type != SigmaCorrelationType.EVENT_COUNT:
-        if not isinstance(condition.fieldref, str):
-            raise SiemcError(f"{sigma.type.name.lower()}: the condition's `field` must be one field name", where)
+    if sigma.type in COUNTING_TYPES - {SigmaCorrelationType.EVENT_COUNT} and not isinstance(
+        condition.fieldref, str
+    ):
+        raise SiemcError(f"{sigma.type.name.lower()}: the condition's `field` must be one field name", where)
     if sigma.type == SigmaCorrelationType.EVENT_COUNT and condition.fieldref:
         raise SiemcError("event_count: the condition takes no `field`", where)
 
@@ -350,7 +355,11 @@ def _resolve(
             if located is not None and located[0] != path:
                 other_path, other_text = located
                 if "correlation:" in other_text:
-                    raise SiemcError(f"rule '{name}' is a correlation rule: correlations of correlations are not supported", where)
+                    raise SiemcError(
+                        f"rule '{name}' is a correlation rule: correlations of correlations are not"
+                        " supported",
+                        where,
+                    )
                 try:
                     found = parse_rule(other_text, other_path, site)
                 except SiemcError as error:
@@ -359,7 +368,8 @@ def _resolve(
                 related.append(other_path)
         if found is None:
             raise SiemcError(
-                f"unknown rule '{name}': no rule in this file or among the build's rule files has this name or id",
+                f"unknown rule '{name}': no rule in this file or among the build's rule files has"
+                " this name or id",
                 where,
             )
         if any(base.reference == name for base in bases):
@@ -375,7 +385,8 @@ def _resolve(
         missing = [b.reference for b in bases if all(r.reference != b.reference for r in alias.mapping)]
         if missing:
             raise SiemcError(
-                f"alias '{alias.alias}' gives no field for rule '{missing[0]}'", line_of(text, f"{alias.alias}:")
+                f"alias '{alias.alias}' gives no field for rule '{missing[0]}'",
+                line_of(text, f"{alias.alias}:"),
             )
     return tuple(bases), tuple(related)
 
@@ -409,7 +420,9 @@ def event_time(value: Any) -> datetime | None:
 def _parse_tests(specs: Any, correlation: Correlation, text: str) -> tuple[CorrelationTest, ...]:
     def fail(message: str, *key_path: str | int) -> SiemcError:
         where = ".".join(map(str, ("tests", *key_path)))
-        return SiemcError(f"{EXTENSION_KEY}.{where}: {message}", yaml_line_in(text, (EXTENSION_KEY, "tests", *key_path)))
+        return SiemcError(
+            f"{EXTENSION_KEY}.{where}: {message}", yaml_line_in(text, (EXTENSION_KEY, "tests", *key_path))
+        )
 
     if not isinstance(specs, list):
         raise fail("expected a list of tests")
@@ -433,26 +446,47 @@ def _parse_tests(specs: Any, correlation: Correlation, text: str) -> tuple[Corre
                 raise fail("an event needs `time`, an ISO 8601 time", index, "events", number)
             rule = event.pop("rule", None)
             if rule is not None and rule not in references:
-                raise fail(f"unknown rule {rule!r} (the rules: {', '.join(sorted(references))})", index, "events", number)
+                raise fail(
+                    f"unknown rule {rule!r} (the rules: {', '.join(sorted(references))})",
+                    index,
+                    "events",
+                    number,
+                )
             events.append(event)
             times.append(stamp)
             rules.append(rule)
         expect = spec["expect"]
-        if not isinstance(expect, dict) or set(expect) != {"groups"} or not isinstance(expect["groups"], list):
-            raise fail("`expect` is `{groups: [...]}`: the group-by values of each group reported", index, "expect")
+        if (
+            not isinstance(expect, dict)
+            or set(expect) != {"groups"}
+            or not isinstance(expect["groups"], list)
+        ):
+            raise fail(
+                "`expect` is `{groups: [...]}`: the group-by values of each group reported", index, "expect"
+            )
         groups = []
         for number, group in enumerate(expect["groups"]):
             if not isinstance(group, dict) or set(group) != set(correlation.group_by):
                 raise fail(
-                    f"a group gives the value of each group-by field ({', '.join(correlation.group_by) or 'none'})",
-                    index, "expect", "groups", number,
+                    "a group gives the value of each group-by field"
+                    f" ({', '.join(correlation.group_by) or 'none'})",
+                    index,
+                    "expect",
+                    "groups",
+                    number,
                 )
             groups.append({str(k): str(v) for k, v in group.items()})
-        tests.append(CorrelationTest(str(spec["name"]), tuple(events), tuple(times), tuple(rules), tuple(groups), index))
+        tests.append(
+            CorrelationTest(
+                str(spec["name"]), tuple(events), tuple(times), tuple(rules), tuple(groups), index
+            )
+        )
     return tuple(tests)
 
 
-def load_rule_file(path: Path, site: SiteConfig = DEFAULT, library: RuleLibrary | None = None) -> Detection | Correlation:
+def load_rule_file(
+    path: Path, site: SiteConfig = DEFAULT, library: RuleLibrary | None = None
+) -> Detection | Correlation:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:

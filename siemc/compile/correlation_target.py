@@ -61,7 +61,8 @@ class CorrelationView:
 def column_names(correlation: Correlation) -> tuple[str, ...]:
     """The output column of each group-by field: its name when it is an identifier, else `group<N>`."""
     return tuple(
-        name if _IDENTIFIER.fullmatch(name) else f"group{index}" for index, name in enumerate(correlation.group_by)
+        name if _IDENTIFIER.fullmatch(name) else f"group{index}"
+        for index, name in enumerate(correlation.group_by)
     )
 
 
@@ -76,13 +77,15 @@ def _native(target: Target, correlation: Correlation, base_index: int, name: str
 
 
 def correlation_view(target: Target, correlation: Correlation) -> CorrelationView:
-    bases = []
+    bases: list[BaseView] = []
     for index, base in enumerate(correlation.bases):
         try:
             source, context = target.select(base.detection)
         except Unsupported as error:
             raise Unsupported(f"rule '{base.reference}': {error.message}") from None
-        group_fields = tuple(_native(target, correlation, index, name, source) for name in correlation.group_by)
+        group_fields = tuple(
+            _native(target, correlation, index, name, source) for name in correlation.group_by
+        )
         value = correlation.value_field
         value_field = _native(target, correlation, index, value, source) if value else None
         label = re.sub(r"\W", "_", base.reference, flags=re.ASCII)
@@ -137,7 +140,8 @@ def render_correlation(target: Target, correlation: Correlation) -> tuple[str, s
         "title": rule.title,
         "rule_id": str(rule.id) if rule.id else "",
         "attack_ids": correlation.attack_ids,
-        "severity": correlation.extension.metadata.severity or (rule.level.name.lower() if rule.level else ""),
+        "severity": correlation.extension.metadata.severity
+        or (rule.level.name.lower() if rule.level else ""),
         "source_path": posixpath.normpath(correlation.path.as_posix()),
         "target": target,
         "summary": summary(correlation),
@@ -160,7 +164,9 @@ def summary(correlation: Correlation) -> str:
         what = f"{op} {condition.count} of {rules}"
     else:
         field = f"({correlation.value_field})" if correlation.value_field else ""
-        percentile = f" p{condition.percentile}" if correlation.kind == SigmaCorrelationType.VALUE_PERCENTILE else ""
+        percentile = (
+            f" p{condition.percentile}" if correlation.kind == SigmaCorrelationType.VALUE_PERCENTILE else ""
+        )
         what = f"{kind}{field}{percentile} {op} {condition.count} over {rules}"
     return f"{kind}: {what}{by} within {correlation.sigma.timespan.spec}"
 

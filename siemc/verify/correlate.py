@@ -125,7 +125,9 @@ def hits(
 ) -> list[Hit]:
     """Step 1: every (event, base rule) pair where the base rule matches the event."""
     evaluators = [
-        Evaluator.for_detection(base.detection, correlation.site.evaluation_values(), empty_is_null=empty_is_null)
+        Evaluator.for_detection(
+            base.detection, correlation.site.evaluation_values(), empty_is_null=empty_is_null
+        )
         for base in correlation.bases
     ]
     found = []
@@ -204,7 +206,7 @@ def correlate(
     events: Sequence[Event],
     times: Sequence[datetime],
     tags: Sequence[str | None] | None = None,
-    window: Window = Sliding(),  # noqa: B008 (a frozen, field-less value)
+    window: Window = Sliding(),
     empty_is_null: bool = False,
 ) -> list[Group]:
     """The groups the correlation reports over the events, under a window semantics."""

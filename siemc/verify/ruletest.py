@@ -90,7 +90,7 @@ def run_correlation_tests(
     outcomes = []
     for test in correlation.tests:
         groups = correlate(correlation, test.events, test.times, test.rules)
-        got = sorted((tuple(sorted(g.key.items())) for g in groups))
+        got = sorted(tuple(sorted(g.key.items())) for g in groups)
         wanted = sorted(tuple(sorted(g.items())) for g in test.groups)
         error = None
         if got != wanted:
@@ -118,7 +118,9 @@ def run_correlation_tests(
                     verdicts.append((UNAVAILABLE, f"no engine runs {target} correlation queries"))
                     continue
                 try:
-                    got_groups = engines.correlation_run(target, correlation, query, test.events, test.times, test.rules)
+                    got_groups = engines.correlation_run(
+                        target, correlation, query, test.events, test.times, test.rules
+                    )
                 except engines.unavailable as error:
                     verdicts.append((UNAVAILABLE, str(error)))
                     continue
@@ -130,7 +132,11 @@ def run_correlation_tests(
                     verdicts.append((AGREES, ""))
                 else:
                     verdicts.append(
-                        (DISAGREES, f"reports {sorted(got_groups)}, the reference under its window {sorted(wanted_groups)}")
+                        (
+                            DISAGREES,
+                            f"reports {sorted(got_groups)}, the reference under its window"
+                            f" {sorted(wanted_groups)}",
+                        )
                     )
         for outcome, verdict in zip(outcomes, verdicts, strict=True):
             outcome.targets[target] = verdict
@@ -257,5 +263,7 @@ def load_target_engines() -> TargetEngines | None:
         unavailable=module.EngineUnavailable,
         correlation_run=correlation_module.run_correlation if correlation_module else None,
         correlation_expected=correlation_module.expected_groups if correlation_module else None,
-        correlation_targets=frozenset(correlation_module.TARGET_WINDOWS) if correlation_module else frozenset(),
+        correlation_targets=frozenset(correlation_module.TARGET_WINDOWS)
+        if correlation_module
+        else frozenset(),
     )
