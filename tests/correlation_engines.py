@@ -36,7 +36,11 @@ from tests.engines import (
 from tests.native import native_event, nest
 
 # How each target cuts time; a target missing here has no engine for correlation queries yet.
-TARGET_WINDOWS: Mapping[str, Window] = {"kql": Tumbling(KUSTO_ORIGIN), "eql": Sliding()}
+TARGET_WINDOWS: Mapping[str, Window] = {
+    "kql": Tumbling(KUSTO_ORIGIN),
+    "spl": Tumbling(),  # bin _time: spans from the epoch (the model's time zone is UTC)
+    "eql": Sliding(),
+}
 # Data models where a string is never null (Kusto columns): the reference reads a missing one as "".
 _EMPTY_IS_NULL = frozenset({"kql"})
 
@@ -91,6 +95,8 @@ def run_correlation(
         return _run_kql(correlation, query, events, times, tags)
     if target_name == "eql":
         return _run_eql(correlation, query, events, times, tags)
+    if target_name == "spl":
+        return _run_spl(correlation, query, events, times, tags)
     raise KeyError(f"no correlation engine for {target_name}")
 
 
@@ -185,3 +191,30 @@ def _run_eql(
         if hit.order in orders and key is not None:
             keys.add((key, None))
     return keys
+
+
+def _run_spl(
+    correlation: Correlation,
+    query: str,
+    events: Sequence[Mapping[str, Any]],
+    times: Sequence[dt.datetime],
+    tags: Sequence[str | None],
+) -> set[ReportedGroup]:
+    """The SPL model (tests/models/spl.py) over every event of every base rule's source."""
+    from tests.models import spl
+    from tests.models.common import ModelSyntaxError
+
+    sources, placed = _placements("spl", correlation, tags)
+    rows: list[dict[str, Any]] = []
+    for event, time, where in zip(events, times, placed, strict=True):
+        for index in where:
+            source = sources[index]
+            row = {**source.selector_fields, **native_event(dict(event), source, "spl")}
+            row[source.time_field] = time.astimezone(dt.UTC)
+            rows.append(row)
+    try:
+        result = spl.run(query, rows, max(times))
+    except ModelSyntaxError as error:
+        raise EngineRejected(f"spl model: {error}") from error
+    names = _group_columns(correlation)
+    return {(tuple(str(row.fields[name]) for name in names), _naive(row.fields["_time"])) for row in result}
