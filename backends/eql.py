@@ -40,8 +40,8 @@ from siemc.compile.backend import (
     plain_text,
     wildcard_regex,
 )
-from siemc.compile.correlation import Correlation
-from siemc.compile.correlation_target import CorrelationView, timespan_text
+from siemc.compile.correlation import Correlation, timespan_text
+from siemc.compile.correlation_target import CorrelationView
 from siemc.compile.lucene import lucene_regex
 from siemc.compile.placeholders import NamedListValue, literal_sigma_text
 from siemc.compile.target import Target

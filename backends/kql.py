@@ -20,7 +20,8 @@ from sigma.conversion.state import ConversionState
 from sigma.types import SigmaString
 
 from siemc.compile.backend import SiemcBackend, plain_text
-from siemc.compile.correlation_target import CorrelationView, timespan_text
+from siemc.compile.correlation import timespan_text
+from siemc.compile.correlation_target import CorrelationView
 from siemc.compile.placeholders import NamedListValue
 from siemc.compile.regex import re2_regex
 from siemc.compile.rule import Detection

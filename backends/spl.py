@@ -36,7 +36,8 @@ from siemc.compile.backend import (
     SiemcBackend,
     end_of_value_anchors,
 )
-from siemc.compile.correlation_target import CorrelationView, timespan_text
+from siemc.compile.correlation import timespan_text
+from siemc.compile.correlation_target import CorrelationView
 from siemc.compile.placeholders import NamedListValue
 from siemc.compile.target import Source, Target, UnmappedField
 from siemc.diagnostics import Unsupported

@@ -171,7 +171,8 @@ class Correlation:
             "references": list(rule.references),
             "falsepositives": list(rule.falsepositives),
             "logsource": {},
-            "lookback": None,
+            # A scheduled run reads at least one window of the correlation.
+            "lookback": timespan_text(self.timespan_seconds),
             "correlation": {
                 "type": self.kind.name.lower(),
                 "rules": [base.reference for base in self.bases],
@@ -179,6 +180,14 @@ class Correlation:
                 "timespan": self.sigma.timespan.spec,
             },
         }
+
+
+def timespan_text(seconds: int) -> str:
+    """A duration in the largest whole unit of s, m, h, d (`10m`, `2h`, `7d`, `90s`)."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def is_correlation_text(text: str) -> bool:

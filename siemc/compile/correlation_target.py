@@ -113,21 +113,13 @@ def correlation_view(target: Target, correlation: Correlation) -> CorrelationVie
     )
 
 
-def timespan_text(seconds: int) -> str:
-    """A duration in the largest whole unit of s, m, h, d (`10m`, `2h`, `7d`, `90s`)."""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
 @cache
 def _template(target_name: str) -> Template:
     return _environment().get_template(f"{target_name}/correlation.j2")
 
 
 def render_correlation(target: Target, correlation: Correlation) -> tuple[str, str]:
-    """The correlation query and the name of the source it reads (the first base rule's)."""
+    """The correlation query and the name of the source it reads."""
     reason = correlation_unsupported(target, correlation)
     if reason:
         raise Unsupported(reason)
@@ -148,7 +140,10 @@ def render_correlation(target: Target, correlation: Correlation) -> tuple[str, s
     }
     context.update(target.correlation_context(view))
     text = target.finish(_template(target.name).render(context))
-    return text, view.bases[0].source.name
+    # The source the query reads; when the base rules read several, their names: no artifact then
+    # narrows the rule to one of them (an Elastic rule's index, say).
+    names = list(dict.fromkeys(base.source.name for base in view.bases))
+    return text, " + ".join(names)
 
 
 def summary(correlation: Correlation) -> str:
