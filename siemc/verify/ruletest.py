@@ -58,6 +58,24 @@ class TestOutcome:
         )
 
 
+class NamedTest(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+class TestRun(Protocol):
+    """What reports read of a test's outcome, a rule's or a correlation rule's."""
+
+    @property
+    def test(self) -> NamedTest: ...
+
+    @property
+    def reference_error(self) -> str | None: ...
+
+    @property
+    def targets(self) -> dict[str, tuple[str, str]]: ...
+
+
 @dataclass
 class CorrelationTestOutcome:
     """A correlation rule's test: the reference's groups against the expected ones, then each target's."""
