@@ -3,7 +3,9 @@ on events placed inside, across and outside window edges (tests/correlation_engi
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -234,3 +236,64 @@ def test_a_bad_timespan_is_an_error_with_its_line(tmp_path: Path) -> None:
         load(text, tmp_path)
     assert raised.value.message == "Timespan '10x' is invalid."
     assert raised.value.line == 8
+
+
+# -- the README's example -------------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+README = REPO / "README.md"
+EXAMPLE = Path("tests/rules/correlation/failed_logons.yml")
+_EXAMPLE_SECTION = re.compile(
+    r"(### Correlation example per SIEM \(tests/rules/correlation/failed_logons\.yml\)\n\n)(.*?)"
+    r"(<!-- correlation-example-end -->)",
+    re.DOTALL,
+)
+
+
+def example_blocks() -> str:
+    """The example rendered for every target, as the README shows it (run from the repository root)."""
+    from siemc.backends import TARGET_NAMES
+
+    from siemc.compile.correlation import folder_library, load_rule_file
+
+    correlation = load_rule_file(REPO / EXAMPLE, library=folder_library([REPO / EXAMPLE.parent]))
+    assert isinstance(correlation, Correlation)
+    correlation = dataclasses.replace(correlation, path=EXAMPLE)
+    parts = []
+    for target in TARGET_NAMES:
+        try:
+            text = compile_detection(correlation, target)
+        except Unsupported as error:
+            parts.append(f"#### `{target}`\n\nunsupported: {error.message}\n\n")
+            continue
+        parts.append(f"#### `{target}`\n\n```{target}\n{text}```\n\n")
+    return "".join(parts)
+
+
+def _with_example(text: str) -> str:
+    return _EXAMPLE_SECTION.sub(lambda m: m[1] + example_blocks() + m[3], text)
+
+
+def test_readme_shows_the_correlation_example_as_compiled() -> None:
+    text = README.read_text(encoding="utf-8")
+    assert _EXAMPLE_SECTION.search(text)
+    assert text == _with_example(text), "README example is stale: run python -m tests.test_correlation"
+
+
+def test_the_readme_example_passes_its_tests() -> None:
+    from siemc.compile.correlation import folder_library, load_rule_file
+    from siemc.verify.ruletest import load_target_engines, run_correlation_tests
+
+    correlation = load_rule_file(REPO / EXAMPLE, library=folder_library([REPO / EXAMPLE.parent]))
+    assert isinstance(correlation, Correlation)
+    outcomes = run_correlation_tests(
+        correlation, ["kql", "spl", "eql"], load_target_engines(), compile_detection
+    )
+    assert len(outcomes) == 2
+    for outcome in outcomes:
+        assert outcome.reference_error is None
+        assert {verdict for verdict, _ in outcome.targets.values()} == {"ok"}, outcome.targets
+
+
+if __name__ == "__main__":
+    README.write_text(_with_example(README.read_text(encoding="utf-8")), encoding="utf-8")

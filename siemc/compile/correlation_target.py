@@ -139,7 +139,7 @@ def render_correlation(target: Target, correlation: Correlation) -> tuple[str, s
         "summary": summary(correlation),
     }
     context.update(target.correlation_context(view))
-    text = target.finish(_template(target.name).render(context))
+    text = target.finish(_template(target.name).render(context).rstrip("\n") + "\n")
     # The source the query reads; when the base rules read several, their names: no artifact then
     # narrows the rule to one of them (an Elastic rule's index, say).
     names = list(dict.fromkeys(base.source.name for base in view.bases))
