@@ -286,6 +286,7 @@ class Eql(Target):
     siem = "Elastic Security (EQL)"
     file_extension = "eql"
     backend_class = EqlBackend
+    computes_derived_columns = False  # EQL lists derived columns as a triage comment only
     # Correlation rules: `sequence by ... with maxspan=`, whose window starts at the sequence's first
     # event, as the reference's; a count of one rule's events is a step repeated `with runs=`.
     correlation_unsupported_types: ClassVar[Mapping[str, str]] = {

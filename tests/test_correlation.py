@@ -297,3 +297,53 @@ def test_the_readme_example_passes_its_tests() -> None:
 
 if __name__ == "__main__":
     README.write_text(_with_example(README.read_text(encoding="utf-8")), encoding="utf-8")
+
+
+CATEGORIES = """title: Remote access tool by category
+name: rat_category
+status: test
+logsource: {category: process_creation, product: windows}
+detection:
+  selection:
+    Image|endswith: ['\\\\anydesk.exe', '\\\\teamviewer.exe', '\\\\tvnserver.exe', '\\\\rustdesk.exe']
+  condition: selection
+siemc:
+  derive:
+    RATCategory:
+      cases:
+        - when: {Image|endswith: ['\\\\anydesk.exe', '\\\\teamviewer.exe']}
+          then: Commercial
+        - when: {Image|endswith: '\\\\tvnserver.exe'}
+          then: VNC
+      else: Other
+"""
+
+
+@pytest.mark.parametrize("target", ["kql", "spl"])
+def test_value_count_of_a_derived_column(target: str, tmp_path: Path) -> None:
+    """A correlation may count the values of a base rule's derived column (a category)."""
+    (tmp_path / "categories.yml").write_text(CATEGORIES)
+    body = "  type: value_count\n  condition: {gte: 3, field: RATCategory}\n"
+    correlation = load(correlation_text(body, "[rat_category]"), tmp_path)
+    placed = [
+        (1, process("three", "anydesk.exe")),
+        (2, process("three", "teamviewer.exe")),
+        (3, process("three", "tvnserver.exe")),
+        (4, process("three", "rustdesk.exe")),
+        (1, process("two", "anydesk.exe")),
+        (2, process("two", "teamviewer.exe")),
+        (3, process("two", "rustdesk.exe")),
+    ]
+    events, times, tags = [e for _, e in placed], [at(m) for m, _ in placed], [None] * len(placed)
+    query = compile_detection(correlation, target)
+    expected = expected_groups(target, correlation, events, times, tags)
+    assert {key for key, _ in expected} == {("three",)}
+    assert run_correlation(target, correlation, query, events, times, tags) == expected
+
+
+def test_eql_cannot_group_by_a_derived_column(tmp_path: Path) -> None:
+    (tmp_path / "categories.yml").write_text(CATEGORIES)
+    text = correlation_text("  type: event_count\n  condition: {gte: 2}\n", "[rat_category]")
+    correlation = load(text.replace("group-by: [Computer]", "group-by: [RATCategory]"), tmp_path)
+    with pytest.raises(Unsupported, match="cannot compute the derived column RATCategory"):
+        compile_detection(correlation, "eql")

@@ -19,7 +19,7 @@ from jinja2 import Template
 from sigma.correlations import SigmaCorrelationConditionOperator, SigmaCorrelationType
 
 from siemc.compile.correlation import Correlation
-from siemc.compile.target import Source, Target, _environment
+from siemc.compile.target import DerivedView, Source, Target, _environment
 from siemc.diagnostics import Unsupported
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -44,6 +44,7 @@ class BaseView:
     pipes: tuple[str, ...]
     group_fields: tuple[str, ...]  # native names of the group-by fields, in group-by order
     value_field: str | None  # native name of the aggregated field (value_* types)
+    derived: tuple[DerivedView, ...] = ()  # the base rule's derived columns those fields name
 
 
 @dataclass(frozen=True)
@@ -66,9 +67,17 @@ def column_names(correlation: Correlation) -> tuple[str, ...]:
     )
 
 
-def _native(target: Target, correlation: Correlation, base_index: int, name: str, source: Source) -> str:
+def _native(
+    target: Target, correlation: Correlation, base_index: int, name: str, source: Source, derived: set[str]
+) -> str:
     base = correlation.bases[base_index]
     field = correlation.field_for(base, name)
+    if field in derived:
+        if not target.computes_derived_columns:
+            raise Unsupported(
+                f"{target.name} cannot compute the derived column {field} of rule '{base.reference}'"
+            )
+        return field
     native = target.native_column(field, source, set())
     if native is None:
         raise Unsupported(f"field {field} of rule '{base.reference}' has no column in {source.name}")
@@ -83,11 +92,18 @@ def correlation_view(target: Target, correlation: Correlation) -> CorrelationVie
             source, context = target.select(base.detection)
         except Unsupported as error:
             raise Unsupported(f"rule '{base.reference}': {error.message}") from None
+        derived_views = context["derived_by_name"]
         group_fields = tuple(
-            _native(target, correlation, index, name, source) for name in correlation.group_by
+            _native(target, correlation, index, name, source, set(derived_views))
+            for name in correlation.group_by
         )
         value = correlation.value_field
-        value_field = _native(target, correlation, index, value, source) if value else None
+        value_field = (
+            _native(target, correlation, index, value, source, set(derived_views)) if value else None
+        )
+        # The derived columns a correlation field reads, computed in the base rule's part of the query.
+        used = {*group_fields, *([value_field] if value_field else [])}
+        derived = tuple(view for name, view in derived_views.items() if name in used)
         label = re.sub(r"\W", "_", base.reference, flags=re.ASCII)
         if any(other.label == label for other in bases):
             label = f"{label}_{index}"
@@ -100,6 +116,7 @@ def correlation_view(target: Target, correlation: Correlation) -> CorrelationVie
                 tuple(context["pipes"]),
                 group_fields,
                 value_field,
+                derived,
             )
         )
     condition = correlation.condition

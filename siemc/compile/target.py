@@ -234,6 +234,8 @@ class Target:
     native_field_name: ClassVar[re.Pattern[str]] = re.compile(r"[A-Za-z_@#][\w.@#\-]*")
     native_field_hint: ClassVar[str] = "a plain or dotted field name"
 
+    # Whether a correlation query can compute a base rule's derived columns (to group or count them).
+    computes_derived_columns: ClassVar[bool] = True
     # Correlation rules (siemc/compile/correlation_target.py): each correlation type the target cannot
     # say exactly, with the reason; keyed by the type's name (event_count, temporal_ordered, ...).
     correlation_unsupported_types: ClassVar[Mapping[str, str]] = {

@@ -3,8 +3,9 @@
 1. Each event is tested against the base rules (only against the one it is tagged with, when it is):
    every base rule it matches makes one *hit* (time, base rule, event).
 2. A hit's group is the value of each group-by field in its event, read through the field aliases of
-   its base rule. Values compare as text, exactly (case-sensitive). A hit missing a group-by field,
-   or holding the empty string there, is in no group.
+   its base rule (a field may be a derived column of the base rule: its value for the event).
+   Values compare as text, exactly (case-sensitive). A hit missing a group-by field, or holding the
+   empty string there, is in no group.
 3. The hits of a group are cut into windows. The reference window is a *sliding* one anchored on
    each hit: the hits at or after the anchor and at most `timespan` after it (both ends included).
    Targets whose SIEM cuts time otherwise are checked against the same rule under their own window
@@ -137,7 +138,10 @@ def hits(
             if tag is not None and tag != base.reference:
                 continue
             if evaluator.matches(event):
-                found.append(Hit(order, time, index, event))
+                # A correlation field may name a derived column of the base rule: its value is the
+                # column's for this event.
+                derived = evaluator.derived(event)
+                found.append(Hit(order, time, index, {**event, **derived} if derived else event))
     return found
 
 
