@@ -40,6 +40,7 @@ TARGET_WINDOWS: Mapping[str, Window] = {
     "kql": Tumbling(KUSTO_ORIGIN),
     "spl": Tumbling(),  # bin _time: spans from the epoch (the model's time zone is UTC)
     "eql": Sliding(),
+    "yaral": Sliding(),  # `over <span> after $e1`: from the first rule's event
 }
 # Data models where a string is never null (Kusto columns): the reference reads a missing one as "".
 _EMPTY_IS_NULL = frozenset({"kql"})
@@ -97,6 +98,8 @@ def run_correlation(
         return _run_eql(correlation, query, events, times, tags)
     if target_name == "spl":
         return _run_spl(correlation, query, events, times, tags)
+    if target_name == "yaral":
+        return _run_yaral(correlation, query, events, times, tags)
     raise KeyError(f"no correlation engine for {target_name}")
 
 
@@ -218,3 +221,30 @@ def _run_spl(
         raise EngineRejected(f"spl model: {error}") from error
     names = _group_columns(correlation)
     return {(tuple(str(row.fields[name]) for name in names), _naive(row.fields["_time"])) for row in result}
+
+
+def _run_yaral(
+    correlation: Correlation,
+    query: str,
+    events: Sequence[Mapping[str, Any]],
+    times: Sequence[dt.datetime],
+    tags: Sequence[str | None],
+) -> set[ReportedGroup]:
+    """The YARA-L model's multi-event rules (tests/models/yaral.py) over the events as UDM records."""
+    from tests.models import yaral
+    from tests.models.common import ModelSyntaxError
+
+    sources, placed = _placements("yaral", correlation, tags)
+    rows: list[dict[str, Any]] = []
+    for event, time, where in zip(events, times, placed, strict=True):
+        for index in where:
+            source = sources[index]
+            row = {**source.selector_fields, **native_event(dict(event), source, "yaral")}
+            row[source.time_field] = time.astimezone(dt.UTC)
+            rows.append(row)
+    try:
+        result = yaral.run(query, rows, max(times))
+    except ModelSyntaxError as error:
+        raise EngineRejected(f"yaral model: {error}") from error
+    names = _group_columns(correlation)
+    return {(tuple(str(row.fields[name]) for name in names), None) for row in result}
