@@ -41,6 +41,7 @@ TARGET_WINDOWS: Mapping[str, Window] = {
     "spl": Tumbling(),  # bin _time: spans from the epoch (the model's time zone is UTC)
     "eql": Sliding(),
     "yaral": Sliding(),  # `over <span> after $e1`: from the first rule's event
+    "sumo": Tumbling(),  # timeslice: slices from the epoch (the model's time zone is UTC)
 }
 # Data models where a string is never null (Kusto columns): the reference reads a missing one as "".
 _EMPTY_IS_NULL = frozenset({"kql"})
@@ -100,6 +101,8 @@ def run_correlation(
         return _run_spl(correlation, query, events, times, tags)
     if target_name == "yaral":
         return _run_yaral(correlation, query, events, times, tags)
+    if target_name == "sumo":
+        return _run_sumo(correlation, query, events, times, tags)
     raise KeyError(f"no correlation engine for {target_name}")
 
 
@@ -248,3 +251,38 @@ def _run_yaral(
         raise EngineRejected(f"yaral model: {error}") from error
     names = _group_columns(correlation)
     return {(tuple(str(row.fields[name]) for name in names), None) for row in result}
+
+
+def _run_sumo(
+    correlation: Correlation,
+    query: str,
+    events: Sequence[Mapping[str, Any]],
+    times: Sequence[dt.datetime],
+    tags: Sequence[str | None],
+) -> set[ReportedGroup]:
+    """The Sumo Logic model (tests/models/sumo.py) over the events as Cloud SIEM records; the groups
+    come back under their native field names and `_timeslice` in milliseconds."""
+    from siemc.compile.correlation_target import correlation_view
+    from tests.models import sumo
+    from tests.models.common import ModelSyntaxError
+
+    sources, placed = _placements("sumo", correlation, tags)
+    rows: list[dict[str, Any]] = []
+    for event, time, where in zip(events, times, placed, strict=True):
+        for index in where:
+            source = sources[index]
+            row = {**source.selector_fields, **native_event(dict(event), source, "sumo")}
+            row[source.time_field] = time.astimezone(dt.UTC)
+            rows.append(row)
+    try:
+        result = sumo.run(query, rows, max(times))
+    except ModelSyntaxError as error:
+        raise EngineRejected(f"sumo model: {error}") from error
+    names = correlation_view(get_target("sumo", correlation.site), correlation).bases[0].group_fields
+    return {
+        (
+            tuple(str(row.fields[name]) for name in names),
+            dt.datetime.fromtimestamp(row.fields["_timeslice"] / 1000, dt.UTC).replace(tzinfo=None),
+        )
+        for row in result
+    }

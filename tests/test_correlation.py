@@ -37,6 +37,17 @@ detection:
 """
 
 
+COMMAND = """title: Remote access tool started with a relay option
+name: rat_command
+id: 5b0f6c55-43a6-4a55-9d43-3f7a6e0b1c03
+status: test
+logsource: {category: process_creation, product: windows}
+detection:
+  selection: {CommandLine|contains: '--relay'}
+  condition: selection
+"""
+
+
 def correlation_text(body: str, rules: str = "[rat_process]") -> str:
     return f"""title: Correlation under test
 id: 5b0f6c55-43a6-4a55-9d43-3f7a6e0b1c10
@@ -52,6 +63,7 @@ correlation:
 def load(text: str, tmp_path: Path, name: str = "corr.yml") -> Correlation:
     (tmp_path / "process.yml").write_text(PROCESS)
     (tmp_path / "network.yml").write_text(NETWORK)
+    (tmp_path / "command.yml").write_text(COMMAND)
     from siemc.compile.correlation import folder_library
 
     path = tmp_path / name
@@ -111,7 +123,31 @@ ORDER_EVENTS: list[tuple[float, dict[str, Any], str | None]] = [
     (61, relay("across_bins"), "rat_relay"),
 ]
 
+
+def command(host: str, image: str = "notepad.exe") -> dict[str, Any]:
+    return {"Computer": host, "Image": f"C:\\Tools\\{image}", "CommandLine": f"{image} --relay x"}
+
+
+# Two base rules on one log source: an event may match both (it then counts once per rule).
+SAME_SOURCE_EVENTS: list[tuple[float, dict[str, Any], str | None]] = [
+    (1, process("both"), None),
+    (4, command("both"), None),
+    (2, command("one_event_both_rules", "anydesk.exe"), None),
+    (1, process("process_only"), None),
+    (2, process("process_only"), None),
+    (8, process("across"), None),
+    (12, command("across"), None),
+    (20, command("commands_only"), None),
+    (21, command("commands_only"), None),
+]
+
 CASES: dict[str, tuple[str, str, list[tuple[float, dict[str, Any], str | None]]]] = {
+    "temporal_same_source": ("  type: temporal\n", "[rat_process, rat_command]", SAME_SOURCE_EVENTS),
+    "event_count_two_rules": (
+        "  type: event_count\n  condition: {gte: 2}\n",
+        "[rat_process, rat_command]",
+        SAME_SOURCE_EVENTS,
+    ),
     "event_count": ("  type: event_count\n  condition: {gte: 3}\n", "[rat_process]", COUNT_EVENTS),
     "event_count_gt": ("  type: event_count\n  condition: {gt: 2}\n", "[rat_process]", COUNT_EVENTS),
     "value_count": (
@@ -286,13 +322,15 @@ def test_the_readme_example_passes_its_tests() -> None:
 
     correlation = load_rule_file(REPO / EXAMPLE, library=folder_library([REPO / EXAMPLE.parent]))
     assert isinstance(correlation, Correlation)
-    outcomes = run_correlation_tests(
-        correlation, ["kql", "spl", "eql"], load_target_engines(), compile_detection
-    )
+    from siemc.backends import TARGET_NAMES
+
+    outcomes = run_correlation_tests(correlation, TARGET_NAMES, load_target_engines(), compile_detection)
     assert len(outcomes) == 2
     for outcome in outcomes:
         assert outcome.reference_error is None
-        assert {verdict for verdict, _ in outcome.targets.values()} == {"ok"}, outcome.targets
+        verdicts = {target: verdict for target, (verdict, _) in outcome.targets.items()}
+        assert {t for t, v in verdicts.items() if v == "ok"} == {"kql", "spl", "eql", "sumo"}, verdicts
+        assert set(verdicts.values()) == {"ok", "unsupported"}
 
 
 if __name__ == "__main__":
