@@ -42,6 +42,7 @@ TARGET_WINDOWS: Mapping[str, Window] = {
     "eql": Sliding(),
     "yaral": Sliding(),  # `over <span> after $e1`: from the first rule's event
     "sumo": Tumbling(),  # timeslice: slices from the epoch (the model's time zone is UTC)
+    "logscale": Tumbling(),  # whole multiples of the span in @timestamp milliseconds
 }
 # Data models where a string is never null (Kusto columns): the reference reads a missing one as "".
 _EMPTY_IS_NULL = frozenset({"kql"})
@@ -103,6 +104,8 @@ def run_correlation(
         return _run_yaral(correlation, query, events, times, tags)
     if target_name == "sumo":
         return _run_sumo(correlation, query, events, times, tags)
+    if target_name == "logscale":
+        return _run_logscale(correlation, query, events, times, tags)
     raise KeyError(f"no correlation engine for {target_name}")
 
 
@@ -262,7 +265,6 @@ def _run_sumo(
 ) -> set[ReportedGroup]:
     """The Sumo Logic model (tests/models/sumo.py) over the events as Cloud SIEM records; the groups
     come back under their native field names and `_timeslice` in milliseconds."""
-    from siemc.compile.correlation_target import correlation_view
     from tests.models import sumo
     from tests.models.common import ModelSyntaxError
 
@@ -278,7 +280,7 @@ def _run_sumo(
         result = sumo.run(query, rows, max(times))
     except ModelSyntaxError as error:
         raise EngineRejected(f"sumo model: {error}") from error
-    names = correlation_view(get_target("sumo", correlation.site), correlation).bases[0].group_fields
+    names = _output_columns("sumo", correlation)
     return {
         (
             tuple(str(row.fields[name]) for name in names),
@@ -286,3 +288,51 @@ def _run_sumo(
         )
         for row in result
     }
+
+
+def _run_logscale(
+    correlation: Correlation,
+    query: str,
+    events: Sequence[Mapping[str, Any]],
+    times: Sequence[dt.datetime],
+    tags: Sequence[str | None],
+) -> set[ReportedGroup]:
+    """logscale-tools must parse the query; then the LogScale model (tests/models/logscale.py) runs it.
+    The groups come back under their native field names, the window as its number of spans."""
+    from tests.checkers.logscale import logscale_syntax_errors
+    from tests.models import logscale
+    from tests.models.common import ModelSyntaxError
+
+    errors = logscale_syntax_errors(query)
+    if errors:
+        raise EngineRejected("logscale-tools: " + "; ".join(errors))
+    sources, placed = _placements("logscale", correlation, tags)
+    rows: list[dict[str, Any]] = []
+    for event, time, where in zip(events, times, placed, strict=True):
+        for index in where:
+            source = sources[index]
+            row = {**source.selector_fields, **native_event(dict(event), source, "logscale")}
+            row[source.time_field] = time.astimezone(dt.UTC)
+            rows.append(row)
+    try:
+        result = logscale.run(query, rows, max(times))
+    except ModelSyntaxError as error:
+        raise EngineRejected(f"logscale model: {error}") from error
+    names = _output_columns("logscale", correlation)
+    span = dt.timedelta(seconds=correlation.timespan_seconds)
+    epoch = dt.datetime(1970, 1, 1)
+    return {
+        (tuple(str(row.fields[name]) for name in names), epoch + int(row.fields["siemc_window"]) * span)
+        for row in result
+    }
+
+
+def _output_columns(target_name: str, correlation: Correlation) -> tuple[str, ...]:
+    """The columns a target's correlation query reports the group-by values in (its template's)."""
+    from siemc.compile.correlation_target import correlation_view
+
+    target = get_target(target_name, correlation.site)
+    columns: tuple[str, ...] = tuple(
+        target.correlation_context(correlation_view(target, correlation))["group_fields"]
+    )
+    return columns
