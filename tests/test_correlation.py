@@ -329,7 +329,9 @@ def test_the_readme_example_passes_its_tests() -> None:
     for outcome in outcomes:
         assert outcome.reference_error is None
         verdicts = {target: verdict for target, (verdict, _) in outcome.targets.items()}
-        assert {t for t, v in verdicts.items() if v == "ok"} == {"kql", "spl", "eql", "sumo", "logscale"}, verdicts
+        assert {t for t, v in verdicts.items() if v == "ok"} == {"kql", "spl", "eql", "sumo", "logscale"}, (
+            verdicts
+        )
         assert set(verdicts.values()) == {"ok", "unsupported"}
 
 
@@ -385,3 +387,61 @@ def test_eql_cannot_group_by_a_derived_column(tmp_path: Path) -> None:
     correlation = load(text.replace("group-by: [Computer]", "group-by: [RATCategory]"), tmp_path)
     with pytest.raises(Unsupported, match="cannot compute the derived column RATCategory"):
         compile_detection(correlation, "eql")
+
+
+# -- the build and the command line ------------------------------------------------------------------
+
+
+def _rules_folder(tmp_path: Path, body: str, rules: str = "[rat_process]") -> Path:
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "process.yml").write_text(PROCESS)
+    (folder / "network.yml").write_text(NETWORK)
+    (folder / "corr.yml").write_text(correlation_text(body, rules))
+    return folder
+
+
+def test_build_compiles_a_correlation_again_when_a_rule_it_names_changes(tmp_path: Path) -> None:
+    from siemc.compile.build import build
+
+    folder = _rules_folder(tmp_path, "  type: event_count\n  condition: {gte: 3}\n")
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    first = build([folder], ["kql"], out, cache_dir=cache)
+    assert first.ok and (out / "kql" / "corr.kql").is_file()
+    assert build([folder], ["kql"], out, cache_dir=cache).compiled_rules == 0
+    (folder / "process.yml").write_text(PROCESS.replace("rustdesk", "splashtop"))
+    third = build([folder], ["kql"], out, cache_dir=cache)
+    assert third.compiled_rules == 2  # the changed rule and the correlation naming it
+    assert "splashtop" in (out / "kql" / "corr.kql").read_text()
+
+
+def test_build_reports_an_unknown_rule_with_its_line_and_goes_on(tmp_path: Path) -> None:
+    from siemc.compile.build import build
+
+    folder = _rules_folder(tmp_path, "  type: event_count\n  condition: {gte: 3}\n", "[rat_process, nope]")
+    result = build([folder], ["kql"], tmp_path / "out")
+    (problem,) = result.diagnostics
+    assert problem.path.name == "corr.yml" and problem.line == 6 and "unknown rule 'nope'" in problem.message
+    assert (tmp_path / "out" / "kql" / "process.kql").is_file()
+
+
+def test_siemc_test_and_eval_run_a_correlation(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from siemc.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["test", str(REPO / EXAMPLE), "--target", "kql", "--target", "spl"])
+    assert result.exit_code == 0, result.output
+    assert "2 test(s) on the reference and 2 target(s), 0 failed" in result.output
+    events = tmp_path / "events.json"
+    stamps = ["2026-01-01T10:00:00Z", "2026-01-01T10:01:00Z", "2026-01-01T10:02:00Z", "2026-01-01T10:03:00Z"]
+    rows = [{"time": t, "EventID": 4625, "Computer": "ws1"} for t in [*stamps, "2026-01-01T10:09:00Z"]]
+    events.write_text(json.dumps(rows))
+    result = runner.invoke(app, ["eval", str(REPO / EXAMPLE), "--events", str(events)])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [
+        {"group": {"Computer": "ws1"}, "value": 5.0}
+    ]
