@@ -24,7 +24,17 @@ from siemc.backends import get_target
 
 from siemc.compile.correlation import Correlation
 from siemc.compile.target import Source
-from siemc.verify.correlate import KUSTO_ORIGIN, Group, Sliding, Tumbling, Window, correlate, group_key, hits
+from siemc.verify.correlate import (
+    KUSTO_ORIGIN,
+    Group,
+    Last,
+    Sliding,
+    Tumbling,
+    Window,
+    correlate,
+    group_key,
+    hits,
+)
 from tests.engines import (
     _EVENT_FIELDS,
     _EVENT_XML_STAGE,
@@ -43,7 +53,16 @@ TARGET_WINDOWS: Mapping[str, Window] = {
     "yaral": Sliding(),  # `over <span> after $e1`: from the first rule's event
     "sumo": Tumbling(),  # timeslice: slices from the epoch (the model's time zone is UTC)
     "logscale": Tumbling(),  # whole multiples of the span in @timestamp milliseconds
+    "aql": Last(dt.datetime.min.replace(tzinfo=dt.UTC)),  # LAST n MINUTES: see target_window()
 }
+
+
+def target_window(target_name: str, times: Sequence[dt.datetime]) -> Window:
+    """The target's window over these events: a search over the last N minutes runs at the last event."""
+    window = TARGET_WINDOWS[target_name]
+    return Last(max(times)) if isinstance(window, Last) else window
+
+
 # Data models where a string is never null (Kusto columns): the reference reads a missing one as "".
 _EMPTY_IS_NULL = frozenset({"kql"})
 
@@ -75,7 +94,7 @@ def expected_groups(
     tags: Sequence[str | None],
 ) -> set[ReportedGroup]:
     """The reference's groups under the target's window (bins keep their start, sliding windows none)."""
-    window = TARGET_WINDOWS[target_name]
+    window = target_window(target_name, times)
     groups = correlate(correlation, events, times, tags, window, empty_is_null=target_name in _EMPTY_IS_NULL)
     return {_reported(correlation, group) for group in groups}
 
@@ -106,6 +125,8 @@ def run_correlation(
         return _run_sumo(correlation, query, events, times, tags)
     if target_name == "logscale":
         return _run_logscale(correlation, query, events, times, tags)
+    if target_name == "aql":
+        return _run_aql(correlation, query, events, times, tags)
     raise KeyError(f"no correlation engine for {target_name}")
 
 
@@ -336,3 +357,34 @@ def _output_columns(target_name: str, correlation: Correlation) -> tuple[str, ..
         target.correlation_context(correlation_view(target, correlation))["group_fields"]
     )
     return columns
+
+
+def _run_aql(
+    correlation: Correlation,
+    query: str,
+    events: Sequence[Mapping[str, Any]],
+    times: Sequence[dt.datetime],
+    tags: Sequence[str | None],
+) -> set[ReportedGroup]:
+    """The AQL model (tests/models/aql.py), the search run at the last event's time; the groups come
+    back under the correlation's group-by names (the query's aliases)."""
+    from siemc.compile.correlation_target import column_names
+    from tests.models import aql
+    from tests.models.common import ModelSyntaxError
+
+    sources, placed = _placements("aql", correlation, tags)
+    rows: list[dict[str, Any]] = []
+    for event, time, where in zip(events, times, placed, strict=True):
+        for index in where:
+            source = sources[index]
+            row = {**source.selector_fields, **native_event(dict(event), source, "aql")}
+            row[source.time_field] = time.astimezone(dt.UTC)
+            rows.append(row)
+    now = max(times)
+    try:
+        result = aql.run(query, rows, now)
+    except ModelSyntaxError as error:
+        raise EngineRejected(f"aql model: {error}") from error
+    start = (now - dt.timedelta(seconds=correlation.timespan_seconds)).astimezone(dt.UTC).replace(tzinfo=None)
+    names = column_names(correlation)
+    return {(tuple(str(row.fields[name]) for name in names), start) for row in result}

@@ -9,7 +9,8 @@
 3. The hits of a group are cut into windows. The reference window is a *sliding* one anchored on
    each hit: the hits at or after the anchor and at most `timespan` after it (both ends included).
    Targets whose SIEM cuts time otherwise are checked against the same rule under their own window
-   (`Tumbling`: fixed bins of `timespan` from an origin, as `bin()` / `timeslice` do).
+   (`Tumbling`: fixed bins of `timespan` from an origin, as `bin()` / `timeslice` do; `Last`: the one
+   window of `timespan` before the search runs).
 4. A window is reported when its aggregate satisfies the condition:
    - event_count: the number of hits; value_count: the number of distinct (text) values of the field;
      value_sum / value_avg: the sum / mean of the field's numeric values; value_median: the middle
@@ -63,7 +64,14 @@ class Tumbling:
     origin: datetime = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-Window = Sliding | Tumbling
+@dataclass(frozen=True)
+class Last:
+    """One window: the `timespan` up to `now`, both ends included (a search over the last N minutes)."""
+
+    now: datetime
+
+
+Window = Sliding | Tumbling | Last
 # Kusto's bin() rounds datetimes down to multiples of the span counted from 0001-01-01.
 KUSTO_ORIGIN = datetime(1, 1, 1, tzinfo=UTC)
 
@@ -231,6 +239,12 @@ def correlate(
                 if ok:
                     reported.append(Group(named, None, value))
                     break
+            continue
+        if isinstance(window, Last):
+            inside = [hit for hit in members if window.now - span <= hit.time <= window.now]
+            ok, value = _satisfied(correlation, inside) if inside else (False, None)
+            if ok:
+                reported.append(Group(named, window.now - span, value))
             continue
         bins: dict[int, list[Hit]] = {}
         for hit in members:
