@@ -450,3 +450,10 @@ def test_siemc_test_and_eval_run_a_correlation(tmp_path: Path) -> None:
     assert [json.loads(line) for line in result.stdout.splitlines()] == [
         {"group": {"Computer": "ws1"}, "value": 5.0}
     ]
+
+
+def test_a_plain_rule_that_mentions_correlation_loads_as_a_rule(tmp_path: Path) -> None:
+    from siemc.compile.rule import Detection
+
+    text = "---\n" + PROCESS.replace("status: test", "status: test\ndescription: 'no correlation: here'")
+    assert isinstance(parse_rule_file(text, tmp_path / "plain.yml"), Detection)

@@ -262,6 +262,8 @@ def parse_rule_file(
         else:
             plain.append((start, document))
     if not correlations:
+        if len(plain) == 1:  # one rule that merely mentions `correlation:` (in its description, say)
+            return parse_rule(text, path, site)
         raise SiemcError("a file of several rules needs one correlation rule to join them", 1)
     if len(correlations) > 1:
         raise SiemcError("a file holds one correlation rule", correlations[1][0] + 1)
