@@ -20,7 +20,7 @@ from sigma.conversion.state import ConversionState
 from sigma.types import SigmaString
 
 from siemc.compile.backend import SiemcBackend, plain_text
-from siemc.compile.correlation import timespan_text
+from siemc.compile.correlation import Correlation, timespan_text
 from siemc.compile.correlation_target import CorrelationView
 from siemc.compile.placeholders import NamedListValue
 from siemc.compile.regex import re2_regex
@@ -176,14 +176,26 @@ class Kql(Target):
     backend_class = KqlBackend
     column_as_text = "tostring({column})"
     correlation_unsupported_types: ClassVar[Mapping[str, str]] = {
-        "temporal_ordered": "summarize keeps no order of events within a window, and an exact ordered"
-        " match (scan with a sequence per group) is not converted",
         "value_percentile": "Kusto's percentile() is an estimate (T-Digest), not the exact percentile",
         "value_median": "Kusto's percentile(x, 50) is an estimate (T-Digest), not the exact median",
     }
 
+    def correlation_refuses(self, correlation: Correlation) -> str | None:
+        if correlation.kind.name == "TEMPORAL_ORDERED" and len(correlation.bases) != 2:
+            # Two rules in order within a bin: the first rule's earliest hit before the second's
+            # latest. More rules need a sequence (scan), which is not converted.
+            return "an ordered match of more than two rules (scan with a sequence per group) is not converted"
+        return None
+
     def correlation_context(self, view: CorrelationView) -> dict[str, Any]:
         kind = view.correlation.kind.name.lower()
+        if kind == "temporal_ordered":
+            return {
+                "aggregate": "",
+                "value_expression": "",
+                "span": timespan_text(view.timespan_seconds),
+                "strings": {base.reference: kql_string(base.reference) for base in view.bases},
+            }
         aggregate, value = KQL_CORRELATION_AGGREGATES[kind]
         return {
             "aggregate": aggregate,

@@ -65,6 +65,10 @@ def target_window(target_name: str, times: Sequence[dt.datetime]) -> Window:
 
 # Data models where a string is never null (Kusto columns): the reference reads a missing one as "".
 _EMPTY_IS_NULL = frozenset({"kql"})
+# Targets that order hits by their times only (two hits of the same time are in no order), and those
+# whose events carry whole seconds (UDM's metadata.event_timestamp.seconds).
+_TIMES_ONLY = frozenset({"kql", "yaral"})
+_WHOLE_SECONDS = frozenset({"yaral"})
 
 ReportedGroup = tuple[tuple[str, ...], dt.datetime | None]
 
@@ -95,7 +99,17 @@ def expected_groups(
 ) -> set[ReportedGroup]:
     """The reference's groups under the target's window (bins keep their start, sliding windows none)."""
     window = target_window(target_name, times)
-    groups = correlate(correlation, events, times, tags, window, empty_is_null=target_name in _EMPTY_IS_NULL)
+    if target_name in _WHOLE_SECONDS:
+        times = [time.replace(microsecond=0) for time in times]
+    groups = correlate(
+        correlation,
+        events,
+        times,
+        tags,
+        window,
+        empty_is_null=target_name in _EMPTY_IS_NULL,
+        ties_in_order=target_name not in _TIMES_ONLY,
+    )
     return {_reported(correlation, group) for group in groups}
 
 

@@ -121,6 +121,12 @@ ORDER_EVENTS: list[tuple[float, dict[str, Any], str | None]] = [
     (40 + 1 / 60, relay("too_late"), "rat_relay"),
     (58, process("across_bins"), "rat_process"),
     (61, relay("across_bins"), "rat_relay"),
+    # The same time (received in order), and the same second: ordered by the reference and by targets
+    # that order by arrival, never by those comparing times only (at whole seconds for UDM).
+    (45, process("same_time"), "rat_process"),
+    (45, relay("same_time"), "rat_relay"),
+    (47 + 0.2 / 60, process("same_second"), "rat_process"),
+    (47 + 0.7 / 60, relay("same_second"), "rat_relay"),
 ]
 
 
@@ -221,7 +227,13 @@ def test_temporal_ordered_reference(tmp_path: Path) -> None:
         [t for _, _, t in placed],
         Sliding(),
     )
-    assert {group.key["Computer"] for group in groups} == {"in_order", "at_edge", "across_bins"}
+    assert {group.key["Computer"] for group in groups} == {
+        "in_order",
+        "at_edge",
+        "across_bins",
+        "same_time",
+        "same_second",
+    }
 
 
 def test_same_file_base_rules_and_tests(tmp_path: Path) -> None:

@@ -179,12 +179,14 @@ def _aggregate(correlation: Correlation, window: Sequence[Hit]) -> float | None:
     return numbers[rank - 1]
 
 
-def _in_order(correlation: Correlation, window: Sequence[Hit]) -> bool:
-    """Hits of rule 0, then rule 1, ... each strictly after the previous one in (time, arrival)."""
+def _in_order(correlation: Correlation, window: Sequence[Hit], ties_in_order: bool = True) -> bool:
+    """Hits of rule 0, then rule 1, ... each strictly after the previous one in (time, arrival); a
+    target that compares times only (`ties_in_order=False`) never orders two hits of the same time."""
     wanted = 0
     last: tuple[datetime, int] | None = None
     for hit in window:
-        if hit.base == wanted and (last is None or (hit.time, hit.order) > last):
+        later = last is None or ((hit.time, hit.order) > last if ties_in_order else hit.time > last[0])
+        if hit.base == wanted and later:
             last = (hit.time, hit.order)
             wanted += 1
             if wanted == len(correlation.bases):
@@ -192,9 +194,11 @@ def _in_order(correlation: Correlation, window: Sequence[Hit]) -> bool:
     return False
 
 
-def _satisfied(correlation: Correlation, window: Sequence[Hit]) -> tuple[bool, float | None]:
+def _satisfied(
+    correlation: Correlation, window: Sequence[Hit], ties_in_order: bool = True
+) -> tuple[bool, float | None]:
     if correlation.kind == SigmaCorrelationType.TEMPORAL_ORDERED:
-        return _in_order(correlation, window), None
+        return _in_order(correlation, window, ties_in_order), None
     value = _aggregate(correlation, window)
     if value is None:
         return False, None
@@ -220,8 +224,10 @@ def correlate(
     tags: Sequence[str | None] | None = None,
     window: Window = Sliding(),
     empty_is_null: bool = False,
+    ties_in_order: bool = True,
 ) -> list[Group]:
-    """The groups the correlation reports over the events, under a window semantics."""
+    """The groups the correlation reports over the events, under a window semantics (and, for
+    `temporal_ordered` on targets that compare times only, without ordering hits of the same time)."""
     groups: dict[GroupKey, list[Hit]] = {}
     for hit in hits(correlation, events, times, tags, empty_is_null):
         key = group_key(correlation, hit)
@@ -235,14 +241,14 @@ def correlate(
         if isinstance(window, Sliding):
             for position, anchor in enumerate(members):
                 inside = [hit for hit in members[position:] if hit.time - anchor.time <= span]
-                ok, value = _satisfied(correlation, inside)
+                ok, value = _satisfied(correlation, inside, ties_in_order)
                 if ok:
                     reported.append(Group(named, None, value))
                     break
             continue
         if isinstance(window, Last):
             inside = [hit for hit in members if window.now - span <= hit.time <= window.now]
-            ok, value = _satisfied(correlation, inside) if inside else (False, None)
+            ok, value = _satisfied(correlation, inside, ties_in_order) if inside else (False, None)
             if ok:
                 reported.append(Group(named, window.now - span, value))
             continue
@@ -250,7 +256,7 @@ def correlate(
         for hit in members:
             bins.setdefault((hit.time - window.origin) // span, []).append(hit)
         for number, inside in sorted(bins.items()):
-            ok, value = _satisfied(correlation, inside)
+            ok, value = _satisfied(correlation, inside, ties_in_order)
             if ok:
                 reported.append(Group(named, window.origin + number * span, value))
     return reported
