@@ -501,9 +501,7 @@ class Bin:
 
 @dataclass(frozen=True)
 class Stats:
-    function: str  # count, dc, sum, avg
-    argument: str | None
-    name: str
+    functions: tuple[tuple[str, str | None, str], ...]  # (count|dc|sum|avg|min|max, field, AS name)
     by: tuple[str, ...]
 
 
@@ -563,8 +561,9 @@ def time_modifier(spec: str) -> Callable[[dt.datetime], dt.datetime]:
     return resolve
 
 
-# SR "Aggregate functions": count, dc (the exact distinct count), sum and avg (over numeric values).
-_STATS_FUNCTIONS = ("count", "dc", "sum", "avg")
+# SR "Aggregate functions": count, dc (the exact distinct count), sum, avg, min and max (over
+# numeric values).
+_STATS_FUNCTIONS = ("count", "dc", "sum", "avg", "min", "max")
 _BOOL_FUNCS = {"match", "like", "isnull", "isnotnull", "true", "false", "in", "cidrmatch"}
 # name -> (minimum args, maximum args or None for "no limit")
 _ARITY: dict[str, tuple[int, int | None]] = {
@@ -626,8 +625,12 @@ class _ToAst(Transformer[Token, Pipeline]):
             raise ModelSyntaxError(f"stats: {name} takes {'no' if str(name) == 'count' else 'one'} field")
         return str(name), str(argument) if argument is not None else None
 
-    def stats_cmd(self, function: tuple[str, str | None], name: Token, *by: Token) -> Stats:
-        return Stats(function[0], function[1], str(name), tuple(str(field) for field in by))
+    def stats_item(self, function: tuple[str, str | None], name: Token) -> tuple[str, str | None, str]:
+        return function[0], function[1], str(name)
+
+    def stats_cmd(self, *parts: Any) -> Stats:
+        functions = tuple(part for part in parts if isinstance(part, tuple))
+        return Stats(functions, tuple(str(part) for part in parts if not isinstance(part, tuple)))
 
     def start(self, *commands: Any) -> Pipeline:
         return Pipeline((Search(commands[0]), *commands[1:]))
@@ -1126,23 +1129,38 @@ def _stats(rows: list[tuple[int, Event]], command: Stats) -> list[tuple[int, Eve
             groups.setdefault(key, []).append((index, event))
     result = []
     for key, members in groups.items():
-        values = [e.get(command.argument) for _, e in members] if command.argument else []
-        present = [v for v in values if v is not None]
-        numbers = [n for v in present if (n := number_of(v)) is not None]
-        value: Any
-        if command.function == "count":
-            value = len(members)
-        elif command.function == "dc":
-            value = len({text_of(v) for v in present})
-        elif command.function == "sum":
-            value = sum(numbers) if numbers else None
-        else:
-            value = sum(numbers) / len(numbers) if numbers else None
         row: Event = dict(zip(command.by, key, strict=True))
-        if value is not None:
-            row[command.name] = value
+        for function, argument, name in command.functions:
+            if function == "count":
+                row[name] = len(members)
+                continue
+            value = _stats_value(function, [e.get(argument) for _, e in members])
+            if value is not None:
+                row[name] = value
         result.append((min(index for index, _ in members), row))
     return result
+
+
+def _stats_value(function: str, values: list[Any] | None) -> Any:
+    """One stats function over a group's values (None: `count`, which counts the group's events)."""
+    if values is None:
+        return None
+    present = [v for v in values if v is not None]
+    # _time is epoch seconds in Splunk; the model's events hold it as a datetime.
+    numbers = [
+        v.timestamp() if isinstance(v, dt.datetime) else n
+        for v in present
+        if isinstance(v, dt.datetime) or (n := number_of(v)) is not None
+    ]
+    if function == "dc":
+        return len({text_of(v) for v in present})
+    if not numbers:
+        return None
+    if function == "sum":
+        return sum(numbers)
+    if function == "avg":
+        return sum(numbers) / len(numbers)
+    return min(numbers) if function == "min" else max(numbers)
 
 
 def _run_commands(

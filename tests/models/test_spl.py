@@ -618,6 +618,11 @@ def test_multisearch_bin_and_stats() -> None:
     ]
     count = spl.run('kind="a" | stats count AS n BY host', events, NOW)
     assert [(row.fields["host"], row.fields["n"]) for row in count] == [("h1", 3)]
+    # min() and max() of _time (epoch seconds in Splunk), several functions in one stats.
+    span = spl.run("* | eval t=_time | stats min(t) AS first max(t) AS last count AS n BY host", events, NOW)
+    assert [(r.fields["first"], r.fields["last"], r.fields["n"]) for r in span] == [
+        ((start + dt.timedelta(minutes=1)).timestamp(), (start + dt.timedelta(minutes=11)).timestamp(), 4)
+    ]
 
 
 def test_multisearch_takes_streaming_commands_only() -> None:
