@@ -35,6 +35,7 @@ from siemc.compile.backend import (
     end_of_value_anchors,
     plain_text,
 )
+from siemc.compile.correlation import Correlation
 from siemc.compile.correlation_target import CorrelationView
 from siemc.compile.placeholders import NamedListValue
 from siemc.compile.target import Target
@@ -308,13 +309,18 @@ class LogScale(Target):
     # base rule's hits are a flag per event (`case`) summed per group, so an event matching two base
     # rules counts for both; distinct values are two groupBy() steps.
     correlation_unsupported_types: ClassVar[Mapping[str, str]] = {
-        "temporal_ordered": "groupBy() keeps no order of events; an ordered match with correlate() or"
-        " sequence functions is not converted",
         "value_sum": "how sum() treats a value that is no number is not established",
         "value_avg": "how avg() treats a value that is no number is not established",
         "value_percentile": "percentile() is an estimate",
         "value_median": "percentile(x, 50) is an estimate",
     }
+
+    def correlation_refuses(self, correlation: Correlation) -> str | None:
+        if correlation.kind.name == "TEMPORAL_ORDERED" and len(correlation.bases) != 2:
+            # Two rules in order within a window: the first rule's earliest hit before the second's
+            # latest. More rules need correlate() or a sequence, which is not converted.
+            return "an ordered match of more than two rules (correlate()) is not converted"
+        return None
 
     def correlation_context(self, view: CorrelationView) -> dict[str, Any]:
         for base in view.bases:
@@ -336,6 +342,12 @@ class LogScale(Target):
                 [*zip(view.group_names, base.group_fields, strict=True)]
                 + ([("siemc_value", base.value_field)] if base.value_field else [])
                 for base in view.bases
+            ]
+        if view.correlation.kind.name == "TEMPORAL_ORDERED":
+            # Each rule's hits keep their time: the first rule's earliest, the second's latest.
+            renames = [
+                [*moves, (f"siemc_time{i}", base.source.time_field)]
+                for i, (moves, base) in enumerate(zip(renames, view.bases, strict=True))
             ]
         return {
             "group_fields": columns,

@@ -851,8 +851,9 @@ def _build_function(call: Tree[Token]) -> Filter | Step:
     return Select(_fields(args["fields"], "select(fields)"))
 
 
-# [count] (field, as=_count, distinct) and [sum] (field, as=_sum): the aggregates groupBy() takes here.
-_AGGREGATES = {"count": "_count", "sum": "_sum"}
+# [count] (field, as=_count), [sum], [min], [max] (field, as=_sum/_min/_max): the aggregates groupBy()
+# takes here.
+_AGGREGATES = {"count": "_count", "sum": "_sum", "min": "_min", "max": "_max"}
 
 
 def _aggregate(call: Any) -> tuple[str, str | None, str]:
@@ -877,8 +878,8 @@ def _aggregate(call: Any) -> tuple[str, str | None, str]:
             result = _field_name(_scalar(value, f"{name}(as)"))
         else:
             raise ModelSyntaxError(f"{name}(): unmodelled argument {key!r}")
-    if name == "sum" and field_name is None:
-        raise ModelSyntaxError("sum(): missing argument field")
+    if name != "count" and field_name is None:
+        raise ModelSyntaxError(f"{name}(): missing argument field")
     return name, field_name, result
 
 
@@ -905,7 +906,8 @@ class GroupBy(Step):
                     values[result] = str(len(counted))
                 else:
                     numbers = [n for m in members if (n := _number(m.value(field_name or ""))) is not None]
-                    values[result] = _number_text(sum(numbers)) if numbers else None
+                    combine = {"sum": sum, "min": min, "max": max}[function]
+                    values[result] = _number_text(combine(numbers)) if numbers else None
             first = min(members, key=lambda m: m.index)
             out.append(
                 Record(first.index, {k: v for k, v in values.items() if v is not None}, first.original)
