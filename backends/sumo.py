@@ -147,7 +147,6 @@ class Sumo(Target):
     # counted by a flag (`if(<condition>, 1, 0)`) summed per slice, so an event matching two base rules
     # counts for both; a distinct count is two counts (`count by ..., field | count by ...`).
     correlation_unsupported_types: ClassVar[Mapping[str, str]] = {
-        "temporal_ordered": "an aggregation keeps no order of messages within a timeslice",
         "value_sum": "how sum() treats a value that is no number is not established",
         "value_avg": "how avg() treats a value that is no number is not established",
         "value_percentile": "pct() is not established to be the reference's nearest-rank percentile",
@@ -155,6 +154,10 @@ class Sumo(Target):
     }
 
     def correlation_refuses(self, correlation: Correlation) -> str | None:
+        if correlation.kind.name == "TEMPORAL_ORDERED" and len(correlation.bases) != 2:
+            # Two rules in order within a slice: the first rule's earliest message before the
+            # second's latest. More rules have no aggregate form.
+            return "an ordered match of more than two rules has no aggregate form"
         if len(correlation.bases) > 1:
             sources = {self.select(base.detection)[0].selector for base in correlation.bases}
             if len(sources) > 1:

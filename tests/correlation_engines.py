@@ -67,7 +67,7 @@ def target_window(target_name: str, times: Sequence[dt.datetime]) -> Window:
 _EMPTY_IS_NULL = frozenset({"kql"})
 # Targets that order hits by their times only (two hits of the same time are in no order), and those
 # whose events carry whole seconds (UDM's metadata.event_timestamp.seconds).
-_TIMES_ONLY = frozenset({"kql", "spl", "yaral", "logscale"})
+_TIMES_ONLY = frozenset({"kql", "spl", "yaral", "logscale", "sumo"})
 _WHOLE_SECONDS = frozenset({"yaral"})
 
 ReportedGroup = tuple[tuple[str, ...], dt.datetime | None]

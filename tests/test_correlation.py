@@ -147,7 +147,22 @@ SAME_SOURCE_EVENTS: list[tuple[float, dict[str, Any], str | None]] = [
     (21, command("commands_only"), None),
 ]
 
+SAME_SOURCE_ORDER: list[tuple[float, dict[str, Any], str | None]] = [
+    (1, process("in_order"), None),
+    (3, command("in_order"), None),
+    (1, command("reversed"), None),
+    (3, process("reversed"), None),
+    (5, command("one_event_both_rules", "anydesk.exe"), None),  # one event is never in order with itself
+    (8, process("across"), None),
+    (12, command("across"), None),
+]
+
 CASES: dict[str, tuple[str, str, list[tuple[float, dict[str, Any], str | None]]]] = {
+    "temporal_ordered_same_source": (
+        "  type: temporal_ordered\n",
+        "[rat_process, rat_command]",
+        SAME_SOURCE_ORDER,
+    ),
     "temporal_same_source": ("  type: temporal\n", "[rat_process, rat_command]", SAME_SOURCE_EVENTS),
     "event_count_two_rules": (
         "  type: event_count\n  condition: {gte: 2}\n",

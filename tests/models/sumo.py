@@ -407,7 +407,7 @@ class _ToAst(Transformer[Token, Any]):
         return Aggregate((("count", None, "_count"),), names)
 
     def aggregate(self, name: Token, field: Field, result: Field) -> tuple[str, str | None, str]:
-        if str(name).lower() not in ("sum",):
+        if str(name).lower() not in ("sum", "min", "max"):
             raise ModelSyntaxError(f"unmodelled aggregate function {name}()")
         return str(name).lower(), field.name, result.name
 
@@ -718,7 +718,8 @@ def _aggregate(records: list[tuple[int, _Record]], op: Aggregate) -> list[tuple[
                 values[name] = len(members)
             else:
                 numbers = [n for _, r in members if (n := _number(r.get(field_name or ""))) is not None]
-                values[name] = sum(numbers) if numbers else None
+                combine = {"sum": sum, "min": min, "max": max}[function]
+                values[name] = combine(numbers) if numbers else None
         result.append((min(index for index, _ in members), _Record(values)))
     return result
 
