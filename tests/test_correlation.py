@@ -484,3 +484,31 @@ def test_a_plain_rule_that_mentions_correlation_loads_as_a_rule(tmp_path: Path) 
 
     text = "---\n" + PROCESS.replace("status: test", "status: test\ndescription: 'no correlation: here'")
     assert isinstance(parse_rule_file(text, tmp_path / "plain.yml"), Detection)
+
+
+@pytest.mark.parametrize(
+    ("kind", "condition", "ports", "reported"),
+    [
+        ("value_avg", "{gte: 500, field: DestinationPort}", [400, 600], True),
+        ("value_avg", "{gt: 500, field: DestinationPort}", [600, 400], False),
+        ("value_median", "{eq: 500, field: DestinationPort}", [400, 600, 100, 900], True),  # mean of 400, 600
+        ("value_median", "{eq: 400, field: DestinationPort}", [400, 100, 900], True),
+        ("value_percentile", "{eq: 600, field: DestinationPort, percentile: 75}", [100, 400, 600, 900], True),
+        ("value_percentile", "{eq: 100, field: DestinationPort, percentile: 1}", [100, 400, 600, 900], True),
+        # Windows are anchored on each hit: the one on the last hit holds it alone (600 < 1000).
+        ("value_sum", "{lt: 1000, field: DestinationPort}", [400, 600], True),
+        ("value_sum", "{lt: 1000, field: DestinationPort}", [400, 1000], False),
+        ("value_sum", "{neq: 999, field: DestinationPort}", [400, "x"], True),  # text is no number
+    ],
+)
+def test_reference_aggregates(
+    kind: str, condition: str, ports: list[Any], reported: bool, tmp_path: Path
+) -> None:
+    """The reference's definitions: mean; median as the middle value or the mean of the two middle
+    ones; nearest-rank percentile; values that are no numbers do not count."""
+    correlation = load(
+        correlation_text(f"  type: {kind}\n  condition: {condition}\n", "[rat_relay]"), tmp_path
+    )
+    events = [relay("h", port) for port in ports]
+    times = [at(index) for index in range(len(events))]
+    assert bool(correlate(correlation, events, times)) is reported

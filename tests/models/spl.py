@@ -1141,10 +1141,8 @@ def _stats(rows: list[tuple[int, Event]], command: Stats) -> list[tuple[int, Eve
     return result
 
 
-def _stats_value(function: str, values: list[Any] | None) -> Any:
-    """One stats function over a group's values (None: `count`, which counts the group's events)."""
-    if values is None:
-        return None
+def _stats_value(function: str, values: list[Any]) -> Any:
+    """One stats function (dc, sum, avg, min, max) over a group's values of its field."""
     present = [v for v in values if v is not None]
     # _time is epoch seconds in Splunk; the model's events hold it as a datetime.
     numbers = [
