@@ -303,7 +303,6 @@ class LogScale(Target):
     file_extension = "logscale"
     backend_class = LogScaleBackend
     flags_as_text = True  # eval/case() columns hold strings
-    computes_derived_columns = False  # not in a correlation query (yet)
     # Correlation rules: windows computed from @timestamp (milliseconds) as whole multiples of the
     # span (`@timestamp / span` then math:floor), groupBy() over the group fields and the window. A
     # base rule's hits are a flag per event (`case`) summed per group, so an event matching two base
@@ -323,6 +322,8 @@ class LogScale(Target):
         return None
 
     def correlation_context(self, view: CorrelationView) -> dict[str, Any]:
+        if len(view.bases) > 1 and any(base.derived for base in view.bases):
+            raise Unsupported("a derived column of one of several base rules: it would be computed for all")
         for base in view.bases:
             if "|" in base.source.selector:
                 raise Unsupported(f"the source of rule '{base.reference}' is no single filter expression")

@@ -142,7 +142,6 @@ class Sumo(Target):
     siem = "Sumo Logic Cloud SIEM"
     file_extension = "sumo"
     backend_class = SumoBackend
-    computes_derived_columns = False  # not in a correlation query (yet)
     # Correlation rules: `timeslice` + aggregation by the group fields. Each base rule's hits are
     # counted by a flag (`if(<condition>, 1, 0)`) summed per slice, so an event matching two base rules
     # counts for both; a distinct count is two counts (`count by ..., field | count by ...`).
@@ -168,6 +167,8 @@ class Sumo(Target):
         return None
 
     def correlation_context(self, view: CorrelationView) -> dict[str, Any]:
+        if len(view.bases) > 1 and any(base.derived for base in view.bases):
+            raise Unsupported("a derived column of one of several base rules: it would be computed for all")
         fields = {base.group_fields for base in view.bases}
         values = {base.value_field for base in view.bases}
         if len(fields) > 1 or len(values) > 1:

@@ -391,7 +391,7 @@ siemc:
 """
 
 
-@pytest.mark.parametrize("target", ["kql", "spl"])
+@pytest.mark.parametrize("target", ["kql", "spl", "sumo", "logscale"])
 def test_value_count_of_a_derived_column(target: str, tmp_path: Path) -> None:
     """A correlation may count the values of a base rule's derived column (a category)."""
     (tmp_path / "categories.yml").write_text(CATEGORIES)
