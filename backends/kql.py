@@ -169,6 +169,24 @@ KQL_CORRELATION_AGGREGATES: Mapping[str, tuple[str, str]] = {
 }
 
 
+# A native field reference of the mapping file is a column, a dotted path into a dynamic column
+# (`ObjectRef.resource`) or an expression over them (`tostring(parse_json(RequestParameters).x)`,
+# `extract(@'...', 1, SyslogMessage)`): string literals are skipped, and a name followed by `(` is a
+# function; an index (`AuthorizationInfo[0]`) or a key after `)` belongs to the value before it.
+_KQL_STRING = re.compile(r"@'[^']*'" r'|@"[^"]*"' r"|'(?:[^'\\]|\\.)*'" r'|"(?:[^"\\]|\\.)*"')
+_KQL_NAME = re.compile(r"(?<![\w.\])\]])[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+
+
+def kql_expression_columns(native: str) -> set[str]:
+    """The columns (with their dotted keys) a KQL field reference reads."""
+    text = _KQL_STRING.sub(" ", native)
+    return {
+        match.group()
+        for match in _KQL_NAME.finditer(text)
+        if not text[match.end() :].lstrip().startswith("(")
+    }
+
+
 class Kql(Target):
     name = "kql"
     siem = "Microsoft Sentinel / Defender XDR (KQL)"
@@ -207,11 +225,15 @@ class Kql(Target):
     def string_literal(self, text: str) -> str:
         return kql_string(text)
 
+    def model_fields(self, native: str) -> set[str]:
+        return kql_expression_columns(native)
+
     def _context(self, detection: Detection, source: Source) -> dict[str, Any]:
         # A source's key columns (a Defender XDR table's DeviceId and ReportId, which a custom
         # detection must return: backends/mappings/kql.yml) follow the time column in a projection.
         context = super()._context(detection, source)
         keys = source.extra.get("key_columns", "").split()
+        self.check_data_model(source, set(keys))
         columns: list[str] = context["columns"]
         if keys and columns:
             rest = [c for c in columns if c not in keys]

@@ -446,7 +446,9 @@ def eval_rule(
     rule: Annotated[Path, typer.Argument(help="The rule file.")],
     events: Annotated[
         Path,
-        typer.Option("--events", "-e", help="Events: a JSON array, JSON lines or event-log records."),
+        typer.Option(
+            "--events", "-e", help="Events: a JSON array, JSON lines or event-log records (JSON or XML)."
+        ),
     ],
     placeholder: PlaceholderOption = None,
     config: ConfigOption = None,
@@ -459,10 +461,9 @@ def eval_rule(
     import json
 
     from siemc.compile.correlation import Correlation, load_rule_file
-    from siemc.compile.logsources import record_filter
     from siemc.diagnostics import locate_message
     from siemc.verify.evaluate import Evaluator
-    from siemc.verify.events import load_events
+    from siemc.verify.events import load_events, log_source_filter
 
     site = _site(config, placeholder, [rule])
     try:
@@ -484,7 +485,7 @@ def eval_rule(
         _report([Diagnostic(events, error.message, error.line)])
         raise typer.Exit(EXIT_RULE_ERROR) from None
     # Event-log records carry their channel and event id: keep those the rule's log source covers.
-    accept = record_filter(detection.sigma.logsource) if loaded.event_log else None
+    accept = log_source_filter(detection.sigma.logsource)
     for match in evaluator.evaluate(loaded.events, accept):
         fields = dict(sorted(match.fields.items()))
         typer.echo(json.dumps({"index": match.index, "fields": fields}))

@@ -13,6 +13,11 @@
     placeholders:                  # values of `|expand` placeholders (%name%)
       admin_users: [alice, bob]
       rmm_tools: {file: lists/rmm_tools.txt}          # one value a line, '#' comments
+      rat_names:                                      # values with labels (TAB-separated columns)
+        file: lists/rat_file_names.tsv
+        labels: [tool, category]                      # what derived columns read (`label:`)
+        drop: [TeamViewer]                            # rows whose value or a label is one of these
+        add: [{value: acme-remote.exe, tool: Acme Remote, category: Other RMM}]
       helpdesk_hosts: {list: helpdesk_hosts}          # the SIEM's own named list
     filters: [filters/*.yml]       # Sigma filter documents, paths or globs
 
@@ -46,7 +51,8 @@ _TARGET_KEYS = ("sources", "fields", "pipelines", "list_folder", "windows_events
 # Targets whose named lists live in a folder siemc must name (Sumo Logic's lookup tables, in the Library).
 LIST_FOLDER_TARGETS = ("sumo",)
 LIST_FOLDER = re.compile(r"^/Library/[^\"\\\n\r]*[^/\"\\\n\r]$")
-_PLACEHOLDER_KEYS = ("list", "file", "values")
+_PLACEHOLDER_KEYS = ("list", "file", "values", "labels", "drop", "add")
+LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # A SIEM list name reaches queries inside a string literal: a plain name keeps it safe in every language.
 LIST_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 PLACEHOLDER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
@@ -76,6 +82,19 @@ class NamedList:
 
 
 PlaceholderValue = tuple[str, ...] | NamedList
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Named columns beside a placeholder's values (a tool list's tool and category), one row per
+    value in the values' order: what a derived column's `label:` reads."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+    def column(self, name: str) -> tuple[str, ...]:
+        index = self.columns.index(name)
+        return tuple(row[index] for row in self.rows)
 
 
 class ListEntries(tuple[str, ...]):
@@ -109,6 +128,7 @@ class SiteConfig:
     list_folders: Mapping[str, str] = field(default_factory=dict)
     windows_events: Mapping[str, str] = field(default_factory=dict)
     placeholders: Mapping[str, PlaceholderValue] = field(default_factory=dict)
+    placeholder_labels: Mapping[str, Labels] = field(default_factory=dict)
     filters: tuple[LoadedFilter, ...] = ()
     # Hashes of what shapes each part of the output, for the build cache.
     global_digest: str = ""
@@ -134,6 +154,11 @@ class SiteConfig:
     def inline_values(self) -> dict[str, tuple[str, ...]]:
         """Placeholders with values that rules are compiled with, as if they listed them."""
         return {name: value for name, value in self.placeholders.items() if isinstance(value, tuple)}
+
+    def contents(self, name: str) -> tuple[str, ...] | None:
+        """A placeholder's values, inline or a named list's, when the configuration gives them."""
+        value = self.placeholders.get(name)
+        return value.values if isinstance(value, NamedList) else value
 
     def named_lists(self) -> dict[str, NamedList]:
         return {name: value for name, value in self.placeholders.items() if isinstance(value, NamedList)}
@@ -271,22 +296,33 @@ def _kind(value: Any) -> str:
     )
 
 
-def _read_list_file(path: Path) -> tuple[str, ...]:
-    values = []
-    for raw in path.read_text(encoding="utf-8").splitlines():
+def _read_list_file(path: Path, columns: int = 1) -> list[tuple[int, tuple[str, ...]]]:
+    """The rows of a list file with their line numbers: one value a line, or, with label columns, the
+    value and its labels separated by TABs (read without labels, a row is its first column); '#'
+    starts a comment line, blank lines are skipped."""
+    rows = []
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         text = raw.strip()
-        if text and not text.startswith("#"):
-            values.append(text)
-    return tuple(values)
+        if not text or text.startswith("#"):
+            continue
+        cells = tuple(cell.strip() for cell in text.split("\t"))
+        if columns == 1:
+            cells = cells[:1]
+        if len(cells) != columns or not all(cells):
+            raise ConfigError(
+                path, f"expected a value and {columns - 1} label(s) separated by TABs, got {text!r}", number
+            )
+        rows.append((number, cells))
+    return rows
 
 
-def _placeholder(checker: _Checker, name: str, spec: Any) -> tuple[PlaceholderValue, str]:
+def _placeholder(checker: _Checker, name: str, spec: Any) -> tuple[PlaceholderValue, Labels | None, str]:
     where: list[str | int] = ["placeholders", name]
     if not PLACEHOLDER_NAME.match(name):
         raise checker.fail(where, "a placeholder name is letters, digits, '_', '.' or '-'")
     if isinstance(spec, list):
         values = tuple(_scalar(checker, item, [*where, i]) for i, item in enumerate(spec))
-        return values, _digest(values)
+        return values, None, _digest(values)
     if not isinstance(spec, dict):
         raise checker.fail(
             where, f"expected a list of values, {{file: PATH}} or {{list: NAME}}, got {_kind(spec)}"
@@ -294,21 +330,73 @@ def _placeholder(checker: _Checker, name: str, spec: Any) -> tuple[PlaceholderVa
     checker.known_keys(spec, _PLACEHOLDER_KEYS, where)
     if "file" in spec and "values" in spec:
         raise checker.fail(where, "give `file` or `values`, not both")
-    contents: tuple[str, ...] | None = None
+    columns: tuple[str, ...] = ()
+    if "labels" in spec:
+        names = checker.expect(spec["labels"], list, [*where, "labels"], "a list of label column names")
+        for index, label in enumerate(names):
+            if not isinstance(label, str) or not LABEL_NAME.match(label) or label == "value":
+                raise checker.fail(
+                    [*where, "labels", index], "a label column name is an identifier, not `value`"
+                )
+        if len(set(names)) != len(names) or not names:
+            raise checker.fail([*where, "labels"], "expected distinct label column names")
+        if "file" not in spec:
+            raise checker.fail([*where, "labels"], "labels are read from a `file` (TAB-separated columns)")
+        columns = tuple(names)
+    rows: list[tuple[str, ...]] | None = None
     if "file" in spec:
-        contents = _read_list_file(checker.file(spec["file"], [*where, "file"]))
+        path = checker.file(spec["file"], [*where, "file"])
+        rows = [cells for _, cells in _read_list_file(path, 1 + len(columns))]
     elif "values" in spec:
         items = checker.expect(spec["values"], list, [*where, "values"], "a list of values")
-        contents = tuple(_scalar(checker, item, [*where, "values", i]) for i, item in enumerate(items))
+        rows = [(_scalar(checker, item, [*where, "values", i]),) for i, item in enumerate(items)]
+    if rows is not None:
+        rows = _edit_rows(checker, spec, where, rows, columns)
+    contents = None if rows is None else tuple(row[0] for row in rows)
+    labels = Labels(columns, tuple(row[1:] for row in rows)) if columns and rows is not None else None
+    label_digest = (labels.columns, labels.rows) if labels else None
     if "list" in spec:
         list_name = checker.expect(spec["list"], str, [*where, "list"], "the name of the SIEM's list")
         if not LIST_NAME.match(list_name):
             raise checker.fail([*where, "list"], "a list name is letters, digits, '_', '.' or '-'")
         named = NamedList(list_name, contents)
-        return named, _digest("list", list_name, contents)
+        return named, labels, _digest("list", list_name, contents, label_digest)
     if contents is None:
         raise checker.fail(where, "expected `file`, `values` or `list`")
-    return contents, _digest(contents)
+    return contents, labels, _digest(contents, label_digest)
+
+
+def _edit_rows(
+    checker: _Checker,
+    spec: Mapping[str, Any],
+    where: list[str | int],
+    rows: list[tuple[str, ...]],
+    columns: tuple[str, ...],
+) -> list[tuple[str, ...]]:
+    """A site's changes to a shared list: `drop` removes every row whose value or one of whose labels
+    is a given text (case-insensitive: a tool by its name), `add` appends rows."""
+    if "drop" in spec:
+        drops = checker.expect(spec["drop"], list, [*where, "drop"], "a list of values or labels")
+        for index, item in enumerate(drops):
+            text = _scalar(checker, item, [*where, "drop", index]).lower()
+            kept = [row for row in rows if text not in (cell.lower() for cell in row)]
+            if len(kept) == len(rows):
+                raise checker.fail([*where, "drop", index], f"{text!r} is no value or label of the list")
+            rows = kept
+    if "add" in spec:
+        additions = checker.expect(spec["add"], list, [*where, "add"], "a list of values")
+        for index, item in enumerate(additions):
+            at = [*where, "add", index]
+            if not columns:
+                rows.append((_scalar(checker, item, at),))
+                continue
+            checker.expect(item, dict, at, f"a mapping of value and {', '.join(columns)}")
+            checker.known_keys(item, ("value", *columns), at)
+            missing = [key for key in ("value", *columns) if key not in item]
+            if missing:
+                raise checker.fail(at, f"missing {', '.join(missing)}")
+            rows.append(tuple(_scalar(checker, item[key], [*at, key]) for key in ("value", *columns)))
+    return rows
 
 
 def _scalar(checker: _Checker, value: Any, where: Sequence[str | int]) -> str:
@@ -432,11 +520,15 @@ def load_config(path: Path, placeholder_overrides: Mapping[str, Sequence[str]] |
 
     pipelines = checker.files(data["pipelines"], ["pipelines"]) if "pipelines" in data else ()
     placeholders: dict[str, PlaceholderValue] = {}
+    placeholder_labels: dict[str, Labels] = {}
     placeholder_digests: dict[str, str] = {}
     raw_placeholders = checker.expect(data.get("placeholders", {}) or {}, dict, ["placeholders"], "a mapping")
     for name, spec in raw_placeholders.items():
-        placeholders[str(name)], placeholder_digests[str(name)] = _placeholder(checker, str(name), spec)
-    _override_placeholders(placeholders, placeholder_digests, placeholder_overrides)
+        value, labels, placeholder_digests[str(name)] = _placeholder(checker, str(name), spec)
+        placeholders[str(name)] = value
+        if labels is not None:
+            placeholder_labels[str(name)] = labels
+    _override_placeholders(placeholders, placeholder_digests, placeholder_overrides, placeholder_labels)
 
     filter_paths = checker.files(data["filters"], ["filters"], globs=True) if "filters" in data else ()
     filters = _load_filters(checker, filter_paths, ["filters"])
@@ -451,6 +543,7 @@ def load_config(path: Path, placeholder_overrides: Mapping[str, Sequence[str]] |
         list_folders=list_folders,
         windows_events=windows_events,
         placeholders=placeholders,
+        placeholder_labels=placeholder_labels,
         filters=tuple(filters),
         global_digest=_digest([p.read_bytes() for p in pipelines]),
         target_digests=target_digests,
@@ -464,9 +557,14 @@ def _override_placeholders(
     placeholders: dict[str, PlaceholderValue],
     digests: dict[str, str],
     overrides: Mapping[str, Sequence[str]] | None,
+    labels: dict[str, Labels] | None = None,
 ) -> None:
-    """`--placeholder NAME=VALUE` adds or overrides a placeholder's values (a named list keeps its name)."""
+    """`--placeholder NAME=VALUE` adds or overrides a placeholder's values (a named list keeps its name;
+    labelled values keep their columns, with empty labels: derived columns give them their `else`)."""
     for name, values in (overrides or {}).items():
+        if labels is not None and name in labels:
+            columns = labels[name].columns
+            labels[name] = Labels(columns, tuple(("",) * len(columns) for _ in values))
         current = placeholders.get(name)
         value: PlaceholderValue = (
             NamedList(current.name, tuple(values)) if isinstance(current, NamedList) else tuple(values)

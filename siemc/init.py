@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from siemc import __version__
+from siemc.config import CONFIG_NAME
 from siemc.release.lock import LOCK_NAME
 from siemc.resources import examples_folder, scaffold_folder
 
@@ -32,6 +33,10 @@ _LAYOUT: tuple[tuple[str, str], ...] = (
 _RULE_SUFFIXES = (".yml", ".yaml")
 # The workflows install the siemc that wrote them.
 _VERSION_SLOT = "@SIEMC_VERSION@"
+# siemc.yml takes the example rules' placeholders (detections/siemc.yml, the T1219 pack's lists),
+# with their files' paths from the new repository's root: the lists stay defined in one place.
+_PACK_SLOT = "@T1219_PACK_PLACEHOLDERS@"
+_PACK_LISTS = "catalog/lists"
 
 
 class InitError(Exception):
@@ -59,7 +64,10 @@ def scaffold_files() -> list[ScaffoldFile]:
         if not source.exists():
             raise RuntimeError(f"siemc is installed without its scaffold file(s) {source}")
         if source.is_file():
-            files.append(ScaffoldFile(PurePosixPath(destination), source.read_bytes()))
+            content = source.read_bytes()
+            if source_name == CONFIG_NAME:
+                content = content.replace(_PACK_SLOT.encode(), _pack_placeholders().encode())
+            files.append(ScaffoldFile(PurePosixPath(destination), content))
             continue
         for path in _files_under(source):
             content = path.read_bytes()
@@ -69,10 +77,26 @@ def scaffold_files() -> list[ScaffoldFile]:
             files.append(ScaffoldFile(PurePosixPath(destination) / relative, content))
     examples = examples_folder()
     for path in _files_under(examples):
-        if path.suffix in _RULE_SUFFIXES or path.name == LOCK_NAME:
+        relative_path = path.relative_to(examples).as_posix()
+        is_rule = path.suffix in _RULE_SUFFIXES and path.name != CONFIG_NAME
+        if (
+            is_rule
+            or path.name == LOCK_NAME
+            or (relative_path.startswith(_PACK_LISTS) and path.suffix == ".tsv")
+        ):
             relative = PurePosixPath(path.relative_to(examples).as_posix())
             files.append(ScaffoldFile(PurePosixPath("detections") / relative, path.read_bytes()))
     return files
+
+
+def _pack_placeholders() -> str:
+    """The placeholder entries of the example rules' siemc.yml, indented as written, with each list
+    file's path made relative to the new repository's root (detections/...)."""
+    text = (examples_folder() / CONFIG_NAME).read_text(encoding="utf-8")
+    lines = text.split("\n")
+    start = lines.index("placeholders:") + 1
+    entries = [line for line in lines[start:] if line.startswith("  ")]
+    return "\n".join(line.replace("file: catalog/", "file: detections/catalog/") for line in entries)
 
 
 def _blocked(root: Path, relative: PurePosixPath) -> str | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,7 @@ from typing import Any
 from siemc import __version__
 from siemc.compile.build import CONVERTED, build
 from siemc.release.artifacts import BundleInfo, QueryOutput, ReleaseRule
-from tests.conftest import T1219_RULE
+from tests.conftest import SEED_RULE
 
 SCHEMAS = Path(__file__).parent / "artifact_schemas"
 BUNDLE = BundleInfo("1.2.0", __version__)
@@ -21,13 +23,22 @@ BUNDLE = BundleInfo("1.2.0", __version__)
 @functools.cache
 def t1219(target: str) -> tuple[ReleaseRule, QueryOutput]:
     """The T1219 rule's metadata and its query on `target`, built as `siemc bundle` builds them."""
-    with tempfile.TemporaryDirectory() as out:
-        result = build([T1219_RULE], [target], Path(out), jobs=1)
+    with tempfile.TemporaryDirectory() as folder:
+        # Built as a bundle builds it: from the repository's root, the rule under detections/.
+        root = Path(folder)
+        (root / "detections").mkdir()
+        shutil.copy(SEED_RULE, root / "detections")
+        previous = Path.cwd()
+        os.chdir(root)
+        try:
+            result = build([Path("detections") / SEED_RULE.name], [target], root / "out", jobs=1)
+        finally:
+            os.chdir(previous)
         (outcome,) = [o for o in result.outcomes if o.status == CONVERTED]
         assert outcome.output is not None
-        text = Path(outcome.output).read_text(encoding="utf-8")
+        text = (root / outcome.output).read_text(encoding="utf-8")
         name = Path(outcome.output).name
-    rule = ReleaseRule(T1219_RULE.name, T1219_RULE.stem, result.metadata[outcome.rule], 1)
+    rule = ReleaseRule(SEED_RULE.name, SEED_RULE.stem, result.metadata[outcome.rule], 1)
     return rule, QueryOutput(target, name, text, outcome.source)
 
 

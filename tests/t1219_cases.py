@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# The 33 tool file names and the category the specification assigns to each (first matching
-# substring: teamviewer/anydesk/screenconnect/connectwise, then vnc/tvnserver/winvnc/uvnc, then
-# logmein/lmi_rescue, ammyy/aa_v3, rustdesk/splashtop/supremo, atera/ninja/simplehelp/dwrcs).
+# The seed's 33 tool file names and the category the remote access tool catalog gives each tool
+# (detections/catalog/categories.cyml; the rule reads them from the catalog's file-name list).
 TOOLS: dict[str, str] = {
     "teamviewer.exe": "Commercial RMM",
     "teamviewer_service.exe": "Commercial RMM",
@@ -34,23 +33,23 @@ TOOLS: dict[str, str] = {
     "simplehelp.exe": "MSP Tool",
     "dwrcs.exe": "MSP Tool",
     "dwrcst.exe": "MSP Tool",
-    "tmate": "Unknown",
+    "tmate": "Terminal Sharing",
     "vnc.exe": "VNC",
     "tvnserver.exe": "VNC",
     "vncviewer.exe": "VNC",
     "uvnc_service.exe": "VNC",
     "winvnc.exe": "VNC",
-    "remotedesktopmanager.exe": "Unknown",
-    "mstsc.exe": "Unknown",
-    "chrome_remote_desktop.exe": "Unknown",
-    "remote_assistance_host.exe": "Unknown",
+    "remotedesktopmanager.exe": "Connection Manager",
+    "mstsc.exe": "RDP Tool",
+    "chrome_remote_desktop.exe": "Application Feature",
+    "remote_assistance_host.exe": "Application Feature",
 }
 
 # File names that look like tools but are not one of the 33.
 LOOK_ALIKES = (
     "myteamviewer.exe",
     "tightvnc.exe",
-    "TeamViewer_Desktop.exe",
+    "myteamviewer_desktop.exe",
     "anydesk.exe.bak",
     "tmate.exe",
     "xmstsc.exe",

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from siemc.cli import app
 from tests.artifact_fixtures import schema
-from tests.conftest import T1219_RULE
+from tests.conftest import SEED_RULE
 
 EPOCH = "1764460800"
 EXPECTED = {
@@ -52,7 +52,7 @@ def _run(*args: str) -> None:
 def bundled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """detections/ copied (with its lock), bumped, and bundled as 1.2.0 from the copy's root. The cache
     folder is absolute: the build remembers the folders it made by name, per process."""
-    shutil.copytree(T1219_RULE.parent, tmp_path / "detections")
+    shutil.copytree(SEED_RULE.parent, tmp_path / "detections")
     monkeypatch.chdir(tmp_path)
     cache = str(tmp_path / "cache")
     _run("lock", "detections", "--bump", "--cache-dir", cache)

@@ -18,10 +18,11 @@ from siemc.backends.artifacts import eql as eql_writer
 
 from siemc.compile.rule import load_rule
 from siemc.release.artifacts import BundleInfo, QueryOutput, ReleaseRule, writer_for
+from tests import artifact_fixtures
 from tests.artifacts import attack_table
-from tests.artifacts.helpers import DETECTIONS, Bundle, make_bundle, validate
+from tests.artifacts.helpers import Bundle, make_bundle, pack_rules, validate
 from tests.checkers.eql_engine import eql_syntax_error
-from tests.conftest import T1219_RULE
+from tests.conftest import SEED_RULE, load_pack_rule
 
 STEM = "t1219_remote_access_tools"
 RULE_ID = "0b7a6a3e-5f1c-4c7e-9a55-2b1d8f7e1219"
@@ -34,13 +35,12 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Bundle:
 
 
 def release_rule(version: int = 1, name: str = f"{STEM}.yml", **meta: Any) -> ReleaseRule:
-    base = load_rule(T1219_RULE).metadata()
+    base = load_rule(SEED_RULE).metadata()
     return ReleaseRule(name, Path(name).stem, {**base, **meta}, version)
 
 
 def t1219_query() -> QueryOutput:
-    text = (Path(__file__).parent.parent / "build" / "eql" / f"{STEM}.eql").read_text(encoding="utf-8")
-    return QueryOutput("eql", f"{STEM}.eql", text, "process")
+    return artifact_fixtures.t1219("eql")[1]
 
 
 def kibana_rule(**meta: Any) -> dict[str, Any]:
@@ -143,12 +143,12 @@ def test_every_rule_is_a_line_in_name_order(tmp_path: Path) -> None:
     second = tmp_path / "source" / "a_copy.yml"
     second.parent.mkdir()
     second.write_text(
-        T1219_RULE.read_text(encoding="utf-8")
+        SEED_RULE.read_text(encoding="utf-8")
         .replace(RULE_ID, "0b7a6a3e-5f1c-4c7e-9a55-2b1d8f7e1220")
         .replace("title: Remote Access Tool Execution", "title: Remote Access Tool Execution (copy)"),
         encoding="utf-8",
     )
-    shutil.copy(T1219_RULE, second.parent)
+    shutil.copy(SEED_RULE, second.parent)
     built = make_bundle(tmp_path / "root", rules=sorted(second.parent.glob("*.yml")))
     rules = [json.loads(line) for line in built.read("elastic/rules.ndjson").decode().splitlines()]
     assert [r["rule_id"] for r in rules] == ["0b7a6a3e-5f1c-4c7e-9a55-2b1d8f7e1220", RULE_ID]
@@ -274,8 +274,8 @@ def test_index_patterns_follow_the_source(
 
 
 def test_the_rules_of_the_repository_are_valid_rules() -> None:
-    for path in sorted(DETECTIONS.glob("*.yml")):
-        meta = load_rule(path).metadata()
+    for path in pack_rules():
+        meta = load_pack_rule(path).metadata()
         rule = eql_writer.kibana_rule(ReleaseRule(path.name, path.stem, meta, 1), t1219_query())
         validate(rule, "kibana_eql_rule")
         check_threat(rule["threat"])

@@ -26,10 +26,11 @@ from siemc.backends.artifacts.attack import rule_attack, table, tag_problem
 from siemc.compile.rule import load_rule
 from siemc.release.artifacts import BundleInfo, QueryOutput, ReleaseRule, writer_for
 from siemc.release.checks import attack_tags
+from tests import artifact_fixtures
 from tests.artifacts import attack_table
-from tests.artifacts.helpers import DETECTIONS, Bundle, make_bundle, validate
+from tests.artifacts.helpers import Bundle, make_bundle, pack_rules, validate
 from tests.checkers import kusto
-from tests.conftest import T1219_RULE
+from tests.conftest import SEED_RULE, load_pack_rule
 
 STEM = "t1219_remote_access_tools"
 RULE_ID = "0b7a6a3e-5f1c-4c7e-9a55-2b1d8f7e1219"
@@ -83,13 +84,12 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Bundle:
 
 
 def release_rule(version: int = 1, **meta: Any) -> ReleaseRule:
-    base = load_rule(T1219_RULE).metadata()
+    base = load_rule(SEED_RULE).metadata()
     return ReleaseRule(f"{STEM}.yml", STEM, {**base, **meta}, version)
 
 
 def t1219_query() -> QueryOutput:
-    text = (Path(__file__).parent.parent / "build" / "kql" / f"{STEM}.kql").read_text(encoding="utf-8")
-    return QueryOutput("kql", f"{STEM}.kql", text, "DeviceProcessEvents")
+    return artifact_fixtures.t1219("kql")[1]
 
 
 def artifacts_of(rule: ReleaseRule, query: QueryOutput) -> dict[str, bytes]:
@@ -157,8 +157,8 @@ def test_the_attack_table_is_what_mitres_data_package_holds() -> None:
 def test_the_repositorys_rules_name_real_current_attack_ids() -> None:
     techniques = _package_techniques()
     shortnames = {t["shortname"] for t in _package_tactics()}
-    for path in sorted(DETECTIONS.glob("*.yml")):
-        meta = load_rule(path).metadata()
+    for path in pack_rules():
+        meta = load_pack_rule(path).metadata()
         for technique in meta["techniques"]:
             assert techniques[technique]["status"] == "current", (path, technique)
         for tactic in meta["tactics"]:
@@ -523,7 +523,7 @@ def test_a_bumped_rule_carries_its_new_version(tmp_path: Path) -> None:
 
 
 def test_tags_naming_no_attack_object_warn_with_their_line(tmp_path: Path) -> None:
-    text = T1219_RULE.read_text(encoding="utf-8").replace(
+    text = SEED_RULE.read_text(encoding="utf-8").replace(
         "  - attack.t1219\n",
         "  - attack.t1219\n  - attack.t9999\n  - attack.comand-and-control\n  - attack.t1002\n",
     )

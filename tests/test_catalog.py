@@ -147,11 +147,21 @@ def test_every_seed_name_is_in_the_catalog(catalog: Catalog) -> None:
     assert sorted(declared) == sorted(SEED)
 
 
-def test_names_no_release_uses_are_marked_and_kept_out_of_the_lists(catalog: Catalog) -> None:
+def list_values(name: str) -> set[str]:
+    """The values (first column) of a generated list file."""
+    lines = (CATALOG / "lists" / name).read_text(encoding="utf-8").splitlines()
+    return {line.split("\t")[0] for line in lines if line and not line.startswith("#")}
+
+
+def test_names_no_release_uses_are_marked_and_listed_only_as_seed_names(catalog: Catalog) -> None:
     marked = {name for tool in catalog.tools for name in names(tool)["not_shipped"]}
     assert set(NOT_SHIPPED) <= marked
-    listed = set((CATALOG / "lists" / "rat_file_names.txt").read_text(encoding="utf-8").split("\n"))
-    assert not marked & listed
+    # The seed rule's names stay detected (its tests stay); any other name no release ships is left out.
+    assert marked & list_values("rat_file_names.tsv") == marked & set(SEED)
+
+
+def test_every_seed_name_is_in_the_file_name_list() -> None:
+    assert set(SEED) - {"tmate"} <= list_values("rat_file_names.tsv")
 
 
 def test_the_real_binaries_stand_next_to_the_seed_names(catalog: Catalog) -> None:
@@ -179,14 +189,15 @@ def test_admin_tools_and_tunnels_are_outside_t1219(catalog: Catalog) -> None:
 
 
 def test_domains_list_has_relays_and_not_corporate_sites(catalog: Catalog) -> None:
-    domains = set((CATALOG / "lists" / "rat_domains.txt").read_text(encoding="utf-8").split("\n"))
+    domains = list_values("rat_domains.tsv")
     assert {"supremocontrol.com", "simple-help.com", "*.screenconnect.com"} <= domains
+    assert {"anydesk.com", "*.anydesk.com", "teamviewer.com"} <= domains
     assert "connectwise.com" not in domains and "*.connectwise.com" not in domains
     screenconnect = catalog.by_id("screenconnect").data["domains"]
     assert {"domain": "connectwise.com", "role": "corporate_site"}.items() <= next(
         d for d in screenconnect if d["domain"] == "connectwise.com"
     ).items()
-    for line in domains - {line for line in domains if line.startswith("#")}:
+    for line in domains:
         assert ":" not in line and "github" not in line and "blob.core.windows.net" not in line
 
 

@@ -20,7 +20,7 @@ from siemc.config import ConfigError, find_config, load_config, resolve_config
 from siemc.diagnostics import Unsupported
 from siemc.verify.evaluate import Evaluator
 from siemc.verify.ruletest import AGREES, UNAVAILABLE, load_target_engines, run_rule_tests
-from tests.conftest import T1219_RULE
+from tests.conftest import SEED_RULE
 from tests.no_repr import assert_no_repr
 
 SITE = Path(__file__).parent / "site"
@@ -53,22 +53,22 @@ def test_the_nearest_siemc_yml_above_the_rules_is_used(tmp_path: Path) -> None:
 def test_without_a_configuration_the_defaults_are_used(tmp_path: Path) -> None:
     site = resolve_config(None, [tmp_path])
     assert site.is_default
-    default = compile_detection(load_rule(T1219_RULE), "spl")
-    assert compile_detection(load_rule(T1219_RULE, site), "spl") == default
+    default = compile_detection(load_rule(SEED_RULE), "spl")
+    assert compile_detection(load_rule(SEED_RULE, site), "spl") == default
 
 
 # -- sources, fields, pipelines ------------------------------------------------------------------------
 
 
 def test_a_source_override_changes_the_keys_it_names_and_keeps_the_rest(site_config) -> None:  # type: ignore[no-untyped-def]
-    spl = compile_detection(load_rule(T1219_RULE, site_config), "spl")
+    spl = compile_detection(load_rule(SEED_RULE, site_config), "spl")
     assert spl.splitlines()[1].startswith("index=win sourcetype=xmlwineventlog EventCode=1 earliest=-24h")
     # the field table of the overridden source is kept, with the site's rename of Computer
     assert "| table _time host User Image CommandLine ParentImage" in spl
     assert "XmlWinEventLog:Microsoft-Windows-Sysmon" not in spl
     # other targets keep their defaults
-    kql = compile_detection(load_rule(T1219_RULE, site_config), "kql")
-    assert kql == compile_detection(load_rule(T1219_RULE), "kql")
+    kql = compile_detection(load_rule(SEED_RULE, site_config), "kql")
+    assert kql == compile_detection(load_rule(SEED_RULE), "kql")
 
 
 def test_a_new_log_source_is_added(site_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -249,7 +249,7 @@ def test_a_filter_field_the_source_lacks_names_the_filter_and_never_moves_the_ru
         encoding="utf-8",
     )
     site = load_config(_config(tmp_path, "filters: [integrity.yml]\n"))
-    detection = load_rule(T1219_RULE, site)
+    detection = load_rule(SEED_RULE, site)
     for target in ("kql", "yaral", "logscale"):
         with pytest.raises(Unsupported) as caught:
             compile_detection(detection, target)
@@ -320,7 +320,7 @@ def test_a_bad_configuration_is_one_error_with_its_line_and_exit_2(
         check_site(load_config(config))
     assert caught.value.line == line
     assert caught.value.message.startswith(message), caught.value.message
-    result = CliRunner().invoke(app, ["convert", str(T1219_RULE), "-t", "kql", "--config", str(config)])
+    result = CliRunner().invoke(app, ["convert", str(SEED_RULE), "-t", "kql", "--config", str(config)])
     assert result.exit_code == 2
     assert re.match(rf"{re.escape(str(config))}:{line}: error: ", result.stderr)
     assert result.stdout == ""
@@ -333,7 +333,7 @@ def test_a_bad_filter_names_its_file_and_line(tmp_path: Path) -> None:
         "filter:\n  rules: any\n  sel: {A: b}\n  condition: not nope\n"
     )
     config = _config(tmp_path, "filters: [filters/broken.yml]\n")
-    result = CliRunner().invoke(app, ["convert", str(T1219_RULE), "-t", "kql", "--config", str(config)])
+    result = CliRunner().invoke(app, ["convert", str(SEED_RULE), "-t", "kql", "--config", str(config)])
     assert result.exit_code == 2
     assert str(tmp_path / "filters" / "broken.yml") in result.stderr
 
@@ -356,7 +356,7 @@ def test_the_readme_filter_tunes_the_t1219_rule_on_every_target(tmp_path: Path) 
         encoding="utf-8",
     )
     site = load_config(_config(tmp_path, "filters: [helpdesk.yml]\n"))
-    detection = load_rule(T1219_RULE, site)
+    detection = load_rule(SEED_RULE, site)
     assert [f.path.name for f in detection.filters] == ["helpdesk.yml"]
     parent = "C:\\Windows\\explorer.exe"
     events = [

@@ -17,7 +17,7 @@ from siemc.compile.datamodel import (
 )
 from siemc.compile.rule import load_rule
 from siemc.diagnostics import Unsupported
-from tests.conftest import T1219_RULE
+from tests.conftest import SEED_RULE
 
 
 def _model(tmp_path: Path, text: str) -> Path:
@@ -66,7 +66,7 @@ def test_every_shipped_data_model_loads_and_names_sources_of_its_mapping() -> No
 
 
 def test_a_field_the_model_lacks_makes_the_output_unsupported(monkeypatch: pytest.MonkeyPatch) -> None:
-    detection = load_rule(T1219_RULE)
+    detection = load_rule(SEED_RULE)
     kql = get_target("kql")
     fields = {"Timestamp": "datetime", "FileName": "string", "DeviceName": "string"}
     thin = {
@@ -79,6 +79,7 @@ def test_a_field_the_model_lacks_makes_the_output_unsupported(monkeypatch: pytes
     # the last candidate's reason; each names the first field, in name order, that its source lacks
     assert caught.value.message == "Event has no field Computer"
     read = ("AccountName", "ProcessCommandLine", "InitiatingProcessFileName", "InitiatingProcessCommandLine")
+    read += ("DeviceId", "ReportId")  # the key columns every Defender query returns are checked too
     complete = SourceModel("DeviceProcessEvents", ("a test",), {**fields, **dict.fromkeys(read, "string")})
     monkeypatch.setattr(
         target_module, "target_datamodel", lambda name: {**thin, "DeviceProcessEvents": complete}

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from siemc.backends import get_target
 
-from siemc.compile.rule import load_rule, parse_rule
-from tests.conftest import T1219_RULE
+from siemc.compile.rule import parse_rule
+from tests.conftest import load_pack_rule
 from tests.engines import reference, run_target
 
 
@@ -47,7 +47,7 @@ def test_network_and_web_fields_are_qradar_columns_and_properties() -> None:
 
 
 def test_t1219_reads_the_dsm_process_properties() -> None:
-    text = get_target("aql").render(load_rule(T1219_RULE))
+    text = get_target("aql").render(load_pack_rule())
     assert '"Process Name"' in text and '"Parent Process Name"' in text and '"Command"' in text
 
 

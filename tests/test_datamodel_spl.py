@@ -7,8 +7,8 @@ from pathlib import Path
 from siemc.backends import get_target
 
 from siemc.compile.datamodel import load_datamodel, models_folder
-from siemc.compile.rule import load_rule, parse_rule
-from tests.conftest import T1219_RULE
+from siemc.compile.rule import parse_rule
+from tests.conftest import load_pack_rule
 from tests.engines import reference, run_target
 
 
@@ -63,5 +63,5 @@ def test_a_column_the_export_lacks_is_unsupported_not_silently_empty() -> None:
 
 
 def test_t1219_still_reads_the_sysmon_names_the_windows_add_on_extracts() -> None:
-    text = get_target("spl").render(load_rule(T1219_RULE))
+    text = get_target("spl").render(load_pack_rule())
     assert 'source="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational"' in text and "EventCode=1" in text

@@ -7,8 +7,8 @@ from pathlib import Path
 from siemc.backends import get_target
 
 from siemc.compile.datamodel import load_datamodel, models_folder
-from siemc.compile.rule import load_rule, parse_rule
-from tests.conftest import T1219_RULE
+from siemc.compile.rule import parse_rule
+from tests.conftest import load_pack_rule
 from tests.engines import ENGINES, native_events, reference, run_target
 
 SYSMON_1 = 'metadata_deviceEventId="Microsoft-Windows-Sysmon/Operational-1"'
@@ -33,7 +33,7 @@ def test_the_model_loads_with_provenance_on_every_source() -> None:
 
 
 def test_t1219_selects_process_records_not_file_creates_of_the_same_record_type() -> None:
-    text = get_target("sumo").render(load_rule(T1219_RULE))
+    text = get_target("sumo").render(load_pack_rule())
     scope = text.splitlines()[3]
     assert scope.startswith("_index=sec_record_endpoint ")
     assert SYSMON_1 in scope and 'metadata_deviceEventId="Security-4688"' in scope
@@ -83,7 +83,7 @@ def test_a_renamed_field_agrees_with_the_reference_on_model_built_events() -> No
 def test_t1219_does_not_match_a_file_the_remote_access_tool_writes() -> None:
     # Sysmon 11 (file create) is an EndpointProcess record in sec_record_endpoint too, with the
     # writing process in baseImage: the event id of the mapping must keep it out.
-    detection = load_rule(T1219_RULE)
+    detection = load_pack_rule()
     target = get_target("sumo")
     query = target.render(detection)
     source = target.source_for(detection.sigma)

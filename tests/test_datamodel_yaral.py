@@ -10,8 +10,8 @@ from pathlib import Path
 from siemc.backends import get_target
 
 from siemc.compile.datamodel import target_datamodel
-from siemc.compile.rule import load_rule, parse_rule
-from tests.conftest import T1219_RULE
+from siemc.compile.rule import parse_rule
+from tests.conftest import load_pack_rule
 from tests.engines import reference, run_target
 
 ENDPOINT = ("PROCESS_LAUNCH", "NETWORK_CONNECTION", "NETWORK_DNS", "FILE_CREATION", "FILE_DELETION")
@@ -67,7 +67,7 @@ def test_a_field_udm_lacks_stays_on_process_launch(tmp_path: Path) -> None:
 
 
 def test_t1219_reads_process_launch_udm_fields() -> None:
-    text = get_target("yaral").render(load_rule(T1219_RULE))
+    text = get_target("yaral").render(load_pack_rule())
     assert '$e.metadata.event_type = "PROCESS_LAUNCH"' in text
     assert "$e.target.process.file.full_path = /" in text
     assert "$e.principal.process.file.full_path" in text

@@ -8,9 +8,9 @@ import pytest
 from typer.testing import CliRunner
 
 from siemc.cli import app
-from tests.conftest import T1219_RULE
+from tests.conftest import SEED_RULE
 
-GOOD = T1219_RULE.read_text()
+GOOD = SEED_RULE.read_text()
 BAD_RULES = {
     # name: (text, expected message part, expected line)
     "malformed": ("title: x\ndetection:\n  sel: [a\n", "malformed YAML", 4),
@@ -78,7 +78,7 @@ def test_build_goes_on_and_keeps_earlier_output(tmp_path: Path) -> None:
 
 
 def test_unknown_target_option_is_bad_usage() -> None:
-    result = CliRunner().invoke(app, ["convert", str(T1219_RULE), "--target", "splunk"])
+    result = CliRunner().invoke(app, ["convert", str(SEED_RULE), "--target", "splunk"])
     assert result.exit_code == 2
     assert "unknown target 'splunk'" in result.stderr
 
@@ -92,9 +92,9 @@ def test_targets_lists_all_seven() -> None:
 def test_check_exits_1_listing_changed_files(tmp_path: Path) -> None:
     out = tmp_path / "out"
     runner = CliRunner()
-    runner.invoke(app, ["build", str(T1219_RULE), "--out", str(out), "--target", "spl"])
+    runner.invoke(app, ["build", str(SEED_RULE), "--out", str(out), "--target", "spl"])
     (out / "spl" / "t1219_remote_access_tools.spl").write_text("old\n")
-    result = runner.invoke(app, ["build", str(T1219_RULE), "--out", str(out), "--target", "spl", "--check"])
+    result = runner.invoke(app, ["build", str(SEED_RULE), "--out", str(out), "--target", "spl", "--check"])
     assert result.exit_code == 1
     assert "would change: " in result.stdout
     assert (out / "spl" / "t1219_remote_access_tools.spl").read_text() == "old\n"

@@ -677,3 +677,154 @@ def test_eval_bad_rule_exits_1(tmp_path: Path) -> None:
     assert err.startswith(f"{rule}:") and " error: " in err and "endswithh" in err
     code, _, err = run_eval(tmp_path / "nosuch.yml", events)
     assert code == 1 and "cannot read rule" in err
+
+
+# --- siemc eval: the rule's log source over event-log records of every shape --------------------
+
+FILE_RULE = """title: Remote tool writes a file
+logsource: {product: windows, category: file_event}
+detection:
+  sel: {Image|endswith: '\\\\anydesk.exe'}
+  condition: sel
+"""
+
+SECURITY_RULE = """title: Service installed
+logsource: {product: windows, service: security}
+detection:
+  sel: {EventID: 4697, ServiceName: evil}
+  condition: sel
+"""
+
+
+def _rule(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "other_rule.yml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _sysmon_log(tmp_path: Path) -> Path:
+    """Sysmon process creation (1) and file creation (11) of the same Image, flat as exported."""
+    events = tmp_path / "sysmon.jsonl"
+    image = "C:\\Tools\\AnyDesk.exe"
+    rows = [
+        {"Channel": SYSMON, "EventID": 1, "Image": image, "CommandLine": "anydesk.exe"},
+        {"Channel": SYSMON, "EventID": 11, "Image": image, "TargetFilename": "C:\\Users\\a\\ad.trace"},
+        {"Channel": "Security", "EventID": "4688", "NewProcessName": image},
+    ]
+    events.write_text("\n".join(json.dumps(row) for row in rows), encoding="utf-8")
+    return events
+
+
+def test_eval_flat_records_apply_the_log_source(rule_file: Path, tmp_path: Path) -> None:
+    events = _sysmon_log(tmp_path)
+    # The process rule: Sysmon 1 and Security 4688 (whose NewProcessName is Sigma's Image), not 11.
+    assert [line["index"] for line in run_eval(rule_file, events)[1]] == [0, 2]
+    # The file rule: only the file creation of the same Image.
+    assert [line["index"] for line in run_eval(_rule(tmp_path, FILE_RULE), events)[1]] == [1]
+
+
+def test_eval_service_rule_reads_only_its_channel(tmp_path: Path) -> None:
+    events = tmp_path / "mixed.json"
+    data = {"ServiceName": "evil", "ServiceFileName": "C:\\evil.exe"}
+    events.write_text(
+        "\n".join(
+            [
+                record(4697, "Security", data, "Microsoft-Windows-Security-Auditing"),
+                record(4697, "System", data, "Service Control Manager"),
+                json.dumps({"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 4697, **data}),
+                json.dumps({"Channel": "Security", "EventID": 4697, **data}),
+                json.dumps({"EventID": 4697, **data}),  # no channel: a plain event, evaluated as is
+            ]
+        ),
+        encoding="utf-8",
+    )
+    code, out, _ = run_eval(_rule(tmp_path, SECURITY_RULE), events)
+    assert code == 0 and [line["index"] for line in out] == [0, 3, 4]
+
+
+def test_eval_plain_events_are_unaffected_by_the_log_source(rule_file: Path, tmp_path: Path) -> None:
+    events = tmp_path / "plain.json"
+    events.write_text(
+        json.dumps([{"Image": "C:\\x\\AnyDesk.exe"}, {"Image": "C:\\x\\a.exe"}]), encoding="utf-8"
+    )
+    assert [line["index"] for line in run_eval(rule_file, events)[1]] == [0]
+    assert [line["index"] for line in run_eval(_rule(tmp_path, FILE_RULE), events)[1]] == [0]
+
+
+SYSMON_XML = """<?xml version="1.0" encoding="utf-8"?>
+<Events>
+<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System>
+<Provider Name="Microsoft-Windows-Sysmon" Guid="{{5770385f-c22a-43e0-bf4c-06f5698ffbd9}}"/>
+<EventID>{event_id}</EventID><Channel>Microsoft-Windows-Sysmon/Operational</Channel>
+<Computer>host1</Computer><Security UserID="S-1-5-18"/></System>
+<EventData><Data Name="Image">C:\\Tools\\AnyDesk.exe</Data>{extra}</EventData></Event>
+</Events>
+"""
+
+
+def test_event_log_xml_is_read_as_its_json_rendering() -> None:
+    one_data = SYSMON_XML.format(event_id=11, extra="")
+    [event] = parse_events(one_data).events
+    assert event["Image"] == "C:\\Tools\\AnyDesk.exe" and event["EventID"] == "11"
+    assert event["Channel"] == SYSMON and event["Provider_Name"] == "Microsoft-Windows-Sysmon"
+    assert event["Security_UserID"] == "S-1-5-18" and event["Computer"] == "host1"
+    two = SYSMON_XML.format(event_id=1, extra='<Data Name="CommandLine">anydesk.exe</Data><Data Name="X"/>')
+    [event] = parse_events(two).events
+    assert event["CommandLine"] == "anydesk.exe" and event["X"] is None
+    with pytest.raises(SiemcError, match="invalid event-log XML") as error:
+        parse_events("<Event>\n<System>\n</Event>")
+    assert error.value.line == 3
+
+
+def test_eval_sysmon_xml_export_applies_the_log_source(rule_file: Path, tmp_path: Path) -> None:
+    events = tmp_path / "sysmon.xml"
+    # wevtutil's export: <Event> elements one after the other, no enclosing element.
+    records = [
+        SYSMON_XML.format(event_id=i, extra="").split("<Events>")[1].split("</Events>")[0] for i in (11, 1)
+    ]
+    events.write_text("".join(records), encoding="utf-8")
+    assert [line["index"] for line in run_eval(rule_file, events)[1]] == [1]
+    assert [line["index"] for line in run_eval(_rule(tmp_path, FILE_RULE), events)[1]] == [0]
+
+
+def test_eval_winlogbeat_records_apply_the_log_source(rule_file: Path, tmp_path: Path) -> None:
+    events = tmp_path / "winlogbeat.ndjson"
+    image = "C:\\Tools\\AnyDesk.exe"
+
+    def beat(event_id: str, data: dict[str, Any]) -> str:
+        winlog = {"channel": SYSMON, "event_id": event_id, "computer_name": "host1", "event_data": data}
+        return json.dumps({"@timestamp": "2025-10-24T23:34:34Z", "host": {"name": "host1"}, "winlog": winlog})
+
+    events.write_text(
+        "\n".join([beat("11", {"Image": image, "TargetFilename": "C:\\x"}), beat("1", {"Image": image})]),
+        encoding="utf-8",
+    )
+    [created, started] = parse_events(events.read_text(encoding="utf-8")).events
+    assert started == {"Image": image, "Channel": SYSMON, "EventID": "1", "Computer": "host1"}
+    assert created["TargetFilename"] == "C:\\x"
+    assert [line["index"] for line in run_eval(rule_file, events)[1]] == [1]
+    assert [line["index"] for line in run_eval(_rule(tmp_path, FILE_RULE), events)[1]] == [0]
+
+
+def test_eval_and_the_targets_share_one_channel_table() -> None:
+    # Services named by pySigma's channel table or siemc's additions filter records in eval exactly as
+    # every target's Windows event-log source selects them.
+    from siemc.compile.logsources import service_channels
+
+    dns = SigmaLogSource(product="windows", service="dns-client")
+    check = record_filter(dns)
+    assert check is not None
+    assert check({"Channel": "Microsoft-Windows-DNS Client Events/Operational", "EventID": 3008})
+    assert not check({"Channel": SYSMON, "EventID": 22})
+    iis = record_filter(SigmaLogSource(product="windows", service="iis-configuration"))
+    assert iis is not None and iis({"Channel": "Microsoft-IIS-Configuration/Operational", "EventID": 29})
+    from siemc.backends import get_target
+
+    query = get_target("spl").render(
+        parse_rule(
+            "title: t\nlogsource: {product: windows, service: dns-client}\n"
+            "detection:\n  sel: {QueryName: evil.com}\n  condition: sel\n",
+            Path("t.yml"),
+        )
+    )
+    assert service_channels()["dns-client"][0] in query

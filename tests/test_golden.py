@@ -14,7 +14,7 @@ from siemc.backends import TARGET_NAMES, get_target
 from siemc.compile.build import build, compile_detection
 from siemc.compile.rule import load_rule
 from siemc.diagnostics import SiemcError, Unsupported
-from tests.conftest import REPO
+from tests.conftest import PACK_SITE, REPO
 
 GOLDEN = REPO / "tests" / "golden"
 GOLDEN_RULES = sorted((GOLDEN / "rules").glob("*.yml"))
@@ -23,7 +23,7 @@ REGENERATE = os.environ.get("SIEMC_REGEN_GOLDEN") == "1"
 
 def test_build_folder_is_in_sync_with_detections(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO)  # headers name the rule by its path as given, like `make build` does
-    result = build([Path("detections")], TARGET_NAMES, tmp_path)
+    result = build([Path("detections")], TARGET_NAMES, tmp_path, site=PACK_SITE)
     assert result.ok, result.diagnostics
     fresh = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
     committed = sorted(p.relative_to(REPO / "build") for p in (REPO / "build").rglob("*") if p.is_file())
@@ -34,8 +34,8 @@ def test_build_folder_is_in_sync_with_detections(tmp_path: Path, monkeypatch: py
 
 def test_builds_are_byte_identical_on_rerun(tmp_path: Path) -> None:
     first, second = tmp_path / "a", tmp_path / "b"
-    build([REPO / "detections"], TARGET_NAMES, first)
-    build([REPO / "detections"], TARGET_NAMES, second)
+    build([REPO / "detections"], TARGET_NAMES, first, site=PACK_SITE)
+    build([REPO / "detections"], TARGET_NAMES, second, site=PACK_SITE)
     for path in first.rglob("*"):
         if path.is_file():
             assert path.read_bytes() == (second / path.relative_to(first)).read_bytes()
@@ -43,10 +43,10 @@ def test_builds_are_byte_identical_on_rerun(tmp_path: Path) -> None:
 
 def test_check_lists_a_changed_file_and_writes_nothing(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    build([REPO / "detections"], ["kql"], out)
+    build([REPO / "detections"], ["kql"], out, site=PACK_SITE)
     target_file = next((out / "kql").iterdir())
     target_file.write_text("stale\n")
-    result = build([REPO / "detections"], ["kql"], out, check=True)
+    result = build([REPO / "detections"], ["kql"], out, check=True, site=PACK_SITE)
     assert result.changed == [target_file]
     assert target_file.read_text() == "stale\n"
 

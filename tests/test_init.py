@@ -44,11 +44,25 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 
 def _example_rules() -> dict[str, bytes]:
-    """The repository's detections/ as `siemc init` ships it: the rules and their lock; the remote access
-    tool catalog (detections/catalog/) is the repository's content data, not an example."""
+    """The repository's detections/ as `siemc init` ships it: the rules, their lock and the catalog's list
+    files they read; the rest of the remote access tool catalog (its tool files, the importer's report) is
+    the repository's content data, and detections/siemc.yml goes into the new siemc.yml."""
     return {
-        name: data for name, data in _tree(REPO / "detections").items() if not name.startswith("catalog/")
+        name: data
+        for name, data in _tree(REPO / "detections").items()
+        if (not name.startswith("catalog/") or name.startswith("catalog/lists/")) and name != "siemc.yml"
     }
+
+
+PACK_PLACEHOLDERS = {
+    "rat_file_names",
+    "rat_name_patterns",
+    "rat_generic_file_paths",
+    "rat_original_file_names",
+    "rat_service_names",
+    "rat_domains",
+    "rat_artefact_files",
+}
 
 
 def enable_every_example(text: str) -> str:
@@ -95,10 +109,15 @@ def test_siemc_yml_loads_as_written_and_changes_nothing(repository: Path) -> Non
     site = load_config(repository / "siemc.yml")
     check_site(site)
     assert not site.sources and not site.fields and not site.pipelines and not site.target_pipelines
-    assert not site.placeholders and not site.filters
-    default = compile_detection(load_rule(repository / "detections" / "t1219_remote_access_tools.yml"), "kql")
+    assert not site.filters
+    # The only active key: the T1219 pack's lists, as this repository's detections/siemc.yml gives them.
+    assert set(site.placeholders) == PACK_PLACEHOLDERS
+    ours = load_config(REPO / "detections" / "siemc.yml")
+    assert {n: site.placeholders[n] for n in PACK_PLACEHOLDERS} == dict(ours.placeholders)
+    assert site.placeholder_labels == ours.placeholder_labels
+    default = compile_detection(load_rule(REPO / "detections" / "t1219_remote_access_tools.yml", ours), "kql")
     rule = load_rule(repository / "detections" / "t1219_remote_access_tools.yml", site)
-    assert compile_detection(rule, "kql") == default
+    assert compile_detection(rule, "kql").split("\n", 2)[2] == default.split("\n", 2)[2]
 
 
 def test_siemc_yml_shows_every_key(repository: Path) -> None:
@@ -131,7 +150,7 @@ def test_siemc_yml_loads_with_every_example_enabled(repository: Path) -> None:
     assert sorted(site.sources) == ["eql", "kql", "logscale", "spl", "sumo", "yaral"]
     assert sorted(site.fields) == ["aql", "spl"]
     assert len(site.pipelines) == 1 and list(site.target_pipelines) == ["spl"]
-    assert len(site.placeholders) == 5 and len(site.filters) == 1
+    assert len(site.placeholders) == 6 + len(PACK_PLACEHOLDERS) and len(site.filters) == 1
 
 
 def test_every_targets_example_changes_the_line_it_names(repository: Path) -> None:

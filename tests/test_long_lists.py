@@ -19,6 +19,7 @@ from siemc.compile.backend import bounded_join
 from siemc.compile.build import compile_detection
 from siemc.compile.rule import Detection, load_rule
 from siemc.verify.ruletest import AGREES, load_target_engines, run_rule_tests
+from tests.conftest import SEED_RULE
 
 COUNT = 1100
 # Every regex, wildcard, quoting and LIKE metacharacter the languages have, one per value in turn.
@@ -119,10 +120,10 @@ def test_a_chain_is_grouped_only_past_the_bound() -> None:
     assert deep.replace("(", "").replace(")", "") == " or ".join(f"t{i}" for i in range(64 * 64 + 1))
 
 
-def test_a_kql_query_over_sentinels_rule_limit_says_so(detection: Detection, t1219: Detection) -> None:
+def test_a_kql_query_over_sentinels_rule_limit_says_so(detection: Detection) -> None:
     """Sentinel's scheduled analytics rules take at most 10,000 characters (backends/kql.py cites it)."""
     long_query = compile_detection(detection, "kql")
     assert len(long_query) > 10_000
     assert long_query.splitlines()[2].startswith("// Over 10,000 characters, the most a Sentinel scheduled")
-    short_query = compile_detection(t1219, "kql")
+    short_query = compile_detection(load_rule(SEED_RULE), "kql")
     assert len(short_query) < 10_000 and "10,000" not in short_query

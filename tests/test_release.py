@@ -18,7 +18,8 @@ from typer.testing import CliRunner
 from siemc.cli import app
 from siemc.release import bundle as bundle_module
 from siemc.release.serialize import ConfError, conf_bytes
-from tests.conftest import T1219_RULE
+from tests import artifact_fixtures
+from tests.conftest import REPO, SEED_RULE
 
 EPOCH = "1764460800"  # 2025-11-30
 
@@ -28,7 +29,7 @@ def rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """detections/ with the T1219 rule, in the current folder: queries name their rule by this path."""
     folder = tmp_path / "detections"
     folder.mkdir()
-    shutil.copy(T1219_RULE, folder)
+    shutil.copy(SEED_RULE, folder)
     monkeypatch.chdir(tmp_path)
     return Path("detections")
 
@@ -99,10 +100,7 @@ def test_a_bundle_has_a_manifest_and_checksums_of_every_file(rules: Path, tmp_pa
     kql = queries["queries/kql/t1219_remote_access_tools.kql"]
     data = (folder / kql["path"]).read_bytes()
     assert kql["sha256"] == hashlib.sha256(data).hexdigest()
-    assert (
-        data
-        == (Path(__file__).parent.parent / "build" / "kql" / "t1219_remote_access_tools.kql").read_bytes()
-    )
+    assert data.decode("utf-8") == artifact_fixtures.t1219("kql")[1].text
 
 
 def test_archives_are_byte_identical_across_runs_and_folders(
@@ -183,7 +181,7 @@ def test_conf_values_continue_lines_with_a_backslash() -> None:
 
 
 def test_the_committed_lock_holds_the_packs_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(T1219_RULE.parent.parent)
+    monkeypatch.chdir(REPO)
     code, _, err = _run("lock", "detections", "--check", "--cache-dir", str(tmp_path / "cache"))
     assert code == 0, err
 

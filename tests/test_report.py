@@ -35,7 +35,7 @@ from siemc.review.report import (
     attack_layer,
     read_page_data,
 )
-from tests.conftest import REPO, T1219_RULE
+from tests.conftest import REPO, SEED_RULE
 
 CORPUS = REPO.parent / "shared" / "sigmahq" / "rules"
 GOLDEN_RULES = REPO / "tests" / "golden" / "rules"
@@ -316,7 +316,7 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("report")
     rules = root / "rules"
     rules.mkdir()
-    shutil.copy(T1219_RULE, rules)
+    shutil.copy(SEED_RULE, rules)
     for name in ("file_access.yml", "file_rename.yml", "escaping.yml", "modifiers.yml"):
         shutil.copy(GOLDEN_RULES / name, rules)
     (rules / "only_two.yml").write_text(ONLY_TWO)
@@ -412,15 +412,15 @@ def test_report_is_deterministic_and_uses_the_cache(small: dict[str, Any]) -> No
 def test_report_usage_errors(tmp_path: Path) -> None:
     code, _, stderr = _invoke("report", str(tmp_path / "missing"), "--out", str(tmp_path / "o"))
     assert code == 2 and "no such file or folder" in stderr
-    code, _, stderr = _invoke("report", str(T1219_RULE), "--out", str(tmp_path / "o"), "--target", "nope")
+    code, _, stderr = _invoke("report", str(SEED_RULE), "--out", str(tmp_path / "o"), "--target", "nope")
     assert code == 2 and "unknown target 'nope'" in stderr
-    code, _, stderr = _invoke("report", str(T1219_RULE))
+    code, _, stderr = _invoke("report", str(SEED_RULE))
     assert code == 2 and "--out" in stderr
 
 
 def test_report_without_tests_scores_converted_outputs(tmp_path: Path) -> None:
     code, _, stderr = _invoke(
-        "report", str(T1219_RULE), "--out", str(tmp_path / "o"), "--target", "kql", "--target", "spl",
+        "report", str(SEED_RULE), "--out", str(tmp_path / "o"), "--target", "kql", "--target", "spl",
         "--cache-dir", str(tmp_path / "cache"),
     )  # fmt: skip
     assert code == 0, stderr

@@ -76,7 +76,7 @@ def test_without_target_engines_a_note_says_only_the_reference_ran(monkeypatch: 
     result = CliRunner().invoke(app, ["test", str(T1219_RULE)])
     assert result.exit_code == 0, result.output
     assert "note: the reference evaluator only: the engines that run each target's query" in result.stderr
-    assert "45 test(s) on the reference evaluator only, 0 failed" in result.stderr
+    assert "49 test(s) on the reference evaluator only, 0 failed" in result.stderr
     assert result.stdout.splitlines()[0].split() == ["result", "rule", "test", "notes"]
 
 
@@ -84,7 +84,7 @@ def test_with_target_engines_the_summary_counts_them() -> None:
     result = CliRunner().invoke(app, ["test", str(T1219_RULE), "-t", "kql", "-t", "spl"])
     assert result.exit_code == 0, result.output
     assert "note:" not in result.stderr
-    assert "45 test(s) on the reference and 2 target(s), 0 failed" in result.stderr
+    assert "49 test(s) on the reference and 2 target(s), 0 failed" in result.stderr
 
 
 def test_a_wrong_expectation_fails_with_exit_1(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ KQL_COLUMNS = [
     "ProcessCommandLine",
     "InitiatingProcessFileName",
     "InitiatingProcessCommandLine",
+    "RATTool",
     "RATCategory",
     "IsService",
     "IsUserLaunched",
@@ -118,6 +119,6 @@ def test_logscale_parses_with_logscale_tools(t1219: Detection) -> None:
     logscale = pytest.importorskip("tests.checkers.logscale")
     text = compile_detection(t1219, "logscale")
     assert logscale.logscale_syntax_errors(text) == []
-    # The tool list is one case-insensitive in() over the file-name column.
-    assert 'in(field="FileName", values=["teamviewer.exe",' in text
-    assert text.count("ignoreCase=true") == 3
+    # The file-name list and the installer patterns are one case-insensitive regex over the file name.
+    detection_line = text.splitlines()[4]
+    assert detection_line.startswith("| FileName=/^(?:aa_v3\\.exe|")

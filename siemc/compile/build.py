@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from siemc.backends import TARGET_NAMES, get_target
 from siemc.compile.cache import BuildCache, CacheEntry, toolchain_fingerprints
-from siemc.config import DEFAULT, SiteConfig
+from siemc.config import CONFIG_NAME, DEFAULT, SiteConfig
 from siemc.diagnostics import Diagnostic, SiemcError, Unsupported
 
 if TYPE_CHECKING:
@@ -135,13 +135,12 @@ def load_all(
 ) -> tuple[list[Detection | Correlation], list[Diagnostic]]:
     """Every rule file under the paths; a correlation rule finds the rules it references among them."""
     from siemc.compile.correlation import folder_library, load_rule_file
-    from siemc.compile.rule import rule_files
 
     paths = list(paths)
     library = folder_library(paths)
     detections: list[Detection | Correlation] = []
     diagnostics: list[Diagnostic] = []
-    for path in rule_files(paths):
+    for path in find_rule_files(paths):
         try:
             detections.append(load_rule_file(path, site, library))
         except SiemcError as error:
@@ -150,7 +149,8 @@ def load_all(
 
 
 def find_rule_files(paths: Iterable[Path]) -> list[Path]:
-    """Rule files named or found under folders, sorted: `siemc.compile.rule.rule_files` without pySigma."""
+    """Rule files named or found under folders, sorted so that builds are deterministic. A folder's
+    site configuration (siemc.yml) is not a rule."""
     found: set[Path] = set()
     for path in paths:
         if not path.is_dir():
@@ -158,7 +158,9 @@ def find_rule_files(paths: Iterable[Path]) -> list[Path]:
             continue
         # os.walk reads file types from the directory listing: no stat per file, unlike rglob.
         for folder, _, names in os.walk(path):
-            found.update(Path(folder, name) for name in names if name.endswith(RULE_SUFFIXES))
+            found.update(
+                Path(folder, name) for name in names if name.endswith(RULE_SUFFIXES) and name != CONFIG_NAME
+            )
     return sorted(found, key=lambda path: path.parts)  # Path order, computed once per path
 
 

@@ -507,7 +507,7 @@ def load_rule_file(
 
 def folder_library(paths: Sequence[Path]) -> RuleLibrary:
     """A library over rule files (and folders): a reference resolves to the file defining that name or id."""
-    from siemc.compile.rule import rule_files
+    from siemc.compile.build import find_rule_files
 
     index: dict[str, Path] | None = None
 
@@ -515,7 +515,7 @@ def folder_library(paths: Sequence[Path]) -> RuleLibrary:
         nonlocal index
         if index is None:
             index = {}
-            for file in rule_files(list(paths)):
+            for file in find_rule_files(paths):
                 try:
                     data = file.read_bytes()
                 except OSError:

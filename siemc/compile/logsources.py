@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
+from sigma.pipelines.common import windows_logsource_mapping
 from sigma.rule import SigmaLogSource
 
 SYSMON = "Microsoft-Windows-Sysmon/Operational"
@@ -125,6 +127,25 @@ SERVICE_CHANNELS: Mapping[str, tuple[str, ...]] = {
     "ldap": ("Microsoft-Windows-LDAP-Client/Debug",),
 }
 
+# Windows services SigmaHQ rules use that neither the table above nor pySigma name a channel for.
+MORE_CHANNELS: Mapping[str, tuple[str, ...]] = {
+    "iis-configuration": ("Microsoft-IIS-Configuration/Operational",),
+    "smbserver-connectivity": ("Microsoft-Windows-SMBServer/Connectivity",),
+}
+
+
+@cache
+def service_channels() -> Mapping[str, tuple[str, ...]]:
+    """Every Windows service siemc knows -> its channels: pySigma's channel table (its Windows
+    pipelines' `windows_logsource_mapping`), the services it lacks, and SERVICE_CHANNELS, which wins.
+    The one table both the targets' Windows event-log sources and `siemc eval` read."""
+    pysigma = {
+        service: (channels,) if isinstance(channels, str) else tuple(channels)
+        for service, channels in windows_logsource_mapping.items()
+    }
+    return {**MORE_CHANNELS, **pysigma, **SERVICE_CHANNELS}
+
+
 RecordFilter = Callable[[Mapping[str, Any]], bool]
 
 
@@ -136,7 +157,7 @@ def record_sources(logsource: SigmaLogSource) -> tuple[RecordSource, ...] | None
     if logsource.category:
         sources = CATEGORY_SOURCES.get(logsource.category.lower())
     if sources is None and logsource.service:
-        channels = SERVICE_CHANNELS.get(logsource.service.lower())
+        channels = service_channels().get(logsource.service.lower())
         sources = tuple(RecordSource(channel) for channel in channels) if channels else None
     return sources
 

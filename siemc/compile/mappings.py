@@ -48,10 +48,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sigma.pipelines.common import windows_logsource_mapping
 from sigma.rule import SigmaLogSource
 
-from siemc.compile.logsources import CATEGORY_SOURCES, SERVICE_CHANNELS, RecordSource
+from siemc.compile.logsources import CATEGORY_SOURCES, RecordSource, service_channels
 from siemc.resources import mappings_folder
 
 WINDOWS_EVENTS = "windows_events"
@@ -71,11 +70,6 @@ _SOURCE_KEYS = {
 _FAMILY_KEYS = _SOURCE_KEYS | {"channel", "event_id", "test", "list_test", "list_join", "join", "channels"}
 WINDOWS_EVENT_TABLES = "windows_event_tables"
 _LOGSOURCE_KEYS = ("category", "product", "service")
-# Windows services SigmaHQ rules use that neither siemc.compile.logsources nor pySigma name a channel for.
-_MORE_CHANNELS: Mapping[str, tuple[str, ...]] = {
-    "iis-configuration": ("Microsoft-IIS-Configuration/Operational",),
-    "smbserver-connectivity": ("Microsoft-Windows-SMBServer/Connectivity",),
-}
 
 
 # Column types a `columns` table may name (Kusto's scalar types; other languages state none). Only the
@@ -292,11 +286,7 @@ def _windows_records() -> dict[LogsourceKey, tuple[RecordSource, ...]]:
         records[LogsourceKey(category=category, product="windows")] = tuple(
             s for s in sources if s.channel == sources[0].channel
         )
-    pysigma_channels = {
-        service: (channels,) if isinstance(channels, str) else tuple(channels)
-        for service, channels in windows_logsource_mapping.items()
-    }
-    for service, channels in {**_MORE_CHANNELS, **pysigma_channels, **SERVICE_CHANNELS}.items():
+    for service, channels in service_channels().items():
         records[LogsourceKey(product="windows", service=service)] = tuple(RecordSource(c) for c in channels)
     return records
 

@@ -38,11 +38,12 @@ from sigma.types import (
     SpecialChars,
 )
 
-from siemc.config import NamedList
+from siemc.config import NamedList, SiteConfig
 from siemc.diagnostics import SiemcError
 
 # pySigma's own placeholder syntax (sigma.types.SigmaString.insert_placeholders): `%name%`, `\%` a percent.
-PLACEHOLDER = re.compile(r"(?<!\\)%(?P<name>[^%]+)%")
+# An escaped backslash before it (`\\%name%`, a path separator then the value) leaves it a placeholder.
+PLACEHOLDER = re.compile(r"(?:(?<!\\)|(?<=(?<!\\)\\\\))%(?P<name>[^%]+)%")
 EXPAND = "expand"
 # A named list under `|expand|cidr` (which pySigma cannot parse) travels as the placeholder `name|cidr`.
 CIDR_SUFFIX = "|cidr"
@@ -140,6 +141,104 @@ def expand_placeholders(data: dict[str, Any], values: Mapping[str, tuple[str, ..
             derive[column] = spec
         data = {**data, "siemc": {**extension, "derive": derive}}
     return data
+
+
+# -- labelled lists -------------------------------------------------------------------------------------
+
+
+class LabelError(SiemcError):
+    """A `label` derived column that cannot be resolved; `key_path` locates it in the rule's YAML."""
+
+    def __init__(self, message: str, key_path: tuple[str | int, ...]) -> None:
+        super().__init__(message)
+        self.key_path = key_path
+
+
+def resolve_label_columns(data: dict[str, Any], site: SiteConfig) -> dict[str, Any]:
+    """The rule's data with each `label` derived column written as the category it stands for.
+
+        RATTool: {label: tool, of: {DestinationHostname|expand: '%rat_domains%'}, else: Unknown}
+
+    becomes one case per label, in the list's order, testing the values of the placeholder that carry
+    that label (`of` with `%rat_domains%` standing for them), then `else`. The list stays defined once,
+    in siemc.yml; the rule says which column it reads. A placeholder without values keeps its one
+    case, so the rule is unsupported as any rule naming a placeholder without a value."""
+    extension = data.get("siemc")
+    if not isinstance(extension, dict):
+        return data
+    derive = extension.get("derive")
+    if not isinstance(derive, dict) or not any(isinstance(v, dict) and "label" in v for v in derive.values()):
+        return data
+    resolved: dict[str, Any] = {}
+    for column, spec in derive.items():
+        resolved[column] = (
+            _label_cases(column, spec, site) if isinstance(spec, dict) and "label" in spec else spec
+        )
+    return {**data, "siemc": {**extension, "derive": resolved}}
+
+
+def _label_cases(column: str, spec: Mapping[str, Any], site: SiteConfig) -> dict[str, Any]:
+    path: tuple[str | int, ...] = ("siemc", "derive", column)
+    unknown = [key for key in spec if key not in ("label", "of", "else")]
+    if unknown:
+        raise LabelError(
+            f"unknown key {unknown[0]!r} (expected one of: label, of, else)", (*path, unknown[0])
+        )
+    label, of, default = spec.get("label"), spec.get("of"), spec.get("else", "Unknown")
+    if not isinstance(label, str) or not isinstance(default, str):
+        raise LabelError("`label` and `else` are strings", path)
+    # One selection, or several: the cases of each in turn (a rule matching by name, then by path).
+    selections = of if isinstance(of, list) else [of]
+    cases: list[dict[str, Any]] = []
+    for index, selection in enumerate(selections):
+        where = (*path, "of", index) if isinstance(of, list) else (*path, "of")
+        cases += _selection_cases(selection, label, default, site, where)
+    if not cases:  # every value unlabelled (overridden on the command line): the column is `else`
+        cases = [{"when": selections[0], "then": default}]
+    return {"cases": cases, "else": default}
+
+
+def _selection_cases(
+    selection: Any, label: str, default: str, site: SiteConfig, path: tuple[str | int, ...]
+) -> list[dict[str, Any]]:
+    if not isinstance(selection, dict) or not selection:
+        raise LabelError("`of` is a Sigma selection naming a labelled placeholder, or a list of them", path)
+    names = sorted(
+        {
+            name
+            for key, value in selection.items()
+            if EXPAND in str(key).split("|")
+            for item in (value if isinstance(value, list) else [value])
+            for name in _names(item)
+        }
+    )
+    if len(names) != 1:
+        raise LabelError("a selection of `of` names exactly one placeholder (`Field|expand: '%name%'`)", path)
+    name = names[0]
+    if name not in site.placeholders:  # no value: left to the rule's usual `unsupported`
+        return [{"when": selection, "then": default}]
+    contents = site.contents(name)
+    if contents is None:
+        raise LabelError(
+            f"placeholder {name!r} is a named list without its contents: a label column needs them "
+            f"(siemc.yml placeholders.{name}.file)",
+            path,
+        )
+    labels = site.placeholder_labels.get(name)
+    if labels is None or label not in labels.columns:
+        have = f"its labels are {', '.join(labels.columns)}" if labels else "it has no labels"
+        raise LabelError(
+            f"placeholder {name!r} has no label {label!r} ({have}; siemc.yml placeholders.{name}.labels)",
+            (*path[: path.index("of")], "label"),
+        )
+    groups: dict[str, list[str]] = {}
+    for value, text in zip(contents, labels.column(label), strict=True):
+        if text:
+            groups.setdefault(text, []).append(value)
+    return [
+        {"when": _expand_selection(selection, {name: tuple(values)}), "then": text}
+        for text, values in groups.items()
+    ]
 
 
 # -- named lists -----------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from sigma.rule.base import SigmaYAMLLoader
 
 from siemc.backends import TARGET_NAMES
 from siemc.compile.extension import EXTENSION_KEY, Extension, ExtensionError, parse_extension
-from siemc.compile.placeholders import expand_placeholders
+from siemc.compile.placeholders import LabelError, expand_placeholders, resolve_label_columns
 from siemc.config import DEFAULT, LoadedFilter, SiteConfig
 from siemc.diagnostics import SiemcError, line_of, locate_message, node_line
 
@@ -137,6 +137,11 @@ def parse_rule(text: str, path: Path, site: SiteConfig = DEFAULT) -> Detection:
         raise SiemcError("correlation rules are not supported yet", line_of(text, "correlation:"))
 
     data = dict(data)
+    if "label" in text:
+        try:
+            data = resolve_label_columns(data, site)
+        except LabelError as error:
+            raise SiemcError(error.message, yaml_line(text, error.key_path)) from None
     if "expand" in text:
         try:
             data = expand_placeholders(data, site.inline_values())
@@ -221,14 +226,3 @@ def load_rule(path: Path, site: SiteConfig = DEFAULT) -> Detection:
     except (OSError, UnicodeDecodeError) as error:
         raise SiemcError(f"cannot read rule: {error}") from None
     return parse_rule(text, path, site)
-
-
-def rule_files(paths: list[Path]) -> list[Path]:
-    """Rule files named or found under folders, sorted so that builds are deterministic."""
-    found: set[Path] = set()
-    for path in paths:
-        if path.is_dir():
-            found.update(p for p in path.rglob("*") if p.suffix in RULE_SUFFIXES and p.is_file())
-        else:
-            found.add(path)
-    return sorted(found)

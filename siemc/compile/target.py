@@ -469,9 +469,15 @@ class Target:
         if model is None:
             return
         wanted = fields | {source.time_field} | set(source.selector_fields)
-        missing = sorted(name for name in (column_name(f) for f in wanted) if not model.has(name))
+        names = {name for native in wanted for name in self.model_fields(native)}
+        missing = sorted(name for name in names if not model.has(name))
         if missing:
             raise UnmappedField(f"{source.name} has no field {missing[0]}", None)
+
+    def model_fields(self, native: str) -> set[str]:
+        """The fields of the data model a native field reference reads (a language whose references
+        may be expressions, such as KQL's `tostring(DeviceDetail.trustType)`, names them itself)."""
+        return {column_name(native)}
 
     def render(self, detection: Detection) -> str:
         return self.render_with_source(detection)[0]

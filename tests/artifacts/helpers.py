@@ -17,6 +17,7 @@ import jsonschema
 from typer.testing import CliRunner
 
 from siemc.cli import app
+from tests.conftest import SEED_RULE, copy_pack_site
 
 REPO = Path(__file__).resolve().parent.parent.parent
 DETECTIONS = REPO / "detections"
@@ -72,12 +73,18 @@ class Bundle:
         )
 
 
+def pack_rules() -> list[Path]:
+    """The rules of detections/ (its siemc.yml is the site configuration, not a rule)."""
+    return [path for path in sorted(DETECTIONS.glob("*.yml")) if path.name != "siemc.yml"]
+
+
 def make_bundle(root: Path, rules: list[Path] | None = None, version: str = "1.0.0") -> Bundle:
-    """Copy rules (default: every rule of detections/) into root/detections, `siemc lock --bump` there,
+    """Copy rules (default: the seed's self-contained T1219 rule), with the pack's siemc.yml and lists,
+    into root/detections, `siemc lock --bump` there,
     then `siemc bundle`, from root, as CI does; the committed lock is not copied."""
     folder = root / "detections"
-    folder.mkdir(parents=True, exist_ok=True)
-    for rule in rules if rules is not None else sorted(DETECTIONS.glob("*.yml")):
+    copy_pack_site(folder)  # the lists the pack's rules read
+    for rule in rules if rules is not None else [SEED_RULE]:
         shutil.copy(rule, folder / rule.name)
     # An absolute cache folder: the build remembers, per process, the output folders it has made, by
     # their path as given (siemc.compile.build._made_folders), so a relative one would not be made again

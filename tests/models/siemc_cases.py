@@ -69,11 +69,11 @@ def assert_t1219_finds_exactly_the_tools(
     """
     from siemc.backends import get_target
 
-    from siemc.compile.rule import load_rule
+    from tests.conftest import load_pack_rule
     from tests.native import native_event
     from tests.t1219_cases import TOOLS, cases
 
-    detection = load_rule(T1219_RULE)
+    detection = load_pack_rule()
     source = get_target(target).source_for(detection.sigma)
     text = query_text(REPO / "build" / target / f"t1219_remote_access_tools.{target}")
     all_cases = cases()

@@ -389,6 +389,7 @@ def test_t1219_returns_exactly_the_tools_with_category_and_flags() -> None:
             "Command",
             "Parent Process Name",
             "Parent Command",
+            "RATTool",
             "RATCategory",
             "IsService",
             "IsUserLaunched",

@@ -421,6 +421,7 @@ def test_t1219_returns_exactly_the_tools_newest_first() -> None:
             "FileName",
             "CommandLine",
             "ParentBaseFileName",
+            "RATTool",
             "RATCategory",
             "IsService",
             "IsUserLaunched",

@@ -378,6 +378,7 @@ def test_t1219_returns_exactly_the_tools() -> None:
             "CommandLine",
             "ParentImage",
             "ParentCommandLine",
+            "RATTool",
             "RATCategory",
             "IsService",
             "IsUserLaunched",

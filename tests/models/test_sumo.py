@@ -375,6 +375,7 @@ def test_t1219_returns_exactly_the_tools_with_category_and_flags() -> None:
             "commandLine",
             "parentBaseImage",
             "parentCommandLine",
+            "RATTool",
             "RATCategory",
             "IsService",
             "IsUserLaunched",

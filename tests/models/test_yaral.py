@@ -331,6 +331,7 @@ def test_t1219_returns_exactly_the_tools_with_category_and_flags() -> None:
             "target_process_command_line",
             "principal_process_file_full_path",
             "principal_process_command_line",
+            "RATTool",
             "RATCategory",
             "IsService",
             "IsUserLaunched",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,8 @@ REPO = Path(__file__).resolve().parent.parent.parent
 CATALOG = REPO / "detections" / "catalog"
 SUFFIX = ".cyml"
 IN_SCOPE = "T1219"
+# The label columns of every generated list, after the value (siemc.yml placeholders.<name>.labels).
+LABELS = ("tool", "category")
 
 TOP_KEYS = (
     "id", "name", "vendor", "category", "scope", "website", "lolrmm", "seed_names", "sources",
@@ -133,6 +135,14 @@ class Tool:
     @property
     def in_scope(self) -> bool:
         return self.data.get("scope") == IN_SCOPE
+
+    @property
+    def name(self) -> str:
+        return str(self.data.get("name", self.id))
+
+    @property
+    def category(self) -> str:
+        return str(self.data.get("category", ""))
 
     def section(self, os_name: str) -> dict[str, Any]:
         value = self.data.get(os_name) or {}
@@ -404,16 +414,31 @@ def validate(catalog: Catalog) -> list[str]:
 
 @dataclass(frozen=True)
 class ListFile:
+    """A generated list: one row a line, the value then its labels (TAB-separated)."""
+
     name: str
     description: str
-    values: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    columns: tuple[str, ...] = LABELS
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        return tuple(row[0] for row in self.rows)
 
 
-def _unique(values: Iterable[str]) -> tuple[str, ...]:
-    found: dict[str, str] = {}
-    for value in values:
-        found.setdefault(value.lower(), value.lower())
-    return tuple(sorted(found.values()))
+def sigma_path(path: str) -> str:
+    """A Windows path as Sigma text: a separator before a wildcard is written `\\\\` (Sigma reads `\\*`
+    as a literal star), so `C:\\Users\\*\\AppData` keeps its wildcard."""
+    return re.sub(r"\\(?=[*?\\])", r"\\\\", path)
+
+
+def _rows(entries: Iterable[tuple[str, Tool]]) -> tuple[tuple[str, ...], ...]:
+    """One row per distinct value (lower-case: Sigma matches case-insensitively), labelled with the
+    first tool (in catalog order) that has it, sorted by value."""
+    found: dict[str, tuple[str, ...]] = {}
+    for value, tool in entries:
+        found.setdefault(value.lower(), (value.lower(), tool.name, tool.category))
+    return tuple(found[key] for key in sorted(found))
 
 
 def _windows_binaries(tools: Iterable[Tool], generic: bool) -> Iterator[tuple[Tool, dict[str, Any]]]:
@@ -428,67 +453,136 @@ def generic_paths(tool: Tool, binary: dict[str, Any]) -> list[str]:
     return [folder + binary["file"] for folder in folders]
 
 
+# Folders every program writes below: an artefact path needs a folder of its own beneath them.
+COMMON_FOLDERS = re.compile(
+    r"^c:\\(?:(?:program files(?: \(x86\))?|program files\*|programdata"
+    r"|windows(?:\\system32|\\syswow64|\\temp)?"
+    r"|users\\\*(?:\\appdata(?:\\local(?:\\temp)?|\\roaming|\\locallow)?|\\desktop|\\documents|\\downloads)?"
+    r"|temp)\\)?[^\\]*$"
+)
+
+
+def artefact_problem(path: str) -> str | None:
+    """Why a catalog file path is no artefact a rule can match alone, or None."""
+    lowered = path.lower()
+    if not re.match(r"^[a-z]:\\", lowered):
+        return "not an absolute path"
+    if COMMON_FOLDERS.match(lowered):
+        return "directly in a folder every program writes to"
+    return None
+
+
+def _name_pattern_rows(tools: Iterable[Tool], generic: Mapping[str, str]) -> Iterator[tuple[str, Tool]]:
+    """Versioned installer names: only those whose literal text names the tool (not `*.exe`)."""
+    for tool in tools:
+        for entry in tool.facts("windows", "name_patterns"):
+            pattern = entry["pattern"]
+            literal = pattern.replace("*", "").lower().removesuffix(".exe")
+            if len(literal) >= 4 and pattern.lower() not in generic:
+                yield pattern, tool
+
+
+def _domain_rows(tools: Iterable[Tool]) -> Iterator[tuple[str, Tool]]:
+    """Each domain pattern; a `*.example.com` also gives `example.com` itself (the same service's
+    apex), unless the catalog calls that name a corporate web site."""
+    corporate = {
+        entry["domain"].lower()
+        for tool in tools
+        for entry in tool.data.get("domains") or []
+        if entry.get("role")
+    }
+    for tool in tools:
+        for entry in tool.data.get("domains") or []:
+            if entry.get("role") == "corporate_site":
+                continue
+            domain = entry["domain"]
+            yield domain, tool
+            apex = domain[2:] if domain.startswith("*.") else None
+            if apex and "*" not in apex and apex.lower() not in corporate:
+                yield apex, tool
+
+
 def build_lists(catalog: Catalog) -> list[ListFile]:
     tools = catalog.in_scope()
     generic = catalog.reference.generic
     out_of_scope = [tool for tool in catalog.tools if not tool.in_scope]
+    seed_names = [(name, tool) for tool in catalog.tools for name in tool.data.get("seed_names") or []]
     return [
         ListFile(
-            "rat_file_names.txt",
-            "Windows file names of remote access tools (not generic): test them after a path separator, "
-            "Image|endswith: '\\<name>'",
-            _unique(binary["file"] for _, binary in _windows_binaries(tools, generic=False)),
+            "rat_file_names.tsv",
+            "Windows file names of remote access tools (not generic), and every name of the T1219 seed rule "
+            "(some no release ships, two of tools outside T1219: see each tool's not_shipped and scope): "
+            "test them as the file name, ImageName or after a path separator",
+            _rows(
+                [(binary["file"], tool) for tool, binary in _windows_binaries(tools, generic=False)]
+                + [(name, tool) for name, tool in seed_names if "/" not in name]
+            ),
         ),
         ListFile(
-            "rat_generic_file_paths.txt",
-            "Generic file names (benign programs use them) with their tool's folder: match the whole path",
-            _unique(
-                path
+            "rat_name_patterns.tsv",
+            "Versioned installer and portable file names of remote access tools ('*' is a wildcard): "
+            "test them as the file name",
+            _rows(_name_pattern_rows(tools, generic)),
+        ),
+        ListFile(
+            "rat_generic_file_paths.tsv",
+            "Generic file names (benign programs use them) with their tool's folder: match the whole path "
+            "(Sigma text: '*' is a wildcard, '\\\\' a separator before one)",
+            _rows(
+                (sigma_path(path), tool)
                 for tool, binary in _windows_binaries(tools, generic=True)
                 for path in generic_paths(tool, binary)
             ),
         ),
         ListFile(
-            "rat_original_file_names.txt",
+            "rat_original_file_names.tsv",
             "PE OriginalFileName values of remote access tools (generic names left out)",
-            _unique(
-                entry["original_file_name"]
+            _rows(
+                (entry["original_file_name"], tool)
                 for tool in tools
                 for entry in tool.facts("windows", "pe")
                 if entry.get("original_file_name") and entry["original_file_name"].lower() not in generic
             ),
         ),
         ListFile(
-            "rat_service_names.txt",
+            "rat_service_names.tsv",
             "Windows service names remote access tools install",
-            _unique(entry["name"] for tool in tools for entry in tool.facts("windows", "services")),
+            _rows((entry["name"], tool) for tool in tools for entry in tool.facts("windows", "services")),
         ),
         ListFile(
-            "rat_domains.txt",
-            "Relay, control and download domains of remote access tools (corporate web sites left out); "
-            "'*' is a wildcard",
-            _unique(
-                entry["domain"]
+            "rat_domains.tsv",
+            "Relay, control and download domains of remote access tools, and the apex of each '*.' domain "
+            "(corporate web sites left out); '*' is a wildcard",
+            _rows(_domain_rows(tools)),
+        ),
+        ListFile(
+            "rat_artefact_files.tsv",
+            "Files a remote access tool writes when installed or running, as Sysmon records the path "
+            "(Sigma text: '*' is a wildcard, '\\\\' a separator before one; paths directly in a common "
+            "folder left out)",
+            _rows(
+                # A folder (trailing separator) stands for any file written in it.
+                (sigma_path(entry["path"] + ("*" if entry["path"].endswith("\\") else "")), tool)
                 for tool in tools
-                for entry in tool.data.get("domains") or []
-                if entry.get("role") != "corporate_site"
+                for entry in tool.facts("windows", "files")
+                if artefact_problem(entry["path"]) is None
             ),
         ),
         ListFile(
-            "rat_unix_file_names.txt",
+            "rat_unix_file_names.tsv",
             "macOS and Linux file names of remote access tools",
-            _unique(
-                b["file"]
+            _rows(
+                (b["file"], tool)
                 for tool in tools
                 for os_name in ("macos", "linux")
                 for b in tool.facts(os_name, "binaries")
             ),
         ),
         ListFile(
-            "adjacent_file_names.txt",
+            "adjacent_file_names.tsv",
             "Windows file names of tools outside T1219 the catalog keeps (RDP clients, connection managers, "
             "admin tools, tunnels, file sync): other techniques' rules",
-            _unique(binary["file"] for _, binary in _windows_binaries(out_of_scope, generic=False)),
+            _rows((binary["file"], tool) for tool, binary in _windows_binaries(out_of_scope, generic=False)),
         ),
     ]
 
@@ -501,9 +595,10 @@ def render_list(entry: ListFile) -> str:
         f"# {entry.name}: generated from the remote access tool catalog (detections/catalog/tools/*.cyml)",
         f"# by `{LIST_COMMAND}` (make catalog-lists); do not edit: change the catalog and regenerate.",
         f"# {entry.description}.",
-        f"# {len(entry.values)} values, one a line, lower-case (Sigma matches case-insensitively).",
+        f"# {len(entry.rows)} rows, one a line: {', '.join(('value', *entry.columns))}, TAB-separated; "
+        "values lower-case (Sigma matches case-insensitively).",
     ]
-    return "\n".join([*header, *entry.values]) + "\n"
+    return "\n".join([*header, *("\t".join(row) for row in entry.rows)]) + "\n"
 
 
 def write_lists(catalog: Catalog, folder: Path | None = None) -> list[Path]:

@@ -1,0 +1,142 @@
+"""KQL data model: the Defender XDR and Sentinel tables as Microsoft's schema references give them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from siemc.backends import get_target
+from siemc.backends.kql import kql_expression_columns
+
+from siemc.compile.datamodel import load_datamodel, models_folder
+from siemc.compile.mappings import target_mapping
+from siemc.compile.rule import load_rule, parse_rule
+from siemc.diagnostics import Unsupported
+from tests.conftest import T1219_RULE
+from tests.engines import EngineUnavailable, reference, run_target
+
+CHECKERS = Path(__file__).parent / "checkers"
+MODELS = load_datamodel(models_folder() / "kql.yml")
+
+
+def _rule(text: str) -> str:
+    return "title: t\nid: 6d5cd7a4-4b0f-4b35-9a39-5b7c1ba2d0f1\nstatus: test\n" + text
+
+
+def test_every_table_the_mapping_selects_has_a_model_with_provenance() -> None:
+    selected = {spec.name for entry in target_mapping("kql") for spec in entry.candidates}
+    # Custom tables (<Name>_CL) are a site's own: Microsoft publishes no schema for them.
+    assert {name for name in selected if not name.endswith("_CL")} <= set(MODELS)
+    assert {"DeviceProcessEvents", "SecurityEvent", "Event", "WindowsEvent", "SigninLogs"} <= set(MODELS)
+    for model in MODELS.values():
+        assert model.provenance and all(p.strip() for p in model.provenance)
+        assert "TimeGenerated" in model.fields or "Timestamp" in model.fields
+
+
+def test_every_mapped_column_is_a_column_of_its_table() -> None:
+    # Every native name the mapping gives, its selector fields, time column and key columns.
+    missing = []
+    for entry in target_mapping("kql"):
+        for spec in entry.candidates:
+            model = MODELS.get(spec.name)
+            if model is None:
+                continue
+            natives = [n.replace(".{rest}", "") for n in spec.fields.values() if n is not None]
+            natives += [spec.time_field, *spec.selector_fields, *spec.extra.get("key_columns", "").split()]
+            for native in natives:
+                missing += [f"{spec.name}: {c}" for c in kql_expression_columns(native) if not model.has(c)]
+    assert missing == []
+
+
+def test_the_kusto_checker_knows_no_column_microsoft_does_not_document() -> None:
+    # The Kusto.Language schema the tests check outputs with: for every modelled table, each column is
+    # one the reference lists, with its type (AdditionalFields: JSON text in the Defender reference,
+    # dynamic in Sentinel's copies of the tables, so both are read through parse_json).
+    for name in ("defender_xdr_schema.json", "sentinel_schema.json"):
+        tables = json.loads((CHECKERS / name).read_text(encoding="utf-8"))["tables"]
+        for table, columns in tables.items():
+            model = MODELS.get(table)
+            if model is None:
+                continue
+            for column, kind in columns.items():
+                assert column in model.fields, f"{table}.{column}"
+                assert kind == model.fields[column] or column == "AdditionalFields", f"{table}.{column}"
+
+
+@pytest.mark.parametrize(
+    ("native", "columns"),
+    [
+        ("DeviceName", {"DeviceName"}),
+        ("tostring(DeviceDetail.trustType)", {"DeviceDetail.trustType"}),
+        ("tostring(parse_json(RequestParameters).bucketName)", {"RequestParameters"}),
+        ("tostring(AuthorizationInfo[0].granted)", {"AuthorizationInfo"}),
+        ("extract(@'(?:^|\\s)exe=\"?([^\"\\s]*)', 1, SyslogMessage)", {"SyslogMessage"}),
+        ('column_ifexists("actor_name_s", "")', set()),
+    ],
+)
+def test_the_columns_an_expression_reads(native: str, columns: set[str]) -> None:
+    assert kql_expression_columns(native) == columns
+
+
+def test_a_key_of_a_dynamic_column_is_a_field_a_key_of_a_text_column_is_not() -> None:
+    assert MODELS["SigninLogs"].has("DeviceDetail.trustType")
+    assert not MODELS["SigninLogs"].has("NetworkLocationDetails.networkType")  # string column
+    assert MODELS["Event"].has("EventFields.TargetObject") and not MODELS["Event"].has("TargetObject")
+    assert not MODELS["DeviceEvents"].has("AdditionalFields.ThreatName")
+
+
+def test_gcp_resource_type_reads_the_column_the_table_has() -> None:
+    detection = parse_rule(
+        _rule(
+            "logsource: {product: gcp, service: gcp.audit}\n"
+            "detection:\n  sel: {data.protoPayload.resource.type: k8s_cluster}\n  condition: sel\n"
+        ),
+        Path("t.yml"),
+    )
+    query = get_target("kql").render(detection)
+    assert 'GCPResourceType =~ "k8s_cluster"' in query and " ResourceType" not in query
+    events = [{"data.protoPayload.resource.type": "k8s_cluster"}, {"data.protoPayload.resource.type": "gce"}]
+    expected = [i for i, (hit, _) in enumerate(reference("kql", detection, events)) if hit]
+    assert expected == [0]
+    try:
+        rows = run_target("kql", detection, query, events)
+    except EngineUnavailable as error:
+        pytest.skip(str(error))
+    assert [row.index for row in rows] == expected
+
+
+def test_antivirus_threat_names_are_read_from_the_json_text() -> None:
+    detection = parse_rule(
+        _rule(
+            "logsource: {category: antivirus}\n"
+            "detection:\n  sel: {Signature|contains: Mimikatz}\n  condition: sel\n"
+        ),
+        Path("t.yml"),
+    )
+    query = get_target("kql").render(detection)
+    assert "tostring(parse_json(AdditionalFields).ThreatName) contains" in query
+
+
+def test_a_column_the_table_lacks_is_unsupported(tmp_path: Path) -> None:
+    # A site's field table pointing at a column Microsoft's SigninLogs does not have.
+    (tmp_path / "siemc.yml").write_text("targets:\n  kql:\n    fields: {Foo: FooColumn}\n", encoding="utf-8")
+    rule = tmp_path / "r.yml"
+    rule.write_text(
+        _rule(
+            "logsource: {product: azure, service: signinlogs}\n"
+            "detection:\n  sel: {Foo: bar, ResultType: 50126}\n  condition: sel\n"
+        ),
+        encoding="utf-8",
+    )
+    from siemc.config import load_config
+
+    site = load_config(tmp_path / "siemc.yml")
+    with pytest.raises(Unsupported, match="SigninLogs has no field FooColumn"):
+        get_target("kql", site).render(load_rule(rule, site))
+
+
+def test_t1219_stays_on_device_process_events_with_its_key_columns() -> None:
+    query = get_target("kql").render(load_rule(T1219_RULE))
+    assert "\nDeviceProcessEvents\n" in f"\n{query}"
+    assert "Timestamp, DeviceId, ReportId" in query
