@@ -178,6 +178,19 @@ CASES: dict[str, tuple[str, str, list[tuple[float, dict[str, Any], str | None]]]
     ),
     "temporal": ("  type: temporal\n", "[rat_process, rat_relay]", ORDER_EVENTS),
     "temporal_ordered": ("  type: temporal_ordered\n", "[rat_process, rat_relay]", ORDER_EVENTS),
+    "value_avg": (
+        "  type: value_avg\n  condition: {gt: 500, field: DestinationPort}\n",
+        "[rat_relay]",
+        [
+            (1, relay("inside", 443), None),
+            (4, relay("inside", 600), None),
+            (5, relay("inside", 700), None),
+            (8, relay("across", 443), None),
+            (12, relay("across", 600), None),
+            (20, relay("low", 80), None),
+            (21, relay("low", "none"), None),  # text is no number: it does not count
+        ],
+    ),
     "value_sum": (
         "  type: value_sum\n  condition: {gte: 1000, field: DestinationPort}\n",
         "[rat_relay]",
