@@ -28,6 +28,8 @@ from sigma.types import (
 )
 
 from siemc.compile.backend import SiemcBackend, found_anywhere, regex_tokens, whole_value_reasons
+from siemc.compile.correlation import Correlation
+from siemc.compile.correlation_target import CorrelationView
 from siemc.compile.extension import Lookback
 from siemc.compile.placeholders import NamedListValue
 from siemc.compile.target import Target
@@ -168,6 +170,38 @@ class Aql(Target):
         'a normalised column (username) or a custom property in double quotes ("Process Name")'
     )
     flags_as_text = True  # AQL has no boolean literal for a computed column
+    computes_derived_columns = False  # not in a correlation query (yet)
+    # Correlation rules: `GROUP BY <group> HAVING COUNT(*)` over one window, the `LAST n MINUTES`
+    # before the search runs (IBM's aggregation functions page: COUNT, GROUP BY, HAVING).
+    correlation_unsupported_types: ClassVar[Mapping[str, str]] = {
+        "value_count": "DISTINCTCOUNT() is an estimate (HyperLogLog+), and AQL has no subquery to count"
+        " distinct values exactly",
+        "temporal": "AQL documents no per-rule count inside an aggregate (CASE inside COUNT or SUM)",
+        "temporal_ordered": "an aggregate keeps no order of events",
+        "value_sum": "how SUM() treats a value that is no number is not established",
+        "value_avg": "how AVG() treats a value that is no number is not established",
+        "value_percentile": "AQL has no percentile aggregate",
+        "value_median": "AQL has no median aggregate",
+    }
+
+    def correlation_refuses(self, correlation: Correlation) -> str | None:
+        if len(correlation.bases) > 1:
+            return (
+                "an event count over several rules: an event matching two of them counts twice,"
+                " which COUNT(*) cannot say"
+            )
+        if correlation.timespan_seconds % 60:
+            return "LAST takes whole minutes"
+        if not correlation.group_by:
+            return "COUNT(*) needs GROUP BY here: a correlation without group-by fields is not converted"
+        return None
+
+    def correlation_context(self, view: CorrelationView) -> dict[str, Any]:
+        minutes = view.timespan_seconds // 60
+        return {
+            "last": f"LAST {minutes} MINUTES",
+            "operator": {"==": "=", "!=": "<>"}.get(view.operator, view.operator),
+        }
 
     def string_literal(self, text: str) -> str:
         return aql_string(text)

@@ -13,6 +13,7 @@ categorisation guide.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from re import Pattern
 from typing import Any, ClassVar
 
@@ -39,6 +40,8 @@ from siemc.compile.backend import (
     plain_text,
     wildcard_regex,
 )
+from siemc.compile.correlation import Correlation, timespan_text
+from siemc.compile.correlation_target import CorrelationView
 from siemc.compile.lucene import lucene_regex
 from siemc.compile.placeholders import NamedListValue, literal_sigma_text
 from siemc.compile.target import Target
@@ -273,8 +276,48 @@ def _entry(value: NamedListValue, entry: str) -> Any:
     return SigmaCasedString(text) if value.cased else SigmaString(text)
 
 
+# Elasticsearch takes `with runs=` from 1 to 100 (the EQL syntax reference's repeated sequence steps).
+EQL_MAX_RUNS = 100
+_NO_AGGREGATES = "EQL has no aggregation: it matches events and sequences, it cannot {what}"
+
+
 class Eql(Target):
     name = "eql"
     siem = "Elastic Security (EQL)"
     file_extension = "eql"
     backend_class = EqlBackend
+    computes_derived_columns = False  # EQL lists derived columns as a triage comment only
+    # Correlation rules: `sequence by ... with maxspan=`, whose window starts at the sequence's first
+    # event, as the reference's; a count of one rule's events is a step repeated `with runs=`.
+    correlation_unsupported_types: ClassVar[Mapping[str, str]] = {
+        "value_count": _NO_AGGREGATES.format(what="count distinct values"),
+        "value_sum": _NO_AGGREGATES.format(what="add values"),
+        "value_avg": _NO_AGGREGATES.format(what="average values"),
+        "value_percentile": _NO_AGGREGATES.format(what="compute a percentile"),
+        "value_median": _NO_AGGREGATES.format(what="compute a median"),
+        "temporal": "EQL sequences are ordered; an unordered match of several rules has no EQL form",
+    }
+
+    def correlation_refuses(self, correlation: Correlation) -> str | None:
+        if correlation.kind.name != "EVENT_COUNT":
+            return None
+        condition = correlation.condition
+        op = condition.op.name
+        if len(correlation.bases) != 1:
+            return (
+                "an event count over several rules: an event matching two of them counts twice,"
+                " which one sequence step cannot say"
+            )
+        if op not in ("GT", "GTE"):
+            return f"a sequence finds at least n events; an event count {op.lower()} a number has no EQL form"
+        runs = condition.count + (1 if op == "GT" else 0)
+        if not 1 <= runs <= EQL_MAX_RUNS:
+            return (
+                f"an event count of {runs} needs `with runs={runs}`; Elasticsearch takes 1 to {EQL_MAX_RUNS}"
+            )
+        return None
+
+    def correlation_context(self, view: CorrelationView) -> dict[str, Any]:
+        condition = view.correlation.condition
+        runs = condition.count + (1 if condition.op.name == "GT" else 0)
+        return {"maxspan": timespan_text(view.timespan_seconds), "runs": runs}

@@ -20,6 +20,8 @@ from sigma.conversion.state import ConversionState
 from sigma.types import SigmaString
 
 from siemc.compile.backend import SiemcBackend, plain_text
+from siemc.compile.correlation import Correlation, timespan_text
+from siemc.compile.correlation_target import CorrelationView
 from siemc.compile.placeholders import NamedListValue
 from siemc.compile.regex import re2_regex
 from siemc.compile.rule import Detection
@@ -154,6 +156,19 @@ SENTINEL_RULE_QUERY_NOTE = (
 )
 
 
+# Correlation rules: `summarize` per group and `bin()` window, one aggregate per type. count_distinct is
+# Kusto's exact distinct count (dcount is an estimate); the value of a value_* type is read as text for
+# counting and as a real for arithmetic (todouble: null where no number, which the aggregates skip).
+KQL_CORRELATION_AGGREGATES: Mapping[str, tuple[str, str]] = {
+    # type: (aggregate, the value column's expression)
+    "event_count": ("count()", ""),
+    "value_count": ("count_distinctif(siemc_value, isnotempty(siemc_value))", "tostring({field})"),
+    "temporal": ("count_distinct(siemc_rule)", ""),
+    "value_sum": ("sumif(siemc_value, isnotnull(siemc_value))", "todouble({field})"),
+    "value_avg": ("avgif(siemc_value, isnotnull(siemc_value))", "todouble({field})"),
+}
+
+
 # A native field reference of the mapping file is a column, a dotted path into a dynamic column
 # (`ObjectRef.resource`) or an expression over them (`tostring(parse_json(RequestParameters).x)`,
 # `extract(@'...', 1, SyslogMessage)`): string literals are skipped, and a name followed by `(` is a
@@ -178,6 +193,34 @@ class Kql(Target):
     file_extension = "kql"
     backend_class = KqlBackend
     column_as_text = "tostring({column})"
+    correlation_unsupported_types: ClassVar[Mapping[str, str]] = {
+        "value_percentile": "Kusto's percentile() is an estimate (T-Digest), not the exact percentile",
+        "value_median": "Kusto's percentile(x, 50) is an estimate (T-Digest), not the exact median",
+    }
+
+    def correlation_refuses(self, correlation: Correlation) -> str | None:
+        if correlation.kind.name == "TEMPORAL_ORDERED" and len(correlation.bases) != 2:
+            # Two rules in order within a bin: the first rule's earliest hit before the second's
+            # latest. More rules need a sequence (scan), which is not converted.
+            return "an ordered match of more than two rules (scan with a sequence per group) is not converted"
+        return None
+
+    def correlation_context(self, view: CorrelationView) -> dict[str, Any]:
+        kind = view.correlation.kind.name.lower()
+        if kind == "temporal_ordered":
+            return {
+                "aggregate": "",
+                "value_expression": "",
+                "span": timespan_text(view.timespan_seconds),
+                "strings": {base.reference: kql_string(base.reference) for base in view.bases},
+            }
+        aggregate, value = KQL_CORRELATION_AGGREGATES[kind]
+        return {
+            "aggregate": aggregate,
+            "value_expression": value,
+            "span": timespan_text(view.timespan_seconds),
+            "strings": {base.reference: kql_string(base.reference) for base in view.bases},
+        }
 
     def string_literal(self, text: str) -> str:
         return kql_string(text)

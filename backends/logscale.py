@@ -35,6 +35,8 @@ from siemc.compile.backend import (
     end_of_value_anchors,
     plain_text,
 )
+from siemc.compile.correlation import Correlation
+from siemc.compile.correlation_target import CorrelationView
 from siemc.compile.placeholders import NamedListValue
 from siemc.compile.target import Target
 from siemc.diagnostics import Unsupported
@@ -301,6 +303,59 @@ class LogScale(Target):
     file_extension = "logscale"
     backend_class = LogScaleBackend
     flags_as_text = True  # eval/case() columns hold strings
+    # Correlation rules: windows computed from @timestamp (milliseconds) as whole multiples of the
+    # span (`@timestamp / span` then math:floor), groupBy() over the group fields and the window. A
+    # base rule's hits are a flag per event (`case`) summed per group, so an event matching two base
+    # rules counts for both; distinct values are two groupBy() steps.
+    correlation_unsupported_types: ClassVar[Mapping[str, str]] = {
+        "value_sum": "how sum() treats a value that is no number is not established",
+        "value_avg": "how avg() treats a value that is no number is not established",
+        "value_percentile": "percentile() is an estimate",
+        "value_median": "percentile(x, 50) is an estimate",
+    }
+
+    def correlation_refuses(self, correlation: Correlation) -> str | None:
+        if correlation.kind.name == "TEMPORAL_ORDERED" and len(correlation.bases) != 2:
+            # Two rules in order within a window: the first rule's earliest hit before the second's
+            # latest. More rules need correlate() or a sequence, which is not converted.
+            return "an ordered match of more than two rules (correlate()) is not converted"
+        return None
+
+    def correlation_context(self, view: CorrelationView) -> dict[str, Any]:
+        if len(view.bases) > 1 and any(base.derived for base in view.bases):
+            raise Unsupported("a derived column of one of several base rules: it would be computed for all")
+        for base in view.bases:
+            if "|" in base.source.selector:
+                raise Unsupported(f"the source of rule '{base.reference}' is no single filter expression")
+        value_fields = {base.value_field for base in view.bases}
+        if len({base.group_fields for base in view.bases}) == 1 and len(value_fields) == 1:
+            # Every base rule reads the same fields: group by them as they are.
+            renames: list[list[tuple[str, str]]] = [[] for _ in view.bases]
+            columns, value = view.bases[0].group_fields, view.bases[0].value_field
+        else:
+            # Fields named differently (aliases, or sources that name a field differently): each base
+            # rule's hits copy theirs into one column. Sources with different selectors hold
+            # different events, so no event is copied twice.
+            if len({base.source.selector for base in view.bases}) != len(view.bases):
+                raise Unsupported("base rules on one source name the correlation's fields differently")
+            columns, value = view.group_names, "siemc_value" if view.correlation.value_field else None
+            renames = [
+                [*zip(view.group_names, base.group_fields, strict=True)]
+                + ([("siemc_value", base.value_field)] if base.value_field else [])
+                for base in view.bases
+            ]
+        if view.correlation.kind.name == "TEMPORAL_ORDERED":
+            # Each rule's hits keep their time: the first rule's earliest, the second's latest.
+            renames = [
+                [*moves, (f"siemc_time{i}", base.source.time_field)]
+                for i, (moves, base) in enumerate(zip(renames, view.bases, strict=True))
+            ]
+        return {
+            "group_fields": columns,
+            "value_column": value,
+            "renames": renames,
+            "span_ms": view.timespan_seconds * 1000,
+        }
 
     def string_literal(self, text: str) -> str:
         return logscale_string(text)

@@ -36,6 +36,8 @@ from siemc.compile.backend import (
     SiemcBackend,
     end_of_value_anchors,
 )
+from siemc.compile.correlation import Correlation, timespan_text
+from siemc.compile.correlation_target import CorrelationView
 from siemc.compile.placeholders import NamedListValue
 from siemc.compile.target import Source, Target, UnmappedField
 from siemc.diagnostics import Unsupported
@@ -245,6 +247,17 @@ class SplSearchBackend(NamedListTests, BoundedChains, SplunkBackend):
         return self.group_expression.format(expr=result) if isinstance(result, str) else result
 
 
+# Correlation rules: `bin _time` + `stats ... BY`, one stats function per type. dc() is Splunk's exact
+# distinct count (estdc the estimate); sum() and avg() skip values that are no numbers.
+SPL_CORRELATION_AGGREGATES: Mapping[str, str] = {
+    "event_count": "count",
+    "value_count": "dc(siemc_value)",
+    "temporal": "dc(siemc_rule)",
+    "value_sum": "sum(siemc_value)",
+    "value_avg": "avg(siemc_value)",
+}
+
+
 class Spl(Target):
     name = "spl"
     siem = "Splunk (SPL)"
@@ -253,6 +266,26 @@ class Spl(Target):
     condition_backend_class = SplEvalBackend
     flags_as_text = True  # eval fields are strings or numbers
     native_keywords = True  # a bare term in the search command matches anywhere in the raw event
+    correlation_unsupported_types: ClassVar[Mapping[str, str]] = {
+        "value_percentile": "perc() is approximate over many values, and exactperc() is not established"
+        " to be the reference's nearest-rank percentile",
+        "value_median": "median() is not established to be the reference's median (the mean of the two"
+        " middle values for an even count)",
+    }
+
+    def correlation_refuses(self, correlation: Correlation) -> str | None:
+        if correlation.kind.name == "TEMPORAL_ORDERED" and len(correlation.bases) != 2:
+            # Two rules in order within a bin: the first rule's earliest hit before the second's
+            # latest. More rules need a sequence (streamstats), which is not converted.
+            return "an ordered match of more than two rules (streamstats per group) is not converted"
+        return None
+
+    def correlation_context(self, view: CorrelationView) -> dict[str, Any]:
+        return {
+            "aggregate": SPL_CORRELATION_AGGREGATES.get(view.correlation.kind.name.lower(), ""),
+            "span": timespan_text(view.timespan_seconds),
+            "strings": {base.reference: self.string_literal(base.reference) for base in view.bases},
+        }
 
     def expression(self, rule: SigmaRule, source: Source, condition: bool = False) -> str:
         try:

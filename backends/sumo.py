@@ -38,6 +38,8 @@ from siemc.compile.backend import (
     slash_delimited,
     whole_value_reasons,
 )
+from siemc.compile.correlation import Correlation, timespan_text
+from siemc.compile.correlation_target import CorrelationView
 from siemc.compile.placeholders import NamedListValue
 from siemc.compile.target import Target
 from siemc.diagnostics import Unsupported
@@ -132,11 +134,50 @@ class SumoBackend(SiemcBackend):
         return "/" + (f"(?{''.join(sorted(flags))})" if flags else "") + body + "/"
 
 
+_SUMO_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 class Sumo(Target):
     name = "sumo"
     siem = "Sumo Logic Cloud SIEM"
     file_extension = "sumo"
     backend_class = SumoBackend
+    # Correlation rules: `timeslice` + aggregation by the group fields. Each base rule's hits are
+    # counted by a flag (`if(<condition>, 1, 0)`) summed per slice, so an event matching two base rules
+    # counts for both; a distinct count is two counts (`count by ..., field | count by ...`).
+    correlation_unsupported_types: ClassVar[Mapping[str, str]] = {
+        "value_sum": "how sum() treats a value that is no number is not established",
+        "value_avg": "how avg() treats a value that is no number is not established",
+        "value_percentile": "pct() is not established to be the reference's nearest-rank percentile",
+        "value_median": "pct(x, 50) is not established to be the reference's median",
+    }
+
+    def correlation_refuses(self, correlation: Correlation) -> str | None:
+        if correlation.kind.name == "TEMPORAL_ORDERED" and len(correlation.bases) != 2:
+            # Two rules in order within a slice: the first rule's earliest message before the
+            # second's latest. More rules have no aggregate form.
+            return "an ordered match of more than two rules has no aggregate form"
+        if len(correlation.bases) > 1:
+            sources = {self.select(base.detection)[0].selector for base in correlation.bases}
+            if len(sources) > 1:
+                return (
+                    "the base rules read different sources: one search scope cannot tell which rule a"
+                    " message comes from"
+                )
+        return None
+
+    def correlation_context(self, view: CorrelationView) -> dict[str, Any]:
+        if len(view.bases) > 1 and any(base.derived for base in view.bases):
+            raise Unsupported("a derived column of one of several base rules: it would be computed for all")
+        fields = {base.group_fields for base in view.bases}
+        values = {base.value_field for base in view.bases}
+        if len(fields) > 1 or len(values) > 1:
+            raise Unsupported("the base rules name the correlation's fields differently (aliases)")
+        (group_fields,) = fields
+        for name in [*group_fields, *(value for value in values if value)]:
+            if not _SUMO_FIELD.fullmatch(name):
+                raise Unsupported(f"field {name} cannot be grouped by in this form")
+        return {"group_fields": group_fields, "span": timespan_text(view.timespan_seconds)}
 
     def configure_backend(self, backend: Backend) -> None:
         if isinstance(backend, SumoBackend):

@@ -35,6 +35,8 @@ from siemc.compile.backend import (
     plain_text,
     slash_delimited,
 )
+from siemc.compile.correlation import Correlation, timespan_text
+from siemc.compile.correlation_target import CorrelationView
 from siemc.compile.placeholders import NamedListValue
 from siemc.compile.target import Target
 from siemc.diagnostics import Unsupported
@@ -220,12 +222,65 @@ class YaraLBackend(SiemcBackend):
         return super().convert_condition_as_in_expression(cond, state)
 
 
+# The event variable as a whole token outside string, raw-string and regex literals (so a value that
+# holds `$e.` is never rewritten when a multi-event rule gives each base rule its own variable).
+_EVENT_TOKENS = re.compile(r'"(?:[^"\\\n]|\\.)*"|`[^`]*`|/(?:[^/\\\n]|\\.)+/|(?<![\w$])\$e(?=\.)')
+_NOT_MULTI_EVENT = (
+    "a multi-event rule with a hop window (`over` alone), whose alignment Google does not document"
+)
+
+
+def rename_event_variable(text: str, variable: str) -> str:
+    """A condition of `$e` written for another event variable."""
+    return _EVENT_TOKENS.sub(lambda m: variable if m.group(0) == EVENT else m.group(0), text)
+
+
 class YaraL(Target):
     name = "yaral"
     siem = "Google SecOps / Chronicle (YARA-L 2.0)"
     file_extension = "yaral"
     backend_class = YaraLBackend
     flags_as_text = True  # outcome variables hold strings and numbers, not booleans
+    computes_derived_columns = False  # a match placeholder is bound to a UDM field
+    # Correlation rules: a multi-event rule. temporal_ordered uses the sliding window anchored on the
+    # first rule's event (`match: ... over <span> after $e1`), which is the reference's window; the
+    # counting types would need hop windows or `#e` counts over them.
+    correlation_unsupported_types: ClassVar[Mapping[str, str]] = {
+        name: f"{name} needs {_NOT_MULTI_EVENT}"
+        for name in (
+            "event_count",
+            "value_count",
+            "temporal",
+            "value_sum",
+            "value_avg",
+            "value_percentile",
+            "value_median",
+        )
+    }
+
+    def correlation_refuses(self, correlation: Correlation) -> str | None:
+        seconds = correlation.timespan_seconds
+        if seconds % 60 or not 60 <= seconds <= 48 * 3600:
+            return "a match window is whole minutes from 1m to 48h"
+        if not correlation.group_by:
+            return "a multi-event rule without group-by fields has no match placeholder"
+        return None
+
+    def correlation_context(self, view: CorrelationView) -> dict[str, Any]:
+        variables = [f"$e{index + 1}" for index in range(len(view.bases))]
+        return {
+            "variables": variables,
+            "selectors": [
+                rename_event_variable(b.source.selector, v)
+                for b, v in zip(view.bases, variables, strict=True)
+            ],
+            "conditions": [
+                rename_event_variable(b.condition, v) for b, v in zip(view.bases, variables, strict=True)
+            ],
+            "span": timespan_text(view.timespan_seconds),
+            "rule_name": self.rule_name(view.correlation.sigma.title),
+            "placeholders": ["$" + name for name in view.group_names],
+        }
 
     def string_literal(self, text: str) -> str:
         return yaral_string(text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -185,7 +186,7 @@ def convert(
 ) -> None:
     """Print the query of each rule for one target, ready to paste."""
     from siemc.compile.build import compile_detection
-    from siemc.compile.rule import load_rule
+    from siemc.compile.correlation import load_rule_file
     from siemc.diagnostics import locate_message
 
     _check_targets([target])
@@ -193,7 +194,7 @@ def convert(
     failed = False
     for index, path in enumerate(rules):
         try:
-            detection = load_rule(path, site)
+            detection = load_rule_file(path, site, _rule_library(path, site))
             text = compile_detection(detection, target)
         except SiemcError as error:
             line = error.line
@@ -367,7 +368,14 @@ def test_rules(
 ) -> None:
     """Run the rules' `siemc.tests`: the reference evaluator, then each target's query on the same events."""
     from siemc.compile.build import compile_detection, load_all
-    from siemc.verify.ruletest import load_target_engines, run_rule_tests
+    from siemc.compile.correlation import Correlation
+    from siemc.verify.ruletest import (
+        CorrelationTestOutcome,
+        TestOutcome,
+        load_target_engines,
+        run_correlation_tests,
+        run_rule_tests,
+    )
 
     selected = target or list(TARGET_NAMES)
     _check_targets(selected)
@@ -389,7 +397,11 @@ def test_rules(
     failed, total = 0, 0
     rows: list[list[str]] = []
     for detection in detections:
-        outcomes = run_rule_tests(detection, targets, engines, compile_detection)
+        outcomes: Sequence[TestOutcome | CorrelationTestOutcome]
+        if isinstance(detection, Correlation):
+            outcomes = run_correlation_tests(detection, targets, engines, compile_detection)
+        else:
+            outcomes = run_rule_tests(detection, targets, engines, compile_detection)
         total += len(outcomes)
         failed += sum(not outcome.passed for outcome in outcomes)
         if matrix:
@@ -413,6 +425,15 @@ def test_rules(
         raise typer.Exit(EXIT_RULE_ERROR)
 
 
+def _rule_library(path: Path, site: SiteConfig) -> Callable[[str], tuple[Path, str] | None]:
+    """Where a correlation rule named alone finds the rules it references: the rule files under the
+    folder of the site's siemc.yml, else under the rule's own folder."""
+    from siemc.compile.correlation import folder_library
+
+    root = site.path.parent if site.path is not None else path.parent
+    return folder_library([root])
+
+
 def _print_table(header: list[str], rows: list[list[str]]) -> None:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
     for row in [header, *rows]:
@@ -432,17 +453,25 @@ def eval_rule(
     placeholder: PlaceholderOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Print each event the rule matches as JSON: its index (from 0) and its derived columns."""
+    """Print each event the rule matches as JSON: its index (from 0) and its derived columns.
+
+    For a correlation rule, each event carries its `time` (ISO 8601) and may carry `rule` (the base
+    rule whose log source it comes from); each group the rule reports is printed instead: its
+    group-by values and the aggregate that satisfied the condition."""
     import json
 
-    from siemc.compile.rule import load_rule
+    from siemc.compile.correlation import Correlation, load_rule_file
     from siemc.diagnostics import locate_message
     from siemc.verify.evaluate import Evaluator
     from siemc.verify.events import load_events, log_source_filter
 
     site = _site(config, placeholder, [rule])
     try:
-        detection = load_rule(rule, site)
+        loaded_rule = load_rule_file(rule, site, _rule_library(rule, site))
+        if isinstance(loaded_rule, Correlation):
+            _eval_correlation(loaded_rule, events)
+            return
+        detection = loaded_rule
         evaluator = Evaluator.for_detection(detection, site.evaluation_values())
     except SiemcError as error:
         line = error.line
@@ -460,6 +489,38 @@ def eval_rule(
     for match in evaluator.evaluate(loaded.events, accept):
         fields = dict(sorted(match.fields.items()))
         typer.echo(json.dumps({"index": match.index, "fields": fields}))
+
+
+def _eval_correlation(correlation: Any, events: Path) -> None:
+    """`siemc eval` of a correlation rule: the groups it reports over timestamped events."""
+    import json
+
+    from siemc.compile.correlation import event_time
+    from siemc.verify.correlate import correlate
+    from siemc.verify.events import load_events
+
+    try:
+        loaded = load_events(events)
+    except SiemcError as error:
+        _report([Diagnostic(events, error.message, error.line)])
+        raise typer.Exit(EXIT_RULE_ERROR) from None
+    plain, times, tags = [], [], []
+    references = {base.reference for base in correlation.bases}
+    for index, event in enumerate(loaded.events):
+        event = dict(event)
+        stamp = event_time(event.pop("time", None))
+        tag = event.pop("rule", None)
+        if stamp is None or (tag is not None and tag not in references):
+            why = (
+                "has no `time` (ISO 8601)" if stamp is None else f"names no rule of the correlation: {tag!r}"
+            )
+            _report([Diagnostic(events, f"event {index} {why}")])
+            raise typer.Exit(EXIT_RULE_ERROR)
+        plain.append(event)
+        times.append(stamp)
+        tags.append(tag)
+    for group in correlate(correlation, plain, times, tags):
+        typer.echo(json.dumps({"group": dict(group.key), "value": group.value}))
 
 
 def _epoch(paths: list[Path]) -> int:

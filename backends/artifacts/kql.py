@@ -244,10 +244,15 @@ def entity_mappings(table: str, columns: tuple[str, ...] | None) -> list[dict[st
     return mappings
 
 
-def required_connectors(table: str) -> list[dict[str, Any]]:
-    if table.startswith("Device") or table in DEFENDER_TABLES:
-        return [{"connectorId": DEFENDER_CONNECTOR, "dataTypes": [table]}]
-    return [{"connectorId": connector, "dataTypes": [table]} for connector in CONNECTORS.get(table, ())]
+def required_connectors(source: str) -> list[dict[str, Any]]:
+    """The connectors of the table a query reads (a correlation's tables are joined by ` + `)."""
+    found: list[dict[str, Any]] = []
+    for table in source.split(" + "):
+        if table.startswith("Device") or table in DEFENDER_TABLES:
+            found.append({"connectorId": DEFENDER_CONNECTOR, "dataTypes": [table]})
+        else:
+            found += [{"connectorId": c, "dataTypes": [table]} for c in CONNECTORS.get(table, ())]
+    return found
 
 
 def short_duration(seconds: int) -> str:

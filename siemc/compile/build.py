@@ -29,6 +29,7 @@ from siemc.config import CONFIG_NAME, DEFAULT, SiteConfig
 from siemc.diagnostics import Diagnostic, SiemcError, Unsupported
 
 if TYPE_CHECKING:
+    from siemc.compile.correlation import Correlation
     from siemc.compile.rule import Detection
 
 # Per rule and target, one of these; `skipped` = the rule's `siemc.targets` leaves this target out.
@@ -92,17 +93,24 @@ class BuildResult:
         return counts
 
 
-def compile_detection(detection: Detection, target_name: str) -> str:
+def compile_detection(detection: Detection | Correlation, target_name: str) -> str:
     """The finished query text of one rule for one target; SiemcError when it cannot be built."""
     return compile_with_source(detection, target_name)[0]
 
 
-def compile_with_source(detection: Detection, target_name: str) -> tuple[str, str]:
+def compile_with_source(detection: Detection | Correlation, target_name: str) -> tuple[str, str]:
     """The query text and the name of the source it selects; SiemcError when it cannot be built."""
     # mypy reads backends/ as its own package, so siemc.backends is untyped to it: state the types.
     text: str
     source: str
-    text, source = get_target(target_name, detection.site).render_with_source(detection)
+    target = get_target(target_name, detection.site)
+    from siemc.compile.correlation import Correlation
+
+    if isinstance(detection, Correlation):
+        from siemc.compile.correlation_target import render_correlation
+
+        return render_correlation(target, detection)
+    text, source = target.render_with_source(detection)
     return text, source
 
 
@@ -122,14 +130,19 @@ def output_path(out: Path, target_name: str, detection: Detection) -> Path:
     return out / target_name / f"{detection.stem}.{get_target(target_name).file_extension}"
 
 
-def load_all(paths: Iterable[Path], site: SiteConfig = DEFAULT) -> tuple[list[Detection], list[Diagnostic]]:
-    from siemc.compile.rule import load_rule
+def load_all(
+    paths: Iterable[Path], site: SiteConfig = DEFAULT
+) -> tuple[list[Detection | Correlation], list[Diagnostic]]:
+    """Every rule file under the paths; a correlation rule finds the rules it references among them."""
+    from siemc.compile.correlation import folder_library, load_rule_file
 
-    detections: list[Detection] = []
+    paths = list(paths)
+    library = folder_library(paths)
+    detections: list[Detection | Correlation] = []
     diagnostics: list[Diagnostic] = []
     for path in find_rule_files(paths):
         try:
-            detections.append(load_rule(path, site))
+            detections.append(load_rule_file(path, site, library))
         except SiemcError as error:
             diagnostics.append(Diagnostic(path, error.message, error.line))
     return detections, diagnostics
@@ -167,6 +180,8 @@ class RuleTask:
     out: Path
     check: bool
     write: bool  # False when another rule has the same stem: the main process picks the owner
+    # A correlation rule's: the other rule files that define the rules it references (path, text).
+    related: tuple[tuple[Path, str], ...] = ()
 
 
 @dataclass
@@ -275,11 +290,21 @@ def _use_site(site: SiteConfig) -> None:
 
 def build_rule(task: RuleTask) -> RuleReport:
     """Parse one rule once and compile it for each target; never raises for a rule's problem."""
-    from siemc.compile.rule import parse_rule
+    from siemc.compile.correlation import parse_rule_file
     from siemc.diagnostics import locate_message
 
+    related = dict(task.related)
+
+    def library(name: str) -> tuple[Path, str] | None:
+        from siemc.compile.correlation import defined_names
+
+        for path, text in related.items():
+            if name in defined_names(text.encode("utf-8")):
+                return path, text
+        return None
+
     try:
-        detection = parse_rule(task.text, task.path, _site)
+        detection = parse_rule_file(task.text, task.path, _site, library)
     except SiemcError as error:
         return RuleReport(
             task.path,
@@ -441,19 +466,40 @@ def build(
     reports: list[RuleReport | None] = []
     tasks: list[RuleTask] = []
     rule_keys: dict[Path, dict[str, bytes]] = {}
+    contents: dict[Path, bytes | OSError] = {}
     for path in files:
         try:
-            data = path.read_bytes()
+            contents[path] = path.read_bytes()
         except OSError as error:
-            reports.append(_unreadable(path, error, selected))
+            contents[path] = error
+    related = _correlation_related(contents)
+    for path in files:
+        data = contents[path]
+        if isinstance(data, OSError):
+            reports.append(_unreadable(path, data, selected))
             continue
         colliding = stems[path.stem] > 1
+        others = related.get(path, ())
         if cache is not None:
-            rule_hash = hashlib.sha256(path.as_posix().encode() + b"\0" + data).hexdigest()
+            # A correlation rule's output also depends on the files of the rules it references.
+            hashed = path.as_posix().encode() + b"\0" + data
+            for other in others:
+                other_data = contents[other]
+                hashed += (
+                    b"\0"
+                    + other.as_posix().encode()
+                    + b"\0"
+                    + (other_data if isinstance(other_data, bytes) else b"")
+                )
+            rule_hash = hashlib.sha256(hashed).hexdigest()
             if site.is_default:
                 keys = {t: text_digest(f"{fingerprints[t]}:{rule_hash}".encode()) for t in selected}
             else:  # what of the configuration can change this rule's output is part of its key
                 rule_text = data.decode("utf-8", errors="replace")
+                for other in others:
+                    other_data = contents[other]
+                    if isinstance(other_data, bytes):
+                        rule_text += "\n" + other_data.decode("utf-8", errors="replace")
                 keys = {
                     t: text_digest(f"{fingerprints[t]}:{rule_hash}:{site.rule_digest(t, rule_text)}".encode())
                     for t in selected
@@ -470,7 +516,12 @@ def build(
             reports.append(_unreadable(path, error, selected))
             continue
         reports.append(None)
-        tasks.append(RuleTask(path, text, selected, out, check, write=not colliding))
+        texts = tuple(
+            (other, universal_newlines(other_data))
+            for other in others
+            if isinstance(other_data := contents[other], bytes)
+        )
+        tasks.append(RuleTask(path, text, selected, out, check, write=not colliding, related=texts))
 
     compiled = _run_tasks(tasks, jobs, progress, site)
     seen: dict[str, Path] = {}
@@ -487,6 +538,37 @@ def build(
     if cache is not None and not check:
         cache.save()
     return result
+
+
+_CORRELATION_KEY = b"correlation:"
+
+
+def _correlation_related(contents: dict[Path, bytes | OSError]) -> dict[Path, tuple[Path, ...]]:
+    """For each correlation rule file, the other files defining the rules it references (by name or
+    id). The build indexes the files' names only when it holds a correlation rule."""
+    correlations = [
+        path for path, data in contents.items() if isinstance(data, bytes) and _CORRELATION_KEY in data
+    ]
+    if not correlations:
+        return {}
+    from siemc.compile.correlation import defined_names, referenced_names
+
+    index: dict[str, Path] = {}
+    for path, data in contents.items():
+        if isinstance(data, bytes):
+            for name in defined_names(data):
+                index.setdefault(name, path)
+    related: dict[Path, tuple[Path, ...]] = {}
+    for path in correlations:
+        data = contents[path]
+        assert isinstance(data, bytes)
+        try:
+            names = referenced_names(universal_newlines(data))
+        except UnicodeDecodeError:
+            continue
+        found = [index[name] for name in names if name in index and index[name] != path]
+        related[path] = tuple(dict.fromkeys(found))
+    return related
 
 
 def _merge(report: RuleReport, result: BuildResult, seen: dict[str, Path], check: bool) -> None:

@@ -23,6 +23,8 @@ A rule may carry, next to its Sigma keys, one block named `siemc`:
 
 Every `when` is a Sigma selection (field|modifier: value(s)), compiled by the same backend as the
 detection. `time` is the event timestamp; other columns are Sigma field names or derived columns.
+A correlation rule's block takes `metadata`, `targets` and `tests` of timestamped events
+(siemc/compile/correlation.py).
 """
 
 from __future__ import annotations

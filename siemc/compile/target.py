@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from jinja2 import FileSystemLoader, StrictUndefined, Template
 from jinja2.sandbox import SandboxedEnvironment
@@ -38,6 +38,13 @@ from siemc.compile.site import site_mapping, site_pipeline
 from siemc.config import DEFAULT, SiteConfig
 from siemc.diagnostics import SiemcError, Unsupported
 from siemc.resources import templates_folder
+
+if TYPE_CHECKING:
+    from siemc.compile.correlation import Correlation
+    from siemc.compile.correlation_target import CorrelationView
+
+# A target that has not stated how it converts correlation rules (its `correlation_unsupported_types`).
+CORRELATION_NOT_CONVERTED = "correlation rules are not converted for this target yet"
 
 
 @dataclass(frozen=True)
@@ -227,8 +234,34 @@ class Target:
     native_field_name: ClassVar[re.Pattern[str]] = re.compile(r"[A-Za-z_@#][\w.@#\-]*")
     native_field_hint: ClassVar[str] = "a plain or dotted field name"
 
+    # Whether a correlation query can compute a base rule's derived columns (to group or count them).
+    computes_derived_columns: ClassVar[bool] = True
+    # Correlation rules (siemc/compile/correlation_target.py): each correlation type the target cannot
+    # say exactly, with the reason; keyed by the type's name (event_count, temporal_ordered, ...).
+    correlation_unsupported_types: ClassVar[Mapping[str, str]] = {
+        name: CORRELATION_NOT_CONVERTED
+        for name in (
+            "event_count",
+            "value_count",
+            "temporal",
+            "temporal_ordered",
+            "value_sum",
+            "value_avg",
+            "value_percentile",
+            "value_median",
+        )
+    }
+
     def __init__(self, site: SiteConfig = DEFAULT) -> None:
         self.site = site
+
+    def correlation_refuses(self, correlation: Correlation) -> str | None:
+        """Why this target cannot say a correlation of a type it converts (a condition, a shape), or None."""
+        return None
+
+    def correlation_context(self, view: CorrelationView) -> dict[str, Any]:
+        """Target values for templates/<target>/correlation.j2, beyond the shared ones."""
+        return {}
 
     # -- literals ------------------------------------------------------------------------------------
     def string_literal(self, text: str) -> str:

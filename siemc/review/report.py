@@ -138,17 +138,21 @@ def run_tests(
     ran, and the rules whose tests could not run.
     """
     from siemc.compile.build import compile_detection
-    from siemc.compile.rule import load_rule
+    from siemc.compile.correlation import Correlation, folder_library, load_rule_file
     from siemc.verify.ruletest import (
         AGREES,
         DISAGREES,
         REJECTED,
         UNAVAILABLE,
+        TestRun,
         load_target_engines,
+        run_correlation_tests,
         run_rule_tests,
     )
 
     engines = load_target_engines()
+    # A correlation rule's referenced rules are among the build's rule files.
+    library = folder_library(sorted({outcome.rule for outcome in result.outcomes}))
     tests: dict[Path, RuleTests] = {}
     diagnostics: list[Diagnostic] = []
     for rule, outcomes in _outcomes_by_rule(result).items():
@@ -158,10 +162,20 @@ def run_tests(
             t for t in result.targets if outcomes.get(t) is not None and outcomes[t].status == CONVERTED
         ]
         try:
-            detection = load_rule(rule, site)
-            if not detection.extension.tests:
-                continue
-            runs = run_rule_tests(detection, converted if engines else [], engines, compile_detection)
+            detection = load_rule_file(rule, site, library)
+            runs: Sequence[TestRun]
+            if isinstance(detection, Correlation):
+                if not detection.tests:
+                    continue
+                runs = list[TestRun](
+                    run_correlation_tests(detection, converted if engines else [], engines, compile_detection)
+                )
+            else:
+                if not detection.extension.tests:
+                    continue
+                runs = list[TestRun](
+                    run_rule_tests(detection, converted if engines else [], engines, compile_detection)
+                )
         except SiemcError as error:
             diagnostics.append(Diagnostic(rule, f"tests: {error.message}", error.line))
             continue

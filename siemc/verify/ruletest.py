@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from siemc.compile.correlation import Correlation, CorrelationTest
 from siemc.compile.extension import RuleTest
 from siemc.compile.rule import Detection
 from siemc.diagnostics import SiemcError, Unsupported
@@ -37,6 +38,11 @@ class TargetEngines:
     normalise: Callable[[str, Any], Any]
     rejected: type[Exception]
     unavailable: type[Exception]
+    # Correlation rules: `run(target, correlation, query, events, times, tags) -> groups` and the
+    # reference's groups under that target's window; targets without an engine are absent.
+    correlation_run: Callable[..., set[Any]] | None = None
+    correlation_expected: Callable[..., set[Any]] | None = None
+    correlation_targets: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -50,6 +56,109 @@ class TestOutcome:
         return self.reference_error is None and all(
             v in (AGREES, UNSUPPORTED, UNAVAILABLE) for v, _ in self.targets.values()
         )
+
+
+class NamedTest(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+class TestRun(Protocol):
+    """What reports read of a test's outcome, a rule's or a correlation rule's."""
+
+    @property
+    def test(self) -> NamedTest: ...
+
+    @property
+    def reference_error(self) -> str | None: ...
+
+    @property
+    def targets(self) -> dict[str, tuple[str, str]]: ...
+
+
+@dataclass
+class CorrelationTestOutcome:
+    """A correlation rule's test: the reference's groups against the expected ones, then each target's."""
+
+    test: CorrelationTest
+    reference_error: str | None
+    targets: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.reference_error is None and all(
+            v in (AGREES, UNSUPPORTED, UNAVAILABLE) for v, _ in self.targets.values()
+        )
+
+
+def _groups_text(groups: Sequence[Mapping[str, str]]) -> str:
+    return "[" + ", ".join("{" + ", ".join(f"{k}: {v}" for k, v in g.items()) + "}" for g in groups) + "]"
+
+
+def run_correlation_tests(
+    correlation: Correlation,
+    targets: Sequence[str] = (),
+    engines: TargetEngines | None = None,
+    compile_query: Callable[[Correlation, str], str] | None = None,
+) -> list[CorrelationTestOutcome]:
+    """Each test's groups by the reference (sliding windows), then by each target's engine, which must
+    report what the reference reports under that target's own window."""
+    from siemc.verify.correlate import correlate
+
+    outcomes = []
+    for test in correlation.tests:
+        groups = correlate(correlation, test.events, test.times, test.rules)
+        got = sorted(tuple(sorted(g.key.items())) for g in groups)
+        wanted = sorted(tuple(sorted(g.items())) for g in test.groups)
+        error = None
+        if got != wanted:
+            error = (
+                f"expected groups {_groups_text(test.groups)}, the rule reports "
+                f"{_groups_text([g.key for g in groups])}"
+            )
+        outcomes.append(CorrelationTestOutcome(test, error))
+    if engines is None or compile_query is None or engines.correlation_run is None:
+        return outcomes
+    expected_of = engines.correlation_expected
+    assert expected_of is not None
+    for target in targets:
+        try:
+            query = compile_query(correlation, target)
+        except Unsupported as error:
+            verdicts = [(UNSUPPORTED, error.message)] * len(outcomes)
+        except SiemcError as error:
+            verdicts = [(DISAGREES, f"does not compile: {error.message}")] * len(outcomes)
+        else:
+            verdicts = []
+            for outcome in outcomes:
+                test = outcome.test
+                if target not in engines.correlation_targets:
+                    verdicts.append((UNAVAILABLE, f"no engine runs {target} correlation queries"))
+                    continue
+                try:
+                    got_groups = engines.correlation_run(
+                        target, correlation, query, test.events, test.times, test.rules
+                    )
+                except engines.unavailable as error:
+                    verdicts.append((UNAVAILABLE, str(error)))
+                    continue
+                except engines.rejected as error:
+                    verdicts.append((REJECTED, str(error)))
+                    continue
+                wanted_groups = expected_of(target, correlation, test.events, test.times, test.rules)
+                if got_groups == wanted_groups:
+                    verdicts.append((AGREES, ""))
+                else:
+                    verdicts.append(
+                        (
+                            DISAGREES,
+                            f"reports {sorted(got_groups)}, the reference under its window"
+                            f" {sorted(wanted_groups)}",
+                        )
+                    )
+        for outcome, verdict in zip(outcomes, verdicts, strict=True):
+            outcome.targets[target] = verdict
+    return outcomes
 
 
 def _reference_error(test: RuleTest, matched: bool, derived: Mapping[str, Any]) -> str | None:
@@ -159,6 +268,10 @@ def load_target_engines() -> TargetEngines | None:
         module = import_module("tests.engines")
     except ImportError:
         return None
+    try:
+        correlation_module = import_module("tests.correlation_engines")
+    except ImportError:
+        correlation_module = None
     return TargetEngines(
         run=module.run_target,
         reference=module.reference,
@@ -166,4 +279,9 @@ def load_target_engines() -> TargetEngines | None:
         normalise=module.derived_value,
         rejected=module.EngineRejected,
         unavailable=module.EngineUnavailable,
+        correlation_run=correlation_module.run_correlation if correlation_module else None,
+        correlation_expected=correlation_module.expected_groups if correlation_module else None,
+        correlation_targets=frozenset(correlation_module.TARGET_WINDOWS)
+        if correlation_module
+        else frozenset(),
     )

@@ -537,6 +537,13 @@ class Query:
     limit: int | None = None
     window: Callable[[dt.datetime], tuple[dt.datetime, dt.datetime]] | None = None
     aliases: dict[str, Expr] = field(default_factory=dict)
+    group: list[Expr] | None = None
+    having: Cond | None = None
+
+
+def _count_all(ctx: Ctx) -> Value:
+    """COUNT(*): a group's row count; per event (outside GROUP BY) there is no such value."""
+    raise ModelSyntaxError("COUNT(*) without GROUP BY is outside the modelled subset")
 
 
 _UNITS = {"MINUTES": "minutes", "HOURS": "hours", "DAYS": "days"}
@@ -745,6 +752,15 @@ class _Build(Transformer[Token, Any]):
     def where(self, cond: Cond) -> tuple[str, Cond]:
         return ("where", cond)
 
+    def count_all(self) -> Expr:
+        return _count_all
+
+    def group(self, *columns: Any) -> tuple[str, list[Expr]]:
+        return ("group", [self._expr(column) for column in columns])
+
+    def having(self, cond: Cond) -> tuple[str, Cond]:
+        return ("having", cond)
+
     def order(self, key: Any, direction: Token | None = None) -> tuple[str, tuple[Expr, bool]]:
         # [struct] ORDER BY <column> ASC|DESC; ascending when omitted, as in SQL.
         return ("order", (self._expr(key), direction is not None and direction.upper() == "DESC"))
@@ -879,10 +895,12 @@ def _run(query: str, events: Sequence[Mapping[str, Any]], now: dt.datetime) -> l
         when = _event_time(_lookup(event, TIME_FIELD))
         if when is None or not begin <= when <= end:
             continue
-        ctx = _with_aliases(event, parsed)
+        ctx = _with_aliases(event, parsed) if parsed.group is None else dict(event)
         if parsed.where is not None and parsed.where(ctx) is not True:
             continue
         matched.append((index, ctx))
+    if parsed.group is not None:
+        return _grouped(parsed, matched)
     if parsed.order is not None:
         key, descending = parsed.order
         present = [m for m in matched if key(m[1]) is not None]
@@ -896,6 +914,26 @@ def _run(query: str, events: Sequence[Mapping[str, Any]], now: dt.datetime) -> l
         fields = dict(events[index]) if parsed.star else {}
         fields.update({column.name: column.value(ctx) for column in parsed.columns or []})
         rows.append(Row(index, fields))
+    return rows
+
+
+def _grouped(parsed: Query, matched: list[tuple[int, dict[str, Any]]]) -> list[Row]:
+    """[agg] one row per combination of the GROUP BY columns, in order of first appearance: COUNT(*)
+    is the group's size, another column its first row's value; HAVING reads the row's aliases."""
+    assert parsed.group is not None
+    groups: dict[tuple[Any, ...], list[tuple[int, dict[str, Any]]]] = {}
+    for index, ctx in matched:
+        groups.setdefault(tuple(key(ctx) for key in parsed.group), []).append((index, ctx))
+    rows = []
+    for members in groups.values():
+        first_index, first = members[0]
+        fields = {
+            column.name: len(members) if column.value is _count_all else column.value(first)
+            for column in parsed.columns or []
+        }
+        if parsed.having is not None and parsed.having({**first, **fields}) is not True:
+            continue
+        rows.append(Row(first_index, fields))
     return rows
 
 

@@ -62,6 +62,7 @@ import csv
 import functools
 import io
 import ipaddress
+import math
 import re
 import warnings
 from collections.abc import Mapping, Sequence
@@ -709,6 +710,10 @@ _SIGNATURES: dict[str, tuple[str, frozenset[str], frozenset[str]]] = {
     "table": ("fields", frozenset({"fields"}), frozenset({"fields", "limit", "sortby", "order", "type"})),
     "sort": ("field", frozenset({"field"}), frozenset({"field", "order", "limit", "type"})),
     "select": ("fields", frozenset({"fields"}), frozenset({"fields"})),
+    # [groupBy] field, function (an aggregate or an array of them; [] for none), limit.
+    "groupBy": ("field", frozenset({"field"}), frozenset({"field", "function", "limit"})),
+    # [math:floor] field, as (default _floor).
+    "math:floor": ("field", frozenset({"field"}), frozenset({"field", "as"})),
     "match": (
         "file",
         frozenset({"file", "field"}),
@@ -830,7 +835,133 @@ def _build_function(call: Tree[Token]) -> Filter | Step:
         )
     if name == "match":
         return _build_match(args)
+    if name == "groupBy":
+        functions = args.get("function")
+        calls = _items(functions) if functions is not None else []
+        aggregates = (
+            tuple(_aggregate(call) for call in calls)
+            if functions is not None
+            else (("count", None, "_count"),)
+        )
+        return GroupBy(_fields(args["field"], "groupBy(field)"), aggregates)
+    if name == "math:floor":
+        source = _field_name(_scalar(args["field"], "math:floor(field)"))
+        target = _field_name(_scalar(args["as"], "math:floor(as)")) if "as" in args else "_floor"
+        return Floor(source, target)
     return Select(_fields(args["fields"], "select(fields)"))
+
+
+# [count] (field, as=_count), [sum], [min], [max] (field, as=_sum/_min/_max): the aggregates groupBy()
+# takes here.
+_AGGREGATES = {"count": "_count", "sum": "_sum", "min": "_min", "max": "_max"}
+
+
+def _aggregate(call: Any) -> tuple[str, str | None, str]:
+    if not (isinstance(call, Tree) and call.data == "call"):
+        raise ModelSyntaxError("groupBy(function): expected aggregate function calls")
+    func, *args = _children(call)
+    name = func.value[:-1]
+    if name not in _AGGREGATES:
+        raise ModelSyntaxError(f"groupBy(function): unmodelled aggregate {name}()")
+    field_name: str | None = None
+    result = _AGGREGATES[name]
+    for position, arg in enumerate(args):
+        if isinstance(arg, Tree) and arg.data == "named_arg":
+            key, value = _tok(arg.children[0]).value, arg.children[1]
+        elif position == 0:
+            key, value = "field", arg
+        else:
+            raise ModelSyntaxError(f"{name}(): only the first argument may omit its name")
+        if key == "field":
+            field_name = _field_name(_scalar(value, f"{name}(field)"))
+        elif key == "as":
+            result = _field_name(_scalar(value, f"{name}(as)"))
+        else:
+            raise ModelSyntaxError(f"{name}(): unmodelled argument {key!r}")
+    if name != "count" and field_name is None:
+        raise ModelSyntaxError(f"{name}(): missing argument field")
+    return name, field_name, result
+
+
+@dataclass(frozen=True)
+class GroupBy(Step):
+    """[groupBy] one row per combination of the fields' values (an event without one of them is left
+    out, the model's reading), holding those fields and each aggregate's result."""
+
+    fields: tuple[str, ...]
+    aggregates: tuple[tuple[str, str | None, str], ...]
+
+    def apply(self, records: list[Record]) -> list[Record]:
+        groups: dict[tuple[str, ...], list[Record]] = {}
+        for record in records:
+            key = tuple(record.value(name) for name in self.fields)
+            if all(part is not None for part in key):
+                groups.setdefault(key, []).append(record)  # type: ignore[arg-type]
+        out = []
+        for key, members in groups.items():
+            values: dict[str, Any] = dict(zip(self.fields, key, strict=True))
+            for function, field_name, result in self.aggregates:
+                if function == "count":
+                    counted = members if field_name is None else [m for m in members if m.value(field_name)]
+                    values[result] = str(len(counted))
+                else:
+                    numbers = [n for m in members if (n := _number(m.value(field_name or ""))) is not None]
+                    combine = {"sum": sum, "min": min, "max": max}[function]
+                    values[result] = _number_text(combine(numbers)) if numbers else None
+            first = min(members, key=lambda m: m.index)
+            out.append(
+                Record(first.index, {k: v for k, v in values.items() if v is not None}, first.original)
+            )
+        return out
+
+
+@dataclass(frozen=True)
+class Floor(Step):
+    """[math:floor] the largest integer not above the field's value."""
+
+    source: str
+    target: str
+
+    def apply(self, records: list[Record]) -> list[Record]:
+        out = []
+        for record in records:
+            number = _number(record.value(self.source))
+            out.append(
+                record if number is None else record.with_field(self.target, _number_text(math.floor(number)))
+            )
+        return out
+
+
+@dataclass(frozen=True)
+class Arithmetic(Step):
+    """[expressions] `field := a / b` (or + *): numbers from literals or fields; no result when an
+    operand is no number."""
+
+    field: str
+    left: str
+    op: str
+    right: str
+
+    def apply(self, records: list[Record]) -> list[Record]:
+        out = []
+        for record in records:
+            a, b = (_operand_number(record, operand) for operand in (self.left, self.right))
+            if a is None or b is None or (self.op == "/" and b == 0):
+                out.append(record)
+                continue
+            result = a / b if self.op == "/" else a + b if self.op == "+" else a * b
+            out.append(record.with_field(self.field, _number_text(result)))
+        return out
+
+
+def _operand_number(record: Record, operand: str) -> float | None:
+    if _NUMBER.fullmatch(operand):
+        return float(operand)
+    return _number(record.value(operand))
+
+
+def _number_text(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else repr(float(number))
 
 
 def _build_match(args: Mapping[str, Any], negate: bool = False) -> Match:
@@ -1008,9 +1139,17 @@ def _build_comparison(name: str, op: str, value: Token) -> Filter:
 
 def _build_step(node: Tree[Token], nested: bool) -> Step:
     if node.data == "assignment":
-        ref, _, assigned = node.children
+        ref, _, assigned, *arithmetic = node.children
         target = _field_name(_tok(_tree(ref).children[0]))
         value = _tok(assigned)
+        if arithmetic and arithmetic[0] is not None:
+            op, right = (_tok(item) for item in arithmetic)
+            operands = []
+            for operand in (value, right):
+                if operand.type != "WORD":
+                    raise ModelSyntaxError("arithmetic on a string literal is outside the modelled subset")
+                operands.append(operand.value if _NUMBER.fullmatch(operand.value) else _field_name(operand))
+            return Arithmetic(target, operands[0], op.value, operands[1])
         if value.type == "STRING" or _NUMBER.fullmatch(value.value):
             return Assign(target, literal=_literal(value))
         return Assign(target, source=_field_name(value))

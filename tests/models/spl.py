@@ -494,8 +494,21 @@ class Lookup:
 
 
 @dataclass(frozen=True)
+class Bin:
+    field: str
+    span: dt.timedelta
+
+
+@dataclass(frozen=True)
+class Stats:
+    functions: tuple[tuple[str, str | None, str], ...]  # (count|dc|sum|avg|min|max, field, AS name)
+    by: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Pipeline:
     commands: tuple[Any, ...]
+    subsearches: tuple[Pipeline, ...] = ()  # a multisearch's, whose rows the commands then read
 
 
 # ------------------------------------------------------------------------------------------------
@@ -548,6 +561,9 @@ def time_modifier(spec: str) -> Callable[[dt.datetime], dt.datetime]:
     return resolve
 
 
+# SR "Aggregate functions": count, dc (the exact distinct count), sum, avg, min and max (over
+# numeric values).
+_STATS_FUNCTIONS = ("count", "dc", "sum", "avg", "min", "max")
 _BOOL_FUNCS = {"match", "like", "isnull", "isnotnull", "true", "false", "in", "cidrmatch"}
 # name -> (minimum args, maximum args or None for "no limit")
 _ARITY: dict[str, tuple[int, int | None]] = {
@@ -564,6 +580,7 @@ _ARITY: dict[str, tuple[int, int | None]] = {
     "in": (2, None),
     "cidrmatch": (2, 2),
     "coalesce": (1, None),
+    "nullif": (2, 2),
 }
 
 
@@ -577,6 +594,44 @@ def _need(expr: Any, kind: str, where: str) -> Any:
 @v_args(inline=True)
 class _ToAst(Transformer[Token, Pipeline]):
     # --- pipeline
+    def subsearch(self, expr: Any, *commands: Any) -> Pipeline:
+        return Pipeline((Search(expr), *commands))
+
+    def multisearch_start(self, *parts: Any) -> Pipeline:
+        subsearches = tuple(part for part in parts if isinstance(part, Pipeline))
+        commands = tuple(part for part in parts if not isinstance(part, Pipeline))
+        for sub in subsearches:
+            for command in sub.commands:
+                if not isinstance(command, Search | Regex | Rex | Eval | Where | LookupCmd):
+                    raise ModelSyntaxError("multisearch takes streaming commands only in its subsearches")
+        return Pipeline(commands, subsearches)
+
+    def bin_option(self, name: Token, value: Token) -> tuple[str, str]:
+        return str(name), str(value)
+
+    def bin_cmd(self, field: Token, *options: tuple[str, str]) -> Bin:
+        given = dict(options)
+        if set(given) != {"span"}:
+            raise ModelSyntaxError(f"bin: only span= is modelled, got {sorted(given)}")
+        found = re.fullmatch(r"(\d+)([a-z]+)", given["span"])
+        if not found or found.group(2) not in _UNITS or int(found.group(1)) == 0:
+            raise ModelSyntaxError(f"bin: bad span {given['span']!r}")
+        return Bin(str(field), int(found.group(1)) * _UNITS[found.group(2)])
+
+    def stats_func(self, name: Token, argument: Token | None = None) -> tuple[str, str | None]:
+        if str(name) not in _STATS_FUNCTIONS:
+            raise ModelSyntaxError(f"stats: unmodelled function {name}")
+        if (argument is None) != (str(name) == "count"):
+            raise ModelSyntaxError(f"stats: {name} takes {'no' if str(name) == 'count' else 'one'} field")
+        return str(name), str(argument) if argument is not None else None
+
+    def stats_item(self, function: tuple[str, str | None], name: Token) -> tuple[str, str | None, str]:
+        return function[0], function[1], str(name)
+
+    def stats_cmd(self, *parts: Any) -> Stats:
+        functions = tuple(part for part in parts if isinstance(part, tuple))
+        return Stats(functions, tuple(str(part) for part in parts if not isinstance(part, tuple)))
+
     def start(self, *commands: Any) -> Pipeline:
         return Pipeline((Search(commands[0]), *commands[1:]))
 
@@ -926,6 +981,11 @@ def _call(node: ECall, event: Event) -> Any:
         return values[0] is not None
     if name == "coalesce":
         return next((v for v in values if v is not None), None)
+    if name == "nullif":
+        # SR "nullif(<field1>,<field2>)": null when the two are equal, else the first.
+        if values[0] is None:
+            return None
+        return None if values[1] is not None and _equal(values[0], values[1]) else values[0]
     if values[0] is None:
         return False if name in _BOOL_FUNCS else None
     text = text_of(values[0]) or ""
@@ -1028,10 +1088,92 @@ def run(
     lookups: Mapping[str, Lookup] | None = None,
 ) -> list[Row]:
     pipeline = parse(query)
+    if pipeline.subsearches:
+        # multisearch: every subsearch reads all events; their results are merged.
+        rows = []
+        for sub in pipeline.subsearches:
+            rows += _run_commands(sub.commands, _event_rows(events), now, lookups)
+        return _finish(_run_commands(pipeline.commands, rows, now, lookups))
+    return _finish(_run_commands(pipeline.commands, _event_rows(events), now, lookups))
+
+
+def _event_rows(events: Sequence[Mapping[str, Any]]) -> list[tuple[int, Event]]:
     rows = [(index, {k: v for k, v in event.items() if v is not None}) for index, event in enumerate(events)]
     # The implied search returns the newest events first.
     rows.sort(key=lambda r: -r[1]["_time"].timestamp() if isinstance(r[1].get("_time"), dt.datetime) else 0)
-    for command in pipeline.commands:
+    return rows
+
+
+def _finish(rows: list[tuple[int, Event]]) -> list[Row]:
+    return [Row(i, e) for i, e in rows]
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _bin(rows: list[tuple[int, Event]], command: Bin) -> list[tuple[int, Event]]:
+    """SR "bin": a time is put at the start of its span; spans count from the epoch (UTC here)."""
+    for _, event in rows:
+        value = event.get(command.field)
+        if isinstance(value, dt.datetime):
+            event[command.field] = _EPOCH + ((value - _EPOCH) // command.span) * command.span
+    return rows
+
+
+def _stats(rows: list[tuple[int, Event]], command: Stats) -> list[tuple[int, Event]]:
+    """SR "stats": one row per combination of BY values; an event missing a BY field is left out."""
+    groups: dict[tuple[Any, ...], list[tuple[int, Event]]] = {}
+    for index, event in rows:
+        if all(event.get(name) is not None for name in command.by):
+            key = tuple(event[name] for name in command.by)
+            groups.setdefault(key, []).append((index, event))
+    result = []
+    for key, members in groups.items():
+        row: Event = dict(zip(command.by, key, strict=True))
+        for function, argument, name in command.functions:
+            if function == "count":
+                row[name] = len(members)
+                continue
+            value = _stats_value(function, [e.get(argument) for _, e in members])
+            if value is not None:
+                row[name] = value
+        result.append((min(index for index, _ in members), row))
+    return result
+
+
+def _stats_value(function: str, values: list[Any]) -> Any:
+    """One stats function (dc, sum, avg, min, max) over a group's values of its field."""
+    present = [v for v in values if v is not None]
+    # _time is epoch seconds in Splunk; the model's events hold it as a datetime.
+    numbers = [
+        v.timestamp() if isinstance(v, dt.datetime) else n
+        for v in present
+        if isinstance(v, dt.datetime) or (n := number_of(v)) is not None
+    ]
+    if function == "dc":
+        return len({text_of(v) for v in present})
+    if not numbers:
+        return None
+    if function == "sum":
+        return sum(numbers)
+    if function == "avg":
+        return sum(numbers) / len(numbers)
+    return min(numbers) if function == "min" else max(numbers)
+
+
+def _run_commands(
+    commands: Sequence[Any],
+    rows: list[tuple[int, Event]],
+    now: dt.datetime,
+    lookups: Mapping[str, Lookup] | None,
+) -> list[tuple[int, Event]]:
+    for command in commands:
+        if isinstance(command, Bin):
+            rows = _bin(rows, command)
+            continue
+        if isinstance(command, Stats):
+            rows = _stats(rows, command)
+            continue
         if isinstance(command, Search):
             rows = [r for r in rows if eval_search(command.expr, r[1], now)]
         elif isinstance(command, Regex):
@@ -1068,4 +1210,4 @@ def run(
             rows = [(i, _fields(e, command)) for i, e in rows]
         elif isinstance(command, Sort):
             rows = _sort(rows, command)
-    return [Row(i, e) for i, e in rows]
+    return rows

@@ -155,9 +155,30 @@ class Sort:
 
 
 @dataclass(frozen=True)
+class Sum:
+    """`| a + b as name`."""
+
+    items: tuple[Any, ...]
+    name: str
+
+
+@dataclass(frozen=True)
+class Timeslice:
+    milliseconds: int
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """`count by ...` (functions: (("count", None, "_count"),)) or `sum(x) as y, ... by ...`."""
+
+    functions: tuple[tuple[str, str | None, str], ...]  # (function, field, result name)
+    by: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Query:
     scope: Any
-    operators: tuple[Where | Assign | Fields | Sort, ...]
+    operators: tuple[Where | Assign | Fields | Sort | Sum | Timeslice | Aggregate, ...]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -370,6 +391,28 @@ class _ToAst(Transformer[Token, Any]):
 
     def if_op(self, expr: If, name: Field) -> Assign:
         return Assign(expr, name.name)
+
+    def sum_op(self, *parts: Any) -> Sum:
+        items = tuple(part for part in parts[:-1] if not isinstance(part, Token))
+        return Sum(items, parts[-1].name)
+
+    def timeslice_op(self, duration: Token) -> Timeslice:
+        text = str(duration)
+        unit = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[text[-1]]
+        if int(text[:-1]) == 0:
+            raise ModelSyntaxError("timeslice: a slice of zero")
+        return Timeslice(int(text[:-1]) * unit * 1000)
+
+    def count_op(self, names: tuple[str, ...]) -> Aggregate:
+        return Aggregate((("count", None, "_count"),), names)
+
+    def aggregate(self, name: Token, field: Field, result: Field) -> tuple[str, str | None, str]:
+        if str(name).lower() not in ("sum", "min", "max"):
+            raise ModelSyntaxError(f"unmodelled aggregate function {name}()")
+        return str(name).lower(), field.name, result.name
+
+    def aggregate_op(self, *parts: Any) -> Aggregate:
+        return Aggregate(tuple(parts[:-1]), parts[-1])
 
     def field_list(self, *fields: Field) -> tuple[str, ...]:
         names = tuple(f.name for f in fields)
@@ -636,6 +679,18 @@ def _run(query: str, events: Sequence[Mapping[str, Any]], now: datetime) -> list
         elif isinstance(op, Assign):
             for _, r in records:
                 r.set(op.name, _value(op.expr, r))
+        elif isinstance(op, Sum):
+            for _, r in records:
+                numbers = [_number(_value(item, r)) for item in op.items]
+                r.set(op.name, None if None in numbers else sum(n for n in numbers if n is not None))
+        elif isinstance(op, Timeslice):
+            for _, r in records:
+                stamp = r.get("_messagetime")
+                if isinstance(stamp, datetime):
+                    millis = int(stamp.timestamp() * 1000)
+                    r.set("_timeslice", millis - millis % op.milliseconds)
+        elif isinstance(op, Aggregate):
+            records = _aggregate(records, op)
         elif isinstance(op, Fields):
             records = [(i, _project(r, op)) for i, r in records]
         elif isinstance(op, Sort):
@@ -645,6 +700,28 @@ def _run(query: str, events: Sequence[Mapping[str, Any]], now: datetime) -> list
                 present.sort(key=_by_field(key.name), reverse=key.descending)
                 records = present + missing
     return [Row(index, dict(record.values)) for index, record in records]
+
+
+def _aggregate(records: list[tuple[int, _Record]], op: Aggregate) -> list[tuple[int, _Record]]:
+    """One record per combination of the `by` fields (a message without one of them is left out,
+    the model's reading), holding those fields and each function's result."""
+    groups: dict[tuple[Any, ...], list[tuple[int, _Record]]] = {}
+    for index, record in records:
+        key = tuple(record.get(name) for name in op.by)
+        if None not in key:
+            groups.setdefault(key, []).append((index, record))
+    result = []
+    for key, members in groups.items():
+        values: dict[str, Any] = dict(zip(op.by, key, strict=True))
+        for function, field_name, name in op.functions:
+            if function == "count":
+                values[name] = len(members)
+            else:
+                numbers = [n for _, r in members if (n := _number(r.get(field_name or ""))) is not None]
+                combine = {"sum": sum, "min": min, "max": max}[function]
+                values[name] = combine(numbers) if numbers else None
+        result.append((min(index for index, _ in members), _Record(values)))
+    return result
 
 
 def _project(record: _Record, op: Fields) -> _Record:

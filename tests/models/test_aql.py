@@ -503,3 +503,29 @@ def test_referencesetcontains_of_null_is_unknown_and_a_missing_set_is_an_error()
     assert _sets_hits("NOT REFERENCESETCONTAINS('admins', LOWER(username))", sets, USERS) == [3]
     with pytest.raises(ModelSyntaxError, match="no reference set"):
         _sets_hits("REFERENCESETCONTAINS('others', username)", sets, USERS)
+
+
+# ---------------------------------------------------------------------------------------------
+# Aggregation (correlation queries): GROUP BY, HAVING, COUNT(*)
+
+
+def test_group_by_having_count() -> None:
+    # [agg] "SELECT sourceip, COUNT(*) FROM events GROUP BY sourceip"; "HAVING MAG > 5" filters the
+    # grouped rows by an alias; another column gives the group's first value; LAST bounds the events.
+    now = dt.datetime(2026, 1, 1, 10, 10, tzinfo=dt.UTC)
+    events = [
+        {"starttime": now - dt.timedelta(minutes=m), "username": user, "sourceip": ip}
+        for m, user, ip in [(1, "a", "10.0.0.1"), (2, "a", "10.0.0.2"), (3, "b", "10.0.0.3"), (20, "a", "x")]
+    ]
+    query = (
+        "SELECT username AS 'user', sourceip, COUNT(*) AS 'n' FROM events GROUP BY username"
+        " HAVING n >= 2 LAST 10 MINUTES"
+    )
+    assert [row.fields for row in aql.run(query, events, now)] == [
+        {"user": "a", "sourceip": "10.0.0.1", "n": 2}
+    ]
+
+
+def test_count_all_needs_group_by() -> None:
+    with pytest.raises(ModelSyntaxError, match="GROUP BY"):
+        aql.run("SELECT COUNT(*) AS 'n' FROM events LAST 10 MINUTES", [{"starttime": NOW}], NOW)

@@ -614,3 +614,32 @@ def test_match_string_mode_is_exact_and_takes_case_into_account_by_default() -> 
     assert [r.index for r in match_hits(query, events, files)] == [2, 3]
     with pytest.raises(ModelSyntaxError, match="no lookup file"):
         match_hits('match(file="other.csv", field="FileName")', events, files)
+
+
+# ---------------------------------------------------------------- aggregation (correlation queries)
+
+
+def test_math_floor_of_an_expression_and_group_by() -> None:
+    # [math:floor] `x := 3.7 | math:floor(x, as=floor_result)` gives 3; [expressions] `:=` takes
+    # arithmetic; [groupBy] one row per combination of the fields, count() into `as`, sum() of a field.
+    assert run("x := 3.7 | math:floor(x, as=floor_result)", [{}], NOW)[0].fields["floor_result"] == "3"
+    events = [
+        {"host": "a", "n": "2", "@timestamp": NOW},
+        {"host": "a", "n": "3", "@timestamp": NOW},
+        {"host": "b", "n": "x", "@timestamp": NOW},
+        {"n": "1", "@timestamp": NOW},
+    ]
+    rows = run("groupBy([host], function=[count(as=c), sum(n, as=s)])", events, NOW)
+    assert sorted((r.fields["host"], r.fields["c"], r.fields.get("s")) for r in rows) == [
+        ("a", "2", "5"),
+        ("b", "1", None),
+    ]
+    rows = run("half := n / 2 | groupBy([half], function=[])", events[:2], NOW)
+    assert sorted(r.fields["half"] for r in rows) == ["1", "1.5"]
+
+
+def test_aggregation_rejections() -> None:
+    with pytest.raises(ModelSyntaxError, match="unmodelled aggregate"):
+        parse("groupBy([host], function=[avg(n)])")
+    with pytest.raises(ModelSyntaxError, match="missing argument"):
+        parse("math:floor(as=x)")

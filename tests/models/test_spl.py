@@ -589,3 +589,48 @@ def test_lookup_rejects_a_missing_table_and_a_malformed_command() -> None:
     for query in ("source=auth | lookup usertogroup", "source=auth | lookup usertogroup user AS"):
         with pytest.raises(ModelSyntaxError):
             spl.run(query, _lookup_events(), NOW, lookups={"usertogroup": USERS})
+
+
+# ------------------------------------------------------------------------------------------------
+# Aggregation: multisearch, bin, stats (correlation queries)
+
+
+def test_multisearch_bin_and_stats() -> None:
+    # SR "multisearch": each subsearch reads all events; SR "bin": `_time` to the start of its span;
+    # SR "stats": one row per BY combination, an event without a BY field left out; dc() distinct.
+    start = dt.datetime(2026, 1, 1, 10, 0, tzinfo=dt.UTC)
+    events = [
+        {"_time": start + dt.timedelta(minutes=m), "kind": kind, "host": host, "user": user}
+        for m, kind, host, user in [
+            (1, "a", "h1", "u1"),
+            (2, "b", "h1", "u2"),
+            (9, "a", "h1", "u1"),
+            (11, "a", "h1", "u3"),
+            (3, "a", None, "u1"),
+        ]
+    ]
+    query = (
+        '| multisearch [search kind="a" | eval tag="A"] [search kind="b" | eval tag="B"]'
+        " | bin _time span=10m | stats dc(user) AS users BY host _time | where users>=2"
+    )
+    rows = spl.run(query, events, NOW)
+    assert [(row.fields["host"], row.fields["_time"], row.fields["users"]) for row in rows] == [
+        ("h1", start, 2)
+    ]
+    count = spl.run('kind="a" | stats count AS n BY host', events, NOW)
+    assert [(row.fields["host"], row.fields["n"]) for row in count] == [("h1", 3)]
+    # min() and max() of _time (epoch seconds in Splunk), several functions in one stats.
+    span = spl.run("* | eval t=_time | stats min(t) AS first max(t) AS last count AS n BY host", events, NOW)
+    assert [(r.fields["first"], r.fields["last"], r.fields["n"]) for r in span] == [
+        ((start + dt.timedelta(minutes=1)).timestamp(), (start + dt.timedelta(minutes=11)).timestamp(), 4)
+    ]
+
+
+def test_multisearch_takes_streaming_commands_only() -> None:
+    # (A subsearch here ends in a command: the model's search terms run to white space, `]` included.)
+    with pytest.raises(ModelSyntaxError, match="streaming"):
+        spl.parse("| multisearch [search a=1 | stats count AS n BY b | eval t=1] [search a=2 | eval t=1]")
+    with pytest.raises(ModelSyntaxError):
+        spl.parse("| multisearch [search a=1 | eval t=1]")  # at least two subsearches
+    with pytest.raises(ModelSyntaxError, match="span"):
+        spl.parse("a=1 | bin _time bins=10")

@@ -602,3 +602,59 @@ def test_reference_list_rejections() -> None:
     three = "\n    ".join(["$e.principal.ip in cidr %nets"] * 3)
     with pytest.raises(ModelSyntaxError, match="at most 2"):
         list_hits(three, lists, doc)
+
+
+# ---------------------------------------------------------------------------------------------
+# Multi-event rules: a sliding window anchored on a pivot event
+
+
+MULTI = """rule t {
+  meta:
+    author = "t"
+  events:
+    $login.metadata.event_type = "USER_LOGIN"
+    $login.principal.hostname = $host
+    $proc.metadata.event_type = "PROCESS_LAUNCH"
+    $proc.principal.hostname = $host
+    $login.metadata.event_timestamp.seconds < $proc.metadata.event_timestamp.seconds
+  match:
+    $host over 5m after $login
+  condition:
+    $login and $proc
+}
+"""
+
+
+def _event(kind: str, host: str, minute: float) -> dict[str, Any]:
+    return {
+        "metadata.event_type": kind,
+        "principal.hostname": host,
+        "metadata.event_timestamp.seconds": NOW + dt.timedelta(minutes=minute),
+    }
+
+
+def test_multi_event_rule_groups_by_placeholder_within_the_window_after_the_pivot() -> None:
+    # "Apply YARA-L 2.0 windowing logic": a sliding window `over <duration> after $pivot` starts at
+    # the pivot event; the join `$login... < $proc...` orders the two events.
+    events = [
+        _event("USER_LOGIN", "a", 0),
+        _event("PROCESS_LAUNCH", "a", 4),  # inside the window after the login
+        _event("USER_LOGIN", "b", 0),
+        _event("PROCESS_LAUNCH", "b", 6),  # after the window
+        _event("PROCESS_LAUNCH", "c", 0),
+        _event("USER_LOGIN", "c", 1),  # the process came first
+        _event("USER_LOGIN", "", 0),
+        _event("PROCESS_LAUNCH", "", 1),  # a zero placeholder value is filtered out
+    ]
+    assert [row.fields for row in run(MULTI, events, NOW)] == [{"host": "a"}]
+
+
+def test_multi_event_rule_rejections() -> None:
+    with pytest.raises(ModelSyntaxError, match="hop windows"):
+        run(MULTI.replace(" after $login", ""), [], NOW)
+    with pytest.raises(ModelSyntaxError, match="unbound placeholder"):
+        run(MULTI.replace("$host over", "$user over"), [], NOW)
+    with pytest.raises(ModelSyntaxError, match=r"outside 1m\.\.48h"):
+        run(MULTI.replace("5m", "49h"), [], NOW)
+    with pytest.raises(ModelSyntaxError, match="condition"):
+        run(MULTI.replace("$login and $proc", "$login"), [], NOW)

@@ -306,6 +306,27 @@ class If:
 
 
 @dataclass(frozen=True)
+class Match:
+    """A multi-event rule's match section: placeholders, window length, and the sliding window's pivot."""
+
+    variables: tuple[str, ...]
+    seconds: int
+    pivot: str | None
+
+
+@dataclass(frozen=True)
+class MultiEventRule:
+    """A multi-event rule: per event variable its filters, the placeholders it binds, and the
+    predicates joining two event variables."""
+
+    name: str
+    filters: Mapping[str, Any]  # event variable -> its predicates (an And)
+    bindings: Mapping[str, tuple[tuple[str, FieldRef], ...]]  # event variable -> (placeholder, field)
+    joins: tuple[Compare, ...]
+    match: Match
+
+
+@dataclass(frozen=True)
 class Rule:
     name: str
     meta: dict[str, Any]
@@ -383,8 +404,27 @@ class _Builder(Transformer[Token, Any]):
         return rule
 
     def rule(self, name: Token, meta: dict[str, Any], events: Any, *rest: Any) -> dict[str, Any]:
-        outcome: dict[str, Any] = rest[0] if len(rest) == 2 else {}
-        return {"name": str(name), "meta": meta, "events": events, "outcome": outcome, "condition": rest[-1]}
+        match = next((part for part in rest if isinstance(part, Match)), None)
+        outcome: dict[str, Any] = next((part for part in rest if isinstance(part, dict)), {})
+        condition: tuple[str, ...] = rest[-1]
+        return {
+            "name": str(name),
+            "meta": meta,
+            "events": events,
+            "outcome": outcome,
+            "condition": condition[0] if len(condition) == 1 and match is None else condition,
+            "match": match,
+        }
+
+    def match_section(self, *parts: Token) -> Match:
+        words = [str(part) for part in parts]
+        duration_at = next(i for i, word in enumerate(words) if not word.startswith("$"))
+        amount, unit = int(words[duration_at][:-1]), words[duration_at][-1]
+        seconds = amount * {"m": 60, "h": 3600, "d": 86400}[unit]
+        if not 60 <= seconds <= 48 * 3600:
+            raise ModelSyntaxError(f"match: a window of {words[duration_at]} is outside 1m..48h")
+        pivot = words[duration_at + 1] if len(words) > duration_at + 1 else None
+        return Match(tuple(words[:duration_at]), seconds, pivot)
 
     def meta_section(self, *entries: tuple[str, Any]) -> dict[str, Any]:
         # A key may repeat (one `mitre_attack_technique` line per technique): keep every value.
@@ -486,8 +526,8 @@ class _Builder(Transformer[Token, Any]):
     def if_expr(self, condition: Any, then: Any, otherwise: Any) -> If:
         return If(condition, then, otherwise)
 
-    def condition_section(self, token: Token) -> str:
-        return str(token)
+    def condition_section(self, *tokens: Token) -> tuple[str, ...]:
+        return tuple(str(token) for token in tokens)
 
 
 @cache
@@ -626,9 +666,9 @@ def _check_reference_lists(rule: Rule) -> None:
             raise ModelSyntaxError(f"%{test.name} is a {found.list_type} list, not {_LIST_TYPES[test.kind]}")
 
 
-def parse(query: str) -> Rule:
+def _raw_rule(query: str) -> dict[str, Any]:
     try:
-        raw = _builder_transform(_parser().parse(query))
+        return _builder_transform(_parser().parse(query))
     except VisitError as error:
         if isinstance(error.orig_exc, ModelSyntaxError):
             raise error.orig_exc from error
@@ -636,6 +676,65 @@ def parse(query: str) -> Rule:
     except LarkError as error:
         raise ModelSyntaxError(f"YARA-L syntax error: {error}") from error
 
+
+def parse_multi_event(query: str) -> MultiEventRule:
+    """A multi-event rule: events section predicates sorted into per-variable filters, placeholder
+    bindings (`$e.field = $placeholder`) and joins of two event variables; the match section's
+    placeholders must be bound, its pivot and the condition must name the event variables."""
+    raw = _raw_rule(query)
+    match = raw["match"]
+    if match is None:
+        raise ModelSyntaxError("a multi-event rule needs a match section")
+    if match.pivot is None:
+        raise ModelSyntaxError("hop windows (`over` without a pivot) are not modelled")
+    if raw["outcome"]:
+        raise ModelSyntaxError("outcome sections of multi-event rules are not modelled")
+    events = raw["events"]
+    predicates = events.items if isinstance(events, And) else (events,)
+    filters: dict[str, list[Any]] = {}
+    bindings: dict[str, list[tuple[str, FieldRef]]] = {}
+    joins: list[Compare] = []
+    for predicate in predicates:
+        _check_predicates(predicate, "events")
+        nodes = list(_walk(predicate))
+        variables = {n.variable for n in nodes if isinstance(n, FieldRef)}
+        placeholders = [n for n in nodes if isinstance(n, VarRef)]
+        if placeholders:
+            if not (
+                isinstance(predicate, Compare)
+                and predicate.op == "="
+                and isinstance(predicate.left, FieldRef)
+                and isinstance(predicate.right, VarRef)
+            ):
+                raise ModelSyntaxError("a placeholder is modelled only as `$e.field = $placeholder`")
+            bindings.setdefault(predicate.left.variable, []).append((predicate.right.name, predicate.left))
+        elif len(variables) == 2 and isinstance(predicate, Compare):
+            joins.append(predicate)
+        elif len(variables) == 1:
+            filters.setdefault(variables.pop(), []).append(predicate)
+        else:
+            raise ModelSyntaxError(f"events: a predicate over {sorted(variables)} is not modelled")
+    event_vars = set(filters) | set(bindings)
+    bound = {name for pairs in bindings.values() for name, _ in pairs}
+    if set(match.variables) - bound:
+        raise ModelSyntaxError(f"match: unbound placeholder(s) {sorted(set(match.variables) - bound)}")
+    if match.pivot not in event_vars:
+        raise ModelSyntaxError(f"match: the pivot {match.pivot} is no event variable")
+    if set(raw["condition"]) != event_vars:
+        raise ModelSyntaxError(f"condition: expected {sorted(event_vars)}, got {sorted(raw['condition'])}")
+    return MultiEventRule(
+        raw["name"],
+        {var: And(tuple(items)) for var, items in filters.items()},
+        {var: tuple(pairs) for var, pairs in bindings.items()},
+        tuple(joins),
+        match,
+    )
+
+
+def parse(query: str) -> Rule:
+    raw = _raw_rule(query)
+    if raw["match"] is not None:
+        raise ModelSyntaxError("a match section: a multi-event rule (parse_multi_event)")
     events = raw["events"]
     _check_predicates(events, "events")
     _top_level_bool_call(events)
@@ -863,7 +962,71 @@ def run(
         REFERENCE_LISTS.reset(token)
 
 
+def _event_seconds(event: Mapping[str, Any]) -> int:
+    value = event.get(TIME_FIELD)
+    number = _as_number(value if value is not None else ZERO)
+    return int(number or 0)
+
+
+TIME_FIELD = "metadata.event_timestamp.seconds"
+
+
+def _run_multi_event(query: str, events: Sequence[Mapping[str, Any]]) -> list[Row]:
+    """One detection per combination of events, one per event variable, that passes each variable's
+    filters, binds every placeholder to one non-zero value ("zero values of match placeholders are
+    filtered out"), satisfies the joins, and lies in the sliding window: from the pivot's time to
+    `duration` after it (both ends included: the documentation does not say). The row holds the
+    match placeholders (without `$`); its index is the pivot event's."""
+    rule = parse_multi_event(query)
+    variables = sorted(set(rule.filters) | set(rule.bindings))
+    candidates: dict[str, list[tuple[int, _Instance]]] = {}
+    for var in variables:
+        single = Rule(rule.name, {}, rule.filters.get(var, And(())), {}, var, var)
+        found = []
+        for index, event in enumerate(events):
+            for inst in _instances(single, event):
+                if _eval_bool(single.events, inst, {}):
+                    found.append((index, inst))
+        candidates[var] = found
+    rows: dict[tuple[Any, ...], Row] = {}
+    for combo in itertools.product(*(candidates[var] for var in variables)):
+        chosen = dict(zip(variables, combo, strict=True))
+        values: dict[str, Any] = {}
+        consistent = True
+        for var, pairs in rule.bindings.items():
+            for name, ref in pairs:
+                value = chosen[var][1].read(ref)
+                if value is ZERO or value == "" or values.setdefault(name, value) != value:
+                    consistent = False
+        if not consistent:
+            continue
+        if not all(_join_holds(join, chosen) for join in rule.joins):
+            continue
+        assert rule.match.pivot is not None
+        start = _event_seconds(chosen[rule.match.pivot][1].event)
+        times = [_event_seconds(inst.event) for _, inst in chosen.values()]
+        if not all(start <= t <= start + rule.match.seconds for t in times):
+            continue
+        key = tuple(values[name] for name in rule.match.variables)
+        rows.setdefault(
+            key, Row(chosen[rule.match.pivot][0], {n[1:]: values[n] for n in rule.match.variables})
+        )
+    return list(rows.values())
+
+
+def _join_holds(join: Compare, chosen: Mapping[str, tuple[int, _Instance]]) -> bool:
+    left, right = join.left, join.right
+    assert isinstance(left, FieldRef) and isinstance(right, FieldRef)
+    a = chosen[left.variable][1].read(left)
+    b = chosen[right.variable][1].read(right)
+    if left.path == TIME_FIELD or right.path == TIME_FIELD:
+        a, b = _as_number(a), _as_number(b)
+    return _compare_values(join.op, a, b, join.nocase)
+
+
 def _run(query: str, events: Sequence[Mapping[str, Any]]) -> list[Row]:
+    if _raw_rule(query)["match"] is not None:
+        return _run_multi_event(query, events)
     rule = parse(query)
     _check_reference_lists(rule)
     rows: list[Row] = []

@@ -1,0 +1,527 @@
+"""Correlation rules: loading, the reference semantics, and each target's query against the reference
+on events placed inside, across and outside window edges (tests/correlation_engines.py runs them)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from siemc.compile.build import compile_detection
+from siemc.compile.correlation import Correlation, parse_rule_file
+from siemc.diagnostics import SiemcError, Unsupported
+from siemc.verify.correlate import KUSTO_ORIGIN, Sliding, Tumbling, correlate
+from tests.correlation_engines import TARGET_WINDOWS, expected_groups, run_correlation
+
+PROCESS = """title: Remote access tool started
+name: rat_process
+id: 5b0f6c55-43a6-4a55-9d43-3f7a6e0b1c01
+status: test
+logsource: {category: process_creation, product: windows}
+detection:
+  selection: {Image|endswith: ['\\\\anydesk.exe', '\\\\teamviewer.exe', '\\\\rustdesk.exe']}
+  condition: selection
+"""
+NETWORK = """title: Remote access relay contacted
+name: rat_relay
+id: 5b0f6c55-43a6-4a55-9d43-3f7a6e0b1c02
+status: test
+logsource: {category: network_connection, product: windows}
+detection:
+  selection: {DestinationHostname|endswith: '.net.anydesk.com'}
+  condition: selection
+"""
+
+
+COMMAND = """title: Remote access tool started with a relay option
+name: rat_command
+id: 5b0f6c55-43a6-4a55-9d43-3f7a6e0b1c03
+status: test
+logsource: {category: process_creation, product: windows}
+detection:
+  selection: {CommandLine|contains: '--relay'}
+  condition: selection
+"""
+
+
+def correlation_text(body: str, rules: str = "[rat_process]") -> str:
+    return f"""title: Correlation under test
+id: 5b0f6c55-43a6-4a55-9d43-3f7a6e0b1c10
+status: test
+level: high
+correlation:
+  rules: {rules}
+  group-by: [Computer]
+  timespan: 10m
+{body}"""
+
+
+def load(text: str, tmp_path: Path, name: str = "corr.yml") -> Correlation:
+    (tmp_path / "process.yml").write_text(PROCESS)
+    (tmp_path / "network.yml").write_text(NETWORK)
+    (tmp_path / "command.yml").write_text(COMMAND)
+    from siemc.compile.correlation import folder_library
+
+    path = tmp_path / name
+    path.write_text(text)
+    loaded = parse_rule_file(text, path, library=folder_library([tmp_path]))
+    assert isinstance(loaded, Correlation)
+    return loaded
+
+
+T0 = dt.datetime(2026, 1, 1, 10, 0, tzinfo=dt.UTC)  # on a 10-minute bin edge
+
+
+def at(minutes: float) -> dt.datetime:
+    return T0 + dt.timedelta(minutes=minutes)
+
+
+def process(host: str, image: str = "anydesk.exe") -> dict[str, Any]:
+    return {"Computer": host, "Image": f"C:\\Tools\\{image}", "CommandLine": image}
+
+
+def relay(host: str, port: int = 443) -> dict[str, Any]:
+    return {"Computer": host, "DestinationHostname": "relay-1.net.anydesk.com", "DestinationPort": port}
+
+
+# Per host, events placed against a 10-minute window: inside one bin, across a bin edge (one sliding
+# window), 10 minutes and a second apart (no window), exactly 10 minutes apart (one sliding window,
+# both ends included), non-matching events, and a matching event without the group-by field.
+COUNT_EVENTS: list[tuple[float, dict[str, Any], str | None]] = [
+    (1, process("inside"), None),
+    (5, process("inside", "teamviewer.exe"), None),
+    (9.99, process("inside"), None),
+    (8, process("across"), None),
+    (11, process("across", "rustdesk.exe"), None),
+    (17, process("across"), None),
+    (20, process("apart"), None),
+    (25, process("apart"), None),
+    (30 + 1 / 60, process("apart", "teamviewer.exe"), None),
+    (40, process("edge"), None),
+    (45, process("edge", "rustdesk.exe"), None),
+    (50, process("edge", "teamviewer.exe"), None),
+    (1, process("other", "notepad.exe"), None),
+    (2, process("other", "notepad.exe"), None),
+    (3, process("other", "notepad.exe"), None),
+    (4, {"Image": "C:\\Tools\\anydesk.exe"}, None),
+]
+
+ORDER_EVENTS: list[tuple[float, dict[str, Any], str | None]] = [
+    (1, process("in_order"), "rat_process"),
+    (6, relay("in_order"), "rat_relay"),
+    (0, relay("reversed"), "rat_relay"),
+    (3, process("reversed"), "rat_process"),
+    (12, process("at_edge"), "rat_process"),
+    (22, relay("at_edge"), "rat_relay"),
+    (30, process("too_late"), "rat_process"),
+    (40 + 1 / 60, relay("too_late"), "rat_relay"),
+    (58, process("across_bins"), "rat_process"),
+    (61, relay("across_bins"), "rat_relay"),
+    # The same time (received in order), and the same second: ordered by the reference and by targets
+    # that order by arrival, never by those comparing times only (at whole seconds for UDM).
+    (45, process("same_time"), "rat_process"),
+    (45, relay("same_time"), "rat_relay"),
+    (47 + 0.2 / 60, process("same_second"), "rat_process"),
+    (47 + 0.7 / 60, relay("same_second"), "rat_relay"),
+]
+
+
+def command(host: str, image: str = "notepad.exe") -> dict[str, Any]:
+    return {"Computer": host, "Image": f"C:\\Tools\\{image}", "CommandLine": f"{image} --relay x"}
+
+
+# Two base rules on one log source: an event may match both (it then counts once per rule).
+SAME_SOURCE_EVENTS: list[tuple[float, dict[str, Any], str | None]] = [
+    (1, process("both"), None),
+    (4, command("both"), None),
+    (2, command("one_event_both_rules", "anydesk.exe"), None),
+    (1, process("process_only"), None),
+    (2, process("process_only"), None),
+    (8, process("across"), None),
+    (12, command("across"), None),
+    (20, command("commands_only"), None),
+    (21, command("commands_only"), None),
+]
+
+SAME_SOURCE_ORDER: list[tuple[float, dict[str, Any], str | None]] = [
+    (1, process("in_order"), None),
+    (3, command("in_order"), None),
+    (1, command("reversed"), None),
+    (3, process("reversed"), None),
+    (5, command("one_event_both_rules", "anydesk.exe"), None),  # one event is never in order with itself
+    (8, process("across"), None),
+    (12, command("across"), None),
+]
+
+CASES: dict[str, tuple[str, str, list[tuple[float, dict[str, Any], str | None]]]] = {
+    "temporal_ordered_same_source": (
+        "  type: temporal_ordered\n",
+        "[rat_process, rat_command]",
+        SAME_SOURCE_ORDER,
+    ),
+    "temporal_same_source": ("  type: temporal\n", "[rat_process, rat_command]", SAME_SOURCE_EVENTS),
+    "event_count_two_rules": (
+        "  type: event_count\n  condition: {gte: 2}\n",
+        "[rat_process, rat_command]",
+        SAME_SOURCE_EVENTS,
+    ),
+    "event_count": ("  type: event_count\n  condition: {gte: 3}\n", "[rat_process]", COUNT_EVENTS),
+    "event_count_gt": ("  type: event_count\n  condition: {gt: 2}\n", "[rat_process]", COUNT_EVENTS),
+    "value_count": (
+        "  type: value_count\n  condition: {gte: 2, field: Image}\n",
+        "[rat_process]",
+        COUNT_EVENTS,
+    ),
+    "temporal": ("  type: temporal\n", "[rat_process, rat_relay]", ORDER_EVENTS),
+    "temporal_ordered": ("  type: temporal_ordered\n", "[rat_process, rat_relay]", ORDER_EVENTS),
+    "value_avg": (
+        "  type: value_avg\n  condition: {gt: 500, field: DestinationPort}\n",
+        "[rat_relay]",
+        [
+            (1, relay("inside", 443), None),
+            (4, relay("inside", 600), None),
+            (5, relay("inside", 700), None),
+            (8, relay("across", 443), None),
+            (12, relay("across", 600), None),
+            (20, relay("low", 80), None),
+            (21, relay("low", "none"), None),  # text is no number: it does not count
+        ],
+    ),
+    "value_sum": (
+        "  type: value_sum\n  condition: {gte: 1000, field: DestinationPort}\n",
+        "[rat_relay]",
+        [
+            (1, relay("inside", 443), None),
+            (4, relay("inside", 600), None),
+            (8, relay("across", 443), None),
+            (12, relay("across", 600), None),
+            (20, relay("low", 80), None),
+            (21, relay("low", 80), None),
+        ],
+    ),
+}
+
+
+def _run(target: str, name: str, tmp_path: Path) -> tuple[set[Any], set[Any], Correlation]:
+    body, rules, placed = CASES[name]
+    correlation = load(correlation_text(body, rules), tmp_path)
+    events = [event for _, event, _ in placed]
+    times = [at(minutes) for minutes, _, _ in placed]
+    tags = [tag for _, _, tag in placed]
+    try:
+        query = compile_detection(correlation, target)
+    except Unsupported as error:
+        pytest.skip(f"{target} {name}: unsupported: {error.message}")
+    return (
+        run_correlation(target, correlation, query, events, times, tags),
+        expected_groups(target, correlation, events, times, tags),
+        correlation,
+    )
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("target", sorted(TARGET_WINDOWS))
+def test_target_agrees_with_reference_under_its_window(target: str, name: str, tmp_path: Path) -> None:
+    got, expected, _ = _run(target, name, tmp_path)
+    assert got == expected
+    assert expected, "the case must make the rule report something"
+
+
+def test_the_cases_tell_windows_apart(tmp_path: Path) -> None:
+    """The events sit where sliding windows and bins disagree: a check under one is none of the other."""
+    body, rules, placed = CASES["event_count"]
+    correlation = load(correlation_text(body, rules), tmp_path)
+    events, times = [e for _, e, _ in placed], [at(m) for m, _, _ in placed]
+    sliding = {group.key["Computer"] for group in correlate(correlation, events, times)}
+    bins = {
+        group.key["Computer"]
+        for group in correlate(correlation, events, times, window=Tumbling(KUSTO_ORIGIN))
+    }
+    assert sliding == {"inside", "across", "edge"}
+    assert bins == {"inside"}
+
+
+def test_temporal_ordered_reference(tmp_path: Path) -> None:
+    body, rules, placed = CASES["temporal_ordered"]
+    correlation = load(correlation_text(body, rules), tmp_path)
+    groups = correlate(
+        correlation,
+        [e for _, e, _ in placed],
+        [at(m) for m, _, _ in placed],
+        [t for _, _, t in placed],
+        Sliding(),
+    )
+    assert {group.key["Computer"] for group in groups} == {
+        "in_order",
+        "at_edge",
+        "across_bins",
+        "same_time",
+        "same_second",
+    }
+
+
+def test_same_file_base_rules_and_tests(tmp_path: Path) -> None:
+    text = (
+        PROCESS
+        + "---\n"
+        + correlation_text(
+            "  type: event_count\n  condition: {gte: 2}\n"
+            "siemc:\n  tests:\n    - name: two starts\n      events:\n"
+            "        - {time: '2026-01-01T10:00:00Z', Computer: h1, Image: 'C:\\x\\anydesk.exe'}\n"
+            "        - {time: '2026-01-01T10:03:00Z', Computer: h1, Image: 'C:\\x\\anydesk.exe'}\n"
+            "      expect: {groups: [{Computer: h1}]}\n"
+        )
+    )
+    path = tmp_path / "pair.yml"
+    loaded = parse_rule_file(text, path)
+    assert isinstance(loaded, Correlation)
+    assert [base.reference for base in loaded.bases] == ["rat_process"]
+    assert loaded.tests[0].groups == ({"Computer": "h1"},)
+
+
+@pytest.mark.parametrize(
+    ("rules", "body", "message", "line"),
+    [
+        ("[nope]", "  type: event_count\n  condition: {gte: 2}\n", "unknown rule 'nope'", 6),
+        ("[rat_process]", "  type: value_count\n  condition: {gte: 2}\n", "without field reference", 5),
+        (
+            "[rat_process, rat_relay]",
+            "  type: temporal_ordered\n  condition: {gte: 1}\n",
+            "temporal_ordered:",
+            10,
+        ),
+    ],
+)
+def test_load_errors_are_one_line_with_a_line(
+    rules: str, body: str, message: str, line: int, tmp_path: Path
+) -> None:
+    with pytest.raises(SiemcError) as raised:
+        load(correlation_text(body, rules), tmp_path)
+    assert message in raised.value.message
+    assert "\n" not in raised.value.message
+    assert raised.value.line == line
+
+
+def test_a_bad_timespan_is_an_error_with_its_line(tmp_path: Path) -> None:
+    text = correlation_text("  type: event_count\n  condition: {gte: 2}\n").replace("10m", "10x")
+    with pytest.raises(SiemcError) as raised:
+        load(text, tmp_path)
+    assert raised.value.message == "Timespan '10x' is invalid."
+    assert raised.value.line == 8
+
+
+# -- the README's example -------------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+README = REPO / "README.md"
+EXAMPLE = Path("tests/rules/correlation/failed_logons.yml")
+_EXAMPLE_SECTION = re.compile(
+    r"(### Correlation example per SIEM \(tests/rules/correlation/failed_logons\.yml\)\n\n)(.*?)"
+    r"(<!-- correlation-example-end -->)",
+    re.DOTALL,
+)
+
+
+def example_blocks() -> str:
+    """The example rendered for every target, as the README shows it (run from the repository root)."""
+    from siemc.backends import TARGET_NAMES
+
+    from siemc.compile.correlation import folder_library, load_rule_file
+
+    correlation = load_rule_file(REPO / EXAMPLE, library=folder_library([REPO / EXAMPLE.parent]))
+    assert isinstance(correlation, Correlation)
+    correlation = dataclasses.replace(correlation, path=EXAMPLE)
+    parts = []
+    for target in TARGET_NAMES:
+        try:
+            text = compile_detection(correlation, target)
+        except Unsupported as error:
+            parts.append(f"#### `{target}`\n\nunsupported: {error.message}\n\n")
+            continue
+        parts.append(f"#### `{target}`\n\n```{target}\n{text}```\n\n")
+    return "".join(parts)
+
+
+def _with_example(text: str) -> str:
+    return _EXAMPLE_SECTION.sub(lambda m: m[1] + example_blocks() + m[3], text)
+
+
+def test_readme_shows_the_correlation_example_as_compiled() -> None:
+    text = README.read_text(encoding="utf-8")
+    assert _EXAMPLE_SECTION.search(text)
+    assert text == _with_example(text), "README example is stale: run python -m tests.test_correlation"
+
+
+def test_the_readme_example_passes_its_tests() -> None:
+    from siemc.compile.correlation import folder_library, load_rule_file
+    from siemc.verify.ruletest import load_target_engines, run_correlation_tests
+
+    correlation = load_rule_file(REPO / EXAMPLE, library=folder_library([REPO / EXAMPLE.parent]))
+    assert isinstance(correlation, Correlation)
+    from siemc.backends import TARGET_NAMES
+
+    outcomes = run_correlation_tests(correlation, TARGET_NAMES, load_target_engines(), compile_detection)
+    assert len(outcomes) == 2
+    for outcome in outcomes:
+        assert outcome.reference_error is None
+        verdicts = {target: verdict for target, (verdict, _) in outcome.targets.items()}
+        assert {t for t, v in verdicts.items() if v == "ok"} == {
+            "kql",
+            "spl",
+            "eql",
+            "aql",
+            "sumo",
+            "logscale",
+        }, verdicts
+        assert set(verdicts.values()) == {"ok", "unsupported"}
+
+
+if __name__ == "__main__":
+    README.write_text(_with_example(README.read_text(encoding="utf-8")), encoding="utf-8")
+
+
+CATEGORIES = """title: Remote access tool by category
+name: rat_category
+status: test
+logsource: {category: process_creation, product: windows}
+detection:
+  selection:
+    Image|endswith: ['\\\\anydesk.exe', '\\\\teamviewer.exe', '\\\\tvnserver.exe', '\\\\rustdesk.exe']
+  condition: selection
+siemc:
+  derive:
+    RATCategory:
+      cases:
+        - when: {Image|endswith: ['\\\\anydesk.exe', '\\\\teamviewer.exe']}
+          then: Commercial
+        - when: {Image|endswith: '\\\\tvnserver.exe'}
+          then: VNC
+      else: Other
+"""
+
+
+@pytest.mark.parametrize("target", ["kql", "spl", "sumo", "logscale"])
+def test_value_count_of_a_derived_column(target: str, tmp_path: Path) -> None:
+    """A correlation may count the values of a base rule's derived column (a category)."""
+    (tmp_path / "categories.yml").write_text(CATEGORIES)
+    body = "  type: value_count\n  condition: {gte: 3, field: RATCategory}\n"
+    correlation = load(correlation_text(body, "[rat_category]"), tmp_path)
+    placed = [
+        (1, process("three", "anydesk.exe")),
+        (2, process("three", "teamviewer.exe")),
+        (3, process("three", "tvnserver.exe")),
+        (4, process("three", "rustdesk.exe")),
+        (1, process("two", "anydesk.exe")),
+        (2, process("two", "teamviewer.exe")),
+        (3, process("two", "rustdesk.exe")),
+    ]
+    events, times, tags = [e for _, e in placed], [at(m) for m, _ in placed], [None] * len(placed)
+    query = compile_detection(correlation, target)
+    expected = expected_groups(target, correlation, events, times, tags)
+    assert {key for key, _ in expected} == {("three",)}
+    assert run_correlation(target, correlation, query, events, times, tags) == expected
+
+
+def test_eql_cannot_group_by_a_derived_column(tmp_path: Path) -> None:
+    (tmp_path / "categories.yml").write_text(CATEGORIES)
+    text = correlation_text("  type: event_count\n  condition: {gte: 2}\n", "[rat_category]")
+    correlation = load(text.replace("group-by: [Computer]", "group-by: [RATCategory]"), tmp_path)
+    with pytest.raises(Unsupported, match="cannot compute the derived column RATCategory"):
+        compile_detection(correlation, "eql")
+
+
+# -- the build and the command line ------------------------------------------------------------------
+
+
+def _rules_folder(tmp_path: Path, body: str, rules: str = "[rat_process]") -> Path:
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "process.yml").write_text(PROCESS)
+    (folder / "network.yml").write_text(NETWORK)
+    (folder / "corr.yml").write_text(correlation_text(body, rules))
+    return folder
+
+
+def test_build_compiles_a_correlation_again_when_a_rule_it_names_changes(tmp_path: Path) -> None:
+    from siemc.compile.build import build
+
+    folder = _rules_folder(tmp_path, "  type: event_count\n  condition: {gte: 3}\n")
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    first = build([folder], ["kql"], out, cache_dir=cache)
+    assert first.ok and (out / "kql" / "corr.kql").is_file()
+    assert build([folder], ["kql"], out, cache_dir=cache).compiled_rules == 0
+    (folder / "process.yml").write_text(PROCESS.replace("rustdesk", "splashtop"))
+    third = build([folder], ["kql"], out, cache_dir=cache)
+    assert third.compiled_rules == 2  # the changed rule and the correlation naming it
+    assert "splashtop" in (out / "kql" / "corr.kql").read_text()
+
+
+def test_build_reports_an_unknown_rule_with_its_line_and_goes_on(tmp_path: Path) -> None:
+    from siemc.compile.build import build
+
+    folder = _rules_folder(tmp_path, "  type: event_count\n  condition: {gte: 3}\n", "[rat_process, nope]")
+    result = build([folder], ["kql"], tmp_path / "out")
+    (problem,) = result.diagnostics
+    assert problem.path.name == "corr.yml" and problem.line == 6 and "unknown rule 'nope'" in problem.message
+    assert (tmp_path / "out" / "kql" / "process.kql").is_file()
+
+
+def test_siemc_test_and_eval_run_a_correlation(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from siemc.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["test", str(REPO / EXAMPLE), "--target", "kql", "--target", "spl"])
+    assert result.exit_code == 0, result.output
+    assert "2 test(s) on the reference and 2 target(s), 0 failed" in result.output
+    events = tmp_path / "events.json"
+    stamps = ["2026-01-01T10:00:00Z", "2026-01-01T10:01:00Z", "2026-01-01T10:02:00Z", "2026-01-01T10:03:00Z"]
+    rows = [{"time": t, "EventID": 4625, "Computer": "ws1"} for t in [*stamps, "2026-01-01T10:09:00Z"]]
+    events.write_text(json.dumps(rows))
+    result = runner.invoke(app, ["eval", str(REPO / EXAMPLE), "--events", str(events)])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [
+        {"group": {"Computer": "ws1"}, "value": 5.0}
+    ]
+
+
+def test_a_plain_rule_that_mentions_correlation_loads_as_a_rule(tmp_path: Path) -> None:
+    from siemc.compile.rule import Detection
+
+    text = "---\n" + PROCESS.replace("status: test", "status: test\ndescription: 'no correlation: here'")
+    assert isinstance(parse_rule_file(text, tmp_path / "plain.yml"), Detection)
+
+
+@pytest.mark.parametrize(
+    ("kind", "condition", "ports", "reported"),
+    [
+        ("value_avg", "{gte: 500, field: DestinationPort}", [400, 600], True),
+        ("value_avg", "{gt: 500, field: DestinationPort}", [600, 400], False),
+        ("value_median", "{eq: 500, field: DestinationPort}", [400, 600, 100, 900], True),  # mean of 400, 600
+        ("value_median", "{eq: 400, field: DestinationPort}", [400, 100, 900], True),
+        ("value_percentile", "{eq: 600, field: DestinationPort, percentile: 75}", [100, 400, 600, 900], True),
+        ("value_percentile", "{eq: 100, field: DestinationPort, percentile: 1}", [100, 400, 600, 900], True),
+        # Windows are anchored on each hit: the one on the last hit holds it alone (600 < 1000).
+        ("value_sum", "{lt: 1000, field: DestinationPort}", [400, 600], True),
+        ("value_sum", "{lt: 1000, field: DestinationPort}", [400, 1000], False),
+        ("value_sum", "{neq: 999, field: DestinationPort}", [400, "x"], True),  # text is no number
+    ],
+)
+def test_reference_aggregates(
+    kind: str, condition: str, ports: list[Any], reported: bool, tmp_path: Path
+) -> None:
+    """The reference's definitions: mean; median as the middle value or the mean of the two middle
+    ones; nearest-rank percentile; values that are no numbers do not count."""
+    correlation = load(
+        correlation_text(f"  type: {kind}\n  condition: {condition}\n", "[rat_relay]"), tmp_path
+    )
+    events = [relay("h", port) for port in ports]
+    times = [at(index) for index in range(len(events))]
+    assert bool(correlate(correlation, events, times)) is reported
