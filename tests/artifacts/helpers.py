@@ -73,9 +73,15 @@ class Bundle:
         )
 
 
-def pack_rules() -> list[Path]:
-    """The rules of detections/ (its siemc.yml is the site configuration, not a rule)."""
-    return [path for path in sorted(DETECTIONS.glob("*.yml")) if path.name != "siemc.yml"]
+def pack_rules(correlations: bool = False) -> list[Path]:
+    """The rules of detections/ (its siemc.yml is the site configuration, not a rule), without the
+    correlation rules unless asked."""
+    return [
+        path
+        for path in sorted(DETECTIONS.glob("*.yml"))
+        if path.name != "siemc.yml"
+        and (correlations or "\ncorrelation:" not in path.read_text(encoding="utf-8"))
+    ]
 
 
 def make_bundle(root: Path, rules: list[Path] | None = None, version: str = "1.0.0") -> Bundle:
