@@ -401,8 +401,10 @@ def reference(
 def run_target(
     target_name: str, detection: Detection, query: str, events: Sequence[Mapping[str, Any]]
 ) -> list[Row]:
-    """The rows the target's engine returns for `query` over the Sigma-named `events`."""
-    source = get_target(target_name, detection.site).source_for(detection.sigma)
+    """The rows the target's engine returns for `query` over the Sigma-named `events`, stored as the
+    source the query selects holds them (the data model's check may pass over a candidate whose
+    mapping names every field, so the source is the rendered one, not the first that maps them)."""
+    source = get_target(target_name, detection.site).select(detection)[0]
     lists = list_objects(target_name, detection)
     return ENGINES[target_name](query, source, native_events(target_name, source, events), lists)
 

@@ -31,7 +31,7 @@ SYSMON_2 = {
     "sumo": '_index=sec_record_endpoint metadata_vendor="Microsoft" metadata_product="Windows" '
     'metadata_deviceEventId="Microsoft-Windows-Sysmon/Operational-2"',
     "yaral": '$e.metadata.log_type = "WINDOWS_SYSMON" and $e.metadata.product_event_type = "2"',
-    "logscale": 'windows.Channel="Microsoft-Windows-Sysmon/Operational" windows.EventID="2"',
+    "logscale": '#windows.Channel="Microsoft-Windows-Sysmon/Operational" #windows.EventID="2"',
 }
 
 # category -> target -> (selector text in the output, {Sigma field: native field}); a target absent

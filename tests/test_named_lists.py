@@ -177,7 +177,10 @@ def test_each_target_writes_the_documented_construct(site) -> None:  # type: ign
             "spl": "| lookup internal_nets value AS SourceIp OUTPUT value AS siemc_list1\n"
             "| where isnotnull(siemc_list1)",
             "yaral": "$e.principal.ip in cidr %internal_nets",
-            "logscale": 'match(file="internal_nets.csv", field="LocalAddressIP4", column="value", mode=cidr)',
+            # No CrowdStrike artifact shows LocalAddressIP4 on NetworkConnectIP4 (the LogScale data
+            # model): the rule reads the Sysmon event.
+            "logscale": 'match(file="internal_nets.csv", field="windows.EventData.SourceIp", column="value", '
+            "mode=cidr)",
             "eql": '(cidrMatch(source.ip, "10.0.0.0/8") or cidrMatch(source.ip, "192.168.0.0/16"))',
         },
         "list_cidr_negated": {

@@ -107,6 +107,46 @@ def wildcard_regex(value: SigmaString, cased: bool) -> SigmaRegularExpression:
     return regex
 
 
+# A Windows path as the kernel names it: `C:\\x.exe` is `\\Device\\HarddiskVolume3\\x.exe` (the volume's
+# number, which no drive letter tells).
+DEVICE_PATH_PREFIX = "\\\\Device\\\\HarddiskVolume[0-9]+\\\\"
+_DRIVE = re.compile(r"[A-Za-z]:\\")
+
+
+def device_path_regex(value: SigmaString, cased: bool) -> SigmaRegularExpression | None:
+    """A wildcard value naming a drive-letter path (`C:\\Windows\\*`, `*C:\\Users\\*`, `?:\\x`) as
+    a regex over the device path that stores it (`\\Device\\HarddiskVolume<N>\\Windows\\...`);
+    None for a value that names no drive (`*\\cmd.exe`). Every drive letter stands for any volume:
+    which volume a letter names is the host's own."""
+    parts = list(value.s)
+    anchored = not (parts and parts[0] is SpecialChars.WILDCARD_MULTI)
+    index = 0 if anchored else 1
+    head = parts[index] if index < len(parts) else None
+    after = parts[index + 1] if index + 1 < len(parts) else None
+    if isinstance(head, str) and _DRIVE.match(head):
+        tail = [head[3:], *parts[index + 1 :]]
+    elif head is SpecialChars.WILDCARD_SINGLE and isinstance(after, str) and after.startswith(":\\"):
+        tail = [after[2:], *parts[index + 2 :]]
+    else:
+        return None
+    anchored_end = not (tail and tail[-1] is SpecialChars.WILDCARD_MULTI)
+    while tail and tail[-1] is SpecialChars.WILDCARD_MULTI:
+        tail.pop()
+    pieces = []
+    for part in tail:
+        if part is SpecialChars.WILDCARD_MULTI:
+            pieces.append(".*")
+        elif part is SpecialChars.WILDCARD_SINGLE:
+            pieces.append(".")
+        else:
+            pieces.append(str(part).translate(_REGEX_ESCAPES))
+    wildcards = any(p in (SpecialChars.WILDCARD_MULTI, SpecialChars.WILDCARD_SINGLE) for p in tail)
+    body = ("^" if anchored else "") + DEVICE_PATH_PREFIX + "".join(pieces) + ("$" if anchored_end else "")
+    regex = WholeValueRegex(body)
+    regex.flags = _wildcard_flags(cased, wildcards)
+    return regex
+
+
 def _wildcard_pattern(value: SigmaString) -> tuple[str, bool]:
     """The text of `wildcard_regex`, and whether it holds a wildcard (`.`, which needs DOTALL)."""
     parts = list(value.s)

@@ -38,7 +38,7 @@ from sigma.types import (
     SpecialChars,
 )
 
-from siemc.compile.backend import WholeValueRegex, plain_text
+from siemc.compile.backend import WholeValueRegex, device_path_regex, plain_text
 
 if TYPE_CHECKING:
     from siemc.compile.target import Source
@@ -311,6 +311,49 @@ class ValueMapTransformation(DetectionItemTransformation):
         return detection_item
 
 
+# A Sigma regex naming a drive (`^C:\\\\`, `[a-z]:\\\\`): written for drive-letter paths.
+_DRIVE_IN_REGEX = re.compile(r":\\\\")
+
+
+class DevicePathTransformation(DetectionItemTransformation):
+    """Values of a field the source stores as a device path (a data model's `as: device_path`, after
+    the field mapping: native names): a drive-letter path is tested as the device path the SIEM holds
+    (`C:\\Windows\\*` -> `^\\Device\\HarddiskVolume[0-9]+\\Windows\\`); a rule's own regex on a
+    drive-letter path has no exact rewrite and is unsupported. Values naming no drive stay as they are."""
+
+    def __init__(self, fields: frozenset[str]) -> None:
+        self.fields = fields
+
+    def apply_detection_item(self, detection_item: SigmaDetectionItem) -> SigmaDetectionItem | None:
+        if detection_item.field not in self.fields:
+            return None
+        values: list[object] = []
+        changed = False
+        for value in detection_item.value:
+            if isinstance(value, SigmaRegularExpression) and _DRIVE_IN_REGEX.search(str(value.regexp)):
+                raise SigmaFeatureNotSupportedByBackendError(
+                    f"{detection_item.field} holds device paths (\\Device\\HarddiskVolumeN\\...): a regex "
+                    "on drive-letter paths has no exact form there"
+                )
+            regex = (
+                device_path_regex(value, isinstance(value, SigmaCasedString))
+                if isinstance(value, SigmaString)
+                else None
+            )
+            changed = changed or regex is not None
+            values.append(regex if regex is not None else value)
+        if not changed:
+            return None
+        rewritten = [v for v in values if isinstance(v, WholeValueRegex)]
+        if any(SigmaRegularExpressionFlag.DOTALL in v.flags for v in rewritten):
+            # One flag set for the item's values, so that a list stays one regex: `.` spans line
+            # breaks only where a wildcard wrote it, and a regex without `.` means the same either way.
+            for regex in rewritten:
+                regex.flags = {*regex.flags, SigmaRegularExpressionFlag.DOTALL}
+        detection_item.value = values  # type: ignore[assignment]
+        return detection_item
+
+
 @dataclass
 class CategoryLogsource(RuleProcessingCondition):
     """A rule whose log source names a category (its fields are the category's, Sysmon-like)."""
@@ -320,7 +363,11 @@ class CategoryLogsource(RuleProcessingCondition):
 
 
 def field_pipeline(
-    name: str, source: Source, native_keywords: bool = False, column_as_text: str | None = None
+    name: str,
+    source: Source,
+    native_keywords: bool = False,
+    column_as_text: str | None = None,
+    device_paths: frozenset[str] = frozenset(),
 ) -> ProcessingPipeline:
     """The processing pipeline every target applies before its backend converts a rule.
 
@@ -363,6 +410,13 @@ def field_pipeline(
             transformation=StrictFieldMapping(fields, source.unmapped, absent=absent),  # type: ignore[arg-type]
         )
     )
+    if device_paths:
+        # On native names: the fields the source's data model stores as device paths.
+        items.append(
+            ProcessingItem(
+                identifier="siemc_device_paths", transformation=DevicePathTransformation(device_paths)
+            )
+        )
     if source.column_types:
         items.append(
             ProcessingItem(

@@ -24,6 +24,10 @@ Every decision cites the LogScale documentation (library.humio.com) it follows:
   `ignoreCase=true` matches `ERROR` and `WARN` (whole values).
 - [wildcard] examples/examples-wildcard-2.html: `wildcard(field=animal, pattern=horse,
   ignoreCase=true)` "is equivalent to animal=/\\Ahorse\\z/i. Note that it is anchored."
+- [array:contains] data-analysis/functions-array-contains.html: `array:contains(array, value)`, a
+  filter function: `array` names the array followed by `[]` (events with fields `incidents[0]`,
+  `incidents[1]`, ... are `incidents[]`), `value` "the exact value" to search for; an event none of
+  whose elements is that value is excluded.
 - [case] data-analysis/syntax-conditional.html: clauses are tried in order, a clause matches when its
   pipeline returns events, "If no clauses match then events are dropped", `*` matches all.
 - [table] data-analysis/functions-table.html: `table(fields, limit=200, sortby=@timestamp,
@@ -485,6 +489,22 @@ class Wildcard(Filter):
 
 
 @dataclass(frozen=True)
+class ArrayContains(Filter):
+    """[array:contains] some element `array[0]`, `array[1]`, ... is exactly the value (case too)."""
+
+    array: str
+    value: str
+
+    def matches(self, record: Record) -> bool:
+        index = 0
+        while (element := record.value(f"{self.array}[{index}]")) is not None:
+            if element == self.value:
+                return True
+            index += 1
+        return False
+
+
+@dataclass(frozen=True)
 class Cidr(Filter):
     field: str
     networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
@@ -702,6 +722,7 @@ _SIGNATURES: dict[str, tuple[str, frozenset[str], frozenset[str]]] = {
     # name: (default parameter, required, all parameters)
     "in": ("field", frozenset({"field", "values"}), frozenset({"field", "values", "ignoreCase"})),
     "cidr": ("field", frozenset({"field", "subnet"}), frozenset({"field", "subnet", "negate"})),
+    "array:contains": ("array", frozenset({"array", "value"}), frozenset({"array", "value"})),
     "wildcard": (
         "pattern",
         frozenset({"pattern", "field"}),
@@ -720,7 +741,7 @@ _SIGNATURES: dict[str, tuple[str, frozenset[str], frozenset[str]]] = {
         frozenset({"file", "field", "column", "ignoreCase", "include", "mode", "strict"}),
     ),
 }
-_FILTER_FUNCTIONS = frozenset({"in", "cidr", "wildcard"})
+_FILTER_FUNCTIONS = frozenset({"in", "cidr", "wildcard", "array:contains"})
 
 
 def _bind(call: Tree[Token]) -> tuple[str, dict[str, Any]]:
@@ -810,6 +831,12 @@ def _build_function(call: Tree[Token]) -> Filter | Step:
             raise ModelSyntaxError(f"cidr(): {exc}") from exc
         negate = _bool(args["negate"], "cidr(negate)") if "negate" in args else False
         return Cidr(_field_name(_scalar(args["field"], "cidr(field)")), networks, negate)
+    if name == "array:contains":
+        array = _literal(_scalar(args["array"], "array:contains(array)"))
+        if not array.endswith("[]"):
+            raise ModelSyntaxError(f"array:contains(): {array!r} is no array name followed by []")
+        element = _literal(_scalar(args["value"], "array:contains(value)"))
+        return ArrayContains(_field_name(Token("WORD", array[:-2])), element)
     if name == "wildcard":
         ignore = _bool(args["ignoreCase"], "wildcard(ignoreCase)") if "ignoreCase" in args else False
         glob = Glob.of(_scalar(args["pattern"], "wildcard(pattern)"))

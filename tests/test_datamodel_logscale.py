@@ -1,0 +1,197 @@
+"""LogScale data model: Falcon events and the Windows event logs as CrowdStrike's sensor and parsers
+store them: device paths, tag fields, array fields."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from siemc.backends import get_target
+
+from siemc.compile.datamodel import load_datamodel, models_folder
+from siemc.compile.mappings import column_name, target_mapping
+from siemc.compile.rule import load_rule, parse_rule
+from siemc.config import load_config
+from siemc.diagnostics import Unsupported
+from tests.checkers.logscale import logscale_syntax_errors
+from tests.engines import ENGINES, native_events, reference, run_target
+from tests.models.logscale import run
+
+MODELS = load_datamodel(models_folder() / "logscale.yml")
+SYSMON_1 = '#windows.Channel="Microsoft-Windows-Sysmon/Operational" #windows.EventID="1"'
+
+
+def _rule(text: str) -> str:
+    return "title: t\nid: 6d5cd7a4-4b0f-4b35-9a39-5b7c1ba2d0f1\nstatus: test\n" + text
+
+
+def _detection(text: str):  # type: ignore[no-untyped-def]
+    return parse_rule(_rule(text), Path("t.yml"))
+
+
+def _process_rule(selection: str) -> str:
+    return "logsource: {category: process_creation, product: windows}\ndetection:\n" + selection
+
+
+def test_the_model_loads_with_provenance_on_every_source() -> None:
+    assert {"ProcessRollup2", "DnsRequest", "NetworkConnectIP4", "file written", "windows"} <= set(MODELS)
+    for model in MODELS.values():
+        assert model.provenance and all(p.strip() for p in model.provenance)
+    assert MODELS["ProcessRollup2"].forms == {"ImageFileName": "device_path"}
+    assert MODELS["windows"].has("windows.EventData.AnyName")
+    assert not MODELS["ProcessRollup2"].has("OriginalFilename")
+
+
+def test_every_field_a_modelled_source_maps_is_one_the_model_has() -> None:
+    checked = 0
+    for entry in target_mapping("logscale"):
+        for spec in entry.candidates:
+            model = MODELS.get(spec.name)
+            if model is None:
+                continue
+            natives = {n for n in spec.fields.values() if n is not None}
+            natives |= {spec.time_field, *spec.selector_fields}
+            if spec.keyword_field:
+                natives.add(spec.keyword_field)
+            if spec.unmapped:
+                natives.add(spec.unmapped.format(name="AnyName", snake="any_name"))
+            missing = sorted(n for n in natives if not model.has(column_name(n)))
+            assert missing == [], (str(entry.key), spec.name, missing)
+            checked += 1
+    assert checked >= 8
+
+
+@pytest.mark.parametrize(
+    ("stored", "excluded"),
+    [
+        ("\\Device\\HarddiskVolume3\\Windows\\System32\\cmd.exe", True),
+        ("\\Device\\HarddiskVolume12\\windows\\cmd.exe", True),
+        ("\\Device\\HarddiskVolume3\\Windows2\\cmd.exe", False),  # another folder
+        ("\\Device\\HarddiskVolume3\\Users\\a\\Windows\\cmd.exe", False),  # not a prefix
+        ("\\Device\\Mup\\server\\Windows\\cmd.exe", False),  # a network path, no volume
+        ("\\Device\\HarddiskVolume\\Windows\\cmd.exe", False),  # no volume number
+    ],
+)
+def test_a_drive_letter_prefix_filter_excludes_the_device_paths_falcon_stores(
+    stored: str, excluded: bool
+) -> None:
+    detection = _detection(
+        _process_rule(
+            "  sel: {Image|endswith: '\\cmd.exe'}\n  filter: {Image|startswith: 'C:\\Windows\\'}\n"
+            "  condition: sel and not filter\n"
+        )
+    )
+    target = get_target("logscale")
+    query = target.render(detection)
+    assert "ImageFileName=/^\\\\Device\\\\HarddiskVolume[0-9]+\\\\Windows\\\\/i" in query
+    assert logscale_syntax_errors(query.split("\n", 2)[2]) == []
+    source = target.select(detection)[0]
+    row = {**source.selector_fields, "ImageFileName": stored, "FileName": "cmd.exe"}
+    hits = [r.index for r in ENGINES["logscale"](query, source, [row], {})]
+    assert hits == ([] if excluded else [0])
+
+
+def test_the_harness_stores_a_drive_letter_path_as_falcon_does_and_agrees_with_the_reference() -> None:
+    detection = _detection(
+        _process_rule(
+            "  sel: {Image|endswith: '\\cmd.exe'}\n  filter: {Image|startswith: 'C:\\Windows\\'}\n"
+            "  condition: sel and not filter\n"
+        )
+    )
+    source = get_target("logscale").select(detection)[0]
+    events = [{"Image": "C:\\Windows\\System32\\cmd.exe"}, {"Image": "C:\\Users\\a\\cmd.exe"}]
+    stored = native_events("logscale", source, events)
+    assert stored[0]["ImageFileName"] == "\\Device\\HarddiskVolume3\\Windows\\System32\\cmd.exe"
+    assert stored[0]["FileName"] == "cmd.exe"
+    expected = [i for i, (hit, _) in enumerate(reference("logscale", detection, events)) if hit]
+    assert expected == [1]
+    query = get_target("logscale").render(detection)
+    assert [r.index for r in run_target("logscale", detection, query, events)] == expected
+
+
+VOLUME = "\\Device\\HarddiskVolume"
+
+
+@pytest.mark.parametrize(
+    ("value", "matches", "misses"),
+    [
+        ("Image: 'C:\\Tools\\x.exe'", VOLUME + "2\\tools\\X.EXE", VOLUME + "2\\tools\\x.exe2"),
+        ("Image|contains: 'C:\\Users\\'", VOLUME + "3\\Users\\a\\x.exe", VOLUME + "3\\Usersx\\x.exe"),
+        ("Image: '?:\\\\*\\x.exe'", VOLUME + "4\\a\\b\\x.exe", VOLUME + "4\\x.exe"),
+        ("Image|cased: 'C:\\Tools\\x.exe'", VOLUME + "1\\Tools\\x.exe", VOLUME + "1\\tools\\x.exe"),
+    ],
+)
+def test_drive_letter_values_stay_exact_in_device_path_form(value: str, matches: str, misses: str) -> None:
+    detection = _detection(_process_rule(f"  sel: {{{value}}}\n  condition: sel\n"))
+    query = get_target("logscale").render(detection)
+    body = query.split("\n", 2)[2]
+    assert logscale_syntax_errors(body) == []
+    falcon = {"#event_simpleName": "ProcessRollup2", "event_platform": "Win"}
+    paths = [matches, misses, "C:" + matches.split("\\", 3)[3]]  # a drive letter Falcon never stores
+    events = [{**falcon, "ImageFileName": path} for path in paths]
+    assert [r.index for r in run(body, events, datetime.now(UTC))] == [0]
+
+
+def test_a_regex_on_a_drive_letter_path_is_unsupported_on_a_device_path_field() -> None:
+    regex = "  sel: {Image|re: '^C:\\\\Windows\\\\.*\\.exe$'}\n  condition: sel\n"
+    detection = _detection(_process_rule(regex))
+    with pytest.raises(Unsupported, match="device paths"):
+        get_target("logscale").render(detection)
+
+
+def test_a_field_the_model_lacks_makes_the_output_unsupported(tmp_path: Path) -> None:
+    config = tmp_path / "siemc.yml"
+    config.write_text("targets:\n  logscale:\n    fields: {CurrentDirectory: CurrentDirectory}\n")
+    rule = tmp_path / "r.yml"
+    rule.write_text(
+        _rule(
+            "logsource: {category: process_creation, product: linux}\n"
+            "detection:\n  sel: {CurrentDirectory: /tmp}\n  condition: sel\n"
+        )
+    )
+    detection = load_rule(rule, load_config(config))
+    with pytest.raises(Unsupported, match=r"^ProcessRollup2 has no field CurrentDirectory$"):
+        get_target("logscale", detection.site).render(detection)
+
+
+def test_a_field_falcon_lacks_moves_the_rule_to_the_sysmon_event_as_the_parser_names_it() -> None:
+    detection = _detection(
+        _process_rule("  sel: {OriginalFileName: AnyDesk.exe, Image|endswith: '\\x.exe'}\n  condition: sel\n")
+    )
+    query = get_target("logscale").render(detection)
+    assert SYSMON_1 in query
+    assert "windows.EventData.OriginalFileName=" in query and "windows.EventData.Image=" in query
+    source = get_target("logscale").select(detection)[0]
+    events = [{"OriginalFileName": "AnyDesk.exe", "Image": "C:\\a\\x.exe"}, {"OriginalFileName": "a.exe"}]
+    stored = native_events("logscale", source, events)
+    assert stored[0]["#windows.Channel"] == "Microsoft-Windows-Sysmon/Operational"
+    assert stored[0]["windows.EventData.Image"] == "C:\\a\\x.exe"  # Sysmon keeps drive letters
+    assert [r.index for r in run_target("logscale", detection, query, events)] == [0]
+
+
+def test_windows_channel_and_event_id_are_the_parser_tags() -> None:
+    detection = _detection(
+        "logsource: {product: windows, service: system}\n"
+        "detection:\n  sel: {EventID: 7045, Provider_Name: Service Control Manager}\n  condition: sel\n"
+    )
+    query = get_target("logscale").render(detection)
+    assert '#windows.Channel="System"' in query and "#windows.EventID=7045" in query
+    assert "windows.Channel=" not in query.replace("#windows.Channel=", "")
+
+
+def test_event_category_is_tested_as_the_array_next_gen_siem_parsers_write() -> None:
+    detection = _detection(
+        "logsource: {category: proxy}\ndetection:\n  sel: {c-uri|contains: '/evil'}\n  condition: sel\n"
+    )
+    query = get_target("logscale").render(detection)
+    assert 'array:contains("event.category[]", value="web")' in query
+    assert "#event.category" not in query
+    body = query.split("\n", 2)[2]
+    assert logscale_syntax_errors(body) == []
+    events = [
+        {"event.category[0]": "network", "event.category[1]": "web", "url.original": "/evil/x"},
+        {"event.category[0]": "web", "url.original": "/good"},
+        {"#event.category": "web", "url.original": "/evil/x"},  # no such tag: not a web event
+    ]
+    assert [r.index for r in run(body, events, datetime.now(UTC))] == [0]
