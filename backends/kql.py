@@ -167,6 +167,13 @@ KQL_CORRELATION_AGGREGATES: Mapping[str, tuple[str, str]] = {
     "value_sum": ("sumif(siemc_value, isnotnull(siemc_value))", "todouble({field})"),
     "value_avg": ("avgif(siemc_value, isnotnull(siemc_value))", "todouble({field})"),
 }
+# The median and the nearest-rank percentile as 1-based ranks among a window's siemc_n sorted values
+# (long arithmetic: integer division truncates): the median is the mean of the values at ranks
+# (n - 1) / 2 + 1 and n / 2 + 1 (one rank for an odd n), the percentile the value at ceil(p * n / 100).
+KQL_CORRELATION_RANKS: Mapping[str, tuple[str, ...]] = {
+    "value_median": ("(siemc_n - 1) / 2 + 1", "siemc_n / 2 + 1"),
+    "value_percentile": ("({p} * siemc_n + 99) / 100",),
+}
 
 
 # A native field reference of the mapping file is a column, a dotted path into a dynamic column
@@ -193,10 +200,7 @@ class Kql(Target):
     file_extension = "kql"
     backend_class = KqlBackend
     column_as_text = "tostring({column})"
-    correlation_unsupported_types: ClassVar[Mapping[str, str]] = {
-        "value_percentile": "Kusto's percentile() is an estimate (T-Digest), not the exact percentile",
-        "value_median": "Kusto's percentile(x, 50) is an estimate (T-Digest), not the exact median",
-    }
+    correlation_unsupported_types: ClassVar[Mapping[str, str]] = {}
 
     def correlation_refuses(self, correlation: Correlation) -> str | None:
         if correlation.kind.name == "TEMPORAL_ORDERED" and len(correlation.bases) != 2:
@@ -211,6 +215,18 @@ class Kql(Target):
             return {
                 "aggregate": "",
                 "value_expression": "",
+                "ranks": [],
+                "span": timespan_text(view.timespan_seconds),
+                "strings": {base.reference: kql_string(base.reference) for base in view.bases},
+            }
+        if kind in KQL_CORRELATION_RANKS:
+            # Kusto's percentile() is an estimate (T-Digest): the exact value is read off the ranks
+            # each distinct value holds in its window (a join of the window's values with themselves).
+            percentile = view.correlation.condition.percentile or 50
+            return {
+                "aggregate": "",
+                "value_expression": "todouble({field})",
+                "ranks": [rank.format(p=percentile) for rank in KQL_CORRELATION_RANKS[kind]],
                 "span": timespan_text(view.timespan_seconds),
                 "strings": {base.reference: kql_string(base.reference) for base in view.bases},
             }
@@ -218,6 +234,7 @@ class Kql(Target):
         return {
             "aggregate": aggregate,
             "value_expression": value,
+            "ranks": [],
             "span": timespan_text(view.timespan_seconds),
             "strings": {base.reference: kql_string(base.reference) for base in view.bases},
         }

@@ -157,6 +157,40 @@ SAME_SOURCE_ORDER: list[tuple[float, dict[str, Any], str | None]] = [
     (12, command("across"), None),
 ]
 
+# Values for the median and percentiles: odd and even counts inside one bin (the even one's median at
+# the bound, and just under it), ties, a window whose text order differs from its numeric order, values
+# that are no numbers, and values across a bin edge.
+RANK_EVENTS: list[tuple[float, dict[str, Any], str | None]] = [
+    (1, relay("odd", 100), None),
+    (2, relay("odd", 900), None),
+    (3, relay("odd", 600), None),
+    (1, relay("even", 400), None),
+    (2, relay("even", 900), None),
+    (3, relay("even", 100), None),
+    (4, relay("even", 600), None),
+    (11, relay("even_low", 400), None),
+    (12, relay("even_low", 900), None),
+    (13, relay("even_low", 100), None),
+    (14, relay("even_low", 599), None),
+    (21, relay("ties", 600), None),
+    (22, relay("ties", 100), None),
+    (23, relay("ties", 600), None),
+    (24, relay("ties", 600), None),
+    (1, relay("text_order", 9), None),
+    (2, relay("text_order", 10), None),
+    (3, relay("text_order", 700), None),
+    (4, relay("text_order", 80), None),
+    (1, relay("no_number", "none"), None),
+    (2, relay("no_number", 700), None),
+    (3, relay("no_number", "x"), None),
+    (4, relay("only_text", "none"), None),
+    (8, relay("across", 400), None),
+    (12, relay("across", 600), None),
+    (31, relay("negative", -700), None),
+    (32, relay("negative", 2000), None),
+    (33, relay("negative", 650), None),
+]
+
 CASES: dict[str, tuple[str, str, list[tuple[float, dict[str, Any], str | None]]]] = {
     "temporal_ordered_same_source": (
         "  type: temporal_ordered\n",
@@ -190,6 +224,26 @@ CASES: dict[str, tuple[str, str, list[tuple[float, dict[str, Any], str | None]]]
             (20, relay("low", 80), None),
             (21, relay("low", "none"), None),  # text is no number: it does not count
         ],
+    ),
+    "value_median": (
+        "  type: value_median\n  condition: {gte: 500, field: DestinationPort}\n",
+        "[rat_relay]",
+        RANK_EVENTS,
+    ),
+    "value_median_lt": (
+        "  type: value_median\n  condition: {lt: 500, field: DestinationPort}\n",
+        "[rat_relay]",
+        RANK_EVENTS,
+    ),
+    "value_percentile": (
+        "  type: value_percentile\n  condition: {gte: 900, field: DestinationPort, percentile: 75}\n",
+        "[rat_relay]",
+        RANK_EVENTS,
+    ),
+    "value_percentile_low": (
+        "  type: value_percentile\n  condition: {eq: 100, field: DestinationPort, percentile: 1}\n",
+        "[rat_relay]",
+        RANK_EVENTS,
     ),
     "value_sum": (
         "  type: value_sum\n  condition: {gte: 1000, field: DestinationPort}\n",
@@ -525,3 +579,39 @@ def test_reference_aggregates(
     events = [relay("h", port) for port in ports]
     times = [at(index) for index in range(len(events))]
     assert bool(correlate(correlation, events, times)) is reported
+
+
+def test_the_nearest_rank_is_computed_in_integers(tmp_path: Path) -> None:
+    """7% of 100 values is the 7th value (7 / 100 * 100 in floats is 7.000000000000001, rank 8)."""
+    correlation = load(
+        correlation_text(
+            "  type: value_percentile\n  condition: {eq: 7, field: DestinationPort, percentile: 7}\n",
+            "[rat_relay]",
+        ),
+        tmp_path,
+    )
+    events = [relay("h", port) for port in range(1, 101)]
+    times = [T0 + dt.timedelta(seconds=index) for index in range(100)]
+    (group,) = correlate(correlation, events, times)
+    assert group.value == 7
+
+
+@pytest.mark.parametrize(
+    ("name", "wrong"),
+    [
+        # The lower middle value for every median, the rank before the nearest one for the percentile.
+        ("value_median", ("siemc_n / 2 + 1", "(siemc_n - 1) / 2 + 1")),
+        ("value_percentile", ("(75 * siemc_n + 99) / 100", "(75 * siemc_n + 99) / 100 - 1")),
+    ],
+)
+def test_the_rank_cases_tell_a_wrong_rank_apart(name: str, wrong: tuple[str, str], tmp_path: Path) -> None:
+    """The KQL rank query run with a wrong rank disagrees with the reference on the same events."""
+    body, rules, placed = CASES[name]
+    correlation = load(correlation_text(body, rules), tmp_path)
+    events, times, tags = [e for _, e, _ in placed], [at(m) for m, _, _ in placed], [t for _, _, t in placed]
+    query = compile_detection(correlation, "kql")
+    assert wrong[0] in query
+    broken = query.replace(wrong[0], wrong[1])
+    expected = expected_groups("kql", correlation, events, times, tags)
+    assert run_correlation("kql", correlation, query, events, times, tags) == expected
+    assert run_correlation("kql", correlation, broken, events, times, tags) != expected
