@@ -20,7 +20,7 @@ from sigma.conversion.state import ConversionState
 from sigma.types import SigmaString
 
 from siemc.compile.backend import SiemcBackend, plain_text
-from siemc.compile.correlation import Correlation, timespan_text
+from siemc.compile.correlation import timespan_text
 from siemc.compile.correlation_target import CorrelationView
 from siemc.compile.placeholders import NamedListValue
 from siemc.compile.regex import re2_regex
@@ -202,20 +202,17 @@ class Kql(Target):
     column_as_text = "tostring({column})"
     correlation_unsupported_types: ClassVar[Mapping[str, str]] = {}
 
-    def correlation_refuses(self, correlation: Correlation) -> str | None:
-        if correlation.kind.name == "TEMPORAL_ORDERED" and len(correlation.bases) != 2:
-            # Two rules in order within a bin: the first rule's earliest hit before the second's
-            # latest. More rules need a sequence (scan), which is not converted.
-            return "an ordered match of more than two rules (scan with a sequence per group) is not converted"
-        return None
-
     def correlation_context(self, view: CorrelationView) -> dict[str, Any]:
         kind = view.correlation.kind.name.lower()
         if kind == "temporal_ordered":
+            # Two rules in order within a bin: the first rule's earliest hit before the second's latest.
+            # More rules (or one): a chain of steps, each the earliest hit of its rule after the step
+            # before (scan would say it too, but its sequences are not run by the harness's engine).
             return {
                 "aggregate": "",
                 "value_expression": "",
                 "ranks": [],
+                "chain": len(view.bases) != 2,
                 "span": timespan_text(view.timespan_seconds),
                 "strings": {base.reference: kql_string(base.reference) for base in view.bases},
             }
@@ -227,6 +224,7 @@ class Kql(Target):
                 "aggregate": "",
                 "value_expression": "todouble({field})",
                 "ranks": [rank.format(p=percentile) for rank in KQL_CORRELATION_RANKS[kind]],
+                "chain": False,
                 "span": timespan_text(view.timespan_seconds),
                 "strings": {base.reference: kql_string(base.reference) for base in view.bases},
             }
@@ -235,6 +233,7 @@ class Kql(Target):
             "aggregate": aggregate,
             "value_expression": value,
             "ranks": [],
+            "chain": False,
             "span": timespan_text(view.timespan_seconds),
             "strings": {base.reference: kql_string(base.reference) for base in view.bases},
         }

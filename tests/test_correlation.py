@@ -191,11 +191,50 @@ RANK_EVENTS: list[tuple[float, dict[str, Any], str | None]] = [
     (33, relay("negative", 650), None),
 ]
 
+# Three rules in order (a tool starts, is given a relay option, then contacts the relay): in order, out
+# of order, the middle rule missing, an earlier hit of the middle rule to pass over, the middle rule only
+# before the first, across a bin edge, exactly a window apart, and two of the same time.
+THREE_ORDER: list[tuple[float, dict[str, Any], str | None]] = [
+    (1, process("in_order"), "rat_process"),
+    (3, command("in_order"), "rat_command"),
+    (6, relay("in_order"), "rat_relay"),
+    (1, process("out_of_order"), "rat_process"),
+    (3, relay("out_of_order"), "rat_relay"),
+    (6, command("out_of_order"), "rat_command"),
+    (1, process("no_middle"), "rat_process"),
+    (5, relay("no_middle"), "rat_relay"),
+    (0, command("pass_over"), "rat_command"),
+    (1, process("pass_over"), "rat_process"),
+    (2, command("pass_over"), "rat_command"),
+    (4, relay("pass_over"), "rat_relay"),
+    (2, command("middle_first"), "rat_command"),
+    (5, process("middle_first"), "rat_process"),
+    (8, relay("middle_first"), "rat_relay"),
+    (8, process("across_bins"), "rat_process"),
+    (9, command("across_bins"), "rat_command"),
+    (11, relay("across_bins"), "rat_relay"),
+    (30, process("at_edge"), "rat_process"),
+    (35, command("at_edge"), "rat_command"),
+    (40, relay("at_edge"), "rat_relay"),
+    (21, process("same_time"), "rat_process"),
+    (21, command("same_time"), "rat_command"),
+    (23, relay("same_time"), "rat_relay"),
+    (21, process("late_relay"), "rat_process"),
+    (22, relay("late_relay"), "rat_relay"),
+    (23, command("late_relay"), "rat_command"),
+    (25, relay("late_relay"), "rat_relay"),
+]
+
 CASES: dict[str, tuple[str, str, list[tuple[float, dict[str, Any], str | None]]]] = {
     "temporal_ordered_same_source": (
         "  type: temporal_ordered\n",
         "[rat_process, rat_command]",
         SAME_SOURCE_ORDER,
+    ),
+    "temporal_ordered_three": (
+        "  type: temporal_ordered\n",
+        "[rat_process, rat_command, rat_relay]",
+        THREE_ORDER,
     ),
     "temporal_same_source": ("  type: temporal\n", "[rat_process, rat_command]", SAME_SOURCE_EVENTS),
     "event_count_two_rules": (
@@ -602,10 +641,12 @@ def test_the_nearest_rank_is_computed_in_integers(tmp_path: Path) -> None:
         # The lower middle value for every median, the rank before the nearest one for the percentile.
         ("value_median", ("siemc_n / 2 + 1", "(siemc_n - 1) / 2 + 1")),
         ("value_percentile", ("(75 * siemc_n + 99) / 100", "(75 * siemc_n + 99) / 100 - 1")),
+        # A step that takes a hit of the same time as the step before as later.
+        ("temporal_ordered_three", ("siemc_time > siemc_at", "siemc_time >= siemc_at")),
     ],
 )
-def test_the_rank_cases_tell_a_wrong_rank_apart(name: str, wrong: tuple[str, str], tmp_path: Path) -> None:
-    """The KQL rank query run with a wrong rank disagrees with the reference on the same events."""
+def test_a_wrong_kql_query_disagrees_on_the_cases(name: str, wrong: tuple[str, str], tmp_path: Path) -> None:
+    """The KQL query run with a wrong rank (or step) disagrees with the reference on the same events."""
     body, rules, placed = CASES[name]
     correlation = load(correlation_text(body, rules), tmp_path)
     events, times, tags = [e for _, e, _ in placed], [at(m) for m, _, _ in placed], [t for _, _, t in placed]
