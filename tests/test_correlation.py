@@ -656,3 +656,35 @@ def test_a_wrong_kql_query_disagrees_on_the_cases(name: str, wrong: tuple[str, s
     expected = expected_groups("kql", correlation, events, times, tags)
     assert run_correlation("kql", correlation, query, events, times, tags) == expected
     assert run_correlation("kql", correlation, broken, events, times, tags) != expected
+
+
+# -- generate ------------------------------------------------------------------------------------------
+
+
+def test_generate_true_with_a_base_rule_of_the_same_file_is_an_error_with_its_line(tmp_path: Path) -> None:
+    """A rule in the correlation's own file has no output of its own: `generate: true` cannot hold."""
+    text = (
+        PROCESS + "---\n" + correlation_text("  type: event_count\n  condition: {gte: 2}\n  generate: true\n")
+    )
+    with pytest.raises(SiemcError) as raised:
+        parse_rule_file(text, tmp_path / "pair.yml")
+    assert "generate: true asks for the query of rule 'rat_process' too" in raised.value.message
+    assert "\n" not in raised.value.message
+    assert raised.value.line == text.split("\n").index("  generate: true") + 1
+
+
+@pytest.mark.parametrize("generate", ["", "  generate: true\n", "  generate: false\n"])
+def test_base_rules_in_files_of_their_own_keep_their_output(generate: str, tmp_path: Path) -> None:
+    """With or without `generate`, a rule the correlation names from another file is built as any rule;
+    the rules of the correlation's own file are part of the correlation only."""
+    from siemc.compile.build import build
+
+    folder = _rules_folder(tmp_path, "  type: event_count\n  condition: {gte: 3}\n" + generate)
+    (folder / "pair.yml").write_text(
+        COMMAND + "---\n" + correlation_text("  type: event_count\n  condition: {gte: 2}\n", "[rat_command]")
+    )
+    result = build([folder], ["kql"], tmp_path / "out")
+    assert result.ok, result.diagnostics
+    built = sorted(path.name for path in (tmp_path / "out" / "kql").iterdir())
+    assert built == ["corr.kql", "network.kql", "pair.kql", "process.kql"]
+    assert 'siemc_rule = "rat_process"' in (tmp_path / "out" / "kql" / "corr.kql").read_text()
