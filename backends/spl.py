@@ -267,10 +267,13 @@ class Spl(Target):
     flags_as_text = True  # eval fields are strings or numbers
     native_keywords = True  # a bare term in the search command matches anywhere in the raw event
     correlation_unsupported_types: ClassVar[Mapping[str, str]] = {
-        "value_percentile": "perc() is approximate over many values, and exactperc() is not established"
-        " to be the reference's nearest-rank percentile",
-        "value_median": "median() is not established to be the reference's median (the mean of the two"
-        " middle values for an even count)",
+        # perc() is an estimate over many distinct values; exactperc() follows a percentile method the
+        # deployment's limits.conf chooses, not the query; an exact form from list() and
+        # mvsort() would cap at list()'s 100 values and sort numbers as text.
+        "value_percentile": "perc() is approximate over many values, and exactperc()'s percentile method"
+        " is a setting of the Splunk deployment (limits.conf), not provably the reference's nearest rank",
+        "value_median": "median() is not documented to take the mean of the two middle values for an"
+        " even count, as the reference's median does",
     }
 
     def correlation_refuses(self, correlation: Correlation) -> str | None:
