@@ -688,3 +688,32 @@ def test_base_rules_in_files_of_their_own_keep_their_output(generate: str, tmp_p
     built = sorted(path.name for path in (tmp_path / "out" / "kql").iterdir())
     assert built == ["corr.kql", "network.kql", "pair.kql", "process.kql"]
     assert 'siemc_rule = "rat_process"' in (tmp_path / "out" / "kql" / "corr.kql").read_text()
+
+
+@pytest.mark.parametrize(
+    ("body", "rules", "placed", "reported"),
+    [
+        (
+            "  type: value_median\n  condition: {gte: 500, field: DestinationPort}\n",
+            "[rat_relay]",
+            [(1, relay("a", 100)), (2, relay("b", 900)), (3, relay("c", 600)), (12, relay("a", 100))],
+            1,
+        ),
+        (
+            "  type: temporal_ordered\n",
+            "[rat_process, rat_command, rat_relay]",
+            [(1, process("a")), (2, command("b")), (3, relay("c")), (11, relay("a")), (12, process("a"))],
+            1,
+        ),
+    ],
+)
+def test_kql_median_and_ordered_chain_without_group_by(
+    body: str, rules: str, placed: list[tuple[float, dict[str, Any]]], reported: int, tmp_path: Path
+) -> None:
+    """With no group-by field every hit is in one group: the query joins and groups on the bin alone."""
+    correlation = load(correlation_text(body, rules).replace("  group-by: [Computer]\n", ""), tmp_path)
+    events, times, tags = [e for _, e in placed], [at(m) for m, _ in placed], [None] * len(placed)
+    query = compile_detection(correlation, "kql")
+    expected = expected_groups("kql", correlation, events, times, tags)
+    assert len(expected) == reported
+    assert run_correlation("kql", correlation, query, events, times, tags) == expected
