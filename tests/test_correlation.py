@@ -176,10 +176,9 @@ RANK_EVENTS: list[tuple[float, dict[str, Any], str | None]] = [
     (22, relay("ties", 100), None),
     (23, relay("ties", 600), None),
     (24, relay("ties", 600), None),
-    (1, relay("text_order", 9), None),
+    (1, relay("text_order", 9), None),  # in text order 10, 1000, 9: a median of 1000, a p75 of 9
     (2, relay("text_order", 10), None),
-    (3, relay("text_order", 700), None),
-    (4, relay("text_order", 80), None),
+    (3, relay("text_order", 1000), None),
     (1, relay("no_number", "none"), None),
     (2, relay("no_number", 700), None),
     (3, relay("no_number", "x"), None),
@@ -647,15 +646,33 @@ def test_the_nearest_rank_is_computed_in_integers(tmp_path: Path) -> None:
 )
 def test_a_wrong_kql_query_disagrees_on_the_cases(name: str, wrong: tuple[str, str], tmp_path: Path) -> None:
     """The KQL query run with a wrong rank (or step) disagrees with the reference on the same events."""
+    _a_wrong_query_disagrees("kql", name, wrong, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("name", "wrong"),
+    [
+        ("value_median", ("floor(siemc_n/2)+1", "floor((siemc_n-1)/2)+1")),
+        ("value_percentile", ("floor((75*siemc_n+99)/100)", "floor((75*siemc_n+99)/100)-1")),
+        # The ranks read off values in the order they come instead of sorted.
+        ("value_percentile", ("| sort 0 Computer _time siemc_value\n", "")),
+    ],
+)
+def test_a_wrong_spl_query_disagrees_on_the_cases(name: str, wrong: tuple[str, str], tmp_path: Path) -> None:
+    """The SPL query (on the SPL model) with a wrong rank, or unsorted, disagrees with the reference."""
+    _a_wrong_query_disagrees("spl", name, wrong, tmp_path)
+
+
+def _a_wrong_query_disagrees(target: str, name: str, wrong: tuple[str, str], tmp_path: Path) -> None:
     body, rules, placed = CASES[name]
     correlation = load(correlation_text(body, rules), tmp_path)
     events, times, tags = [e for _, e, _ in placed], [at(m) for m, _, _ in placed], [t for _, _, t in placed]
-    query = compile_detection(correlation, "kql")
+    query = compile_detection(correlation, target)
     assert wrong[0] in query
     broken = query.replace(wrong[0], wrong[1])
-    expected = expected_groups("kql", correlation, events, times, tags)
-    assert run_correlation("kql", correlation, query, events, times, tags) == expected
-    assert run_correlation("kql", correlation, broken, events, times, tags) != expected
+    expected = expected_groups(target, correlation, events, times, tags)
+    assert run_correlation(target, correlation, query, events, times, tags) == expected
+    assert run_correlation(target, correlation, broken, events, times, tags) != expected
 
 
 # -- generate ------------------------------------------------------------------------------------------
