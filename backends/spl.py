@@ -279,7 +279,9 @@ class Spl(Target):
     # distinct values, exactperc() follows a percentile method the deployment's limits.conf chooses,
     # median() is not documented to take the mean of the two middle values; list() + mvsort() would
     # stop at list()'s 100 values and sort numbers as text. The query counts each value per group and
-    # bin, sorts them, and reads the ranks each holds off streamstats' running count (SPL_RANKS).
+    # bin, sorts them, and reads the ranks each holds off a running count (SPL_RANKS): accum's over
+    # all rows less the group's start (streamstats without a window stops at limits.conf's
+    # max_stream_window, 10,000 by default).
     correlation_unsupported_types: ClassVar[Mapping[str, str]] = {}
 
     def correlation_refuses(self, correlation: Correlation) -> str | None:

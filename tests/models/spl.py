@@ -527,6 +527,12 @@ class StreamStats:
 
 
 @dataclass(frozen=True)
+class Accum:
+    field: str
+    target: str
+
+
+@dataclass(frozen=True)
 class Pipeline:
     commands: tuple[Any, ...]
     subsearches: tuple[Pipeline, ...] = ()  # a multisearch's, whose rows the commands then read
@@ -660,6 +666,9 @@ class _ToAst(Transformer[Token, Pipeline]):
     def eventstats_cmd(self, *parts: Any) -> EventStats:
         stats = self.stats_cmd(*parts)
         return EventStats(stats.functions, stats.by)
+
+    def accum_cmd(self, field: Token, target: Token | None = None) -> Accum:
+        return Accum(str(field), str(target if target is not None else field))
 
     def streamstats_cmd(self, *parts: Any) -> StreamStats:
         stats = self.stats_cmd(*parts)
@@ -1255,6 +1264,16 @@ def _run_commands(
             continue
         if isinstance(command, EventStats | StreamStats):
             rows = _group_stats(rows, command)
+            continue
+        if isinstance(command, Accum):
+            # SR "accum": for each event where the field is a number, the running total of the numbers
+            # so far (events without one are left as they are).
+            total = 0.0
+            for _, event in rows:
+                number = number_of(event.get(command.field))
+                if number is not None:
+                    total += number
+                    event[command.target] = total
             continue
         if isinstance(command, Search):
             rows = [r for r in rows if eval_search(command.expr, r[1], now)]

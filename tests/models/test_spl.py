@@ -664,3 +664,10 @@ def test_eventstats_streamstats_and_arithmetic() -> None:
     ]
     with pytest.raises(ModelSyntaxError):
         spl.parse("* | eval a=(1>2)+1")  # a Boolean is no operand
+
+
+def test_accum_is_a_running_total_over_every_result() -> None:
+    # SR "accum": for each event where the field is a number, the running total of its numbers so far.
+    events = [{"_time": NOW, "n": n} for n in ["2", "x", "3", "5"]]
+    rows = spl.run("* | accum n AS total", events, NOW)
+    assert [row.fields.get("total") for row in rows] == [2.0, None, 5.0, 10.0]
