@@ -521,12 +521,6 @@ class EventStats:
 
 
 @dataclass(frozen=True)
-class StreamStats:
-    functions: tuple[tuple[str, str | None, str], ...]
-    by: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class Accum:
     field: str
     target: str
@@ -669,10 +663,6 @@ class _ToAst(Transformer[Token, Pipeline]):
 
     def accum_cmd(self, field: Token, target: Token | None = None) -> Accum:
         return Accum(str(field), str(target if target is not None else field))
-
-    def streamstats_cmd(self, *parts: Any) -> StreamStats:
-        stats = self.stats_cmd(*parts)
-        return StreamStats(stats.functions, stats.by)
 
     def start(self, *commands: Any) -> Pipeline:
         return Pipeline((Search(commands[0]), *commands[1:]))
@@ -1204,22 +1194,18 @@ def _stats(rows: list[tuple[int, Event]], command: Stats) -> list[tuple[int, Eve
     return result
 
 
-def _group_stats(rows: list[tuple[int, Event]], command: EventStats | StreamStats) -> list[tuple[int, Event]]:
-    """SR "eventstats" / "streamstats": each event keeps its fields and gets its group's aggregates (all
-    of the group's events, or those up to and including itself in the order they come); an event
-    missing a BY field gets none."""
+def _event_stats(rows: list[tuple[int, Event]], command: EventStats) -> list[tuple[int, Event]]:
+    """SR "eventstats": each event keeps its fields and gets its group's aggregates; an event missing a
+    BY field gets none."""
     members: dict[tuple[Any, ...], list[Event]] = {}
     for _, event in rows:
         if all(event.get(name) is not None for name in command.by):
             members.setdefault(tuple(event[name] for name in command.by), []).append(event)
-    seen: dict[tuple[Any, ...], int] = {}
     result = []
     for index, event in rows:
         row = dict(event)
         if all(event.get(name) is not None for name in command.by):
-            key = tuple(event[name] for name in command.by)
-            seen[key] = seen.get(key, 0) + 1
-            group = members[key] if isinstance(command, EventStats) else members[key][: seen[key]]
+            group = members[tuple(event[name] for name in command.by)]
             for function, argument, name in command.functions:
                 values = [e.get(argument) for e in group]
                 value = len(group) if function == "count" else _stats_value(function, values)
@@ -1262,8 +1248,8 @@ def _run_commands(
         if isinstance(command, Stats):
             rows = _stats(rows, command)
             continue
-        if isinstance(command, EventStats | StreamStats):
-            rows = _group_stats(rows, command)
+        if isinstance(command, EventStats):
+            rows = _event_stats(rows, command)
             continue
         if isinstance(command, Accum):
             # SR "accum": for each event where the field is a number, the running total of the numbers
