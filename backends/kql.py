@@ -20,7 +20,7 @@ from sigma.conversion.state import ConversionState
 from sigma.types import SigmaString
 
 from siemc.compile.backend import SiemcBackend, plain_text
-from siemc.compile.correlation import Correlation, timespan_text
+from siemc.compile.correlation import timespan_text
 from siemc.compile.correlation_target import CorrelationView
 from siemc.compile.placeholders import NamedListValue
 from siemc.compile.regex import re2_regex
@@ -167,6 +167,13 @@ KQL_CORRELATION_AGGREGATES: Mapping[str, tuple[str, str]] = {
     "value_sum": ("sumif(siemc_value, isnotnull(siemc_value))", "todouble({field})"),
     "value_avg": ("avgif(siemc_value, isnotnull(siemc_value))", "todouble({field})"),
 }
+# The median and the nearest-rank percentile as 1-based ranks among a window's siemc_n sorted values
+# (long arithmetic: integer division truncates): the median is the mean of the values at ranks
+# (n - 1) / 2 + 1 and n / 2 + 1 (one rank for an odd n), the percentile the value at ceil(p * n / 100).
+KQL_CORRELATION_RANKS: Mapping[str, tuple[str, ...]] = {
+    "value_median": ("(siemc_n - 1) / 2 + 1", "siemc_n / 2 + 1"),
+    "value_percentile": ("({p} * siemc_n + 99) / 100",),
+}
 
 
 # A native field reference of the mapping file is a column, a dotted path into a dynamic column
@@ -193,24 +200,31 @@ class Kql(Target):
     file_extension = "kql"
     backend_class = KqlBackend
     column_as_text = "tostring({column})"
-    correlation_unsupported_types: ClassVar[Mapping[str, str]] = {
-        "value_percentile": "Kusto's percentile() is an estimate (T-Digest), not the exact percentile",
-        "value_median": "Kusto's percentile(x, 50) is an estimate (T-Digest), not the exact median",
-    }
-
-    def correlation_refuses(self, correlation: Correlation) -> str | None:
-        if correlation.kind.name == "TEMPORAL_ORDERED" and len(correlation.bases) != 2:
-            # Two rules in order within a bin: the first rule's earliest hit before the second's
-            # latest. More rules need a sequence (scan), which is not converted.
-            return "an ordered match of more than two rules (scan with a sequence per group) is not converted"
-        return None
+    correlation_unsupported_types: ClassVar[Mapping[str, str]] = {}
 
     def correlation_context(self, view: CorrelationView) -> dict[str, Any]:
         kind = view.correlation.kind.name.lower()
         if kind == "temporal_ordered":
+            # Two rules in order within a bin: the first rule's earliest hit before the second's latest.
+            # More rules (or one): a chain of steps, each the earliest hit of its rule after the step
+            # before (scan would say it too, but its sequences are not run by the harness's engine).
             return {
                 "aggregate": "",
                 "value_expression": "",
+                "ranks": [],
+                "chain": len(view.bases) != 2,
+                "span": timespan_text(view.timespan_seconds),
+                "strings": {base.reference: kql_string(base.reference) for base in view.bases},
+            }
+        if kind in KQL_CORRELATION_RANKS:
+            # Kusto's percentile() is an estimate (T-Digest): the exact value is read off the ranks
+            # each distinct value holds in its window (a join of the window's values with themselves).
+            percentile = view.correlation.condition.percentile or 50
+            return {
+                "aggregate": "",
+                "value_expression": "todouble({field})",
+                "ranks": [rank.format(p=percentile) for rank in KQL_CORRELATION_RANKS[kind]],
+                "chain": False,
                 "span": timespan_text(view.timespan_seconds),
                 "strings": {base.reference: kql_string(base.reference) for base in view.bases},
             }
@@ -218,6 +232,8 @@ class Kql(Target):
         return {
             "aggregate": aggregate,
             "value_expression": value,
+            "ranks": [],
+            "chain": False,
             "span": timespan_text(view.timespan_seconds),
             "strings": {base.reference: kql_string(base.reference) for base in view.bases},
         }

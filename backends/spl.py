@@ -258,6 +258,15 @@ SPL_CORRELATION_AGGREGATES: Mapping[str, str] = {
 }
 
 
+# The median and the nearest-rank percentile as 1-based ranks among a group's siemc_n values in a bin:
+# the mean of the values at ranks floor((n - 1) / 2) + 1 and floor(n / 2) + 1, the value at
+# ceil(p * n / 100) (as floor((p * n + 99) / 100): whole numbers, exact in floats).
+SPL_RANKS: Mapping[str, tuple[str, ...]] = {
+    "value_median": ("floor((siemc_n-1)/2)+1", "floor(siemc_n/2)+1"),
+    "value_percentile": ("floor(({p}*siemc_n+99)/100)",),
+}
+
+
 class Spl(Target):
     name = "spl"
     siem = "Splunk (SPL)"
@@ -266,12 +275,14 @@ class Spl(Target):
     condition_backend_class = SplEvalBackend
     flags_as_text = True  # eval fields are strings or numbers
     native_keywords = True  # a bare term in the search command matches anywhere in the raw event
-    correlation_unsupported_types: ClassVar[Mapping[str, str]] = {
-        "value_percentile": "perc() is approximate over many values, and exactperc() is not established"
-        " to be the reference's nearest-rank percentile",
-        "value_median": "median() is not established to be the reference's median (the mean of the two"
-        " middle values for an even count)",
-    }
+    # The median and percentiles are not median()/perc()/exactperc(): perc() is an estimate over many
+    # distinct values, exactperc() follows a percentile method the deployment's limits.conf chooses,
+    # median() is not documented to take the mean of the two middle values; list() + mvsort() would
+    # stop at list()'s 100 values and sort numbers as text. The query counts each value per group and
+    # bin, sorts them, and reads the ranks each holds off a running count (SPL_RANKS): accum's over
+    # all rows less the group's start (streamstats without a window stops at limits.conf's
+    # max_stream_window, 10,000 by default).
+    correlation_unsupported_types: ClassVar[Mapping[str, str]] = {}
 
     def correlation_refuses(self, correlation: Correlation) -> str | None:
         if correlation.kind.name == "TEMPORAL_ORDERED" and len(correlation.bases) != 2:
@@ -281,8 +292,11 @@ class Spl(Target):
         return None
 
     def correlation_context(self, view: CorrelationView) -> dict[str, Any]:
+        kind = view.correlation.kind.name.lower()
+        percentile = view.correlation.condition.percentile or 50
         return {
-            "aggregate": SPL_CORRELATION_AGGREGATES.get(view.correlation.kind.name.lower(), ""),
+            "ranks": [rank.format(p=percentile) for rank in SPL_RANKS.get(kind, ())],
+            "aggregate": SPL_CORRELATION_AGGREGATES.get(kind, ""),
             "span": timespan_text(view.timespan_seconds),
             "strings": {base.reference: self.string_literal(base.reference) for base in view.bases},
         }

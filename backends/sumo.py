@@ -148,8 +148,12 @@ class Sumo(Target):
     correlation_unsupported_types: ClassVar[Mapping[str, str]] = {
         "value_sum": "how sum() treats a value that is no number is not established",
         "value_avg": "how avg() treats a value that is no number is not established",
-        "value_percentile": "pct() is not established to be the reference's nearest-rank percentile",
-        "value_median": "pct(x, 50) is not established to be the reference's median",
+        # Sumo Logic documents pct() as exact under 1,000 values and a t-digest estimate above, and not
+        # which exact percentile it is (nearest rank or interpolated).
+        "value_percentile": "pct() is an estimate (t-digest) over 1,000 values, and which exact percentile"
+        " it computes below that (nearest rank or interpolated) is not documented",
+        "value_median": "pct(x, 50) is an estimate (t-digest) over 1,000 values, and whether it takes the"
+        " mean of the two middle values below that is not documented",
     }
 
     def correlation_refuses(self, correlation: Correlation) -> str | None:

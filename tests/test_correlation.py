@@ -157,11 +157,83 @@ SAME_SOURCE_ORDER: list[tuple[float, dict[str, Any], str | None]] = [
     (12, command("across"), None),
 ]
 
+# Values for the median and percentiles: odd and even counts inside one bin (the even one's median at
+# the bound, and just under it), ties, a window whose text order differs from its numeric order, values
+# that are no numbers, and values across a bin edge.
+RANK_EVENTS: list[tuple[float, dict[str, Any], str | None]] = [
+    (1, relay("odd", 100), None),
+    (2, relay("odd", 900), None),
+    (3, relay("odd", 600), None),
+    (1, relay("even", 400), None),
+    (2, relay("even", 900), None),
+    (3, relay("even", 100), None),
+    (4, relay("even", 600), None),
+    (11, relay("even_low", 400), None),
+    (12, relay("even_low", 900), None),
+    (13, relay("even_low", 100), None),
+    (14, relay("even_low", 599), None),
+    (21, relay("ties", 600), None),
+    (22, relay("ties", 100), None),
+    (23, relay("ties", 600), None),
+    (24, relay("ties", 600), None),
+    (1, relay("text_order", 9), None),  # in text order 10, 1000, 9: a median of 1000, a p75 of 9
+    (2, relay("text_order", 10), None),
+    (3, relay("text_order", 1000), None),
+    (1, relay("no_number", "none"), None),
+    (2, relay("no_number", 700), None),
+    (3, relay("no_number", "x"), None),
+    (4, relay("only_text", "none"), None),
+    (8, relay("across", 400), None),
+    (12, relay("across", 600), None),
+    (31, relay("negative", -700), None),
+    (32, relay("negative", 2000), None),
+    (33, relay("negative", 650), None),
+]
+
+# Three rules in order (a tool starts, is given a relay option, then contacts the relay): in order, out
+# of order, the middle rule missing, an earlier hit of the middle rule to pass over, the middle rule only
+# before the first, across a bin edge, exactly a window apart, and two of the same time.
+THREE_ORDER: list[tuple[float, dict[str, Any], str | None]] = [
+    (1, process("in_order"), "rat_process"),
+    (3, command("in_order"), "rat_command"),
+    (6, relay("in_order"), "rat_relay"),
+    (1, process("out_of_order"), "rat_process"),
+    (3, relay("out_of_order"), "rat_relay"),
+    (6, command("out_of_order"), "rat_command"),
+    (1, process("no_middle"), "rat_process"),
+    (5, relay("no_middle"), "rat_relay"),
+    (0, command("pass_over"), "rat_command"),
+    (1, process("pass_over"), "rat_process"),
+    (2, command("pass_over"), "rat_command"),
+    (4, relay("pass_over"), "rat_relay"),
+    (2, command("middle_first"), "rat_command"),
+    (5, process("middle_first"), "rat_process"),
+    (8, relay("middle_first"), "rat_relay"),
+    (8, process("across_bins"), "rat_process"),
+    (9, command("across_bins"), "rat_command"),
+    (11, relay("across_bins"), "rat_relay"),
+    (30, process("at_edge"), "rat_process"),
+    (35, command("at_edge"), "rat_command"),
+    (40, relay("at_edge"), "rat_relay"),
+    (21, process("same_time"), "rat_process"),
+    (21, command("same_time"), "rat_command"),
+    (23, relay("same_time"), "rat_relay"),
+    (21, process("late_relay"), "rat_process"),
+    (22, relay("late_relay"), "rat_relay"),
+    (23, command("late_relay"), "rat_command"),
+    (25, relay("late_relay"), "rat_relay"),
+]
+
 CASES: dict[str, tuple[str, str, list[tuple[float, dict[str, Any], str | None]]]] = {
     "temporal_ordered_same_source": (
         "  type: temporal_ordered\n",
         "[rat_process, rat_command]",
         SAME_SOURCE_ORDER,
+    ),
+    "temporal_ordered_three": (
+        "  type: temporal_ordered\n",
+        "[rat_process, rat_command, rat_relay]",
+        THREE_ORDER,
     ),
     "temporal_same_source": ("  type: temporal\n", "[rat_process, rat_command]", SAME_SOURCE_EVENTS),
     "event_count_two_rules": (
@@ -190,6 +262,26 @@ CASES: dict[str, tuple[str, str, list[tuple[float, dict[str, Any], str | None]]]
             (20, relay("low", 80), None),
             (21, relay("low", "none"), None),  # text is no number: it does not count
         ],
+    ),
+    "value_median": (
+        "  type: value_median\n  condition: {gte: 500, field: DestinationPort}\n",
+        "[rat_relay]",
+        RANK_EVENTS,
+    ),
+    "value_median_lt": (
+        "  type: value_median\n  condition: {lt: 500, field: DestinationPort}\n",
+        "[rat_relay]",
+        RANK_EVENTS,
+    ),
+    "value_percentile": (
+        "  type: value_percentile\n  condition: {gte: 900, field: DestinationPort, percentile: 75}\n",
+        "[rat_relay]",
+        RANK_EVENTS,
+    ),
+    "value_percentile_low": (
+        "  type: value_percentile\n  condition: {eq: 100, field: DestinationPort, percentile: 1}\n",
+        "[rat_relay]",
+        RANK_EVENTS,
     ),
     "value_sum": (
         "  type: value_sum\n  condition: {gte: 1000, field: DestinationPort}\n",
@@ -525,3 +617,120 @@ def test_reference_aggregates(
     events = [relay("h", port) for port in ports]
     times = [at(index) for index in range(len(events))]
     assert bool(correlate(correlation, events, times)) is reported
+
+
+def test_the_nearest_rank_is_computed_in_integers(tmp_path: Path) -> None:
+    """7% of 100 values is the 7th value (7 / 100 * 100 in floats is 7.000000000000001, rank 8)."""
+    correlation = load(
+        correlation_text(
+            "  type: value_percentile\n  condition: {eq: 7, field: DestinationPort, percentile: 7}\n",
+            "[rat_relay]",
+        ),
+        tmp_path,
+    )
+    events = [relay("h", port) for port in range(1, 101)]
+    times = [T0 + dt.timedelta(seconds=index) for index in range(100)]
+    (group,) = correlate(correlation, events, times)
+    assert group.value == 7
+
+
+@pytest.mark.parametrize(
+    ("name", "wrong"),
+    [
+        # The lower middle value for every median, the rank before the nearest one for the percentile.
+        ("value_median", ("siemc_n / 2 + 1", "(siemc_n - 1) / 2 + 1")),
+        ("value_percentile", ("(75 * siemc_n + 99) / 100", "(75 * siemc_n + 99) / 100 - 1")),
+        # A step that takes a hit of the same time as the step before as later.
+        ("temporal_ordered_three", ("siemc_time > siemc_at", "siemc_time >= siemc_at")),
+    ],
+)
+def test_a_wrong_kql_query_disagrees_on_the_cases(name: str, wrong: tuple[str, str], tmp_path: Path) -> None:
+    """The KQL query run with a wrong rank (or step) disagrees with the reference on the same events."""
+    _a_wrong_query_disagrees("kql", name, wrong, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("name", "wrong"),
+    [
+        ("value_median", ("floor(siemc_n/2)+1", "floor((siemc_n-1)/2)+1")),
+        ("value_percentile", ("floor((75*siemc_n+99)/100)", "floor((75*siemc_n+99)/100)-1")),
+        # The ranks read off values in the order they come instead of sorted.
+        ("value_percentile", ("| sort 0 Computer _time siemc_value\n", "")),
+    ],
+)
+def test_a_wrong_spl_query_disagrees_on_the_cases(name: str, wrong: tuple[str, str], tmp_path: Path) -> None:
+    """The SPL query (on the SPL model) with a wrong rank, or unsorted, disagrees with the reference."""
+    _a_wrong_query_disagrees("spl", name, wrong, tmp_path)
+
+
+def _a_wrong_query_disagrees(target: str, name: str, wrong: tuple[str, str], tmp_path: Path) -> None:
+    body, rules, placed = CASES[name]
+    correlation = load(correlation_text(body, rules), tmp_path)
+    events, times, tags = [e for _, e, _ in placed], [at(m) for m, _, _ in placed], [t for _, _, t in placed]
+    query = compile_detection(correlation, target)
+    assert wrong[0] in query
+    broken = query.replace(wrong[0], wrong[1])
+    expected = expected_groups(target, correlation, events, times, tags)
+    assert run_correlation(target, correlation, query, events, times, tags) == expected
+    assert run_correlation(target, correlation, broken, events, times, tags) != expected
+
+
+# -- generate ------------------------------------------------------------------------------------------
+
+
+def test_generate_true_with_a_base_rule_of_the_same_file_is_an_error_with_its_line(tmp_path: Path) -> None:
+    """A rule in the correlation's own file has no output of its own: `generate: true` cannot hold."""
+    text = (
+        PROCESS + "---\n" + correlation_text("  type: event_count\n  condition: {gte: 2}\n  generate: true\n")
+    )
+    with pytest.raises(SiemcError) as raised:
+        parse_rule_file(text, tmp_path / "pair.yml")
+    assert "generate: true asks for the query of rule 'rat_process' too" in raised.value.message
+    assert "\n" not in raised.value.message
+    assert raised.value.line == text.split("\n").index("  generate: true") + 1
+
+
+@pytest.mark.parametrize("generate", ["", "  generate: true\n", "  generate: false\n"])
+def test_base_rules_in_files_of_their_own_keep_their_output(generate: str, tmp_path: Path) -> None:
+    """With or without `generate`, a rule the correlation names from another file is built as any rule;
+    the rules of the correlation's own file are part of the correlation only."""
+    from siemc.compile.build import build
+
+    folder = _rules_folder(tmp_path, "  type: event_count\n  condition: {gte: 3}\n" + generate)
+    (folder / "pair.yml").write_text(
+        COMMAND + "---\n" + correlation_text("  type: event_count\n  condition: {gte: 2}\n", "[rat_command]")
+    )
+    result = build([folder], ["kql"], tmp_path / "out")
+    assert result.ok, result.diagnostics
+    built = sorted(path.name for path in (tmp_path / "out" / "kql").iterdir())
+    assert built == ["corr.kql", "network.kql", "pair.kql", "process.kql"]
+    assert 'siemc_rule = "rat_process"' in (tmp_path / "out" / "kql" / "corr.kql").read_text()
+
+
+@pytest.mark.parametrize(
+    ("body", "rules", "placed", "reported"),
+    [
+        (
+            "  type: value_median\n  condition: {gte: 500, field: DestinationPort}\n",
+            "[rat_relay]",
+            [(1, relay("a", 100)), (2, relay("b", 900)), (3, relay("c", 600)), (12, relay("a", 100))],
+            1,
+        ),
+        (
+            "  type: temporal_ordered\n",
+            "[rat_process, rat_command, rat_relay]",
+            [(1, process("a")), (2, command("b")), (3, relay("c")), (11, relay("a")), (12, process("a"))],
+            1,
+        ),
+    ],
+)
+def test_kql_median_and_ordered_chain_without_group_by(
+    body: str, rules: str, placed: list[tuple[float, dict[str, Any]]], reported: int, tmp_path: Path
+) -> None:
+    """With no group-by field every hit is in one group: the query joins and groups on the bin alone."""
+    correlation = load(correlation_text(body, rules).replace("  group-by: [Computer]\n", ""), tmp_path)
+    events, times, tags = [e for _, e in placed], [at(m) for m, _ in placed], [None] * len(placed)
+    query = compile_detection(correlation, "kql")
+    expected = expected_groups("kql", correlation, events, times, tags)
+    assert len(expected) == reported
+    assert run_correlation("kql", correlation, query, events, times, tags) == expected

@@ -4,7 +4,9 @@ A correlation rule (`correlation:` with `type`, `rules`, `group-by`, `timespan`,
 `aliases`) is parsed by pySigma's `SigmaCorrelationRule`. The rules it names are found, by `name` or
 `id`, first among the other documents of its own file, then among the other rule files of the build
 (`RuleLibrary`). The base rules of its own file are part of the correlation and have no output of
-their own; a base rule in a file of its own stays a rule of the build with its own output.
+their own; a base rule in a file of its own stays a rule of the build with its own output. So Sigma's
+`generate: true` (the base rules' queries are output too) holds for rules in files of their own, and
+is an error for a correlation whose own file holds a rule it names.
 
 A correlation rule's `siemc:` block takes `targets`, `metadata` and `tests`. A test is a sequence of
 timestamped events and the groups the rule must report:
@@ -307,6 +309,15 @@ def _parse_correlation(
         )
     _check_condition(sigma, text)
     bases, related = _resolve(sigma, text, path, local, site, library)
+    own = [base.reference for base in bases if any(base.detection is rule for rule in local)]
+    if sigma.generate and own:
+        # A rule file has one output per target: the rules of the correlation's own file have none of
+        # their own, so `generate: true` (their queries too) cannot be honoured for them.
+        raise SiemcError(
+            f"generate: true asks for the query of rule '{own[0]}' too, but the rules of a correlation's"
+            " own file have no output of their own: move them to files of their own (which keep theirs)",
+            line_of(text, "generate:") or line_of(text, "correlation:"),
+        )
     correlation = Correlation(path, text, sigma, extension, bases, (), site, related)
     _check_fields(correlation, text)
     tests = _parse_tests(block.get("tests", []), correlation, text)

@@ -175,7 +175,9 @@ def _aggregate(correlation: Correlation, window: Sequence[Hit]) -> float | None:
         middle = len(numbers) // 2
         return numbers[middle] if len(numbers) % 2 else (numbers[middle - 1] + numbers[middle]) / 2
     percentile = correlation.condition.percentile or 50
-    rank = max(1, math.ceil(percentile / 100 * len(numbers)))
+    # The nearest rank, ceil(p * n / 100), in integers (p / 100 * n in floats is 7.000000000000001 for
+    # p = 7, n = 100: rank 8, where 7 values are 7%).
+    rank = max(1, -(-percentile * len(numbers) // 100))
     return numbers[rank - 1]
 
 

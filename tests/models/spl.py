@@ -46,6 +46,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import ipaddress
+import math
 import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -392,6 +393,14 @@ class ECall:
 
 
 @dataclass(frozen=True)
+class EArith:
+    op: str  # + - * /
+    left: Any
+    right: Any
+    kind: str = "value"
+
+
+@dataclass(frozen=True)
 class ECompare:
     op: str
     left: Any
@@ -506,6 +515,18 @@ class Stats:
 
 
 @dataclass(frozen=True)
+class EventStats:
+    functions: tuple[tuple[str, str | None, str], ...]
+    by: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Accum:
+    field: str
+    target: str
+
+
+@dataclass(frozen=True)
 class Pipeline:
     commands: tuple[Any, ...]
     subsearches: tuple[Pipeline, ...] = ()  # a multisearch's, whose rows the commands then read
@@ -581,6 +602,10 @@ _ARITY: dict[str, tuple[int, int | None]] = {
     "cidrmatch": (2, 2),
     "coalesce": (1, None),
     "nullif": (2, 2),
+    # SR "Mathematical functions" / "Conversion functions": floor(X); tonumber(X[, base]) is null when
+    # X is no number (modelled in base 10).
+    "floor": (1, 1),
+    "tonumber": (1, 1),
 }
 
 
@@ -631,6 +656,13 @@ class _ToAst(Transformer[Token, Pipeline]):
     def stats_cmd(self, *parts: Any) -> Stats:
         functions = tuple(part for part in parts if isinstance(part, tuple))
         return Stats(functions, tuple(str(part) for part in parts if not isinstance(part, tuple)))
+
+    def eventstats_cmd(self, *parts: Any) -> EventStats:
+        stats = self.stats_cmd(*parts)
+        return EventStats(stats.functions, stats.by)
+
+    def accum_cmd(self, field: Token, target: Token | None = None) -> Accum:
+        return Accum(str(field), str(target if target is not None else field))
 
     def start(self, *commands: Any) -> Pipeline:
         return Pipeline((Search(commands[0]), *commands[1:]))
@@ -710,6 +742,9 @@ class _ToAst(Transformer[Token, Pipeline]):
 
     def e_compare(self, left: Any, op: Token, right: Any) -> ECompare:
         return ECompare(str(op), _need(left, "value", str(op)), _need(right, "value", str(op)))
+
+    def e_arith(self, left: Any, op: Token, right: Any) -> EArith:
+        return EArith(str(op), _need(left, "value", str(op)), _need(right, "value", str(op)))
 
     def e_like_op(self, left: Any, right: Any) -> ECall:
         return self._call("like", (left, right))
@@ -960,7 +995,20 @@ def eval_expr(node: Any, event: Event) -> Any:
         return COMPARISONS[node.op](x, y)
     if isinstance(node, ECall):
         return _call(node, event)
+    if isinstance(node, EArith):
+        x, y = number_of(eval_expr(node.left, event)), number_of(eval_expr(node.right, event))
+        if x is None or y is None or (node.op == "/" and y == 0):
+            return None
+        return ARITHMETIC[node.op](x, y)
     raise TypeError(node)
+
+
+ARITHMETIC: Mapping[str, Callable[[float, float], float]] = {
+    "+": lambda x, y: x + y,
+    "-": lambda x, y: x - y,
+    "*": lambda x, y: x * y,
+    "/": lambda x, y: x / y,
+}
 
 
 def _call(node: ECall, event: Event) -> Any:
@@ -989,6 +1037,11 @@ def _call(node: ECall, event: Event) -> Any:
     if values[0] is None:
         return False if name in _BOOL_FUNCS else None
     text = text_of(values[0]) or ""
+    if name == "tonumber":
+        return number_of(values[0])
+    if name == "floor":
+        number = number_of(values[0])
+        return None if number is None else math.floor(number)
     if name == "lower":
         return text.lower()
     if name == "upper":
@@ -1141,6 +1194,27 @@ def _stats(rows: list[tuple[int, Event]], command: Stats) -> list[tuple[int, Eve
     return result
 
 
+def _event_stats(rows: list[tuple[int, Event]], command: EventStats) -> list[tuple[int, Event]]:
+    """SR "eventstats": each event keeps its fields and gets its group's aggregates; an event missing a
+    BY field gets none."""
+    members: dict[tuple[Any, ...], list[Event]] = {}
+    for _, event in rows:
+        if all(event.get(name) is not None for name in command.by):
+            members.setdefault(tuple(event[name] for name in command.by), []).append(event)
+    result = []
+    for index, event in rows:
+        row = dict(event)
+        if all(event.get(name) is not None for name in command.by):
+            group = members[tuple(event[name] for name in command.by)]
+            for function, argument, name in command.functions:
+                values = [e.get(argument) for e in group]
+                value = len(group) if function == "count" else _stats_value(function, values)
+                if value is not None:
+                    row[name] = value
+        result.append((index, row))
+    return result
+
+
 def _stats_value(function: str, values: list[Any]) -> Any:
     """One stats function (dc, sum, avg, min, max) over a group's values of its field."""
     present = [v for v in values if v is not None]
@@ -1173,6 +1247,19 @@ def _run_commands(
             continue
         if isinstance(command, Stats):
             rows = _stats(rows, command)
+            continue
+        if isinstance(command, EventStats):
+            rows = _event_stats(rows, command)
+            continue
+        if isinstance(command, Accum):
+            # SR "accum": for each event where the field is a number, the running total of the numbers
+            # so far (events without one are left as they are).
+            total = 0.0
+            for _, event in rows:
+                number = number_of(event.get(command.field))
+                if number is not None:
+                    total += number
+                    event[command.target] = total
             continue
         if isinstance(command, Search):
             rows = [r for r in rows if eval_search(command.expr, r[1], now)]

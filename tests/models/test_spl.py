@@ -634,3 +634,37 @@ def test_multisearch_takes_streaming_commands_only() -> None:
         spl.parse("| multisearch [search a=1 | eval t=1]")  # at least two subsearches
     with pytest.raises(ModelSyntaxError, match="span"):
         spl.parse("a=1 | bin _time bins=10")
+
+
+def test_eventstats_and_arithmetic() -> None:
+    # SR "eventstats": every event gets its group's aggregates; an event without a BY field gets none.
+    # SR "eval": + - * / on numbers (multiplication and division first), floor(), tonumber() null for
+    # a value that is no number.
+    events = [
+        {"_time": NOW, "host": host, "n": n}
+        for host, n in [("h1", "3"), ("h2", "10"), ("h1", "4"), ("h1", "x"), (None, "5")]
+    ]
+    query = (
+        "* | eval v=tonumber(n) | eventstats sum(v) AS total count AS seen BY host"
+        " | eval half=floor(total/2), mix=1+total*2-seen/2"
+    )
+    rows = spl.run(query, events, NOW)
+    got = [
+        tuple(row.fields.get(name) for name in ("host", "v", "seen", "total", "half", "mix")) for row in rows
+    ]
+    assert got == [
+        ("h1", 3.0, 3, 7.0, 3, 13.5),
+        ("h2", 10.0, 1, 10.0, 5, 20.5),
+        ("h1", 4.0, 3, 7.0, 3, 13.5),
+        ("h1", None, 3, 7.0, 3, 13.5),
+        (None, 5.0, None, None, None, None),
+    ]
+    with pytest.raises(ModelSyntaxError):
+        spl.parse("* | eval a=(1>2)+1")  # a Boolean is no operand
+
+
+def test_accum_is_a_running_total_over_every_result() -> None:
+    # SR "accum": for each event where the field is a number, the running total of its numbers so far.
+    events = [{"_time": NOW, "n": n} for n in ["2", "x", "3", "5"]]
+    rows = spl.run("* | accum n AS total", events, NOW)
+    assert [row.fields.get("total") for row in rows] == [2.0, None, 5.0, 10.0]
