@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Final
 
 from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionNOT, ConditionOR
@@ -26,6 +26,7 @@ from sigma.conversion.deferred import DeferredQueryExpression
 from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import (
+    Placeholder,
     SigmaCasedString,
     SigmaCompareExpression,
     SigmaExists,
@@ -132,19 +133,24 @@ def device_path_regex(value: SigmaString, cased: bool) -> SigmaRegularExpression
     anchored_end = not (tail and tail[-1] is SpecialChars.WILDCARD_MULTI)
     while tail and tail[-1] is SpecialChars.WILDCARD_MULTI:
         tail.pop()
-    pieces = []
-    for part in tail:
-        if part is SpecialChars.WILDCARD_MULTI:
-            pieces.append(".*")
-        elif part is SpecialChars.WILDCARD_SINGLE:
-            pieces.append(".")
-        else:
-            pieces.append(str(part).translate(_REGEX_ESCAPES))
-    wildcards = any(p in (SpecialChars.WILDCARD_MULTI, SpecialChars.WILDCARD_SINGLE) for p in tail)
-    body = ("^" if anchored else "") + DEVICE_PATH_PREFIX + "".join(pieces) + ("$" if anchored_end else "")
+    pieces, wildcards = _regex_pieces(tail)
+    body = ("^" if anchored else "") + DEVICE_PATH_PREFIX + pieces + ("$" if anchored_end else "")
     regex = WholeValueRegex(body)
     regex.flags = _wildcard_flags(cased, wildcards)
     return regex
+
+
+def _regex_pieces(parts: Sequence[str | SpecialChars | Placeholder]) -> tuple[str, bool]:
+    """Sigma string parts as regex text (`*` is `.*`, `?` is `.`, the rest escaped), and whether a
+    wildcard is among them (`.`, which needs DOTALL)."""
+    wildcards = (SpecialChars.WILDCARD_MULTI, SpecialChars.WILDCARD_SINGLE)
+    text = "".join(
+        (".*" if part is SpecialChars.WILDCARD_MULTI else ".")
+        if part in wildcards
+        else str(part).translate(_REGEX_ESCAPES)
+        for part in parts
+    )
+    return text, any(part in wildcards for part in parts)
 
 
 def _wildcard_pattern(value: SigmaString) -> tuple[str, bool]:
@@ -156,18 +162,9 @@ def _wildcard_pattern(value: SigmaString) -> tuple[str, bool]:
         parts.pop(0)
     while parts and parts[-1] is SpecialChars.WILDCARD_MULTI:
         parts.pop()
-    pieces = []
-    for part in parts:
-        if part is SpecialChars.WILDCARD_MULTI:
-            pieces.append(".*")
-        elif part is SpecialChars.WILDCARD_SINGLE:
-            pieces.append(".")
-        else:
-            pieces.append(str(part).translate(_REGEX_ESCAPES))
-    body = "".join(pieces)
+    body, wildcards = _regex_pieces(parts)
     if not body and not (anchor_start and anchor_end):
         body = ".*"  # a value of only `*`: any value (an empty regex is no literal); "" stays `^$`
-    wildcards = any(p in (SpecialChars.WILDCARD_MULTI, SpecialChars.WILDCARD_SINGLE) for p in parts)
     return ("^" if anchor_start else "") + body + ("$" if anchor_end else ""), wildcards
 
 

@@ -40,11 +40,10 @@ from sigma.correlations import (
     SigmaCorrelationType,
 )
 from sigma.exceptions import SigmaError
-from sigma.rule.base import SigmaYAMLLoader
 
 from siemc.backends import TARGET_NAMES
 from siemc.compile.extension import EXTENSION_KEY, Extension, ExtensionError, parse_extension
-from siemc.compile.rule import Detection, parse_rule, yaml_line
+from siemc.compile.rule import Detection, load_rule_document, parse_rule, yaml_line
 from siemc.config import DEFAULT, SiteConfig
 from siemc.diagnostics import SiemcError, line_of, locate_message
 
@@ -248,17 +247,7 @@ def parse_rule_file(
     correlations: list[tuple[int, str, dict[str, Any]]] = []
     plain: list[tuple[int, str]] = []
     for start, document in documents:
-        try:
-            data = yaml.load(document, Loader=SigmaYAMLLoader)
-        except yaml.MarkedYAMLError as error:
-            mark = error.problem_mark or error.context_mark
-            raise SiemcError(
-                f"malformed YAML: {error.problem or error.context}", mark.line + 1 if mark else None
-            ) from None
-        except yaml.YAMLError as error:
-            raise SiemcError(f"malformed YAML: {error}") from None
-        if not isinstance(data, dict):
-            raise SiemcError("a rule must be a YAML mapping", start + 1)
+        data = load_rule_document(document, start + 1)
         if "correlation" in data:
             correlations.append((start, document, data))
         else:

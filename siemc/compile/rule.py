@@ -119,9 +119,9 @@ def yaml_line(text: str, key_path: tuple[str | int, ...]) -> int | None:
     return node_line(node, key_path)
 
 
-def parse_rule(text: str, path: Path, site: SiteConfig = DEFAULT) -> Detection:
-    """Parse rule text with a site's placeholders and filters; every problem becomes a SiemcError with
-    the line where it is known."""
+def load_rule_document(text: str, first_line: int = 1) -> dict[str, Any]:
+    """One YAML document of a rule file, read as pySigma reads it; malformed YAML or a document that is
+    no mapping is a SiemcError with its line (`first_line`: where the document starts in its file)."""
     try:
         data = yaml.load(text, Loader=SigmaYAMLLoader)
     except yaml.MarkedYAMLError as error:
@@ -132,7 +132,14 @@ def parse_rule(text: str, path: Path, site: SiteConfig = DEFAULT) -> Detection:
     except yaml.YAMLError as error:
         raise SiemcError(f"malformed YAML: {error}") from None
     if not isinstance(data, dict):
-        raise SiemcError("a rule must be a YAML mapping", 1)
+        raise SiemcError("a rule must be a YAML mapping", first_line)
+    return data
+
+
+def parse_rule(text: str, path: Path, site: SiteConfig = DEFAULT) -> Detection:
+    """Parse rule text with a site's placeholders and filters; every problem becomes a SiemcError with
+    the line where it is known."""
+    data = load_rule_document(text)
     if "correlation" in data:
         raise SiemcError("correlation rules are not supported yet", line_of(text, "correlation:"))
 
