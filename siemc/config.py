@@ -296,8 +296,8 @@ def _kind(value: Any) -> str:
     )
 
 
-def _read_list_file(path: Path, columns: int = 1) -> list[tuple[int, tuple[str, ...]]]:
-    """The rows of a list file with their line numbers: one value a line, or, with label columns, the
+def _read_list_file(path: Path, columns: int = 1) -> list[tuple[str, ...]]:
+    """The rows of a list file: one value a line, or, with label columns, the
     value and its labels separated by TABs (read without labels, a row is its first column); '#'
     starts a comment line, blank lines are skipped."""
     rows = []
@@ -312,7 +312,7 @@ def _read_list_file(path: Path, columns: int = 1) -> list[tuple[int, tuple[str, 
             raise ConfigError(
                 path, f"expected a value and {columns - 1} label(s) separated by TABs, got {text!r}", number
             )
-        rows.append((number, cells))
+        rows.append(cells)
     return rows
 
 
@@ -346,7 +346,7 @@ def _placeholder(checker: _Checker, name: str, spec: Any) -> tuple[PlaceholderVa
     rows: list[tuple[str, ...]] | None = None
     if "file" in spec:
         path = checker.file(spec["file"], [*where, "file"])
-        rows = [cells for _, cells in _read_list_file(path, 1 + len(columns))]
+        rows = _read_list_file(path, 1 + len(columns))
     elif "values" in spec:
         items = checker.expect(spec["values"], list, [*where, "values"], "a list of values")
         rows = [(_scalar(checker, item, [*where, "values", i]),) for i, item in enumerate(items)]

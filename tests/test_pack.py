@@ -48,6 +48,12 @@ def rule(stem: str) -> Detection:
     return load_pack_rule(REPO / "detections" / f"{stem}.yml")
 
 
+@cache
+def evaluator(stem: str) -> Evaluator:
+    detection = rule(stem)
+    return Evaluator.for_detection(detection, detection.site.evaluation_values())
+
+
 @dataclasses.dataclass(frozen=True)
 class Row:
     value: str  # Sigma text
@@ -191,9 +197,7 @@ def renamed_cases() -> Iterator[Case]:
         event = {"Image": "C:\\Users\\Public\\renamed.exe", "OriginalFileName": mixed_case(row.sample)}
         yield f"renamed {row.value}", event, True, {"RATTool": hit.tool}
         own = f"C:\\Program Files\\x\\{row.sample}"
-        known = first_label(row.sample, names) is not None or first_label(
-            row.sample, rows("rat_name_patterns")
-        )
+        known = first_label(row.sample, names, rows("rat_name_patterns")) is not None
         yield f"own name {row.value}", {"Image": own, "OriginalFileName": row.sample}, not known, {}
 
 
@@ -323,9 +327,7 @@ def benign_events() -> Iterator[dict[str, Any]]:
 
 @pytest.mark.parametrize("stem", PACK)
 def test_benign_software_and_sites_match_no_pack_rule(stem: str) -> None:
-    detection = rule(stem)
-    evaluator = Evaluator.for_detection(detection, detection.site.evaluation_values())
-    assert [event for event in benign_events() if evaluator.matches(event)] == []
+    assert [event for event in benign_events() if evaluator(stem).matches(event)] == []
 
 
 # -- Atomic Red Team ----------------------------------------------------------------------------------
@@ -406,9 +408,7 @@ def atomic_hits(test: dict[str, Any]) -> list[str]:
     fired = []
     events = list(atomic_events(test))
     for stem in PACK:
-        detection = rule(stem)
-        evaluator = Evaluator.for_detection(detection, detection.site.evaluation_values())
-        if any(source == LOGSOURCE_OF[stem] and evaluator.matches(event) for source, event in events):
+        if any(source == LOGSOURCE_OF[stem] and evaluator(stem).matches(event) for source, event in events):
             fired.append(SHORT[stem])
     return fired
 

@@ -18,6 +18,10 @@ SHOWN_RULES = ("t1219_rat_network_connection", "t1219_remote_access_tools")
 WIDTH, RUN, KEEP = 160, 8, 3
 
 
+def _indent(line: str) -> str:
+    return line[: len(line) - len(line.lstrip())]
+
+
 def abbreviated(text: str) -> str:
     lines = [
         line if len(line) <= WIDTH else f"{line[:WIDTH]} … (+{len(line) - WIDTH} characters)"
@@ -26,9 +30,9 @@ def abbreviated(text: str) -> str:
     out: list[str] = []
     index = 0
     while index < len(lines):
-        indent = re.match(r"\s*", lines[index])[0]  # type: ignore[index]
+        indent = _indent(lines[index])
         end = index
-        while end < len(lines) and indent and re.match(r"\s*", lines[end])[0] == indent:  # type: ignore[index]
+        while end < len(lines) and indent and _indent(lines[end]) == indent:
             end += 1
         if end - index > RUN:
             out += [

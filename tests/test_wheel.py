@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from siemc import __version__
+from siemc.compile.build import find_rule_files
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -214,7 +215,7 @@ def test_the_fingerprint_is_stable_installed(installed: Installed, repository: P
 
 def test_validate_convert_eval_lock_bundle_and_test(installed: Installed, repository: Path) -> None:
     validated = installed.run("validate", "detections", cwd=repository)
-    rules = len([p for p in (REPO / "detections").glob("*.yml") if p.name != "siemc.yml"])
+    rules = len(find_rule_files([REPO / "detections"]))
     assert validated.stderr.strip() == f"{rules} valid, 0 invalid"
 
     converted = installed.run("convert", str(T1219), "--target", "kql", cwd=repository)

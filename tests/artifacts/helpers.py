@@ -17,6 +17,7 @@ import jsonschema
 from typer.testing import CliRunner
 
 from siemc.cli import app
+from siemc.compile.build import find_rule_files
 from tests.conftest import SEED_RULE, copy_pack_site
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -78,9 +79,8 @@ def pack_rules(correlations: bool = False) -> list[Path]:
     correlation rules unless asked."""
     return [
         path
-        for path in sorted(DETECTIONS.glob("*.yml"))
-        if path.name != "siemc.yml"
-        and (correlations or "\ncorrelation:" not in path.read_text(encoding="utf-8"))
+        for path in find_rule_files([DETECTIONS])
+        if correlations or "\ncorrelation:" not in path.read_text(encoding="utf-8")
     ]
 
 
