@@ -309,12 +309,33 @@ def test_a_changed_placeholder_rebuilds_exactly_the_rules_using_it(tmp_path: Pat
             "targets.aql.fields.CommandLine: 'Process CommandLine' is not a normalised column",
         ),
         ("pipelines: [bad_pipeline.yml]\n", 1, "pipelines[0]: pySigma rejects the pipeline bad_pipeline.yml"),
+        (
+            "placeholders:\n  x: {values: [a], labels: [tool]}\n",
+            2,
+            "placeholders.x.labels: labels are read from a `file`",
+        ),
+        (
+            "placeholders:\n  x: {file: tools.tsv, labels: [value]}\n",
+            2,
+            "placeholders.x.labels[0]: a label column name is an identifier, not `value`",
+        ),
+        (
+            "placeholders:\n  x:\n    values: [a, b]\n    drop: [c]\n",
+            4,
+            "placeholders.x.drop[0]: 'c' is no value or label of the list",
+        ),
+        (
+            "placeholders:\n  x:\n    file: tools.tsv\n    labels: [tool]\n    add: [{value: z.exe}]\n",
+            5,
+            "placeholders.x.add[0]: missing tool",
+        ),
     ],
 )
 def test_a_bad_configuration_is_one_error_with_its_line_and_exit_2(
     tmp_path: Path, text: str, line: int, message: str
 ) -> None:
     (tmp_path / "bad_pipeline.yml").write_text("transformations:\n  - type: no_such_transformation\n")
+    (tmp_path / "tools.tsv").write_text("a.exe\tToolA\n")
     config = _config(tmp_path, text)
     with pytest.raises(ConfigError) as caught:
         check_site(load_config(config))
@@ -324,6 +345,85 @@ def test_a_bad_configuration_is_one_error_with_its_line_and_exit_2(
     assert result.exit_code == 2
     assert re.match(rf"{re.escape(str(config))}:{line}: error: ", result.stderr)
     assert result.stdout == ""
+
+
+def test_a_bad_row_of_a_labelled_list_names_the_list_file_and_its_line(tmp_path: Path) -> None:
+    (tmp_path / "tools.tsv").write_text("# value, tool, category\na.exe\tToolA\tCat\nb.exe\tToolB\n")
+    config = _config(tmp_path, "placeholders:\n  x: {file: tools.tsv, labels: [tool, category]}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    assert (caught.value.path, caught.value.line) == (tmp_path / "tools.tsv", 3)
+    assert caught.value.message.startswith("expected a value and 2 label(s) separated by TABs")
+
+
+LABELLED_RULE = r"""
+title: Labelled list
+id: 6f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b
+logsource: {category: process_creation, product: windows}
+detection:
+  selection:
+    ImageName|expand: '%tools%'
+  condition: selection
+siemc:
+  columns: [time, Image, Tool, Category]
+  derive:
+    Tool: {label: tool, of: {ImageName|expand: '%tools%'}, else: Unknown}
+    Category: {label: LABEL, of: {ImageName|expand: '%tools%'}}
+"""
+
+
+def _labelled(tmp_path: Path, config: str, label: str = "category") -> Path:
+    (tmp_path / "tools.tsv").write_text("a.exe\tToolA\tRMM\nb.exe\tToolB\tVNC\nc.exe\tToolA\tRMM\n")
+    _config(tmp_path, config)
+    rule = tmp_path / "rule.yml"
+    rule.write_text(LABELLED_RULE.replace("LABEL", label), encoding="utf-8")
+    return rule
+
+
+def test_a_derived_label_is_the_label_of_the_row_that_matched_and_drop_and_add_edit_the_rows(
+    tmp_path: Path,
+) -> None:
+    rule = _labelled(
+        tmp_path,
+        "placeholders:\n  tools:\n    file: tools.tsv\n    labels: [tool, category]\n    drop: [VNC]\n"
+        "    add: [{value: d.exe, tool: ToolD, category: Other}]\n",
+    )
+    detection = load_rule(rule, load_config(tmp_path / "siemc.yml"))
+    evaluator = Evaluator.for_detection(detection, detection.site.evaluation_values())
+    assert evaluator.derived({"ImageName": "C.EXE"}) == {"Tool": "ToolA", "Category": "RMM"}
+    assert evaluator.derived({"ImageName": "d.exe"}) == {"Tool": "ToolD", "Category": "Other"}
+    assert not evaluator.matches({"ImageName": "b.exe"})  # dropped by its category
+    kql = compile_detection(detection, "kql")
+    assert 'FileName in~ ("a.exe", "c.exe"), "ToolA"' in kql and '"b.exe"' not in kql
+
+
+def test_a_derived_label_the_list_lacks_is_an_error_at_its_line(tmp_path: Path) -> None:
+    rule = _labelled(
+        tmp_path, "placeholders:\n  tools: {file: tools.tsv, labels: [tool, category]}\n", "owner"
+    )
+    result = CliRunner().invoke(app, ["validate", str(rule)])
+    assert result.exit_code == 1
+    assert f"{rule}:13: error: placeholder 'tools' has no label 'owner' (its labels are tool, category;" in (
+        result.stderr
+    )
+
+
+def test_an_escaped_backslash_before_a_placeholder_is_a_path_separator(tmp_path: Path) -> None:
+    """`\\\\%name%` is a literal backslash then the values; `\\%name%` stays a literal percent sign."""
+    _config(tmp_path, "placeholders:\n  tools: [a.exe]\n")
+    rule = tmp_path / "rule.yml"
+    rule.write_text(
+        "title: t\nlogsource: {category: process_creation, product: windows}\ndetection:\n"
+        "  tool:\n    Image|endswith|expand: '\\\\%tools%'\n"
+        "  percent:\n    CommandLine|expand: '\\%tools%'\n  condition: tool or percent\n",
+        encoding="utf-8",
+    )
+    detection = load_rule(rule, load_config(tmp_path / "siemc.yml"))
+    evaluator = Evaluator.for_detection(detection, detection.site.evaluation_values())
+    assert evaluator.matches({"Image": "C:\\x\\A.exe"})
+    assert not evaluator.matches({"Image": "C:\\x\\xa.exe"})
+    assert evaluator.matches({"CommandLine": "%tools%"})
+    assert not evaluator.matches({"CommandLine": "a.exe"})
 
 
 def test_a_bad_filter_names_its_file_and_line(tmp_path: Path) -> None:
