@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from siemc.backends import get_target
 
 from siemc.compile.datamodel import target_datamodel
@@ -138,8 +137,16 @@ def test_a_cloudtrail_rule_agrees_with_the_reference_through_model_built_events(
     path.write_text(text, encoding="utf-8")
     detection = parse_rule(text, path)
     events = [
-        {"eventSource": "iam.amazonaws.com", "eventName": "CreateAccessKey", "sourceIPAddress": "198.51.100.7"},
-        {"eventSource": "s3.amazonaws.com", "eventName": "CreateAccessKey", "sourceIPAddress": "198.51.100.7"},
+        {
+            "eventSource": "iam.amazonaws.com",
+            "eventName": "CreateAccessKey",
+            "sourceIPAddress": "198.51.100.7",
+        },
+        {
+            "eventSource": "s3.amazonaws.com",
+            "eventName": "CreateAccessKey",
+            "sourceIPAddress": "198.51.100.7",
+        },
     ]
     stored = target_datamodel("yaral")["AWS_CLOUDTRAIL"].event(events[0])
     assert stored["target.application"] == "iam.amazonaws.com"
@@ -149,3 +156,43 @@ def test_a_cloudtrail_rule_agrees_with_the_reference_through_model_built_events(
     rows = run_target("yaral", detection, query, events)
     expected = [i for i, (hit, _) in enumerate(reference("yaral", detection, events)) if hit]
     assert sorted(row.index for row in rows) == expected == [0]
+
+
+def test_cloudtrail_identity_type_is_principal_resource_type(tmp_path: Path) -> None:
+    """Google's CloudTrail rules test userIdentity.type values as principal.resource.type (= "Root",
+    = "AssumedRole"), not as an additional.fields key."""
+    text = _rule(
+        tmp_path,
+        "product: aws, service: cloudtrail",
+        "  sel: {eventName: ListBuckets, userIdentity.type: Root}\n  condition: sel\n",
+    )
+    assert '$e.principal.resource.type = "Root"' in text
+    assert "additional.fields" not in text
+
+
+def test_okta_display_message_and_gcp_service_name_are_udm_fields(tmp_path: Path) -> None:
+    """Google's Okta rules compare Okta display messages with security_result.summary; its Cloud audit
+    rules compare protoPayload.serviceName values with target.application; its GitHub rules read the
+    audit action as metadata.product_event_type."""
+    okta = _rule(
+        tmp_path,
+        "product: okta, service: okta",
+        "  sel: {displayMessage: Create API token}\n  condition: sel\n",
+    )
+    assert '$e.security_result.summary = "Create API token"' in okta
+    gcp = _rule(
+        tmp_path,
+        "product: gcp, service: gcp.audit",
+        "  sel: {data.protoPayload.serviceName: storage.googleapis.com}\n  condition: sel\n",
+    )
+    assert '$e.target.application = "storage.googleapis.com"' in gcp
+    models = target_datamodel("yaral")
+    assert models["OKTA"].origins["security_result.summary"] == "displayMessage"
+    assert models["GCP_CLOUDAUDIT"].origins["target.application"] == "data.protoPayload.serviceName"
+    assert models["GITHUB"].origins["metadata.product_event_type"] == "action"
+    with pytest.raises(Unsupported, match=r'OKTA has no field additional\.fields\["outcome\.reason"\]'):
+        _rule(
+            tmp_path,
+            "product: okta, service: okta",
+            "  sel: {outcome.reason: VERIFICATION_ERROR}\n  condition: sel\n",
+        )
