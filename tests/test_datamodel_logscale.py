@@ -222,7 +222,9 @@ def test_cloudtrail_is_selected_by_the_vendor_tag_its_parser_writes() -> None:
 
 def test_a_field_no_cloudtrail_record_has_is_unsupported() -> None:
     """A CloudTrail record has no `status` (AWS CloudTrail User Guide, "CloudTrail record contents")."""
-    detection = _detection(_cloud_rule("product: aws, service: cloudtrail", "eventName: DeleteSAMLProvider, status: success"))
+    detection = _detection(
+        _cloud_rule("product: aws, service: cloudtrail", "eventName: DeleteSAMLProvider, status: success")
+    )
     with pytest.raises(Unsupported, match=r"^aws has no field Vendor\.status$"):
         get_target("logscale").render(detection)
 
@@ -244,7 +246,10 @@ def test_entra_sign_ins_read_the_exported_record_not_log_analytics_columns() -> 
     assert "Vendor.resultType=" in body and "Vendor.properties.authenticationRequirement=" in body
     assert "Vendor.ResultType" not in body
     assert logscale_syntax_errors(body) == []
-    events = [{"ResultType": "0", "AuthenticationRequirement": "singleFactorAuthentication"}, {"ResultType": "50126"}]
+    events = [
+        {"ResultType": "0", "AuthenticationRequirement": "singleFactorAuthentication"},
+        {"ResultType": "50126"},
+    ]
     source = get_target("logscale").select(detection)[0]
     stored = native_events("logscale", source, events)
     assert stored[0]["Vendor.resultType"] == "0"
@@ -255,14 +260,24 @@ def test_entra_sign_ins_read_the_exported_record_not_log_analytics_columns() -> 
     ("logsource", "selection", "reason"),
     [
         # Entra's audit record has no `properties.message` (audit logs schema in Azure Monitor).
-        ("product: azure, service: auditlogs", "properties.message: Add owner to application", "properties.message"),
+        (
+            "product: azure, service: auditlogs",
+            "properties.message: Add owner to application",
+            "properties.message",
+        ),
         # Management Activity API records carry Operation, not eventName (Office 365 Management API schema).
-        ("product: m365, service: threat_management", "eventSource: SecurityComplianceCenter, eventName: x", "Vendor.eventName"),
+        (
+            "product: m365, service: threat_management",
+            "eventSource: SecurityComplianceCenter, eventName: x",
+            "Vendor.eventName",
+        ),
         # Okta's `target` is an array: parseJson writes Vendor.target[<n>].displayName.
         ("product: okta, service: okta", "target.displayName: Admin Console", "Vendor.target.displayName"),
     ],
 )
-def test_a_field_the_exported_record_lacks_is_unsupported(logsource: str, selection: str, reason: str) -> None:
+def test_a_field_the_exported_record_lacks_is_unsupported(
+    logsource: str, selection: str, reason: str
+) -> None:
     detection = _detection(_cloud_rule(logsource, selection))
     with pytest.raises(Unsupported, match=re.escape(reason)):
         get_target("logscale").render(detection)
@@ -287,3 +302,58 @@ def test_the_windows_event_fallback_is_the_collector_parsers_windows_event_data(
     assert MODELS["windows"].raw == "windows.EventData.{name}"
     assert not MODELS["windows"].has("Vendor.EventData.Image")
     assert any("flc-microsoft-windows.yaml" in p for p in MODELS["windows"].provenance)
+
+
+def test_zeek_logs_are_the_corelight_parsers_dataset_with_zeek_fields_under_vendor() -> None:
+    """CrowdStrike's corelight-sensor parser (logscale-community-content Next-Gen-SIEM/Parsers/Corelight/
+    corelight-sensor.yaml) sets the tags #Vendor="corelight" and #event.dataset="ndr.<Zeek log>" and keeps
+    each Zeek field as Vendor.<name>; nothing is tagged #Vendor="zeek"."""
+    detection = _detection(_cloud_rule("product: zeek, service: dns", "query|endswith: '.onion'"))
+    query = get_target("logscale").render(detection)
+    body = query.split("\n", 2)[2]
+    assert '#Vendor="corelight" #event.dataset="ndr.dns"' in body and "Vendor.query=" in body
+    assert logscale_syntax_errors(body) == []
+    events = [
+        {"#Vendor": "corelight", "#event.dataset": "ndr.dns", "Vendor.query": "abc.onion"},
+        {"#Vendor": "corelight", "#event.dataset": "ndr.http", "Vendor.query": "abc.onion"},
+        {"#Vendor": "zeek", "#event.dataset": "ndr.dns", "Vendor.query": "abc.onion"},
+    ]
+    assert [r.index for r in run(body, events, datetime.now(UTC))] == [0]
+
+
+def test_a_zeek_array_field_is_not_a_scalar_field() -> None:
+    """parseJson writes Zeek's answers array as Vendor.answers[<n>] (the parser's own test events)."""
+    detection = _detection(_cloud_rule("product: zeek, service: dns", "answers|contains: evil"))
+    with pytest.raises(Unsupported, match=r"zeek has no field Vendor\.answers$"):
+        get_target("logscale").render(detection)
+
+
+@pytest.mark.parametrize(
+    ("logsource", "selection", "selector"),
+    [
+        (
+            "product: fortigate, service: event",
+            "action: Add, cfgpath: system.admin",
+            '#Vendor="fortinet" #type="fortinet-fortigate"',
+        ),
+        (
+            "product: cisco, service: duo",
+            "event_type: authentication, reason: bypass_user",
+            '#type="cisco-duo"',
+        ),
+        ("product: cisco, service: aaa", "keywords: ['clear logging']", '#type="cisco-ios"'),
+    ],
+)
+def test_third_party_sources_are_selected_by_their_next_gen_siem_parser(
+    logsource: str, selection: str, selector: str
+) -> None:
+    """#type is the parser's name: CrowdStrike's Logging Posture dashboard matches it against the list of
+    Next-Gen SIEM default parsers (fortinet-fortigate, cisco-duo, cisco-ios, ...)."""
+    if selection.startswith("keywords"):
+        text = f"logsource: {{{logsource}}}\ndetection:\n  {selection}\n  condition: keywords\n"
+    else:
+        text = _cloud_rule(logsource, selection)
+    query = get_target("logscale").render(_detection(text))
+    body = query.split("\n", 2)[2]
+    assert body.startswith(selector)
+    assert logscale_syntax_errors(body) == []
