@@ -357,3 +357,19 @@ def test_third_party_sources_are_selected_by_their_next_gen_siem_parser(
     body = query.split("\n", 2)[2]
     assert body.startswith(selector)
     assert logscale_syntax_errors(body) == []
+
+
+def test_linux_keyword_rules_search_the_raw_lines_of_the_linux_parsers() -> None:
+    """Next-Gen SIEM parses a Linux host's logs with linux-syslog, linux-journald and linux-audit (the
+    parser list of CrowdStrike's Logging Posture dashboard); no CrowdStrike artifact shows a
+    #Vendor="linux" tag."""
+    text = "logsource: {product: linux}\ndetection:\n  keywords: ['bpf_probe_write_user']\n  condition: keywords\n"
+    body = get_target("logscale").render(_detection(text)).split("\n", 2)[2]
+    assert body.startswith("#type=/^linux-(?:syslog|journald|audit)$/")
+    assert logscale_syntax_errors(body) == []
+    events = [
+        {"#type": "linux-journald", "@rawstring": "x bpf_probe_write_user y"},
+        {"#type": "linux-syslog-extra", "@rawstring": "x bpf_probe_write_user y"},
+        {"#type": "okta-sso", "@rawstring": "x bpf_probe_write_user y"},
+    ]
+    assert [r.index for r in run(body, events, datetime.now(UTC))] == [0]
