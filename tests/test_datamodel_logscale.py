@@ -363,7 +363,10 @@ def test_linux_keyword_rules_search_the_raw_lines_of_the_linux_parsers() -> None
     """Next-Gen SIEM parses a Linux host's logs with linux-syslog, linux-journald and linux-audit (the
     parser list of CrowdStrike's Logging Posture dashboard); no CrowdStrike artifact shows a
     #Vendor="linux" tag."""
-    text = "logsource: {product: linux}\ndetection:\n  keywords: ['bpf_probe_write_user']\n  condition: keywords\n"
+    text = (
+        "logsource: {product: linux}\ndetection:\n"
+        "  keywords: ['bpf_probe_write_user']\n  condition: keywords\n"
+    )
     body = get_target("logscale").render(_detection(text)).split("\n", 2)[2]
     assert body.startswith("#type=/^linux-(?:syslog|journald|audit)$/")
     assert logscale_syntax_errors(body) == []
