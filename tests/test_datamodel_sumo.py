@@ -247,3 +247,15 @@ def test_kubernetes_verb_and_resource_are_schema_fields() -> None:
         [0],
     )
     assert "toLowerCase(action)" in query and "toLowerCase(resource)" in query
+
+
+def test_web_fields_use_the_schema_names() -> None:
+    """Cloud SIEM's schema has http_url_queryParameters, and no URL extension or cookie field
+    (general_fields.md): the query string is read there, an extension or cookie test is unsupported."""
+    text = _render(
+        "logsource: {category: proxy}\ndetection:\n  sel: {cs-uri-query|contains: 'ver='}\n  condition: sel\n"
+    )
+    assert "http_url_queryParameters" in text
+    for field in ("c-uri-extension", "cs-cookie"):
+        with pytest.raises(Unsupported, match=field):
+            _render(f"logsource: {{category: proxy}}\ndetection:\n  sel: {{{field}: x}}\n  condition: sel\n")
