@@ -259,3 +259,30 @@ def test_web_fields_use_the_schema_names() -> None:
     for field in ("c-uri-extension", "cs-cookie"):
         with pytest.raises(Unsupported, match=field):
             _render(f"logsource: {{category: proxy}}\ndetection:\n  sel: {{{field}: x}}\n  condition: sel\n")
+
+
+def test_azure_audit_logs_select_their_category_and_read_the_exported_keys() -> None:
+    """Cloud SIEM's AzureActivityLog AuditLogs mapping (event id AuditLogs, product Azure) maps
+    operationName, the activity's display name, to action (Cloud SIEM's rule MATCH-S00140 tests
+    action = 'Add policy'); Log Analytics' Category is the export's properties.category; Azure's
+    product also holds Defender, sign-in and activity records, so the event id is in the selector."""
+    query = _agrees(
+        "logsource: {product: azure, service: auditlogs}\n"
+        "detection:\n  sel: {properties.message: Add user, Category: UserManagement}\n  condition: sel\n",
+        [
+            {"properties.message": "Add user", "Category": "UserManagement"},
+            {"properties.message": "Delete user", "Category": "UserManagement"},
+        ],
+        [0],
+    )
+    assert 'metadata_deviceEventId="AuditLogs"' in query
+    assert "toLowerCase(action)" in query and '%"fields.properties.category"' in query
+
+
+def test_azure_sign_in_status_object_has_no_field() -> None:
+    """The sign-in export's properties.status is an object, kept as numbered, dotted keys
+    (properties.status.errorCode is the mapping's errorCode): no field holds a Status string."""
+    with pytest.raises(Unsupported, match="Status"):
+        _render(
+            "logsource: {product: azure, service: signinlogs}\ndetection:\n  sel: {Status: Success}\n  condition: sel\n"
+        )
