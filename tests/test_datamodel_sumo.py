@@ -284,5 +284,6 @@ def test_azure_sign_in_status_object_has_no_field() -> None:
     (properties.status.errorCode is the mapping's errorCode): no field holds a Status string."""
     with pytest.raises(Unsupported, match="Status"):
         _render(
-            "logsource: {product: azure, service: signinlogs}\ndetection:\n  sel: {Status: Success}\n  condition: sel\n"
+            "logsource: {product: azure, service: signinlogs}\n"
+            "detection:\n  sel: {Status: Success}\n  condition: sel\n"
         )
