@@ -21,7 +21,7 @@ from siemc.backends import get_target
 
 from siemc.compile.correlation import is_correlation_text
 from siemc.compile.datamodel import SourceModel, target_datamodel
-from siemc.compile.rule import load_rule
+from siemc.compile.rule import Detection, load_rule
 from siemc.diagnostics import SiemcError
 from tests.checkers.kusto import KustoLanguage, KustoLanguageUnavailable, all_tables_schema_path
 from tests.test_corpus import CORPUS
@@ -31,25 +31,38 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def modelled_outputs(target_name: str) -> Iterator[tuple[Path, str, SourceModel]]:
-    """(rule, query, model of the source it selects) for every corpus rule the target converts onto a
-    modelled source."""
-    target = get_target(target_name)
-    models = target_datamodel(target_name)
+@pytest.fixture(scope="module")
+def detections() -> list[tuple[Path, Detection]]:
+    """Every event rule of the corpus, loaded once for both checks."""
+    loaded = []
     for path in sorted(CORPUS.rglob("*.yml")):
         if is_correlation_text(path.read_text(encoding="utf-8")):
             continue
         try:
-            text, source = target.render_with_source(load_rule(path))
+            loaded.append((path, load_rule(path)))
+        except SiemcError:
+            continue
+    return loaded
+
+
+def modelled_outputs(
+    target_name: str, detections: list[tuple[Path, Detection]]
+) -> Iterator[tuple[Path, str, SourceModel]]:
+    """(rule, query, model of the source it selects) for every corpus rule the target converts onto a
+    modelled source."""
+    target = get_target(target_name)
+    models = target_datamodel(target_name)
+    for path, detection in detections:
+        try:
+            text, source = target.render_with_source(detection)
         except SiemcError:
             continue
         if source in models:
             yield path, text, models[source]
 
 
-def test_every_kql_output_reads_only_columns_its_table_model_has(tmp_path: Path) -> None:
-    """Kusto.Language with the modelled tables as the data model states them (the checker's own schema
-    files are not used): any column an output reads that the model lacks is an error (KS142)."""
+def _model_kusto(tmp_path: Path) -> KustoLanguage:
+    """Kusto.Language knowing the KQL data model's tables and nothing else (and Sentinel's functions)."""
     functions = json.loads(all_tables_schema_path().read_text(encoding="utf-8")).get("functions", {})
     tables = {name: dict(model.fields) for name, model in target_datamodel("kql").items()}
     schema_path = tmp_path / "model_schema.json"
@@ -57,13 +70,30 @@ def test_every_kql_output_reads_only_columns_its_table_model_has(tmp_path: Path)
         json.dumps({"database": "model", "tables": tables, "functions": functions}), encoding="utf-8"
     )
     try:
-        kusto = KustoLanguage(schema_path)
+        return KustoLanguage(schema_path)
     except KustoLanguageUnavailable as error:
         pytest.skip(str(error))
+
+
+def test_the_model_schema_rejects_a_column_the_model_lacks(tmp_path: Path) -> None:
+    kusto = _model_kusto(tmp_path)
+    try:
+        assert not kusto.errors('DeviceProcessEvents | where FileName =~ "a.exe"')
+        assert kusto.errors('DeviceProcessEvents | where IntegrityLevel =~ "High"')
+    finally:
+        kusto.close()
+
+
+def test_every_kql_output_reads_only_columns_its_table_model_has(
+    detections: list[tuple[Path, Detection]], tmp_path: Path
+) -> None:
+    """Kusto.Language with the modelled tables as the data model states them (the checker's own schema
+    files are not used): any column an output reads that the model lacks is an error (KS142)."""
+    kusto = _model_kusto(tmp_path)
     checked = 0
     failures: dict[str, list[str]] = {}
     try:
-        for path, text, _ in modelled_outputs("kql"):
+        for path, text, _ in modelled_outputs("kql", detections):
             checked += 1
             if errors := kusto.errors(text):
                 failures[path.name] = [str(error) for error in errors]
@@ -91,7 +121,9 @@ def _eql_fields(model: SourceModel) -> dict[str, Any]:
 _EVENT_TYPE = re.compile(r"^(?:\w+) where ", re.MULTILINE)
 
 
-def test_every_eql_output_reads_only_fields_its_source_model_has() -> None:
+def test_every_eql_output_reads_only_fields_its_source_model_has(
+    detections: list[tuple[Path, Detection]],
+) -> None:
     """Elastic's `eql` parser with a schema of the source's model alone: a field the model lacks is
     `Field not recognized`. The query's event type is named after the source (`any` has no schema)."""
     import eql
@@ -102,7 +134,7 @@ def test_every_eql_output_reads_only_fields_its_source_model_has() -> None:
         pytest.skip("eql has no data model yet")
     checked = 0
     failures: dict[str, str] = {}
-    for path, text, model in modelled_outputs("eql"):
+    for path, text, model in modelled_outputs("eql", detections):
         open_fields = set(model.open)
         body = "\n".join(line for line in text.splitlines() if not line.startswith("//"))
         query = _EVENT_TYPE.sub("source where ", body, count=1)
