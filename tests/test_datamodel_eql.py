@@ -193,3 +193,33 @@ def test_defend_process_events_agree_with_the_reference_on_model_built_events() 
     expected = [i for i, (hit, _) in enumerate(reference("eql", detection, events)) if hit]
     assert expected == [0]
     assert [row.index for row in run_target("eql", detection, query, events)] == expected
+
+
+def test_azure_identity_protection_reads_the_integrations_group_and_snake_case() -> None:
+    """The Azure integration's identity_protection data stream writes the risk detections' properties under
+    azure.identityprotection.properties in snake case (fields.yml, sample_event.json)."""
+    text = _render(
+        "logsource: {product: azure, service: riskdetection}\n"
+        "detection:\n  sel: {riskEventType: anomalousToken}\n  condition: sel\n"
+    )
+    assert 'azure.identityprotection.properties.risk_event_type:"anomalousToken"' in text
+
+
+def test_cloudtrail_reads_the_aws_integrations_names() -> None:
+    """The AWS integration's cloudtrail pipeline renames userIdentity.type, errorCode and userAgent to
+    aws.cloudtrail.user_identity.type, aws.cloudtrail.error_code and user_agent.original, and keeps
+    requestParameters' own keys under aws.cloudtrail.flattened.request_parameters."""
+    text = _render(
+        "logsource: {product: aws, service: cloudtrail}\n"
+        "detection:\n  sel: {eventName: ConsoleLogin, userIdentity.type: Root, errorCode: AccessDenied,"
+        " userAgent|contains: 'aws-cli', requestParameters.attribute: launchPermission}\n  condition: sel\n"
+    )
+    for name in (
+        "event.action",
+        "aws.cloudtrail.user_identity.type",
+        "aws.cloudtrail.error_code",
+        "user_agent.original",
+        "aws.cloudtrail.flattened.request_parameters.attribute",
+    ):
+        assert name in text
+    assert "userIdentity" not in text and "errorCode" not in text
