@@ -9,6 +9,9 @@
         pipelines: [pipelines/splunk_windows.yml]
         windows_events: NAME       # the mapping file's `windows_event_tables` entry the site's
                                    # Windows event logs are stored by (kql: WindowsEvent)
+        fallbacks: [NAME, ...]     # the sources this site collects that a rule may move to, whole,
+                                   # when its log source's first source lacks a field (default:
+                                   # true, all of them; false: none)
     pipelines: [pipelines/common.yml]   # pySigma processing pipelines for every target
     placeholders:                  # values of `|expand` placeholders (%name%)
       admin_users: [alice, bob]
@@ -47,7 +50,7 @@ if TYPE_CHECKING:
 
 CONFIG_NAME = "siemc.yml"
 _TOP_KEYS = ("targets", "pipelines", "placeholders", "filters")
-_TARGET_KEYS = ("sources", "fields", "pipelines", "list_folder", "windows_events")
+_TARGET_KEYS = ("sources", "fields", "pipelines", "list_folder", "windows_events", "fallbacks")
 # Targets whose named lists live in a folder siemc must name (Sumo Logic's lookup tables, in the Library).
 LIST_FOLDER_TARGETS = ("sumo",)
 LIST_FOLDER = re.compile(r"^/Library/[^\"\\\n\r]*[^/\"\\\n\r]$")
@@ -127,6 +130,8 @@ class SiteConfig:
     target_pipelines: Mapping[str, tuple[Path, ...]] = field(default_factory=dict)
     list_folders: Mapping[str, str] = field(default_factory=dict)
     windows_events: Mapping[str, str] = field(default_factory=dict)
+    # target -> the fallback sources the site collects (True: every one, the default; False: none)
+    fallbacks: Mapping[str, bool | frozenset[str]] = field(default_factory=dict)
     placeholders: Mapping[str, PlaceholderValue] = field(default_factory=dict)
     placeholder_labels: Mapping[str, Labels] = field(default_factory=dict)
     filters: tuple[LoadedFilter, ...] = ()
@@ -212,6 +217,16 @@ def _may_apply(loaded: LoadedFilter, rule_text: str) -> bool:
     if isinstance(rules, str):
         return True
     return any(str(reference.reference) in rule_text for reference in rules)
+
+
+def _fallbacks(checker: _Checker, value: Any, where: list[str | int]) -> bool | frozenset[str]:
+    """`true`, `false` or a list of source names (the mapping's `name`s)."""
+    if isinstance(value, bool):
+        return value
+    names = checker.expect(value, list, where, "true, false or a list of source names")
+    for index, name in enumerate(names):
+        checker.expect(name, str, [*where, index], "a source name")
+    return frozenset(names)
 
 
 def _digest(*parts: object) -> str:
@@ -464,6 +479,7 @@ def load_config(path: Path, placeholder_overrides: Mapping[str, Sequence[str]] |
     target_pipelines: dict[str, tuple[Path, ...]] = {}
     list_folders: dict[str, str] = {}
     windows_events: dict[str, str] = {}
+    fallbacks: dict[str, bool | frozenset[str]] = {}
     target_digests: dict[str, str] = {}
     targets = checker.expect(data.get("targets", {}) or {}, dict, ["targets"], "a mapping of target names")
     for name, block in targets.items():
@@ -509,6 +525,8 @@ def load_config(path: Path, placeholder_overrides: Mapping[str, Sequence[str]] |
                 [*where, "windows_events"],
                 "the name of a Windows event-log table",
             )
+        if "fallbacks" in block:
+            fallbacks[name] = _fallbacks(checker, block["fallbacks"], [*where, "fallbacks"])
         pipeline_bytes = [p.read_bytes() for p in target_pipelines.get(name, ())]
         target_digests[name] = _digest(
             sources.get(name),
@@ -516,6 +534,7 @@ def load_config(path: Path, placeholder_overrides: Mapping[str, Sequence[str]] |
             pipeline_bytes,
             list_folders.get(name),
             windows_events.get(name),
+            sorted(allowed) if isinstance(allowed := fallbacks.get(name), frozenset) else allowed,
         )
 
     pipelines = checker.files(data["pipelines"], ["pipelines"]) if "pipelines" in data else ()
@@ -542,6 +561,7 @@ def load_config(path: Path, placeholder_overrides: Mapping[str, Sequence[str]] |
         target_pipelines=target_pipelines,
         list_folders=list_folders,
         windows_events=windows_events,
+        fallbacks=fallbacks,
         placeholders=placeholders,
         placeholder_labels=placeholder_labels,
         filters=tuple(filters),

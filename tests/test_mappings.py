@@ -302,6 +302,44 @@ def test_kql_prefers_the_defender_table_and_falls_back_to_the_event_table(tmp_pa
     assert '| where EventFields.TargetObject contains @"\\CurrentVersion\\Run\\"' in query
 
 
+@pytest.mark.parametrize(
+    ("fallbacks", "source"),
+    [("true", "Event"), ("[Event]", "Event"), ("[]", None), ("false", None), ("[SecurityEvent]", None)],
+)
+def test_a_site_says_which_fallbacks_it_collects(fallbacks: str, source: str | None, tmp_path: Path) -> None:
+    """A rule moves whole to a fallback only where the site collects it (`targets.kql.fallbacks`);
+    elsewhere it is unsupported, naming the first source's missing field and the fallback to list."""
+    config = tmp_path / "siemc.yml"
+    config.write_text(f"targets:\n  kql:\n    fallbacks: {fallbacks}\n")
+    kql = get_target("kql", load_config(config))
+    detection = _rule(tmp_path, REGISTRY_RULE)
+    by_image = _rule(tmp_path, REGISTRY_RULE.replace("TargetObject|contains", "Image|endswith"))
+    assert kql.source_for(by_image.sigma).name == "DeviceRegistryEvents"  # the first source: always
+    if source is not None:
+        assert kql.source_for(detection.sigma).name == source
+        return
+    with pytest.raises(Unsupported) as raised:
+        kql.render(detection)
+    assert raised.value.message == (
+        "field 'TargetObject' has no column in DeviceRegistryEvents; Event holds the rule where the site"
+        " collects it (targets.kql.fallbacks in siemc.yml)"
+    )
+
+
+def test_fallbacks_must_be_true_false_or_source_names(tmp_path: Path) -> None:
+    config = tmp_path / "siemc.yml"
+    config.write_text("targets:\n  kql:\n    fallbacks: [Event, 3]\n")
+    with pytest.raises(ConfigError) as raised:
+        load_config(config)
+    assert "targets.kql.fallbacks[1]: expected a source name" in str(raised.value)
+    assert raised.value.line == 3
+    config.write_text("targets:\n  kql:\n    fallbacks: [Evnt]\n")
+    with pytest.raises(ConfigError) as raised:
+        check_site(load_config(config))
+    assert "targets.kql.fallbacks: 'Evnt' is no source of the kql mapping" in str(raised.value)
+    assert raised.value.line == 3
+
+
 def test_a_site_stores_windows_event_logs_in_windows_event(tmp_path: Path) -> None:
     """`windows_events: WindowsEvent` (Windows Event Forwarding) moves every generated Windows
     event-log source to the WindowsEvent table, whose EventData is a dynamic column already."""

@@ -311,10 +311,37 @@ class Target:
             cache[key] = tuple(Source.from_spec(spec, values) for spec in entry.candidates)
         return cache[key]
 
+    def usable_candidates(self, rule: SigmaRule) -> tuple[Source, ...]:
+        """The candidates a rule may read: its log source's first source, and the fallbacks the site
+        collects (`targets.<target>.fallbacks`; every one unless the site says otherwise). A fallback
+        holds the rule *whole*, so moving there because the first source lacks one field needs data
+        not every site has (Sysmon beside an EDR, a Windows event collector): a site without it
+        lists the fallbacks it has, or none, and such a rule is unsupported with the reason."""
+        candidates = self.candidates(rule)
+        allowed = self.site.fallbacks.get(self.name, True)
+        return candidates[:1] + tuple(
+            source
+            for source in candidates[1:]
+            if allowed is True or (isinstance(allowed, frozenset) and source.name in allowed)
+        )
+
+    def _no_fallback(self, rule: SigmaRule, error: UnmappedField) -> UnmappedField:
+        """The first source's reason, with the fallbacks a site could allow."""
+        names = list(dict.fromkeys(source.name for source in self.candidates(rule)[1:]))
+        if not names:
+            return error
+        message = (
+            f"{error.message}; {' or '.join(names)} holds the rule where the site collects it"
+            f" (targets.{self.name}.fallbacks in siemc.yml)"
+        )
+        return UnmappedField(message, error.field)
+
     def select(self, detection: Detection) -> tuple[Source, dict[str, Any]]:
-        """The first candidate source that maps every field the rule uses, with its template context."""
-        last_error: SiemcError | None = None
-        for source in self.candidates(detection.sigma):
+        """The first usable candidate source that maps every field the rule uses, with its context."""
+        first_error: UnmappedField | None = None
+        last_error: UnmappedField | None = None
+        usable = self.usable_candidates(detection.sigma)
+        for source in usable:
             try:
                 context = self._context(detection, source)
                 # A rule the preferred source cannot hold reads another one whole: the output says why.
@@ -327,22 +354,29 @@ class Target:
                     raise UnmappedField(
                         f"{error.message} (the field comes from the filter {applied})"
                     ) from None
+                first_error = first_error or error
                 last_error = error
+        assert first_error is not None and last_error is not None
+        if len(usable) == 1:
+            raise self._no_fallback(detection.sigma, first_error)
         # The last candidate is the most permissive one: its reason is the one worth reporting.
-        assert last_error is not None
         raise last_error
 
     def source_for(self, rule: SigmaRule) -> Source:
-        """The source a rule converts against (the first candidate that maps all of its fields)."""
-        last_error: SiemcError | None = None
-        for source in self.candidates(rule):
+        """The source a rule converts against (the first usable candidate that maps all its fields)."""
+        first_error: UnmappedField | None = None
+        last_error: UnmappedField | None = None
+        usable = self.usable_candidates(rule)
+        for source in usable:
             try:
                 self.expression(rule, source)
                 return source
             except UnmappedField as error:
+                first_error = first_error or error
                 last_error = error
-        # The last candidate is the most permissive one: its reason is the one worth reporting.
-        assert last_error is not None
+        assert first_error is not None and last_error is not None
+        if len(usable) == 1:
+            raise self._no_fallback(rule, first_error)
         raise last_error
 
     def _backend(self, source: Source, condition: bool = False) -> Backend:
