@@ -109,8 +109,20 @@ def test_windows_event_data_names_are_the_providers_own_and_case_sensitive() -> 
     (Sysmon's schema: CommandLine, ParentImage; Security 4688: NewProcessName); Splunk field names
     are case-sensitive, so `commandline` is no field of the source."""
     model = load_datamodel(models_folder() / "spl.yml")["XmlWinEventLog"]
-    for name in ("Image", "CommandLine", "ParentImage", "TargetObject", "QueryName", "ScriptBlockText",
-                 "NewProcessName", "ServiceFileName", "ImagePath", "EventCode", "Channel", "Computer"):
+    for name in (
+        "Image",
+        "CommandLine",
+        "ParentImage",
+        "TargetObject",
+        "QueryName",
+        "ScriptBlockText",
+        "NewProcessName",
+        "ServiceFileName",
+        "ImagePath",
+        "EventCode",
+        "Channel",
+        "Computer",
+    ):
         assert model.has(name), name
     assert not model.has("commandline")
     assert model.origins["EventCode"] == "EventID"
@@ -124,7 +136,8 @@ def test_windows_event_data_names_are_the_providers_own_and_case_sensitive() -> 
 def test_sysmon_process_creation_matches_events_stored_as_the_add_on_extracts_them() -> None:
     hits = _semantic(
         "logsource: {category: process_creation, product: windows}\n"
-        "detection:\n  sel: {Image|endswith: '\\\\whoami.exe', CommandLine|contains: '/all'}\n  condition: sel\n",
+        "detection:\n  sel: {Image|endswith: '\\\\whoami.exe', CommandLine|contains: '/all'}\n"
+        "  condition: sel\n",
         [
             {"Image": "C:\\Windows\\System32\\whoami.exe", "CommandLine": "whoami /all"},
             {"Image": "C:\\Windows\\System32\\cmd.exe", "CommandLine": "cmd /c whoami /all"},
@@ -155,7 +168,7 @@ def test_cloudtrail_arrays_are_read_under_splunks_array_names() -> None:
         "detection:\n  sel: {eventSource: lambda.amazonaws.com, requestParameters.layers|contains: evil}\n"
         "  condition: sel\n"
     )
-    assert 'requestParameters.layers{}=' in _render(text)
+    assert "requestParameters.layers{}=" in _render(text)
     hits = _semantic(
         text,
         [
@@ -191,7 +204,8 @@ def test_activity_log_categories_are_the_event_hub_exports() -> None:
     Activity Log event schema, schema from storage account and event hubs)."""
     text = (
         "logsource: {product: azure, service: activitylogs}\n"
-        "detection:\n  sel: {CategoryValue: Administrative, OperationNameValue: MICROSOFT.COMPUTE/VIRTUALMACHINES/WRITE}\n"
+        "detection:\n  sel:\n    CategoryValue: Administrative\n"
+        "    OperationNameValue: MICROSOFT.COMPUTE/VIRTUALMACHINES/WRITE\n"
         "  condition: sel\n"
     )
     query = _render(text)
