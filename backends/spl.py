@@ -242,6 +242,11 @@ class SplSearchBackend(NamedListTests, BoundedChains, SplunkBackend):
     """The official search-command backend, with a value's expansions (windash, base64offset)
     bracketed: unbracketed, `NOT a OR b` negates the first variant only."""
 
+    # SR "search": a field name is a bare word, and Splunk names the elements of a JSON array with
+    # `{}` (resources{}.ARN, as its JSON extraction writes them): such names stay bare, since a
+    # double-quoted token is a search term, not a field name.
+    field_quote_pattern = re.compile(r"^[\w.{}]+$")
+
     def convert_condition_field_eq_expansion(self, cond: Any, state: ConversionState) -> Any:
         result = super().convert_condition_field_eq_expansion(cond, state)
         return self.group_expression.format(expr=result) if isinstance(result, str) else result

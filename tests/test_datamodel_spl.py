@@ -65,3 +65,179 @@ def test_a_column_the_export_lacks_is_unsupported_not_silently_empty() -> None:
 def test_t1219_still_reads_the_sysmon_names_the_windows_add_on_extracts() -> None:
     text = get_target("spl").render(load_pack_rule())
     assert 'source="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational"' in text and "EventCode=1" in text
+
+
+def _render(text: str) -> str:
+    return get_target("spl").render(parse_rule(_rule(text), Path("t.yml")))
+
+
+def _unsupported(text: str) -> str:
+    from siemc.diagnostics import Unsupported
+
+    try:
+        _render(text)
+    except Unsupported as error:
+        return str(error)
+    raise AssertionError("expected the rule to be unsupported")
+
+
+def _semantic(text: str, events: list[dict[str, object]]) -> list[int]:
+    """The rows the rendered query returns over events stored as the data model says, checked
+    against Sigma's own evaluation of the rule."""
+    detection = parse_rule(_rule(text), Path("t.yml"))
+    query = get_target("spl").render(detection)
+    expected = [i for i, (hit, _) in enumerate(reference("spl", detection, events)) if hit]
+    assert [row.index for row in run_target("spl", detection, query, events)] == expected
+    return expected
+
+
+def test_every_source_the_corpus_mostly_selects_has_a_model() -> None:
+    models = load_datamodel(models_folder() / "spl.yml")
+    assert {
+        "XmlWinEventLog",
+        'sourcetype="sysmon:linux"',
+        'sourcetype="aws:cloudtrail"',
+        'sourcetype="linux:audit"',
+        "tag=web",
+        'sourcetype="azure:monitor:activity"',
+        'sourcetype="OktaIM2:log"',
+    } <= set(models)
+
+
+def test_windows_event_data_names_are_the_providers_own_and_case_sensitive() -> None:
+    """The Windows add-on extracts every <Data Name='X'> item as field X, in the provider's spelling
+    (Sysmon's schema: CommandLine, ParentImage; Security 4688: NewProcessName); Splunk field names
+    are case-sensitive, so `commandline` is no field of the source."""
+    model = load_datamodel(models_folder() / "spl.yml")["XmlWinEventLog"]
+    for name in (
+        "Image",
+        "CommandLine",
+        "ParentImage",
+        "TargetObject",
+        "QueryName",
+        "ScriptBlockText",
+        "NewProcessName",
+        "ServiceFileName",
+        "ImagePath",
+        "EventCode",
+        "Channel",
+        "Computer",
+    ):
+        assert model.has(name), name
+    assert not model.has("commandline")
+    assert model.origins["EventCode"] == "EventID"
+    message = _unsupported(
+        "logsource: {category: process_creation, product: windows}\n"
+        "detection:\n  sel: {commandline|contains: whoami}\n  condition: sel\n"
+    )
+    assert "XmlWinEventLog has no field commandline" in message
+
+
+def test_sysmon_process_creation_matches_events_stored_as_the_add_on_extracts_them() -> None:
+    hits = _semantic(
+        "logsource: {category: process_creation, product: windows}\n"
+        "detection:\n  sel: {Image|endswith: '\\\\whoami.exe', CommandLine|contains: '/all'}\n"
+        "  condition: sel\n",
+        [
+            {"Image": "C:\\Windows\\System32\\whoami.exe", "CommandLine": "whoami /all"},
+            {"Image": "C:\\Windows\\System32\\cmd.exe", "CommandLine": "cmd /c whoami /all"},
+        ],
+    )
+    assert hits == [0]
+
+
+def test_provider_name_is_no_field_of_xml_windows_events() -> None:
+    """The add-on extracts the System element's attributes (Provider Name, Guid, Execution ProcessID,
+    Security UserID) with the quotes of the XML text ("Name": "'Microsoft-Windows-Sysmon'",
+    "UserID": "'S-1-5-18'" in the Splunk CIM sample of Google SecOps' "Collect Splunk CIM logs"
+    page), so no field holds Sigma's Provider_Name value: such rules are unsupported, not silently
+    empty."""
+    message = _unsupported(
+        "logsource: {product: windows, service: system}\n"
+        "detection:\n  sel: {Provider_Name: Service Control Manager, EventID: 7045}\n  condition: sel\n"
+    )
+    assert "XmlWinEventLog has no field Provider_Name" in message
+
+
+def test_cloudtrail_arrays_are_read_under_splunks_array_names() -> None:
+    """Splunk's JSON extraction names an array with `{}` (the AWS add-on's fields include
+    resources{}.ARN); UpdateFunctionConfiguration's Layers is an array of strings, so Sigma's
+    requestParameters.layers is Splunk's requestParameters.layers{}."""
+    text = (
+        "logsource: {product: aws, service: cloudtrail}\n"
+        "detection:\n  sel: {eventSource: lambda.amazonaws.com, requestParameters.layers|contains: evil}\n"
+        "  condition: sel\n"
+    )
+    assert "requestParameters.layers{}=" in _render(text)
+    hits = _semantic(
+        text,
+        [
+            {"eventSource": "lambda.amazonaws.com", "requestParameters.layers": "arn:aws:lambda:layer:evil"},
+            {"eventSource": "lambda.amazonaws.com", "requestParameters.layers": "arn:aws:lambda:layer:good"},
+        ],
+    )
+    assert hits == [0]
+
+
+def test_okta_targets_are_an_array() -> None:
+    """Okta's LogEvent `target` is an array of objects (System Log API), which the Okta add-on's
+    events carry as target{}.displayName."""
+    text = (
+        "logsource: {product: okta, service: okta}\n"
+        "detection:\n  sel: {eventType: policy.evaluate_sign_on, target.displayName: Okta Admin Console}\n"
+        "  condition: sel\n"
+    )
+    assert 'target{}.displayName="Okta Admin Console"' in _render(text)
+    hits = _semantic(
+        text,
+        [
+            {"eventType": "policy.evaluate_sign_on", "target.displayName": "Okta Admin Console"},
+            {"eventType": "policy.evaluate_sign_on", "target.displayName": "Other App"},
+        ],
+    )
+    assert hits == [0]
+
+
+def test_activity_log_categories_are_the_event_hub_exports() -> None:
+    """The Activity log streamed to an event hub keeps the event category (Administrative) in
+    properties.eventCategory; its top-level `category` is the operation kind (Microsoft Learn, Azure
+    Activity Log event schema, schema from storage account and event hubs)."""
+    text = (
+        "logsource: {product: azure, service: activitylogs}\n"
+        "detection:\n  sel:\n    CategoryValue: Administrative\n"
+        "    OperationNameValue: MICROSOFT.COMPUTE/VIRTUALMACHINES/WRITE\n"
+        "  condition: sel\n"
+    )
+    query = _render(text)
+    assert 'properties.eventCategory="Administrative"' in query and "operationName=" in query
+    assert "CategoryValue" not in query
+    assert "has no field ResourceProviderValue" in _unsupported(
+        "logsource: {product: azure, service: activitylogs}\n"
+        "detection:\n  sel: {ResourceProviderValue: Microsoft.Compute}\n  condition: sel\n"
+    )
+
+
+def test_audit_records_keep_auditds_names() -> None:
+    """The Unix and Linux add-on extracts auditd's key=value pairs under auditd's names (type, a0,
+    the enriched SYSCALL); `unit` is not among the fields it extracts from a SERVICE_STOP record."""
+    hits = _semantic(
+        "logsource: {product: linux, service: auditd}\n"
+        "detection:\n  sel: {type: EXECVE, a0: chmod, a1: '777'}\n  condition: sel\n",
+        [{"type": "EXECVE", "a0": "chmod", "a1": "777"}, {"type": "EXECVE", "a0": "chmod", "a1": "644"}],
+    )
+    assert hits == [0]
+    assert "has no field unit" in _unsupported(
+        "logsource: {product: linux, service: auditd}\n"
+        "detection:\n  sel: {type: SERVICE_STOP, unit: auditd}\n  condition: sel\n"
+    )
+
+
+def test_web_fields_outside_the_cim_web_model_are_unsupported() -> None:
+    """tag=web events carry the CIM Web data model's fields (url, http_user_agent, ...); a field one
+    product's add-on may extract besides (c_uri_extension) is no field of the source."""
+    assert "url=" in _render(
+        "logsource: {category: proxy}\ndetection:\n  sel: {c-uri|contains: /evil}\n  condition: sel\n"
+    )
+    assert "tag=web has no field c_uri_extension" in _unsupported(
+        "logsource: {category: proxy}\ndetection:\n  sel: {c-uri-extension: exe}\n  condition: sel\n"
+    )
