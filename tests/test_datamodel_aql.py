@@ -1,14 +1,17 @@
-"""QRadar: Windows and web fields are read under the property names IBM's DSMs and content give them
-(IBM/pySigma-backend-QRadar-AQL sigma/mapping/fields.py), never as a Sigma name QRadar would reject."""
+"""QRadar data model: fields are read under the property names IBM's DSMs and content extensions give
+them (IBM/pySigma-backend-QRadar-AQL sigma/mapping/fields.py, IBM's Linux content extension), never as
+a Sigma name QRadar would reject; a field IBM names no property for is unsupported on a modelled source."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from siemc.backends import get_target
+import pytest
 
+from siemc.backends import get_target
+from siemc.compile.datamodel import load_datamodel, models_folder
 from siemc.compile.rule import parse_rule
-from tests.conftest import load_pack_rule
+from siemc.diagnostics import Unsupported
 from tests.engines import reference, run_target
 
 
@@ -17,52 +20,94 @@ def _rule(text: str):
     return parse_rule(head + text, Path("t.yml"))
 
 
-def test_registry_rules_read_the_object_name_property() -> None:
-    text = get_target("aql").render(
-        _rule(
-            "logsource: {category: registry_set, product: windows}\n"
-            "detection:\n  sel: {TargetObject|contains: '\\\\Run\\\\', Image|endswith: '\\\\a.exe'}\n"
-            "  condition: sel\n"
-        )
+def _render(text: str) -> str:
+    return get_target("aql").render(_rule(text))
+
+
+def test_the_model_loads_with_provenance_on_every_source() -> None:
+    models = load_datamodel(models_folder() / "aql.yml")
+    assert {"Windows", "Linux OS"} <= set(models)
+    for model in models.values():
+        assert model.provenance and all(p.strip() for p in model.provenance)
+        assert model.has("starttime") and model.has("UTF8(payload)")
+    windows = models["Windows"]
+    assert windows.has("Process Path") and windows.has("Event ID") and windows.has("Command")
+    # IBM's mapping names no property for these: a query naming them is rejected by QRadar.
+    assert not windows.has("Channel") and not windows.has("TargetObject") and not windows.has("EventID")
+
+
+def test_process_creation_reads_ibms_windows_properties() -> None:
+    """IBM's mapping: EventID -> "Event ID", CommandLine -> "Command", Image -> "Process Path",
+    User -> "Username"."""
+    text = _render(
+        "logsource: {category: process_creation, product: windows}\n"
+        "detection:\n  sel: {Image|contains: '\\\\Temp\\\\', CommandLine|contains: ' -enc ', User|contains: adm}\n"
+        "  condition: sel\n"
     )
-    assert '"Object Name"' in text and '"Process Name"' in text
-    assert '"TargetObject"' not in text and '"Image"' not in text
+    assert 'devicetype = 12 AND "Event ID" = 1' in text
+    assert '"Process Path"' in text and '"Command"' in text and '"Username"' in text
+    assert '"EventID"' not in text and '"CommandLine"' not in text and '"Image"' not in text
+
+
+def test_a_sigma_field_without_an_ibm_property_is_unsupported_not_a_raw_name() -> None:
+    """Before: `"Description" ILIKE ...`, a property QRadar rejects; IBM's mapping has no Description."""
+    with pytest.raises(Unsupported, match="Windows has no field Description"):
+        _render(
+            "logsource: {category: process_creation, product: windows}\n"
+            "detection:\n  sel: {Description: 'Remote Utilities'}\n  condition: sel\n"
+        )
+
+
+def test_channel_selected_windows_events_are_unsupported() -> None:
+    """IBM's mapping selects Windows events by devicetype 12 and the event id only (services.py maps
+    sysmon, powershell, security to [12]) and names no channel property; "TargetObject" was a raw
+    Sigma name."""
+    with pytest.raises(Unsupported, match="Windows has no field Channel"):
+        _render(
+            "logsource: {category: registry_set, product: windows}\n"
+            "detection:\n  sel: {TargetObject|contains: '\\\\Run\\\\'}\n  condition: sel\n"
+        )
+
+
+def test_linux_audit_type_reads_the_type_property() -> None:
+    """IBM's Linux content extension 1.1.2: "Type" is extracted by type=([^\\s]*), the audit record type."""
+    text = _render(
+        "logsource: {product: linux, service: auditd}\n"
+        "detection:\n  sel: {type: EXECVE}\n  condition: sel\n"
+    )
+    assert "LOGSOURCETYPENAME(devicetype) = 'Linux OS'" in text and '"Type"' in text
+    assert '"type"' not in text
+
+
+def test_linux_sysmon_selectors_are_unsupported() -> None:
+    """The Linux OS DSM and IBM's Linux content have no EventID property for Sysmon for Linux."""
+    with pytest.raises(Unsupported, match="Linux OS has no field EventID"):
+        _render(
+            "logsource: {category: process_creation, product: linux}\n"
+            "detection:\n  sel: {Image|endswith: '/curl'}\n  condition: sel\n"
+        )
 
 
 def test_network_and_web_fields_are_qradar_columns_and_properties() -> None:
-    network = get_target("aql").render(
-        _rule(
-            "logsource: {category: network_connection, product: windows}\n"
-            "detection:\n  sel: {DestinationIp|cidr: 10.0.0.0/8, Image|endswith: '\\\\a.exe'}\n"
-            "  condition: sel\n"
-        )
-    )
-    assert "INCIDR('10.0.0.0/8', destinationip)" in network and '"DestinationIp"' not in network
-    proxy = get_target("aql").render(
-        _rule(
-            "logsource: {category: proxy}\ndetection:\n  sel: {cs-uri|contains: '/evil'}\n  condition: sel\n"
-        )
-    )
-    assert "URL" in proxy and '"cs-uri"' not in proxy
+    firewall = _render("logsource: {category: firewall}\ndetection:\n  sel: {dst_ip|cidr: 10.0.0.0/8}\n  condition: sel\n")
+    assert "INCIDR('10.0.0.0/8', destinationip)" in firewall and '"dst_ip"' not in firewall
+    proxy = _render("logsource: {category: proxy}\ndetection:\n  sel: {c-uri|contains: '/evil'}\n  condition: sel\n")
+    assert "URL" in proxy and '"c-uri"' not in proxy
 
 
-def test_t1219_reads_the_dsm_process_properties() -> None:
-    text = get_target("aql").render(load_pack_rule())
-    assert '"Process Name"' in text and '"Parent Process Name"' in text and '"Command"' in text
-
-
-def test_a_renamed_field_agrees_with_the_reference() -> None:
+def test_a_renamed_field_agrees_with_the_reference_on_model_built_events() -> None:
     detection = _rule(
-        "logsource: {category: file_event, product: windows}\n"
-        "detection:\n  sel: {TargetFilename|endswith: '.ps1', Image|endswith: '\\\\winword.exe'}\n"
+        "logsource: {category: process_creation, product: windows}\n"
+        "detection:\n  sel: {CommandLine|contains: ' -enc ', ParentImage|endswith: '\\\\winword.exe'}\n"
         "  condition: sel\n"
     )
     events = [
-        {"TargetFilename": "C:\\x\\a.ps1", "Image": "C:\\o\\WINWORD.EXE"},
-        {"TargetFilename": "C:\\x\\a.txt", "Image": "C:\\o\\WINWORD.EXE"},
+        {"CommandLine": "powershell -enc AAA", "ParentImage": "C:\\o\\WINWORD.EXE", "Image": "C:\\p.exe"},
+        {"CommandLine": "powershell -enc AAA", "ParentImage": "C:\\o\\excel.exe", "Image": "C:\\p.exe"},
+        {"CommandLine": "powershell -c x", "ParentImage": "C:\\o\\WINWORD.EXE", "Image": "C:\\p.exe"},
     ]
     query = get_target("aql").render(detection)
-    assert '"Filename"' in query
+    assert '"Parent Process Path"' in query and '"Command"' in query
     expected = [i for i, (hit, _) in enumerate(reference("aql", detection, events)) if hit]
     assert expected == [0]
     assert [row.index for row in run_target("aql", detection, query, events)] == expected
