@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from siemc.backends import get_target
+
 from siemc.compile.datamodel import load_datamodel, models_folder
 from siemc.compile.rule import parse_rule
 from siemc.diagnostics import Unsupported
@@ -41,7 +41,8 @@ def test_process_creation_reads_ibms_windows_properties() -> None:
     User -> "Username"."""
     text = _render(
         "logsource: {category: process_creation, product: windows}\n"
-        "detection:\n  sel: {Image|contains: '\\\\Temp\\\\', CommandLine|contains: ' -enc ', User|contains: adm}\n"
+        "detection:\n  sel: {Image|contains: '\\\\Temp\\\\', CommandLine|contains: ' -enc ',"
+        " User|contains: adm}\n"
         "  condition: sel\n"
     )
     assert 'devicetype = 12 AND "Event ID" = 1' in text
@@ -72,8 +73,7 @@ def test_channel_selected_windows_events_are_unsupported() -> None:
 def test_linux_audit_type_reads_the_type_property() -> None:
     """IBM's Linux content extension 1.1.2: "Type" is extracted by type=([^\\s]*), the audit record type."""
     text = _render(
-        "logsource: {product: linux, service: auditd}\n"
-        "detection:\n  sel: {type: EXECVE}\n  condition: sel\n"
+        "logsource: {product: linux, service: auditd}\ndetection:\n  sel: {type: EXECVE}\n  condition: sel\n"
     )
     assert "LOGSOURCETYPENAME(devicetype) = 'Linux OS'" in text and '"Type"' in text
     assert '"type"' not in text
@@ -89,9 +89,13 @@ def test_linux_sysmon_selectors_are_unsupported() -> None:
 
 
 def test_network_and_web_fields_are_qradar_columns_and_properties() -> None:
-    firewall = _render("logsource: {category: firewall}\ndetection:\n  sel: {dst_ip|cidr: 10.0.0.0/8}\n  condition: sel\n")
+    firewall = _render(
+        "logsource: {category: firewall}\ndetection:\n  sel: {dst_ip|cidr: 10.0.0.0/8}\n  condition: sel\n"
+    )
     assert "INCIDR('10.0.0.0/8', destinationip)" in firewall and '"dst_ip"' not in firewall
-    proxy = _render("logsource: {category: proxy}\ndetection:\n  sel: {c-uri|contains: '/evil'}\n  condition: sel\n")
+    proxy = _render(
+        "logsource: {category: proxy}\ndetection:\n  sel: {c-uri|contains: '/evil'}\n  condition: sel\n"
+    )
     assert "URL" in proxy and '"c-uri"' not in proxy
 
 
