@@ -198,10 +198,7 @@ class Aql(Target):
 
     def correlation_context(self, view: CorrelationView) -> dict[str, Any]:
         minutes = view.timespan_seconds // 60
-        return {
-            "last": f"LAST {minutes} MINUTES",
-            "operator": {"==": "=", "!=": "<>"}.get(view.operator, view.operator),
-        }
+        return {"last": f"LAST {minutes} MINUTES"}
 
     def string_literal(self, text: str) -> str:
         return aql_string(text)

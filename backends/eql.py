@@ -308,6 +308,8 @@ class Eql(Target):
                 "an event count over several rules: an event matching two of them counts twice,"
                 " which one sequence step cannot say"
             )
+        if correlation.bounds:
+            return "a sequence finds at least n events; a range of event counts has no EQL form"
         if op not in ("GT", "GTE"):
             return f"a sequence finds at least n events; an event count {op.lower()} a number has no EQL form"
         runs = condition.count + (1 if op == "GT" else 0)

@@ -180,14 +180,18 @@ KQL_CORRELATION_RANKS: Mapping[str, tuple[str, ...]] = {
 # (`ObjectRef.resource`) or an expression over them (`tostring(parse_json(RequestParameters).x)`,
 # `extract(@'...', 1, SyslogMessage)`): string literals are skipped, and a name followed by `(` is a
 # function; an index (`AuthorizationInfo[0]`) or a key after `)` belongs to the value before it.
+# `column_ifexists("eventType_s", "")` reads the column its first argument names (a custom table's
+# column exists once a record carrying it was ingested; the query stays valid before).
 _KQL_STRING = re.compile(r"@'[^']*'" r'|@"[^"]*"' r"|'(?:[^'\\]|\\.)*'" r'|"(?:[^"\\]|\\.)*"')
 _KQL_NAME = re.compile(r"(?<![\w.\])\]])[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+_KQL_COLUMN_IFEXISTS = re.compile(r"""\bcolumn_ifexists\s*\(\s*(?:"([^"\\]+)"|'([^'\\]+)')""")
 
 
 def kql_expression_columns(native: str) -> set[str]:
     """The columns (with their dotted keys) a KQL field reference reads."""
+    named = {a or b for a, b in _KQL_COLUMN_IFEXISTS.findall(native)}
     text = _KQL_STRING.sub(" ", native)
-    return {
+    return named | {
         match.group()
         for match in _KQL_NAME.finditer(text)
         if not text[match.end() :].lstrip().startswith("(")

@@ -36,7 +36,7 @@ from siemc.compile.backend import (
     SiemcBackend,
     end_of_value_anchors,
 )
-from siemc.compile.correlation import Correlation, timespan_text
+from siemc.compile.correlation import timespan_text
 from siemc.compile.correlation_target import CorrelationView
 from siemc.compile.placeholders import NamedListValue
 from siemc.compile.target import Source, Target, UnmappedField
@@ -284,18 +284,15 @@ class Spl(Target):
     # max_stream_window, 10,000 by default).
     correlation_unsupported_types: ClassVar[Mapping[str, str]] = {}
 
-    def correlation_refuses(self, correlation: Correlation) -> str | None:
-        if correlation.kind.name == "TEMPORAL_ORDERED" and len(correlation.bases) != 2:
-            # Two rules in order within a bin: the first rule's earliest hit before the second's
-            # latest. More rules need a sequence (streamstats), which is not converted.
-            return "an ordered match of more than two rules (streamstats per group) is not converted"
-        return None
-
     def correlation_context(self, view: CorrelationView) -> dict[str, Any]:
         kind = view.correlation.kind.name.lower()
         percentile = view.correlation.condition.percentile or 50
         return {
             "ranks": [rank.format(p=percentile) for rank in SPL_RANKS.get(kind, ())],
+            # Two rules in order within a bin: the first rule's earliest hit before the second's latest.
+            # Other counts: a chain of steps, each rule's earliest hit after the step before (eventstats
+            # per group and bin; the earliest is the one to beat).
+            "chain": kind == "temporal_ordered" and len(view.bases) != 2,
             "aggregate": SPL_CORRELATION_AGGREGATES.get(kind, ""),
             "span": timespan_text(view.timespan_seconds),
             "strings": {base.reference: self.string_literal(base.reference) for base in view.bases},

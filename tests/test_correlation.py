@@ -243,6 +243,22 @@ CASES: dict[str, tuple[str, str, list[tuple[float, dict[str, Any], str | None]]]
     ),
     "event_count": ("  type: event_count\n  condition: {gte: 3}\n", "[rat_process]", COUNT_EVENTS),
     "event_count_gt": ("  type: event_count\n  condition: {gt: 2}\n", "[rat_process]", COUNT_EVENTS),
+    # A range (the specification's conjunction of bounds): 2 or 3 events, not 1 and not 4.
+    "event_count_range": (
+        "  type: event_count\n  condition: {gte: 2, lte: 3}\n",
+        "[rat_process]",
+        COUNT_EVENTS
+        + [
+            (minute, process(host), None)
+            for host in ("four", "four_last")
+            for minute in ((31, 32, 33, 34) if host == "four" else (44, 46, 47, 48))
+        ],
+    ),
+    "value_count_range": (
+        "  type: value_count\n  condition: {gt: 1, lt: 3, field: Image}\n",
+        "[rat_process]",
+        COUNT_EVENTS,
+    ),
     "value_count": (
         "  type: value_count\n  condition: {gte: 2, field: Image}\n",
         "[rat_process]",
@@ -280,6 +296,11 @@ CASES: dict[str, tuple[str, str, list[tuple[float, dict[str, Any], str | None]]]
     ),
     "value_percentile_low": (
         "  type: value_percentile\n  condition: {eq: 100, field: DestinationPort, percentile: 1}\n",
+        "[rat_relay]",
+        RANK_EVENTS,
+    ),
+    "value_avg_range": (
+        "  type: value_avg\n  condition: {gt: 100, lte: 600, field: DestinationPort}\n",
         "[rat_relay]",
         RANK_EVENTS,
     ),
@@ -386,6 +407,13 @@ def test_same_file_base_rules_and_tests(tmp_path: Path) -> None:
             "temporal_ordered:",
             10,
         ),
+        (
+            "[rat_process, rat_relay]",
+            "  type: temporal_ordered\n  condition: {gte: 2, lte: 2}\n",
+            "temporal_ordered:",
+            10,
+        ),
+        ("[rat_process]", "  type: event_count\n  condition: {gte: 2, lte: many}\n", "no number for lte", 10),
     ],
 )
 def test_load_errors_are_one_line_with_a_line(
@@ -656,11 +684,29 @@ def test_a_wrong_kql_query_disagrees_on_the_cases(name: str, wrong: tuple[str, s
         ("value_percentile", ("floor((75*siemc_n+99)/100)", "floor((75*siemc_n+99)/100)-1")),
         # The ranks read off values in the order they come instead of sorted.
         ("value_percentile", ("| sort 0 Computer _time siemc_value\n", "")),
+        # A step that takes a hit of the same time as the step before as later.
+        ("temporal_ordered_three", ("siemc_time1>siemc_at0", "siemc_time1>=siemc_at0")),
     ],
 )
 def test_a_wrong_spl_query_disagrees_on_the_cases(name: str, wrong: tuple[str, str], tmp_path: Path) -> None:
     """The SPL query (on the SPL model) with a wrong rank, or unsorted, disagrees with the reference."""
     _a_wrong_query_disagrees("spl", name, wrong, tmp_path)
+
+
+@pytest.mark.parametrize("target", ["kql", "spl", "sumo", "logscale", "aql"])
+def test_a_range_keeps_both_bounds(target: str, tmp_path: Path) -> None:
+    """Both bounds of a range are in the query, and the query without its upper bound disagrees."""
+    body, rules, _ = CASES["event_count_range"]
+    correlation = load(correlation_text(body, rules), tmp_path)
+    assert [(op.name, count) for op, count in correlation.comparisons] == [("GTE", 2), ("LTE", 3)]
+    query = compile_detection(correlation, target)
+    if target != "aql":  # an AQL query holds no comment
+        assert "event_count >= 2 and <= 3 over rat_process by Computer within 10m" in query
+    upper = {"aql": " AND siemc_result <= 3", "logscale": "\n| siemc_result <= 3"}.get(target)
+    upper = upper or (" AND siemc_result <= 3" if target == "spl" else " and siemc_result <= 3")
+    if target == "sumo":
+        upper = " and siemc_rule0 <= 3"
+    _a_wrong_query_disagrees(target, "event_count_range", (upper, ""), tmp_path)
 
 
 def _a_wrong_query_disagrees(target: str, name: str, wrong: tuple[str, str], tmp_path: Path) -> None:

@@ -25,9 +25,14 @@ def _rule(text: str) -> str:
 
 
 def test_every_table_the_mapping_selects_has_a_model_with_provenance() -> None:
-    selected = {spec.name for entry in target_mapping("kql") for spec in entry.candidates}
-    # Custom tables (<Name>_CL) are a site's own: Microsoft publishes no schema for them.
-    assert {name for name in selected if not name.endswith("_CL")} <= set(MODELS)
+    specs = [spec for entry in target_mapping("kql") for spec in entry.candidates]
+    # Only the custom tables no Microsoft connector writes (siemc's names for a site's own tables,
+    # marked `site_table`) have no model; those a Sentinel connector writes are modelled.
+    site_tables = {spec.name for spec in specs if spec.extra.get("site_table")}
+    assert {spec.name for spec in specs} - site_tables <= set(MODELS)
+    assert not site_tables & set(MODELS)
+    assert {"Okta_CL", "GitHubAuditLogPolling_CL", "CiscoDuo_CL", "OneLogin_CL"} <= set(MODELS)
+    assert all(name.endswith("_CL") for name in site_tables)
     assert {"DeviceProcessEvents", "SecurityEvent", "Event", "WindowsEvent", "SigninLogs"} <= set(MODELS)
     for model in MODELS.values():
         assert model.provenance and all(p.strip() for p in model.provenance)
@@ -72,7 +77,8 @@ def test_the_kusto_checker_knows_no_column_microsoft_does_not_document() -> None
         ("tostring(parse_json(RequestParameters).bucketName)", {"RequestParameters"}),
         ("tostring(AuthorizationInfo[0].granted)", {"AuthorizationInfo"}),
         ("extract(@'(?:^|\\s)exe=\"?([^\"\\s]*)', 1, SyslogMessage)", {"SyslogMessage"}),
-        ('column_ifexists("actor_name_s", "")', set()),
+        ('column_ifexists("actor_name_s", "")', {"actor_name_s"}),
+        ('tostring(column_ifexists("securityContext_isProxy_b", ""))', {"securityContext_isProxy_b"}),
     ],
 )
 def test_the_columns_an_expression_reads(native: str, columns: set[str]) -> None:
@@ -140,3 +146,74 @@ def test_t1219_stays_on_device_process_events_with_its_key_columns() -> None:
     query = get_target("kql").render(load_pack_rule())
     assert "\nDeviceProcessEvents\n" in f"\n{query}"
     assert "Timestamp, DeviceId, ReportId" in query
+
+
+def _render(text: str) -> str:
+    return get_target("kql").render(parse_rule(_rule(text), Path("t.yml")))
+
+
+def _stored(table: str, event: dict[str, object]) -> dict[str, object]:
+    # The event as the connector stores it (the model's `from` origins), which the test engines run
+    # queries over (tests/native.py); the Kusto checker's schema of a custom table lists no columns
+    # beyond TimeGenerated, so the queries read them through column_ifexists.
+    return MODELS[table].event(event)
+
+
+def test_okta_is_proxy_is_read_from_the_boolean_column() -> None:
+    """Okta's Sentinel connector (Okta Single Sign-On) posts the System Log events through the HTTP
+    Data Collector API, which stores the boolean securityContext.isProxy as securityContext_isProxy_b
+    (Azure-Sentinel KqlvalidationsTests/CustomTables/Okta_CL.json, Sample Data/Custom/Okta_CL.json):
+    the `_s` column the custom-log template names never exists."""
+    rule = (
+        "logsource: {product: okta, service: okta}\n"
+        "detection:\n  sel: {eventType: user.session.start, securityContext.isProxy: 'true'}\n"
+        "  condition: sel\n"
+    )
+    query = _render(rule)
+    assert 'tostring(column_ifexists("securityContext_isProxy_b", "")) =~ "true"' in query
+    assert "securityContext_isProxy_s" not in query
+    assert MODELS["Okta_CL"].origins["securityContext_isProxy_b"] == "securityContext.isProxy"
+    stored = _stored("Okta_CL", {"eventType": "user.session.start", "securityContext.isProxy": "true"})
+    assert stored == {"eventType_s": "user.session.start", "securityContext_isProxy_b": "true"}
+
+
+def test_onelogin_event_type_id_is_read_from_the_number_column() -> None:
+    """OneLogin IAM's connector stores event_type_id as a number: event_type_id_d (Azure-Sentinel
+    KqlvalidationsTests/CustomTables/OneLogin_CL.json), never event_type_id_s."""
+    rule = "logsource: {product: onelogin}\ndetection:\n  sel: {event_type_id: 3}\n  condition: sel\n"
+    query = _render(rule)
+    assert 'todouble(column_ifexists("event_type_id_d", "")) == 3' in query
+    assert _stored("OneLogin_CL", {"event_type_id": 3}) == {"event_type_id_d": 3}
+
+
+def test_an_okta_key_the_connector_does_not_store_is_unsupported() -> None:
+    """Okta's `target` is an array: the connector keeps it as JSON text in target_s, so there is no
+    target_displayName_s column (Azure-Sentinel KqlvalidationsTests/CustomTables/Okta_CL.json)."""
+    with pytest.raises(Unsupported, match="Okta_CL has no field target_displayName_s"):
+        _render(
+            "logsource: {product: okta, service: okta}\n"
+            "detection:\n  sel: {target.displayName: Okta Admin Console}\n  condition: sel\n"
+        )
+
+
+def test_a_site_table_says_it_is_the_sites_own_until_the_site_names_it(tmp_path: Path) -> None:
+    """JvmLog_CL is siemc's name: no Microsoft connector writes it, so the output says the table is the
+    site's to name; a site that names its own table (siemc.yml targets.kql.sources) gets no note."""
+    rule_text = _rule(
+        "logsource: {category: application, product: jvm}\n"
+        "detection:\n  keywords: [FileNotFoundException]\n  condition: keywords\n"
+    )
+    query = get_target("kql").render(parse_rule(rule_text, Path("t.yml")))
+    assert "// JvmLog_CL is siemc's name for a site's own custom table" in query
+    (tmp_path / "siemc.yml").write_text(
+        "targets:\n  kql:\n    sources:\n      - logsource: category=application product=jvm\n"
+        "        selector: AcmeJava_CL\n",
+        encoding="utf-8",
+    )
+    rule = tmp_path / "r.yml"
+    rule.write_text(rule_text, encoding="utf-8")
+    from siemc.config import load_config
+
+    site = load_config(tmp_path / "siemc.yml")
+    query = get_target("kql", site).render(load_rule(rule, site))
+    assert "AcmeJava_CL\n| where RawData" in query and "site's own" not in query

@@ -3,6 +3,7 @@ store them: device paths, tag fields, array fields."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,7 +55,9 @@ def test_every_field_a_modelled_source_maps_is_one_the_model_has() -> None:
             natives |= {spec.time_field, *spec.selector_fields}
             if spec.keyword_field:
                 natives.add(spec.keyword_field)
-            if spec.unmapped:
+            # Where the model keeps raw fields where the mapping looks (CPS parsers: Vendor.{name}), the
+            # model's field list decides each one; elsewhere any name must resolve into the model.
+            if spec.unmapped and spec.unmapped != model.raw:
                 natives.add(spec.unmapped.format(name="AnyName", snake="any_name"))
             missing = sorted(n for n in natives if not model.has(column_name(n)))
             assert missing == [], (str(entry.key), spec.name, missing)
@@ -193,5 +196,183 @@ def test_event_category_is_tested_as_the_array_next_gen_siem_parsers_write() -> 
         {"event.category[0]": "network", "event.category[1]": "web", "url.original": "/evil/x"},
         {"event.category[0]": "web", "url.original": "/good"},
         {"#event.category": "web", "url.original": "/evil/x"},  # no such tag: not a web event
+    ]
+    assert [r.index for r in run(body, events, datetime.now(UTC))] == [0]
+
+
+def _cloud_rule(logsource: str, selection: str) -> str:
+    return f"logsource: {{{logsource}}}\ndetection:\n  sel: {{{selection}}}\n  condition: sel\n"
+
+
+def test_cloudtrail_is_selected_by_the_vendor_tag_its_parser_writes() -> None:
+    """LogScale's CloudTrail package (CPS) tags its events #Vendor="amazon" #event.module="cloudtrail"
+    (LogScale documentation, "Amazon Web Services CloudTrail"): a selector on #Vendor="aws" finds none."""
+    detection = _detection(_cloud_rule("product: aws, service: cloudtrail", "eventName: ConsoleLogin"))
+    query = get_target("logscale").render(detection)
+    body = query.split("\n", 2)[2]
+    assert '#Vendor="amazon" #event.module="cloudtrail"' in body and '"aws"' not in body
+    assert logscale_syntax_errors(body) == []
+    events = [
+        {"#Vendor": "amazon", "#event.module": "cloudtrail", "Vendor.eventName": "ConsoleLogin"},
+        {"#Vendor": "aws", "#event.module": "cloudtrail", "Vendor.eventName": "ConsoleLogin"},
+        {"#Vendor": "amazon", "#event.module": "cloudtrail", "eventName": "ConsoleLogin"},  # not kept so
+    ]
+    assert [r.index for r in run(body, events, datetime.now(UTC))] == [0]
+
+
+def test_a_field_no_cloudtrail_record_has_is_unsupported() -> None:
+    """A CloudTrail record has no `status` (AWS CloudTrail User Guide, "CloudTrail record contents")."""
+    detection = _detection(
+        _cloud_rule("product: aws, service: cloudtrail", "eventName: DeleteSAMLProvider, status: success")
+    )
+    with pytest.raises(Unsupported, match=r"^aws has no field Vendor\.status$"):
+        get_target("logscale").render(detection)
+
+
+def test_entra_sign_ins_read_the_exported_record_not_log_analytics_columns() -> None:
+    """Entra ID's exported sign-in record keeps the error code as `resultType` and the sign-in under
+    `properties` (Microsoft Learn, Entra sign-in logs schema in Azure Monitor); the Next-Gen SIEM parser
+    microsoft-entra-id keeps that record under Vendor. (CPS), so Log Analytics' `ResultType` and
+    `AuthenticationRequirement` are Vendor.resultType and Vendor.properties.authenticationRequirement."""
+    detection = _detection(
+        _cloud_rule(
+            "product: azure, service: signinlogs",
+            "ResultType: 0, AuthenticationRequirement: singleFactorAuthentication",
+        )
+    )
+    query = get_target("logscale").render(detection)
+    body = query.split("\n", 2)[2]
+    assert '#type="microsoft-entra-id" Vendor.category="SignInLogs"' in body
+    assert "Vendor.resultType=" in body and "Vendor.properties.authenticationRequirement=" in body
+    assert "Vendor.ResultType" not in body
+    assert logscale_syntax_errors(body) == []
+    events = [
+        {"ResultType": "0", "AuthenticationRequirement": "singleFactorAuthentication"},
+        {"ResultType": "50126"},
+    ]
+    source = get_target("logscale").select(detection)[0]
+    stored = native_events("logscale", source, events)
+    assert stored[0]["Vendor.resultType"] == "0"
+    assert [r.index for r in run_target("logscale", detection, query, events)] == [0]
+
+
+@pytest.mark.parametrize(
+    ("logsource", "selection", "reason"),
+    [
+        # Entra's audit record has no `properties.message` (audit logs schema in Azure Monitor).
+        (
+            "product: azure, service: auditlogs",
+            "properties.message: Add owner to application",
+            "properties.message",
+        ),
+        # Management Activity API records carry Operation, not eventName (Office 365 Management API schema).
+        (
+            "product: m365, service: threat_management",
+            "eventSource: SecurityComplianceCenter, eventName: x",
+            "Vendor.eventName",
+        ),
+        # Okta's `target` is an array: parseJson writes Vendor.target[<n>].displayName.
+        ("product: okta, service: okta", "target.displayName: Admin Console", "Vendor.target.displayName"),
+    ],
+)
+def test_a_field_the_exported_record_lacks_is_unsupported(
+    logsource: str, selection: str, reason: str
+) -> None:
+    detection = _detection(_cloud_rule(logsource, selection))
+    with pytest.raises(Unsupported, match=re.escape(reason)):
+        get_target("logscale").render(detection)
+
+
+def test_okta_events_are_the_sso_module_with_the_log_event_under_vendor() -> None:
+    """CrowdStrike's Okta dashboard reads #Vendor="okta" #event.module="sso" and Vendor.outcome.result
+    (logscale-community-content Next-Gen-SIEM/Dashboards/Okta/okta-event-tracking.yaml)."""
+    detection = _detection(_cloud_rule("product: okta, service: okta", "eventType: user.account.lock"))
+    query = get_target("logscale").render(detection)
+    body = query.split("\n", 2)[2]
+    assert '#Vendor="okta" #event.module="sso"' in body and "Vendor.eventType=" in body
+    events = [{"eventType": "user.account.lock"}, {"eventType": "user.session.start"}]
+    assert [r.index for r in run_target("logscale", detection, query, events)] == [0]
+
+
+def test_the_windows_event_fallback_is_the_collector_parsers_windows_event_data() -> None:
+    """CrowdStrike's published Windows parser (logscale-community-content Log-Sources/Microsoft/
+    Windows-Logs/src/parsers/flc-microsoft-windows.yaml) is kvParse() over the Collector's event for every
+    channel, Sysmon's included, with windows.Channel and windows.EventID as tags: EventData values are
+    windows.EventData.<Name>. No CrowdStrike artifact shows a Vendor.EventData field."""
+    assert MODELS["windows"].raw == "windows.EventData.{name}"
+    assert not MODELS["windows"].has("Vendor.EventData.Image")
+    assert any("flc-microsoft-windows.yaml" in p for p in MODELS["windows"].provenance)
+
+
+def test_zeek_logs_are_the_corelight_parsers_dataset_with_zeek_fields_under_vendor() -> None:
+    """CrowdStrike's corelight-sensor parser (logscale-community-content Next-Gen-SIEM/Parsers/Corelight/
+    corelight-sensor.yaml) sets the tags #Vendor="corelight" and #event.dataset="ndr.<Zeek log>" and keeps
+    each Zeek field as Vendor.<name>; nothing is tagged #Vendor="zeek"."""
+    detection = _detection(_cloud_rule("product: zeek, service: dns", "query|endswith: '.onion'"))
+    query = get_target("logscale").render(detection)
+    body = query.split("\n", 2)[2]
+    assert '#Vendor="corelight" #event.dataset="ndr.dns"' in body and "Vendor.query=" in body
+    assert logscale_syntax_errors(body) == []
+    events = [
+        {"#Vendor": "corelight", "#event.dataset": "ndr.dns", "Vendor.query": "abc.onion"},
+        {"#Vendor": "corelight", "#event.dataset": "ndr.http", "Vendor.query": "abc.onion"},
+        {"#Vendor": "zeek", "#event.dataset": "ndr.dns", "Vendor.query": "abc.onion"},
+    ]
+    assert [r.index for r in run(body, events, datetime.now(UTC))] == [0]
+
+
+def test_a_zeek_array_field_is_not_a_scalar_field() -> None:
+    """parseJson writes Zeek's answers array as Vendor.answers[<n>] (the parser's own test events)."""
+    detection = _detection(_cloud_rule("product: zeek, service: dns", "answers|contains: evil"))
+    with pytest.raises(Unsupported, match=r"zeek has no field Vendor\.answers$"):
+        get_target("logscale").render(detection)
+
+
+@pytest.mark.parametrize(
+    ("logsource", "selection", "selector"),
+    [
+        (
+            "product: fortigate, service: event",
+            "action: Add, cfgpath: system.admin",
+            '#Vendor="fortinet" #type="fortinet-fortigate"',
+        ),
+        (
+            "product: cisco, service: duo",
+            "event_type: authentication, reason: bypass_user",
+            '#type="cisco-duo"',
+        ),
+        ("product: cisco, service: aaa", "keywords: ['clear logging']", '#type="cisco-ios"'),
+    ],
+)
+def test_third_party_sources_are_selected_by_their_next_gen_siem_parser(
+    logsource: str, selection: str, selector: str
+) -> None:
+    """#type is the parser's name: CrowdStrike's Logging Posture dashboard matches it against the list of
+    Next-Gen SIEM default parsers (fortinet-fortigate, cisco-duo, cisco-ios, ...)."""
+    if selection.startswith("keywords"):
+        text = f"logsource: {{{logsource}}}\ndetection:\n  {selection}\n  condition: keywords\n"
+    else:
+        text = _cloud_rule(logsource, selection)
+    query = get_target("logscale").render(_detection(text))
+    body = query.split("\n", 2)[2]
+    assert body.startswith(selector)
+    assert logscale_syntax_errors(body) == []
+
+
+def test_linux_keyword_rules_search_the_raw_lines_of_the_linux_parsers() -> None:
+    """Next-Gen SIEM parses a Linux host's logs with linux-syslog, linux-journald and linux-audit (the
+    parser list of CrowdStrike's Logging Posture dashboard); no CrowdStrike artifact shows a
+    #Vendor="linux" tag."""
+    text = (
+        "logsource: {product: linux}\ndetection:\n"
+        "  keywords: ['bpf_probe_write_user']\n  condition: keywords\n"
+    )
+    body = get_target("logscale").render(_detection(text)).split("\n", 2)[2]
+    assert body.startswith("#type=/^linux-(?:syslog|journald|audit)$/")
+    assert logscale_syntax_errors(body) == []
+    events = [
+        {"#type": "linux-journald", "@rawstring": "x bpf_probe_write_user y"},
+        {"#type": "linux-syslog-extra", "@rawstring": "x bpf_probe_write_user y"},
+        {"#type": "okta-sso", "@rawstring": "x bpf_probe_write_user y"},
     ]
     assert [r.index for r in run(body, events, datetime.now(UTC))] == [0]

@@ -1,13 +1,17 @@
-"""Sumo Logic Cloud SIEM data model: Windows records as Cloud SIEM's own log mappings write them."""
+"""Sumo Logic Cloud SIEM data model: records as Cloud SIEM's own log mappings write them (Windows, Sysmon
+for Linux, Auditd, CloudTrail, Okta, GitHub Enterprise Audit, Google Cloud audit, Kubernetes)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
 from siemc.backends import get_target
 
 from siemc.compile.datamodel import load_datamodel, models_folder
 from siemc.compile.rule import parse_rule
+from siemc.diagnostics import Unsupported
 from tests.conftest import load_pack_rule
 from tests.engines import ENGINES, native_events, reference, run_target
 
@@ -93,3 +97,193 @@ def test_t1219_does_not_match_a_file_the_remote_access_tool_writes() -> None:
         "file_path": "C:\\Users\\a\\AppData\\Roaming\\AnyDesk\\ad.trace",
     }
     assert [row.index for row in ENGINES["sumo"](query, source, rows, {})] == [0]
+
+
+def _agrees(text: str, events: list[dict[str, Any]], expected: list[int]) -> str:
+    """The query of a rule, after checking that the engine and the reference agree on `events` stored as
+    the data model says the vendor's mapping stores them."""
+    detection = parse_rule(_rule(text), Path("t.yml"))
+    query = get_target("sumo").render(detection)
+    assert [i for i, (hit, _) in enumerate(reference("sumo", detection, events)) if hit] == expected
+    assert [row.index for row in run_target("sumo", detection, query, events)] == expected
+    return query
+
+
+def test_linux_process_creation_selects_sysmon_for_linux_event_1() -> None:
+    """Cloud SIEM's "Linux-Sysmon/Operational - 1" mapping writes vendor Linux, product "Sysmon for
+    Linux" (no mapping writes a product "Linux"), EndpointProcess records in sec_record_endpoint that
+    its event 11 (file create) also fills: the event id is part of the selector."""
+    text = _render(
+        "logsource: {category: process_creation, product: linux}\n"
+        "detection:\n  sel: {Image|endswith: '/base64'}\n  condition: sel\n"
+    )
+    scope = text.splitlines()[2]
+    assert 'metadata_vendor="Linux" metadata_product="Sysmon for Linux"' in scope
+    assert 'metadata_deviceEventId="Linux-Sysmon/Operational-1"' in scope
+
+
+def test_linux_current_directory_is_the_raw_key_not_file_path() -> None:
+    """The Sysmon for Linux 1 mapping takes the event data without a prefix and maps nothing to
+    file_path: CurrentDirectory stays in the record's fields map as fields.CurrentDirectory."""
+    query = _agrees(
+        "logsource: {category: process_creation, product: linux}\n"
+        "detection:\n  sel: {Image|endswith: '/sh', CurrentDirectory: '/tmp'}\n  condition: sel\n",
+        [
+            {"Image": "/bin/sh", "CurrentDirectory": "/tmp"},
+            {"Image": "/bin/sh", "CurrentDirectory": "/root"},
+        ],
+        [0],
+    )
+    assert '%"fields.CurrentDirectory"' in query and "file_path" not in query
+
+
+def test_linux_process_rule_does_not_match_a_file_create_of_the_same_process() -> None:
+    detection = parse_rule(
+        _rule(
+            "logsource: {category: process_creation, product: linux}\n"
+            "detection:\n  sel: {Image|endswith: '/curl'}\n  condition: sel\n"
+        ),
+        Path("t.yml"),
+    )
+    target = get_target("sumo")
+    query = target.render(detection)
+    source = target.source_for(detection.sigma)
+    rows = native_events("sumo", source, [{"Image": "/usr/bin/curl"}] * 2)
+    rows[1] |= {"metadata_deviceEventId": "Linux-Sysmon/Operational-11", "file_path": "/tmp/x"}
+    assert [row.index for row in ENGINES["sumo"](query, source, rows, {})] == [0]
+
+
+def test_auditd_exe_is_file_path_and_the_record_type_a_raw_key() -> None:
+    """Cloud SIEM's "Auditd" mapping (vendor Linux, product Auditd) maps exe to file_path; auditd's other
+    keys (type, a0, SYSCALL) stay in the record's fields map."""
+    query = _agrees(
+        "logsource: {product: linux, service: auditd}\n"
+        "detection:\n  sel: {type: SYSCALL, exe|endswith: '/ecasound', SYSCALL: memfd_create}\n"
+        "  condition: sel\n",
+        [
+            {"type": "SYSCALL", "exe": "/usr/bin/ecasound", "SYSCALL": "memfd_create"},
+            {"type": "SYSCALL", "exe": "/usr/bin/other", "SYSCALL": "memfd_create"},
+        ],
+        [0],
+    )
+    assert 'metadata_vendor="Linux" metadata_product="Auditd"' in query
+    assert "file_path" in query and '%"fields.type"' in query
+
+
+def test_cloudtrail_keeps_the_event_keys_in_fields() -> None:
+    """Every CloudTrail mapping writes vendor "Amazon AWS", product CloudTrail and maps sourceIPAddress
+    to srcDevice_ip; the record keeps the event's keys in fields (Cloud SIEM's rule MATCH-S00099 reads
+    fields['requestParameters.policyArn'], a key its mapping also maps)."""
+    query = _agrees(
+        "logsource: {product: aws, service: cloudtrail}\n"
+        "detection:\n  sel: {eventSource: iam.amazonaws.com, eventName: CreateUser,"
+        " sourceIPAddress: 10.0.0.1}\n  condition: sel\n",
+        [
+            {"eventSource": "iam.amazonaws.com", "eventName": "CreateUser", "sourceIPAddress": "10.0.0.1"},
+            {"eventSource": "iam.amazonaws.com", "eventName": "DeleteUser", "sourceIPAddress": "10.0.0.1"},
+        ],
+        [0],
+    )
+    assert '%"fields.eventName"' in query and "srcDevice_ip" in query
+
+
+@pytest.mark.parametrize(
+    ("logsource", "field"),
+    [
+        ("{product: aws, service: cloudtrail}", "requestParameters"),
+        ("{product: aws, service: cloudtrail}", "requestParameters.layers"),
+        ("{product: okta, service: okta}", "target.displayName"),
+        ("{product: gcp, service: gcp.audit}", "data.protoPayload.authorizationInfo.granted"),
+        ("{product: kubernetes, service: audit}", "hostPath"),
+    ],
+)
+def test_a_whole_object_or_list_has_no_field_in_flattened_records(logsource: str, field: str) -> None:
+    """Cloud SIEM keeps a JSON event's keys flattened with dots and list items numbered from 1 (the
+    mappings read resources.1.ARN, target.1.alternateId, authorizationInfo.1.granted): no key holds a
+    whole object or every item of a list, so such a rule is unsupported, not a query matching nothing."""
+    with pytest.raises(Unsupported, match=field.replace(".", r"\.")):
+        _render(f"logsource: {logsource}\ndetection:\n  sel: {{{field}|contains: x}}\n  condition: sel\n")
+
+
+def test_github_audit_selects_the_vendor_as_cloud_siem_spells_it() -> None:
+    """The GitHub Enterprise Audit mappings write vendor "Github", product "GitHub Enterprise Audit",
+    and map the audit event's action to the schema's action."""
+    query = _agrees(
+        "logsource: {product: github, service: audit}\n"
+        "detection:\n  sel: {action: repo.destroy}\n  condition: sel\n",
+        [{"action": "repo.destroy"}, {"action": "repo.create"}],
+        [0],
+    )
+    assert 'metadata_vendor="Github" metadata_product="GitHub Enterprise Audit"' in query
+
+
+def test_gcp_method_name_is_action_and_the_log_entry_is_under_message() -> None:
+    """The GCP Audit Logs mapping maps message.data.protoPayload.methodName to action and writes the
+    product's only Audit records; the rest of the log entry is fields.message.data.*."""
+    query = _agrees(
+        "logsource: {product: gcp, service: gcp.audit}\n"
+        "detection:\n  sel: {gcp.audit.method_name: storage.buckets.delete,"
+        " data.protoPayload.logName: x}\n  condition: sel\n",
+        [
+            {"gcp.audit.method_name": "storage.buckets.delete", "data.protoPayload.logName": "x"},
+            {"gcp.audit.method_name": "storage.buckets.list", "data.protoPayload.logName": "x"},
+        ],
+        [0],
+    )
+    assert query.splitlines()[2].startswith("_index=sec_record_audit ")
+    assert "action" in query and '%"fields.message.data.protoPayload.logName"' in query
+
+
+def test_kubernetes_verb_and_resource_are_schema_fields() -> None:
+    """The Kubernetes mapping maps message.verb to action and message.objectRef.resource to resource."""
+    query = _agrees(
+        "logsource: {product: kubernetes, service: audit}\n"
+        "detection:\n  sel: {verb: delete, objectRef.resource: secrets, objectRef.apiGroup: ''}\n"
+        "  condition: sel\n",
+        [
+            {"verb": "delete", "objectRef.resource": "secrets", "objectRef.apiGroup": ""},
+            {"verb": "get", "objectRef.resource": "secrets", "objectRef.apiGroup": ""},
+        ],
+        [0],
+    )
+    assert "toLowerCase(action)" in query and "toLowerCase(resource)" in query
+
+
+def test_web_fields_use_the_schema_names() -> None:
+    """Cloud SIEM's schema has http_url_queryParameters, and no URL extension or cookie field
+    (general_fields.md): the query string is read there, an extension or cookie test is unsupported."""
+    text = _render(
+        "logsource: {category: proxy}\ndetection:\n  sel: {cs-uri-query|contains: 'ver='}\n  condition: sel\n"
+    )
+    assert "http_url_queryParameters" in text
+    for field in ("c-uri-extension", "cs-cookie"):
+        with pytest.raises(Unsupported, match=field):
+            _render(f"logsource: {{category: proxy}}\ndetection:\n  sel: {{{field}: x}}\n  condition: sel\n")
+
+
+def test_azure_audit_logs_select_their_category_and_read_the_exported_keys() -> None:
+    """Cloud SIEM's AzureActivityLog AuditLogs mapping (event id AuditLogs, product Azure) maps
+    operationName, the activity's display name, to action (Cloud SIEM's rule MATCH-S00140 tests
+    action = 'Add policy'); Log Analytics' Category is the export's properties.category; Azure's
+    product also holds Defender, sign-in and activity records, so the event id is in the selector."""
+    query = _agrees(
+        "logsource: {product: azure, service: auditlogs}\n"
+        "detection:\n  sel: {properties.message: Add user, Category: UserManagement}\n  condition: sel\n",
+        [
+            {"properties.message": "Add user", "Category": "UserManagement"},
+            {"properties.message": "Delete user", "Category": "UserManagement"},
+        ],
+        [0],
+    )
+    assert 'metadata_deviceEventId="AuditLogs"' in query
+    assert "toLowerCase(action)" in query and '%"fields.properties.category"' in query
+
+
+def test_azure_sign_in_status_object_has_no_field() -> None:
+    """The sign-in export's properties.status is an object, kept as numbered, dotted keys
+    (properties.status.errorCode is the mapping's errorCode): no field holds a Status string."""
+    with pytest.raises(Unsupported, match="Status"):
+        _render(
+            "logsource: {product: azure, service: signinlogs}\n"
+            "detection:\n  sel: {Status: Success}\n  condition: sel\n"
+        )

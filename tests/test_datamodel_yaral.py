@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from siemc.backends import get_target
 
 from siemc.compile.datamodel import target_datamodel
 from siemc.compile.rule import parse_rule
+from siemc.diagnostics import Unsupported
 from tests.conftest import load_pack_rule
 from tests.engines import reference, run_target
 
@@ -96,3 +98,101 @@ def test_a_renamed_field_agrees_with_the_reference_through_model_built_events(tm
     rows = run_target("yaral", detection, query, events)
     expected = [i for i, (hit, _) in enumerate(reference("yaral", detection, events)) if hit]
     assert sorted(row.index for row in rows) == expected == [0]
+
+
+def test_cloudtrail_fields_are_where_the_aws_cloudtrail_parser_puts_them() -> None:
+    """Google's own CloudTrail rules (chronicle/detection-rules, rules/community/aws/cloudtrail) read
+    eventName as metadata.product_event_type (= "ConsoleLogin"), eventSource as target.application
+    (= "iam.amazonaws.com"), userAgent as network.http.user_agent and sourceIPAddress as principal.ip."""
+    model = target_datamodel("yaral")["AWS_CLOUDTRAIL"]
+    assert model.provenance
+    assert model.origins["metadata.product_event_type"] == "eventName"
+    assert model.origins["target.application"] == "eventSource"
+    assert model.origins["network.http.user_agent"] == "userAgent"
+    assert model.origins["principal.ip"] == "sourceIPAddress"
+    assert not model.open and model.raw is None
+
+
+def test_a_cloudtrail_key_the_parser_does_not_place_is_unsupported(tmp_path: Path) -> None:
+    """The AWS_CLOUDTRAIL parser maps CloudTrail keys to UDM one by one (its change log); no published
+    artifact puts errorCode in additional.fields, so a rule testing it is unsupported instead of a
+    query on a key that is never written."""
+    with pytest.raises(Unsupported, match=r'AWS_CLOUDTRAIL has no field additional\.fields\["errorCode"\]'):
+        _rule(
+            tmp_path,
+            "product: aws, service: cloudtrail",
+            "  sel: {eventName: ConsoleLogin, errorCode: Failure}\n  condition: sel\n",
+        )
+
+
+def test_a_cloudtrail_rule_agrees_with_the_reference_through_model_built_events(tmp_path: Path) -> None:
+    """eventSource is stored as target.application by the parser: the engine's events are built from
+    the model, and the query finds exactly the event the rule means."""
+    text = (
+        "title: t\nid: 0b7a6a3e-5f1c-4c7e-9a55-000000000003\n"
+        "logsource: {product: aws, service: cloudtrail}\n"
+        "detection:\n  sel: {eventSource: iam.amazonaws.com, eventName: CreateAccessKey}\n  condition: sel\n"
+    )
+    path = tmp_path / "rule.yml"
+    path.write_text(text, encoding="utf-8")
+    detection = parse_rule(text, path)
+    events = [
+        {
+            "eventSource": "iam.amazonaws.com",
+            "eventName": "CreateAccessKey",
+            "sourceIPAddress": "198.51.100.7",
+        },
+        {
+            "eventSource": "s3.amazonaws.com",
+            "eventName": "CreateAccessKey",
+            "sourceIPAddress": "198.51.100.7",
+        },
+    ]
+    stored = target_datamodel("yaral")["AWS_CLOUDTRAIL"].event(events[0])
+    assert stored["target.application"] == "iam.amazonaws.com"
+    assert not any(key.startswith("additional.fields") for key in stored)
+    query = get_target("yaral").render(detection)
+    assert '$e.metadata.log_type = "AWS_CLOUDTRAIL"' in query
+    rows = run_target("yaral", detection, query, events)
+    expected = [i for i, (hit, _) in enumerate(reference("yaral", detection, events)) if hit]
+    assert sorted(row.index for row in rows) == expected == [0]
+
+
+def test_cloudtrail_identity_type_is_principal_resource_type(tmp_path: Path) -> None:
+    """Google's CloudTrail rules test userIdentity.type values as principal.resource.type (= "Root",
+    = "AssumedRole"), not as an additional.fields key."""
+    text = _rule(
+        tmp_path,
+        "product: aws, service: cloudtrail",
+        "  sel: {eventName: ListBuckets, userIdentity.type: Root}\n  condition: sel\n",
+    )
+    assert '$e.principal.resource.type = "Root"' in text
+    assert "additional.fields" not in text
+
+
+def test_okta_display_message_and_gcp_service_name_are_udm_fields(tmp_path: Path) -> None:
+    """Google's Okta rules compare Okta display messages with security_result.summary; its Cloud audit
+    rules compare protoPayload.serviceName values with target.application; its GitHub rules read the
+    audit action as metadata.product_event_type."""
+    okta = _rule(
+        tmp_path,
+        "product: okta, service: okta",
+        "  sel: {displayMessage: Create API token}\n  condition: sel\n",
+    )
+    assert '$e.security_result.summary = "Create API token"' in okta
+    gcp = _rule(
+        tmp_path,
+        "product: gcp, service: gcp.audit",
+        "  sel: {data.protoPayload.serviceName: storage.googleapis.com}\n  condition: sel\n",
+    )
+    assert '$e.target.application = "storage.googleapis.com"' in gcp
+    models = target_datamodel("yaral")
+    assert models["OKTA"].origins["security_result.summary"] == "displayMessage"
+    assert models["GCP_CLOUDAUDIT"].origins["target.application"] == "data.protoPayload.serviceName"
+    assert models["GITHUB"].origins["metadata.product_event_type"] == "action"
+    with pytest.raises(Unsupported, match=r'OKTA has no field additional\.fields\["outcome\.reason"\]'):
+        _rule(
+            tmp_path,
+            "product: okta, service: okta",
+            "  sel: {outcome.reason: VERIFICATION_ERROR}\n  condition: sel\n",
+        )

@@ -100,6 +100,8 @@ class Correlation:
     site: SiteConfig = DEFAULT
     related: tuple[Path, ...] = ()  # other files whose rules it references (the build cache keys on them)
     filters: tuple[Any, ...] = field(default=())
+    # A range's further bounds (`{gt: 100, lte: 200}`): pySigma 1.5 keeps one operator in `condition`.
+    bounds: tuple[tuple[SigmaCorrelationConditionOperator, int], ...] = ()
 
     @property
     def stem(self) -> str:
@@ -123,6 +125,11 @@ class Correlation:
         condition = self.sigma.condition
         assert isinstance(condition, SigmaCorrelationCondition)  # extended conditions are refused at load
         return condition
+
+    @property
+    def comparisons(self) -> tuple[tuple[SigmaCorrelationConditionOperator, int], ...]:
+        """Every bound of the condition, all of which must hold (one, or two for a range)."""
+        return ((self.condition.op, self.condition.count), *self.bounds)
 
     @property
     def value_field(self) -> str | None:
@@ -286,6 +293,7 @@ def _parse_correlation(
         extension = parse_extension({k: v for k, v in block.items() if k != "tests"}, TARGET_NAMES)
     except ExtensionError as error:
         raise SiemcError(error.message, yaml_line_in(text, (EXTENSION_KEY, *error.key_path))) from None
+    data, bounds = _split_range(data, text)
     try:
         sigma = SigmaCorrelationRule.from_dict(data)
     except SigmaError as error:
@@ -296,7 +304,7 @@ def _parse_correlation(
             "extended correlation conditions (rule expressions) are not supported",
             line_of(text, "condition:"),
         )
-    _check_condition(sigma, text)
+    _check_condition(sigma, bounds, text)
     bases, related = _resolve(sigma, text, path, local, site, library)
     own = [base.reference for base in bases if any(base.detection is rule for rule in local)]
     if sigma.generate and own:
@@ -307,10 +315,37 @@ def _parse_correlation(
             " own file have no output of their own: move them to files of their own (which keep theirs)",
             line_of(text, "generate:") or line_of(text, "correlation:"),
         )
-    correlation = Correlation(path, text, sigma, extension, bases, (), site, related)
+    correlation = Correlation(path, text, sigma, extension, bases, (), site, related, bounds=bounds)
     _check_fields(correlation, text)
     tests = _parse_tests(block.get("tests", []), correlation, text)
-    return Correlation(path, text, sigma, extension, bases, tests, site, related)
+    return Correlation(path, text, sigma, extension, bases, tests, site, related, bounds=bounds)
+
+
+def _split_range(
+    data: dict[str, Any], text: str
+) -> tuple[dict[str, Any], tuple[tuple[SigmaCorrelationConditionOperator, int], ...]]:
+    """A range condition (`{gt: 100, lte: 200}`, the specification's conjunction of bounds) as the
+    one-operator condition pySigma 1.5 parses and the further bounds."""
+    block = data.get("correlation")
+    if not isinstance(block, dict) or not isinstance(block.get("condition"), dict):
+        return data, ()
+    condition = block["condition"]
+    names = SigmaCorrelationConditionOperator.operators()
+    operators = [key for key in condition if key in names]
+    if len(operators) < 2:
+        return data, ()
+    where = line_of(text, "condition:") or line_of(text, "correlation:")
+    bounds: list[tuple[SigmaCorrelationConditionOperator, int]] = []
+    for name in operators[1:]:
+        value = condition[name]
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise SiemcError(f"condition: '{value}' is no number for {name}", where)
+        try:
+            bounds.append((SigmaCorrelationConditionOperator[name.upper()], int(value)))
+        except ValueError:
+            raise SiemcError(f"condition: '{value}' is no number for {name}", where) from None
+    first = {key: value for key, value in condition.items() if key not in operators[1:]}
+    return {**data, "correlation": {**block, "condition": first}}, tuple(bounds)
 
 
 def yaml_line_in(text: str, key_path: tuple[str | int, ...]) -> int | None:
@@ -321,13 +356,17 @@ def yaml_line_in(text: str, key_path: tuple[str | int, ...]) -> int | None:
     return yaml_line(text, key_path)
 
 
-def _check_condition(sigma: SigmaCorrelationRule, text: str) -> None:
+def _check_condition(
+    sigma: SigmaCorrelationRule,
+    bounds: tuple[tuple[SigmaCorrelationConditionOperator, int], ...],
+    text: str,
+) -> None:
     condition = sigma.condition
     assert isinstance(condition, SigmaCorrelationCondition)
     rules = len(sigma.rules or ())
     where = line_of(text, "condition:") or line_of(text, "correlation:")
     if sigma.type == SigmaCorrelationType.TEMPORAL_ORDERED and not (
-        condition.op == SigmaCorrelationConditionOperator.GTE and condition.count == rules
+        condition.op == SigmaCorrelationConditionOperator.GTE and condition.count == rules and not bounds
     ):
         raise SiemcError(
             f"temporal_ordered: the condition can only be that all {rules} rules match in order"

@@ -57,6 +57,12 @@ class CorrelationView:
     operator: str
     count: int
     timespan_seconds: int
+    comparisons: tuple[tuple[str, int], ...] = ()  # every bound: (symbol, number); a range has two
+
+    def test(self, subject: str, join: str = " and ", symbols: Mapping[str, str] | None = None) -> str:
+        """`subject >= 3 and subject <= 10`: the condition on the aggregate, in a language's words."""
+        symbols = symbols or {}
+        return join.join(f"{subject} {symbols.get(op, op)} {count}" for op, count in self.comparisons)
 
 
 def column_names(correlation: Correlation) -> tuple[str, ...]:
@@ -127,6 +133,7 @@ def correlation_view(target: Target, correlation: Correlation) -> CorrelationVie
         OPERATOR_SYMBOLS[condition.op],
         condition.count,
         correlation.timespan_seconds,
+        tuple((OPERATOR_SYMBOLS[op], count) for op, count in correlation.comparisons),
     )
 
 
@@ -169,17 +176,17 @@ def summary(correlation: Correlation) -> str:
     rules = ", ".join(base.reference for base in correlation.bases)
     by = f" by {', '.join(correlation.group_by)}" if correlation.group_by else ""
     condition = correlation.condition
-    op = OPERATOR_SYMBOLS[condition.op]
+    bounds = " and ".join(f"{OPERATOR_SYMBOLS[op]} {count}" for op, count in correlation.comparisons)
     if correlation.kind == SigmaCorrelationType.TEMPORAL_ORDERED:
         what = f"{rules} in this order"
     elif correlation.kind == SigmaCorrelationType.TEMPORAL:
-        what = f"{op} {condition.count} of {rules}"
+        what = f"{bounds} of {rules}"
     else:
         field = f"({correlation.value_field})" if correlation.value_field else ""
         percentile = (
             f" p{condition.percentile}" if correlation.kind == SigmaCorrelationType.VALUE_PERCENTILE else ""
         )
-        what = f"{kind}{field}{percentile} {op} {condition.count} over {rules}"
+        what = f"{kind}{field}{percentile} {bounds} over {rules}"
     return f"{kind}: {what}{by} within {correlation.sigma.timespan.spec}"
 
 

@@ -7,8 +7,8 @@ filters on. siemc therefore knows two extra fields:
     ImageName        the file-name part of Image (text after the last \\ or /)
     ParentImageName  the file-name part of ParentImage
 
-A target that has such a column maps them directly, and `Image|endswith: '\\x.exe'` is lifted to
-`ImageName: x.exe` for it. A target with paths only gets `ImageName` rewritten to an exact test on
+A target that has such a column maps them directly, and `Image|endswith: '\\x.exe'` (or a Linux or
+macOS `'/x'`) is lifted to `ImageName: x.exe` for it. A target with paths only gets `ImageName` rewritten to an exact test on
 the path (an `endswith` or an anchored regular expression).
 """
 
@@ -53,14 +53,14 @@ def _plain_parts(value: SigmaString) -> list[Any]:
 
 
 def _lifted_file_name(value: object) -> SigmaString | None:
-    """`*\\name` (no other wildcard or separator) -> `name`; anything else -> None."""
+    """`*\\name` or `*/name` (no other wildcard or separator) -> `name`; anything else -> None."""
     if not isinstance(value, SigmaString):
         return None
     parts = _plain_parts(value)
     if len(parts) != 2 or parts[0] is not SpecialChars.WILDCARD_MULTI or not isinstance(parts[1], str):
         return None
     text = parts[1]
-    if len(text) < 2 or text[0] != "\\" or any(c in _SEPARATORS for c in text[1:]):
+    if len(text) < 2 or text[0] not in _SEPARATORS or any(c in _SEPARATORS for c in text[1:]):
         return None
     return type(value)(text[1:].replace("\\", "\\\\").replace("*", "\\*").replace("?", "\\?"))
 

@@ -141,7 +141,11 @@ def parse_rule(text: str, path: Path, site: SiteConfig = DEFAULT) -> Detection:
     the line where it is known."""
     data = load_rule_document(text)
     if "correlation" in data:
-        raise SiemcError("correlation rules are not supported yet", line_of(text, "correlation:"))
+        # A correlation is read with the rules it names: parse_rule_file (siemc.compile.correlation).
+        raise SiemcError(
+            "a correlation rule, not an event rule: read it with the rules it names",
+            line_of(text, "correlation:"),
+        )
 
     data = dict(data)
     if "label" in text:

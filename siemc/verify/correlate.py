@@ -204,8 +204,8 @@ def _satisfied(
     value = _aggregate(correlation, window)
     if value is None:
         return False, None
-    condition = correlation.condition
-    return _OPERATORS[condition.op](value, float(condition.count)), value
+    ok = all(_OPERATORS[op](value, float(count)) for op, count in correlation.comparisons)
+    return ok, value
 
 
 def group_key(correlation: Correlation, hit: Hit) -> GroupKey | None:

@@ -598,6 +598,7 @@ _ARITY: dict[str, tuple[int, int | None]] = {
     "isnotnull": (1, 1),
     "true": (0, 0),
     "false": (0, 0),
+    "null": (0, 0),
     "in": (2, None),
     "cidrmatch": (2, 2),
     "coalesce": (1, None),
@@ -1022,6 +1023,8 @@ def _call(node: ECall, event: Event) -> Any:
         return eval_expr(args[1] if eval_expr(args[0], event) is True else args[2], event)
     if name in ("true", "false"):
         return name == "true"
+    if name == "null":
+        return None  # SR "null()": takes no arguments, returns NULL
     values = [eval_expr(arg, event) for arg in args]
     if name == "isnull":
         return values[0] is None
