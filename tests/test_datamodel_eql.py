@@ -1,0 +1,225 @@
+"""Elastic Security (EQL) data model: Elastic Defend events and Windows event logs as Elastic's own
+ingestion writes them (endpoint-package event documentation; the Windows and System integrations'
+ingest pipelines and field definitions)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from siemc.backends import get_target
+
+from siemc.compile.datamodel import load_datamodel, models_folder
+from siemc.compile.rule import parse_rule
+from siemc.diagnostics import SiemcError
+from siemc.resources import backends_folder
+from tests.engines import reference, run_target
+
+SYSMON = "Microsoft-Windows-Sysmon/Operational"
+
+# Event data the sysmon_operational pipeline renames or rewrites and removes from winlog.event_data
+# (elastic/integrations, packages/windows/data_stream/sysmon_operational, its default pipeline).
+SYSMON_REMOVED = (
+    "Image", "SourceImage", "Destination", "CommandLine", "CurrentDirectory", "ParentImage",
+    "ParentCommandLine", "ProcessId", "ParentProcessId", "SourceProcessId", "SourceThreadId", "ProcessGuid",
+    "ParentProcessGuid", "SourceProcessGuid", "OriginalFileName", "TargetFilename", "ImageLoaded", "Device",
+    "PipeName", "TargetObject", "QueryName", "QueryResults", "QueryStatus", "SourceIp", "SourcePort",
+    "SourceHostname", "DestinationIp", "DestinationPort", "DestinationHostname", "Protocol", "RuleName",
+    "User", "Hashes", "Hash", "Initiated", "SourceIsIpv6", "DestinationIsIpv6", "SourcePortName",
+    "DestinationPortName", "Archived", "IsExecutable", "UtcTime",
+)  # fmt: skip
+
+
+def _rule(text: str) -> str:
+    return "title: t\nid: 6d5cd7a4-4b0f-4b35-9a39-5b7c1ba2d0f1\nstatus: test\n" + text
+
+
+def _render(text: str) -> str:
+    return get_target("eql").render(parse_rule(_rule(text), Path("t.yml")))
+
+
+def test_the_model_loads_with_provenance_on_every_source() -> None:
+    models = load_datamodel(models_folder() / "eql.yml")
+    assert {"process", "file", "windows.sysmon_operational", "winlog"} <= set(models)
+    for model in models.values():
+        assert model.provenance and all(p.strip() for p in model.provenance)
+        assert model.has("@timestamp")
+    assert models["winlog"].has("winlog.event_data.AnyName")
+    assert models["windows.sysmon_operational"].has("winlog.event_data.GrantedAccess")
+    assert not models["process"].has("winlog.event_data.Image")
+
+
+def test_sysmon_rules_never_read_event_data_the_pipeline_removes() -> None:
+    """The sysmon_operational pipeline renames Image, TargetObject, DestinationIp, QueryName, ... to ECS
+    (process.executable, registry.path, destination.ip, dns.question.name) and removes the originals:
+    no Sysmon-channel field may be read under winlog.event_data.<removed name>."""
+    mapping = yaml.safe_load((backends_folder() / "mappings" / "eql.yml").read_text(encoding="utf-8"))
+    channel = mapping["windows_events"]["channels"][SYSMON]
+    assert channel["fields"] == "sysmon"
+    fields: dict[str, str | None] = dict(mapping["field_sets"]["sysmon"])
+    for event in channel.get("events", {}).values():
+        fields.update(event.get("fields", {}))
+    for name in SYSMON_REMOVED:
+        assert name in fields, f"{name} would be read as winlog.event_data.{name}, which the pipeline removes"
+        assert fields[name] is None or not fields[name].startswith("winlog.event_data."), name
+
+
+@pytest.mark.parametrize(
+    ("category", "detection", "wanted"),
+    [
+        ("registry_set", "TargetObject|contains: '\\\\Run\\\\'", "registry.path"),
+        ("network_connection", "DestinationIp: '10.1.2.3'", "destination.ip"),
+        ("dns_query", "QueryName|endswith: '.onion'", "dns.question.name"),
+        ("image_load", "ImageLoaded|endswith: '\\\\evil.dll'", "file.path"),
+        ("process_access", "SourceImage|endswith: '\\\\evil.exe'", "process.executable"),
+    ],
+)
+def test_sysmon_channel_rules_read_the_ecs_fields_the_pipeline_writes(
+    category: str, detection: str, wanted: str
+) -> None:
+    """Sysmon events through the Windows integration carry the ECS field, not winlog.event_data.<Name>,
+    and a Windows source is guarded by host.os.type, as Elastic's own Windows rules are."""
+    text = _render(
+        f"logsource: {{category: {category}, product: windows}}\n"
+        f"detection:\n  sel: {{{detection}}}\n  condition: sel\n"
+    )
+    assert wanted in text and "winlog.event_data" not in text
+    assert 'host.os.type == "windows"' in text
+
+
+def test_process_creation_on_elastic_defend_has_no_pe_description() -> None:
+    """Elastic Defend's Windows process events carry process.pe.original_file_name and imphash only
+    (endpoint-package, windows_process_create_and_exit.md); Sysmon event 1 carries the version-info
+    fields (the pipeline copies Description to process.pe.description), so the rule reads Sysmon."""
+    text = _render(
+        "logsource: {category: process_creation, product: windows}\n"
+        "detection:\n  sel: {Description: 'Sysinternals'}\n  condition: sel\n"
+    )
+    assert "process.pe.description" in text and f'winlog.channel == "{SYSMON}"' in text
+
+
+def test_defend_user_name_has_no_domain() -> None:
+    """Elastic Defend's user.name is the account name and user.domain its domain (both listed for the
+    Windows process event): Sigma's `User` (DOMAIN\\name) is in neither, so the rule is unsupported
+    rather than a user.name test that never matches."""
+    with pytest.raises(SiemcError, match="User"):
+        _render(
+            "logsource: {category: process_creation, product: windows}\n"
+            "detection:\n  sel: {User|contains: 'AUTHORI', Image|endswith: '\\\\cmd.exe'}\n  condition: sel\n"
+        )
+
+
+def test_linux_auditd_reads_the_integrations_field_names() -> None:
+    """Elastic's Auditd Logs integration writes the record type to auditd.log.record_type and an EXECVE
+    record's arguments to process.args, not auditd.message_type / auditd.data.a0."""
+    text = _render(
+        "logsource: {product: linux, service: auditd}\n"
+        "detection:\n  sel: {type: EXECVE, a0: 'nc'}\n  condition: sel\n"
+    )
+    assert "auditd.log.record_type" in text and "process.args" in text
+    assert "auditd.message_type" not in text and "auditd.data" not in text
+
+
+def test_azure_integrations_use_snake_case_keys() -> None:
+    """Elastic's Azure integrations write the logs' keys in snake case."""
+    text = _render(
+        "logsource: {product: azure, service: signinlogs}\n"
+        "detection:\n  sel: {AuthenticationRequirement: singleFactorAuthentication}\n  condition: sel\n"
+    )
+    assert "azure.signinlogs.properties.authentication_requirement" in text
+
+
+def test_powershell_script_blocks_are_unsupported_on_eql() -> None:
+    """The powershell_operational pipeline renames ScriptBlockText to powershell.file.script_block_text,
+    a `text` field (the data stream's fields.yml), and Elasticsearch's EQL cannot search text fields
+    (EQL syntax reference, "Text fields are not supported"): no query that reads the removed
+    winlog.event_data.ScriptBlockText or the unsearchable text field."""
+    with pytest.raises(SiemcError, match="ScriptBlockText"):
+        _render(
+            "logsource: {category: ps_script, product: windows}\n"
+            "detection:\n  sel: {ScriptBlockText|contains: 'Invoke-Mimikatz'}\n  condition: sel\n"
+        )
+
+
+def test_security_4688_reads_the_ecs_process_fields() -> None:
+    """For 4688 the Security pipeline moves NewProcessName and ParentProcessName to process.executable and
+    process.parent.executable and removes them from winlog.event_data."""
+    text = _render(
+        "logsource: {product: windows, service: security}\n"
+        "detection:\n  sel: {EventID: 4688, NewProcessName|endswith: '\\\\cmd.exe',"
+        " ParentProcessName|endswith: '\\\\w3wp.exe'}\n  condition: sel\n"
+    )
+    assert "process.executable" in text and "process.parent.executable" in text
+    assert "NewProcessName" not in text and "ParentProcessName" not in text
+
+
+def test_security_fields_moved_only_for_some_event_ids_are_unsupported() -> None:
+    """IpAddress moves to source.ip for logon events unless it is "-" (kept in winlog.event_data), and
+    ProcessName moves for authentication events but stays for object access: no one field holds them."""
+    for field in ("IpAddress: '10.0.0.1'", "ProcessName|endswith: '\\\\lsass.exe'"):
+        with pytest.raises(SiemcError):
+            _render(
+                "logsource: {product: windows, service: security}\n"
+                f"detection:\n  sel: {{EventID: 4624, {field}}}\n  condition: sel\n"
+            )
+
+
+def test_unnamed_event_data_is_unsupported() -> None:
+    """Winlogbeat names unnamed event data param1, param2, ... (the Windows PowerShell pipeline parses
+    param2 / param3 and removes param1..3): Sigma's `Data` is no field."""
+    with pytest.raises(SiemcError, match="Data"):
+        _render(
+            "logsource: {product: windows, category: ps_classic_start}\n"
+            "detection:\n  sel: {Data|contains: 'HostApplication=powershell'}\n  condition: sel\n"
+        )
+
+
+def test_defend_process_events_agree_with_the_reference_on_model_built_events() -> None:
+    detection = parse_rule(
+        _rule(
+            "logsource: {category: process_creation, product: windows}\n"
+            "detection:\n  sel: {Image|endswith: '\\\\rundll32.exe', CommandLine|contains: 'javascript:'}\n"
+            "  condition: sel\n"
+        ),
+        Path("t.yml"),
+    )
+    events = [
+        {"Image": "C:\\Windows\\System32\\rundll32.exe", "CommandLine": "rundll32 javascript:alert"},
+        {"Image": "C:\\Windows\\System32\\rundll32.exe", "CommandLine": "rundll32 shell32.dll"},
+        {"Image": "C:\\Windows\\System32\\cmd.exe", "CommandLine": "cmd /c javascript:"},
+    ]
+    query = get_target("eql").render(detection)
+    expected = [i for i, (hit, _) in enumerate(reference("eql", detection, events)) if hit]
+    assert expected == [0]
+    assert [row.index for row in run_target("eql", detection, query, events)] == expected
+
+
+def test_azure_identity_protection_reads_the_integrations_group_and_snake_case() -> None:
+    """The Azure integration's identity_protection data stream writes the risk detections' properties under
+    azure.identityprotection.properties in snake case (fields.yml, sample_event.json)."""
+    text = _render(
+        "logsource: {product: azure, service: riskdetection}\n"
+        "detection:\n  sel: {riskEventType: anomalousToken}\n  condition: sel\n"
+    )
+    assert 'azure.identityprotection.properties.risk_event_type:"anomalousToken"' in text
+
+
+def test_cloudtrail_reads_the_aws_integrations_names() -> None:
+    """The AWS integration's cloudtrail pipeline renames userIdentity.type, errorCode and userAgent to
+    aws.cloudtrail.user_identity.type, aws.cloudtrail.error_code and user_agent.original, and keeps
+    requestParameters' own keys under aws.cloudtrail.flattened.request_parameters."""
+    text = _render(
+        "logsource: {product: aws, service: cloudtrail}\n"
+        "detection:\n  sel: {eventName: ConsoleLogin, userIdentity.type: Root, errorCode: AccessDenied,"
+        " userAgent|contains: 'aws-cli', requestParameters.attribute: launchPermission}\n  condition: sel\n"
+    )
+    for name in (
+        "event.action",
+        "aws.cloudtrail.user_identity.type",
+        "aws.cloudtrail.error_code",
+        "user_agent.original",
+        "aws.cloudtrail.flattened.request_parameters.attribute",
+    ):
+        assert name in text
+    assert "userIdentity" not in text and "errorCode" not in text
