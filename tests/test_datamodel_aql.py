@@ -11,6 +11,7 @@ from siemc.backends import get_target
 
 from siemc.compile.datamodel import models_folder, target_datamodel
 from siemc.compile.rule import parse_rule
+from tests.conftest import load_pack_rule
 from tests.engines import reference, run_target
 
 
@@ -52,6 +53,14 @@ def test_process_creation_reads_ibms_windows_properties() -> None:
     assert 'devicetype = 12 AND "Event ID" = 1' in text
     assert '"Process Path"' in text and '"Command"' in text and '"Username"' in text
     assert '"EventID"' not in text and '"CommandLine"' not in text and '"Image"' not in text
+
+
+def test_t1219_reads_ibms_process_properties() -> None:
+    """IBM's mapping reads ParentImage as "Parent Process Path" and names no "Parent Process Name", so
+    the pack's parent test stays on the path."""
+    text = get_target("aql").render(load_pack_rule())
+    assert '"Process Name"' in text and '"Parent Process Path"' in text and '"Command"' in text
+    assert '"Parent Process Name"' not in text
 
 
 def test_linux_audit_type_reads_the_type_property() -> None:
