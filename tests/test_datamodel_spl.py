@@ -146,17 +146,27 @@ def test_sysmon_process_creation_matches_events_stored_as_the_add_on_extracts_th
     assert hits == [0]
 
 
-def test_provider_name_is_no_field_of_xml_windows_events() -> None:
+def test_provider_name_is_read_with_the_quotes_the_add_on_keeps() -> None:
     """The add-on extracts the System element's attributes (Provider Name, Guid, Execution ProcessID,
     Security UserID) with the quotes of the XML text ("Name": "'Microsoft-Windows-Sysmon'",
     "UserID": "'S-1-5-18'" in the Splunk CIM sample of Google SecOps' "Collect Splunk CIM logs"
-    page), so no field holds Sigma's Provider_Name value: such rules are unsupported, not silently
-    empty."""
-    message = _unsupported(
-        "logsource: {product: windows, service: system}\n"
-        "detection:\n  sel: {Provider_Name: Service Control Manager, EventID: 7045}\n  condition: sel\n"
-    )
-    assert "XmlWinEventLog has no field Provider_Name" in message
+    page): Provider_Name is tested on Name as `'X'`, and a wildcard at an end takes the quote in."""
+    head = "logsource: {product: windows, service: system}\ndetection:\n"
+    text = head + "  sel: {Provider_Name: %s, EventID: 7045}\n  condition: sel\n"
+    exact = get_target("spl").render(parse_rule(_rule(text % "Service Control Manager"), Path("t.yml")))
+    assert "Name=\"'Service Control Manager'\"" in exact
+    starts = get_target("spl").render(parse_rule(_rule(text % "'Service*'"), Path("t.yml")))
+    assert 'Name="\'Service*"' in starts
+    events = [
+        {"Provider_Name": "Service Control Manager", "EventID": 7045},
+        {"Provider_Name": "Service Control Manager Extra", "EventID": 7045},
+        {"Provider_Name": "Other", "EventID": 7045},
+    ]
+    assert _semantic(text % "Service Control Manager", events) == [0]
+    assert _semantic(text % "'Service*'", events) == [0, 1]
+    assert _semantic(text % "'*Manager'", events) == [0]
+    regex = head + "  sel: {Provider_Name|re: '^Service'}\n  condition: sel\n"
+    assert "a regex on it is not rewritten" in _unsupported(regex)
 
 
 def test_cloudtrail_arrays_are_read_under_splunks_array_names() -> None:

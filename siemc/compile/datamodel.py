@@ -22,6 +22,8 @@ instead of a query that silently matches nothing.
 
 `as` says how the vendor's ingestion rewrites the raw value: `device_path` is a Windows path as the
 kernel names it (`C:\\x.exe` stored as `\\Device\\HarddiskVolume3\\x.exe`, as Falcon sensors report it).
+`xml_attribute` is an XML attribute's text kept with its quotes (`'Service Control Manager'`, as the
+Splunk Add-on for Microsoft Windows extracts the System element's attributes of XmlWinEventLog).
 
 Field names are written as the mapping file's native names read them, unquoted (AQL's "Process
 Name" is `Process Name`, Sumo Logic's %"fields.X" is `fields.X`). A source without a model is not
@@ -51,8 +53,12 @@ def _device_path(value: Any) -> Any:
     return value
 
 
+def _xml_attribute(value: Any) -> Any:
+    return f"'{value}'" if isinstance(value, str) else value
+
+
 # `as:` value rewrites of a vendor's ingestion (a field's `from` value -> the value it stores)
-VALUE_FORMS = {"device_path": _device_path}
+VALUE_FORMS = {"device_path": _device_path, "xml_attribute": _xml_attribute}
 
 
 class DataModelError(Exception):

@@ -8,12 +8,13 @@ filters on. siemc therefore knows two extra fields:
     ParentImageName  the file-name part of ParentImage
 
 A target that has such a column maps them directly, and `Image|endswith: '\\x.exe'` (or a Linux or
-macOS `'/x'`) is lifted to `ImageName: x.exe` for it. A target with paths only gets `ImageName` rewritten to an exact test on
-the path (an `endswith` or an anchored regular expression).
+macOS `'/x'`) is lifted to `ImageName: x.exe` for it. A target with paths only gets `ImageName`
+rewritten to an exact test on the path (an `endswith` or an anchored regular expression).
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import re
 from collections.abc import Mapping
@@ -354,6 +355,40 @@ class DevicePathTransformation(DetectionItemTransformation):
         return detection_item
 
 
+class XmlAttributeTransformation(DetectionItemTransformation):
+    """Values of a field the source keeps with an XML attribute's quotes (a data model's
+    `as: xml_attribute`, after the field mapping): `X` is tested as `'X'`; a wildcard at an end
+    takes the quote in, so `contains` and the like stay as they are. A rule's own regex is
+    unsupported there (it would have to be rewritten around the quotes)."""
+
+    def __init__(self, fields: frozenset[str]) -> None:
+        self.fields = fields
+
+    def apply_detection_item(self, detection_item: SigmaDetectionItem) -> SigmaDetectionItem | None:
+        if detection_item.field not in self.fields:
+            return None
+        values: list[object] = []
+        for value in detection_item.value:
+            if isinstance(value, SigmaRegularExpression):
+                raise SigmaFeatureNotSupportedByBackendError(
+                    f"{detection_item.field} keeps the quotes of its XML attribute: a regex on it is not"
+                    " rewritten"
+                )
+            if isinstance(value, SigmaString):
+                parts = list(value.s)
+                if not parts or parts[0] is not SpecialChars.WILDCARD_MULTI:
+                    parts.insert(0, "'")
+                if parts[-1] is not SpecialChars.WILDCARD_MULTI:
+                    parts.append("'")
+                quoted = copy.copy(value)
+                quoted.s = parts
+                values.append(quoted)
+            else:
+                values.append(value)
+        detection_item.value = values  # type: ignore[assignment]
+        return detection_item
+
+
 @dataclass
 class CategoryLogsource(RuleProcessingCondition):
     """A rule whose log source names a category (its fields are the category's, Sysmon-like)."""
@@ -368,6 +403,7 @@ def field_pipeline(
     native_keywords: bool = False,
     column_as_text: str | None = None,
     device_paths: frozenset[str] = frozenset(),
+    xml_attributes: frozenset[str] = frozenset(),
 ) -> ProcessingPipeline:
     """The processing pipeline every target applies before its backend converts a rule.
 
@@ -410,6 +446,13 @@ def field_pipeline(
             transformation=StrictFieldMapping(fields, source.unmapped, absent=absent),  # type: ignore[arg-type]
         )
     )
+    if xml_attributes:
+        # On native names: the fields the source's data model keeps with an XML attribute's quotes.
+        items.append(
+            ProcessingItem(
+                identifier="siemc_xml_attributes", transformation=XmlAttributeTransformation(xml_attributes)
+            )
+        )
     if device_paths:
         # On native names: the fields the source's data model stores as device paths.
         items.append(
