@@ -20,7 +20,8 @@ def native_event(event: dict[str, Any], source: Source, target: str | None = Non
 
     Where the target has a data model of the source (backends/datamodels/), the event is stored as
     the vendor's ingestion stores it, from the model's `from` fields, not through siemc's own mapping
-    file: so a mapping that reads a field the vendor's parser renames or drops fails the tests.
+    file: so a mapping that reads a field the vendor's parser renames or drops fails the tests. Only
+    a model field without a `from` takes its value through the mapping.
     """
     sigma = dict(event)
     for path_field, name_field in FILE_NAME_FIELDS.items():
@@ -28,7 +29,15 @@ def native_event(event: dict[str, Any], source: Source, target: str | None = Non
             sigma[name_field] = file_name(sigma[path_field])
     model = target_datamodel(target).get(source.name) if target else None
     if model is not None and (model.origins or model.raw):
-        return model.event(sigma)
+        stored = model.event(sigma)
+        # A model field no vendor artifact ties to a Sigma field (no `from`) holds what the mapping
+        # (a site's `fields: {Computer: host}`, say) says it holds: the site's claim about its data.
+        for name, value in sigma.items():
+            native = source.native_field(name)
+            field = column_name(native) if native is not None else None
+            if field in model.fields and field not in model.origins and field not in stored:
+                stored[field] = _stored(source, name, value)
+        return stored
     native = {name: source.native_field(name) for name in sigma}
     return {
         column_name(field): _stored(source, name, sigma[name])

@@ -92,7 +92,7 @@ def test_a_site_pipeline_applies_with_its_priority(site_config, tmp_path: Path) 
         "detection:\n  sel: {ParentCommandLine|contains: anydesk}\n  condition: sel\n",
         encoding="utf-8",
     )
-    assert 'parent_process_command_line="*anydesk*"' in compile_detection(load_rule(rule, site_config), "spl")
+    assert 'parent_process="*anydesk*"' in compile_detection(load_rule(rule, site_config), "spl")
     # the pipeline is Splunk's only
     assert "InitiatingProcessCommandLine" in compile_detection(load_rule(rule, site_config), "kql")
 
@@ -202,7 +202,7 @@ def test_a_named_list_stays_a_list_and_never_a_repr(tmp_path: Path) -> None:
         "spl": "| lookup admin_users value AS User OUTPUT value AS siemc_list1\n"
         "| where isnotnull(siemc_list1)",
         "eql": 'user.name:"svc_helpdesk"',
-        "aql": "REFERENCESETCONTAINS('admin_users', LOWER(username))",
+        "aql": "REFERENCESETCONTAINS('admin_users', LOWER(\"Username\"))",
         "sumo": 'lookupContains(path://"/Library/Admin Recommended/siemc/admin_users", user_username=value)',
         "yaral": "$e.principal.user.userid in %admin_users nocase",
         "logscale": 'match(file="admin_users.csv", field="UserName", column="value", ignoreCase=true)',

@@ -25,6 +25,9 @@ from tests.no_repr import assert_no_repr
 CORPUS = REPO.parent / "shared" / "sigmahq" / "rules"
 SENTINEL_SCHEMA_PATH = REPO / "tests" / "checkers" / "sentinel_schema.json"
 MIN_SHARE = 0.97
+# Targets below MIN_SHARE on the sample, and why (issue 15's data models): EQL cannot search the text
+# fields Elastic's Windows integrations keep PowerShell script blocks in.
+CONVERTED_FLOORS = {"eql": 0.90}
 
 pytestmark = pytest.mark.skipif(
     not CORPUS.is_dir(), reason="the SigmaHQ corpus (../shared/sigmahq) is absent"
@@ -88,9 +91,14 @@ def test_sample_covers_every_log_source_family() -> None:
 
 @pytest.mark.parametrize("target_name", TARGET_NAMES)
 def test_converted_share_per_target(outputs: dict[str, dict[Path, str | None]], target_name: str) -> None:
+    """No target loses conversions unnoticed: each converts at least its floor of the sample. The goal
+    is MIN_SHARE everywhere; where a data model showed that outputs read fields the SIEM's ingestion
+    never produces, those became `unsupported` and the floor is what stays (the README's coverage
+    table gives the reasons). Raise a floor when a target converts more."""
     results = [outputs[target_name][path] for path in every_tenth()]
     converted = sum(text is not None for text in results)
-    assert converted / len(results) >= MIN_SHARE, f"{target_name}: {converted}/{len(results)}"
+    floor = CONVERTED_FLOORS.get(target_name, MIN_SHARE)
+    assert converted / len(results) >= floor, f"{target_name}: {converted}/{len(results)}"
 
 
 def test_every_kql_output_passes_kusto_language(

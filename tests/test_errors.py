@@ -49,7 +49,7 @@ def test_field_without_a_column_names_target_file_and_table(tmp_path: Path) -> N
         tmp_path,
         "unmapped",
         GOOD.replace("product: windows", "product: linux").replace(
-            "    Image|endswith:", "    ParentImage|endswith: /bash\n    Image|endswith:"
+            "    Image|endswith:", "    ParentImage|startswith: /usr/bin/\n    Image|endswith:"
         ),
     )
     result = CliRunner().invoke(app, ["convert", str(path), "--target", "logscale"])

@@ -27,7 +27,7 @@ SYSMON_2 = {
     "spl": 'source="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational" EventCode=2',
     "eql": 'any where host.os.type == "windows" and winlog.channel == "Microsoft-Windows-Sysmon/Operational" '
     'and event.code == "2"',
-    "aql": 'devicetype = 12 AND "Channel" = \'Microsoft-Windows-Sysmon/Operational\' AND "EventID" = 2',
+    "aql": 'devicetype = 12 AND "Channel" = \'Microsoft-Windows-Sysmon/Operational\' AND "Event ID" = 2',
     "sumo": '_index=sec_record_endpoint metadata_vendor="Microsoft" metadata_product="Windows" '
     'metadata_deviceEventId="Microsoft-Windows-Sysmon/Operational-2"',
     "yaral": '$e.metadata.log_type = "WINDOWS_SYSMON" and $e.metadata.product_event_type = "2"',

@@ -161,7 +161,7 @@ def test_each_target_writes_the_documented_construct(site) -> None:  # type: ign
     expected = {
         "list_cased": {
             "kql": 'AccountName in (_GetWatchlist("backup_accounts") | project SearchKey)',
-            "aql": "REFERENCESETCONTAINS('backup_accounts', username)",
+            "aql": "REFERENCESETCONTAINS('backup_accounts', \"Username\")",
             "yaral": "$e.principal.user.userid in %backup_accounts\n",
             "logscale": 'match(file="backup_accounts.csv", field="UserName", column="value", '
             "ignoreCase=false)",

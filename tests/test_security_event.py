@@ -85,7 +85,12 @@ def test_the_rule_tests_agree_on_every_target() -> None:
     assert engines is not None
     detection = load_rule(RULE)
     assert get_target("kql").source_for(detection.sigma).name == "SecurityEvent"
-    outcomes = run_rule_tests(detection, TARGET_NAMES, engines, compile_detection)
+    # Elastic's Security pipeline moves IpAddress to source.ip for some event ids only, and keeps "-"
+    # where it is: no one field holds it (backends/datamodels/eql.yml), so EQL says so.
+    targets = [name for name in TARGET_NAMES if name != "eql"]
+    with pytest.raises(Unsupported, match="'IpAddress' has no column in winlog"):
+        compile_detection(detection, "eql")
+    outcomes = run_rule_tests(detection, targets, engines, compile_detection)
     failures = [
         f"{o.test.name}: {o.reference_error} {o.targets}"
         for o in outcomes

@@ -369,7 +369,7 @@ def test_t1219_returns_exactly_the_tools_with_category_and_flags() -> None:
     def in_scope(native: dict[str, Any], time: dt.datetime) -> dict[str, Any]:
         # Native names are written as they appear in AQL ("Process Name"); the event holds the bare name.
         event = {name.strip('"'): value for name, value in native.items()}
-        return event | {"devicetype": 12, "EventID": 1, "starttime": time}
+        return event | {"devicetype": 12, "Event ID": 1, "starttime": time}
 
     assert_t1219_finds_exactly_the_tools(
         aql,
@@ -379,15 +379,15 @@ def test_t1219_returns_exactly_the_tools_with_category_and_flags() -> None:
         out_of_scope=[
             {"starttime": NOW - dt.timedelta(hours=25)},  # outside LAST 24 HOURS
             {"devicetype": 13},  # not the Windows DSM
-            {"EventID": 5},  # not Sysmon process creation
+            {"Event ID": 5},  # not Sysmon process creation
         ],
         columns=[
             "starttime",
             "Machine Name",
-            "username",
+            "Username",
             "Process Name",
             "Command",
-            "Parent Process Name",
+            "Parent Process Path",
             "Parent Command",
             "RATTool",
             "RATCategory",
@@ -405,7 +405,7 @@ def test_t1219_returns_exactly_the_tools_with_category_and_flags() -> None:
 # (f) siemc bugs the property tests found, kept as regression cases --------------------------------
 
 PROCESS = "title: t\nlogsource: {category: process_creation, product: windows}\ndetection:\n"
-SYSMON: dict[str, Any] = {"devicetype": 12, "EventID": 1}
+SYSMON: dict[str, Any] = {"devicetype": 12, "Event ID": 1}
 
 
 def compiled(rule: str) -> str:

@@ -441,7 +441,8 @@ def test_t1219_returns_exactly_the_tools_newest_first() -> None:
 # events are the ones that told them apart.
 PROCESS = {"category": "process_creation", "product": "windows"}
 NETWORK = {"category": "network_connection", "product": "windows"}
-OKTA = {"product": "okta", "service": "okta"}
+# A third-party source without a data model (its fields are any `Vendor.<name>`)
+GITHUB = {"product": "github", "service": "audit"}
 REGRESSIONS: list[tuple[str, dict[str, Any], dict[str, Any], list[dict[str, Any]]]] = [
     # a newline in a regex literal ended it
     (
@@ -505,7 +506,7 @@ REGRESSIONS: list[tuple[str, dict[str, Any], dict[str, Any], list[dict[str, Any]
         ],
     ),
     # inside test() a quoted name is a string
-    ("quoted-field-compare", OKTA, {"s": {"a-b|gt": 6}}, [{"a-b": 5}, {"a-b": 10}]),
+    ("quoted-field-compare", GITHUB, {"s": {"a-b|gt": 6}}, [{"a-b": 5}, {"a-b": 10}]),
     # prefixes misread IPv6 text: a CIDR inside a condition runs cidr() in a case step
     (
         "cidr-in-condition",
