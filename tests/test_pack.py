@@ -90,8 +90,10 @@ def _tokens(value: str) -> Iterator[tuple[bool, str]]:
         index += 1
 
 
+@cache
 def sigma_pattern(value: str) -> re.Pattern[str]:
-    """What a Sigma value matches as a whole, case-insensitively."""
+    """What a Sigma value matches as a whole, case-insensitively (compiled once per value: the rows
+    are matched against every sample event)."""
     parts = [(".*" if c == "*" else ".") if wild else re.escape(c) for wild, c in _tokens(value)]
     return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -75,20 +75,28 @@ class SourceModel:
     raw: str | None = None  # `EventData.{name}`: where a raw field no origin takes is kept
     forms: Mapping[str, str] = field(default_factory=dict)  # field -> VALUE_FORMS name (`as:`)
 
+    @cached_property
+    def _filled_from(self) -> dict[str, tuple[str, ...]]:
+        """Raw field -> the fields filled from it (a model lists thousands; an event holds a few)."""
+        filled: dict[str, list[str]] = {}
+        for name, origin in self.origins.items():
+            filled.setdefault(origin, []).append(name)
+        return {origin: tuple(names) for origin, names in filled.items()}
+
     def event(self, raw_event: Mapping[str, Any]) -> dict[str, Any]:
         """A raw event (Sigma field names) as the vendor's ingestion stores it in this source: what the
         test engines run siemc's queries over, independent of siemc's own mapping files."""
-        stored = {
-            name: VALUE_FORMS[self.forms[name]](raw_event[origin])
-            if name in self.forms
-            else raw_event[origin]
-            for name, origin in self.origins.items()
-            if origin in raw_event
-        }
+        stored: dict[str, Any] = {}
+        for origin, value in raw_event.items():
+            for name in self._filled_from.get(origin, ()):
+                stored[name] = VALUE_FORMS[self.forms[name]](value) if name in self.forms else value
         if self.raw is not None:
-            taken = set(self.origins.values())
             stored.update(
-                {self.raw.format(name=name): value for name, value in raw_event.items() if name not in taken}
+                {
+                    self.raw.format(name=name): value
+                    for name, value in raw_event.items()
+                    if name not in self._filled_from
+                }
             )
         return stored
 
