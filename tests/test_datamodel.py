@@ -107,3 +107,11 @@ def test_a_model_stores_a_raw_event_as_the_vendors_parser_does(tmp_path: Path) -
         "winlog.event_data.Hashes": "MD5=1",
     }
     assert model.has("winlog.event_data.Hashes") and model.has("winlog.event_data")
+
+
+def test_every_value_form_has_its_query_rewrite() -> None:
+    """A form the data model stores values in (`as:`) is one queries know how to test."""
+    from siemc.compile.datamodel import VALUE_FORMS
+    from siemc.compile.fields import VALUE_FORM_TRANSFORMATIONS
+
+    assert set(VALUE_FORMS) == set(VALUE_FORM_TRANSFORMATIONS)

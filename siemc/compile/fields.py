@@ -316,11 +316,9 @@ class ValueMapTransformation(DetectionItemTransformation):
 _DRIVE_IN_REGEX = re.compile(r":\\\\")
 
 
-class DevicePathTransformation(DetectionItemTransformation):
-    """Values of a field the source stores as a device path (a data model's `as: device_path`, after
-    the field mapping: native names): a drive-letter path is tested as the device path the SIEM holds
-    (`C:\\Windows\\*` -> `^\\Device\\HarddiskVolume[0-9]+\\Windows\\`); a rule's own regex on a
-    drive-letter path has no exact rewrite and is unsupported. Values naming no drive stay as they are."""
+class ValueFormTransformation(DetectionItemTransformation):
+    """Rewrites the values of the fields a source's data model stores in a value form (`as:`), after
+    the field mapping (native names); `rewrite` is the form's own part."""
 
     def __init__(self, fields: frozenset[str]) -> None:
         self.fields = fields
@@ -328,6 +326,19 @@ class DevicePathTransformation(DetectionItemTransformation):
     def apply_detection_item(self, detection_item: SigmaDetectionItem) -> SigmaDetectionItem | None:
         if detection_item.field not in self.fields:
             return None
+        return self.rewrite(detection_item)
+
+    def rewrite(self, detection_item: SigmaDetectionItem) -> SigmaDetectionItem | None:
+        raise NotImplementedError
+
+
+class DevicePathTransformation(ValueFormTransformation):
+    """Values of a field the source stores as a device path (a data model's `as: device_path`, after
+    the field mapping: native names): a drive-letter path is tested as the device path the SIEM holds
+    (`C:\\Windows\\*` -> `^\\Device\\HarddiskVolume[0-9]+\\Windows\\`); a rule's own regex on a
+    drive-letter path has no exact rewrite and is unsupported. Values naming no drive stay as they are."""
+
+    def rewrite(self, detection_item: SigmaDetectionItem) -> SigmaDetectionItem | None:
         values: list[object] = []
         changed = False
         for value in detection_item.value:
@@ -355,18 +366,13 @@ class DevicePathTransformation(DetectionItemTransformation):
         return detection_item
 
 
-class XmlAttributeTransformation(DetectionItemTransformation):
+class XmlAttributeTransformation(ValueFormTransformation):
     """Values of a field the source keeps with an XML attribute's quotes (a data model's
     `as: xml_attribute`, after the field mapping): `X` is tested as `'X'`; a wildcard at an end
     takes the quote in, so `contains` and the like stay as they are. A rule's own regex is
     unsupported there (it would have to be rewritten around the quotes)."""
 
-    def __init__(self, fields: frozenset[str]) -> None:
-        self.fields = fields
-
-    def apply_detection_item(self, detection_item: SigmaDetectionItem) -> SigmaDetectionItem | None:
-        if detection_item.field not in self.fields:
-            return None
+    def rewrite(self, detection_item: SigmaDetectionItem) -> SigmaDetectionItem | None:
         values: list[object] = []
         for value in detection_item.value:
             if isinstance(value, SigmaRegularExpression):
@@ -389,6 +395,13 @@ class XmlAttributeTransformation(DetectionItemTransformation):
         return detection_item
 
 
+# A data model's value form (`as:`, siemc.compile.datamodel.VALUE_FORMS) -> how queries test it.
+VALUE_FORM_TRANSFORMATIONS: Mapping[str, type[ValueFormTransformation]] = {
+    "xml_attribute": XmlAttributeTransformation,
+    "device_path": DevicePathTransformation,
+}
+
+
 @dataclass
 class CategoryLogsource(RuleProcessingCondition):
     """A rule whose log source names a category (its fields are the category's, Sysmon-like)."""
@@ -402,8 +415,7 @@ def field_pipeline(
     source: Source,
     native_keywords: bool = False,
     column_as_text: str | None = None,
-    device_paths: frozenset[str] = frozenset(),
-    xml_attributes: frozenset[str] = frozenset(),
+    forms: Mapping[str, str] | None = None,
 ) -> ProcessingPipeline:
     """The processing pipeline every target applies before its backend converts a rule.
 
@@ -446,20 +458,13 @@ def field_pipeline(
             transformation=StrictFieldMapping(fields, source.unmapped, absent=absent),  # type: ignore[arg-type]
         )
     )
-    if xml_attributes:
-        # On native names: the fields the source's data model keeps with an XML attribute's quotes.
-        items.append(
-            ProcessingItem(
-                identifier="siemc_xml_attributes", transformation=XmlAttributeTransformation(xml_attributes)
+    for form, transformation in VALUE_FORM_TRANSFORMATIONS.items():
+        # On native names: the fields the source's data model stores in this value form (`as:`).
+        native = frozenset(name for name, its_form in (forms or {}).items() if its_form == form)
+        if native:
+            items.append(
+                ProcessingItem(identifier=f"siemc_{form}_values", transformation=transformation(native))
             )
-        )
-    if device_paths:
-        # On native names: the fields the source's data model stores as device paths.
-        items.append(
-            ProcessingItem(
-                identifier="siemc_device_paths", transformation=DevicePathTransformation(device_paths)
-            )
-        )
     if source.column_types:
         items.append(
             ProcessingItem(

@@ -387,17 +387,11 @@ class Target:
             # Free text is the search backend's own; a condition backend (SPL eval) reads the raw field.
             native_keywords = self.native_keywords and not (condition and self.condition_backend_class)
             model = target_datamodel(self.name).get(source.name)
-            forms = model.forms if model else {}
             pipeline = site_pipeline(
                 self.site,
                 self.name,
                 field_pipeline(
-                    self.name,
-                    source,
-                    native_keywords,
-                    self.column_as_text,
-                    frozenset(name for name, form in forms.items() if form == "device_path"),
-                    frozenset(name for name, form in forms.items() if form == "xml_attribute"),
+                    self.name, source, native_keywords, self.column_as_text, model.forms if model else None
                 ),
             )
             backend_class = (self.condition_backend_class if condition else None) or self.backend_class
