@@ -11,7 +11,7 @@
                                    # Windows event logs are stored by (kql: WindowsEvent)
         fallbacks: [NAME, ...]     # the sources this site collects that a rule may move to, whole,
                                    # when its log source's first source lacks a field (default:
-                                   # true, all of them; false: none)
+                                   # false, none; true: all of them)
     pipelines: [pipelines/common.yml]   # pySigma processing pipelines for every target
     placeholders:                  # values of `|expand` placeholders (%name%)
       admin_users: [alice, bob]
@@ -130,7 +130,7 @@ class SiteConfig:
     target_pipelines: Mapping[str, tuple[Path, ...]] = field(default_factory=dict)
     list_folders: Mapping[str, str] = field(default_factory=dict)
     windows_events: Mapping[str, str] = field(default_factory=dict)
-    # target -> the fallback sources the site collects (True: every one, the default; False: none)
+    # target -> the fallback sources the site collects (True: every one; False: none, the default)
     fallbacks: Mapping[str, bool | frozenset[str]] = field(default_factory=dict)
     placeholders: Mapping[str, PlaceholderValue] = field(default_factory=dict)
     placeholder_labels: Mapping[str, Labels] = field(default_factory=dict)

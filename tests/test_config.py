@@ -193,19 +193,19 @@ def test_a_named_list_stays_a_list_and_never_a_repr(tmp_path: Path) -> None:
     # An exact test: every target writes its list construct.
     rule.write_text(
         "title: Listed\nlogsource: {category: process_creation, product: windows}\n"
-        "detection:\n  sel: {User|expand: '%users%'}\n  condition: sel\n",
+        "detection:\n  sel: {CommandLine|expand: '%users%'}\n  condition: sel\n",
         encoding="utf-8",
     )
     detection = load_rule(rule, site)
     constructs = {
-        "kql": 'AccountName in~ (_GetWatchlist("admin_users") | project SearchKey)',
-        "spl": "| lookup admin_users value AS User OUTPUT value AS siemc_list1\n"
+        "kql": 'ProcessCommandLine in~ (_GetWatchlist("admin_users") | project SearchKey)',
+        "spl": "| lookup admin_users value AS CommandLine OUTPUT value AS siemc_list1\n"
         "| where isnotnull(siemc_list1)",
-        "eql": 'user.name:"svc_helpdesk"',
-        "aql": "REFERENCESETCONTAINS('admin_users', LOWER(\"Username\"))",
-        "sumo": 'lookupContains(path://"/Library/Admin Recommended/siemc/admin_users", user_username=value)',
-        "yaral": "$e.principal.user.userid in %admin_users nocase",
-        "logscale": 'match(file="admin_users.csv", field="UserName", column="value", ignoreCase=true)',
+        "eql": 'process.command_line:"svc_helpdesk"',
+        "aql": "REFERENCESETCONTAINS('admin_users', LOWER(\"Command\"))",
+        "sumo": 'lookupContains(path://"/Library/Admin Recommended/siemc/admin_users", commandLine=value)',
+        "yaral": "$e.target.process.command_line in %admin_users nocase",
+        "logscale": 'match(file="admin_users.csv", field="CommandLine", column="value", ignoreCase=true)',
     }
     for target in TARGET_NAMES:
         text = compile_detection(detection, target)

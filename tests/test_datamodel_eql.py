@@ -14,6 +14,7 @@ from siemc.compile.datamodel import load_datamodel, models_folder
 from siemc.compile.rule import parse_rule
 from siemc.diagnostics import SiemcError
 from siemc.resources import backends_folder
+from tests.conftest import FALLBACKS_SITE
 from tests.engines import reference, run_target
 
 SYSMON = "Microsoft-Windows-Sysmon/Operational"
@@ -91,28 +92,16 @@ def test_sysmon_channel_rules_read_the_ecs_fields_the_pipeline_writes(
 def test_process_creation_on_elastic_defend_has_no_pe_description() -> None:
     """Elastic Defend's Windows process events carry process.pe.original_file_name and imphash only
     (endpoint-package, windows_process_create_and_exit.md); Sysmon event 1 carries the version-info
-    fields (the pipeline copies Description to process.pe.description), so the rule reads Sysmon."""
-    text = _render(
+    fields (the pipeline copies Description to process.pe.description): the rule is unsupported by
+    default, and reads Sysmon where the site collects it."""
+    text = _rule(
         "logsource: {category: process_creation, product: windows}\n"
         "detection:\n  sel: {Description: 'Sysinternals'}\n  condition: sel\n"
     )
-    assert "process.pe.description" in text and f'winlog.channel == "{SYSMON}"' in text
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: User still reads user.name on Elastic Defend (a value naming DOMAIN\\name never"
-    " matches there); splitting it into user.domain and user.name is not written yet",
-)
-def test_defend_user_name_has_no_domain() -> None:
-    """Elastic Defend's user.name is the account name and user.domain its domain (both listed for the
-    Windows process event): Sigma's `User` (DOMAIN\\name) is in neither, so the rule is unsupported
-    rather than a user.name test that never matches."""
-    with pytest.raises(SiemcError, match="User"):
-        _render(
-            "logsource: {category: process_creation, product: windows}\n"
-            "detection:\n  sel: {User|contains: 'AUTHORI', Image|endswith: '\\\\cmd.exe'}\n  condition: sel\n"
-        )
+    with pytest.raises(SiemcError, match=r"process has no field process\.pe\.description; windows\.sysmon"):
+        get_target("eql").render(parse_rule(text, Path("t.yml")))
+    rendered = get_target("eql", FALLBACKS_SITE).render(parse_rule(text, Path("t.yml"), FALLBACKS_SITE))
+    assert "process.pe.description" in rendered and f'winlog.channel == "{SYSMON}"' in rendered
 
 
 def test_linux_auditd_reads_the_integrations_field_names() -> None:

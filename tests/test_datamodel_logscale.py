@@ -16,6 +16,7 @@ from siemc.compile.rule import load_rule, parse_rule
 from siemc.config import load_config
 from siemc.diagnostics import Unsupported
 from tests.checkers.logscale import logscale_syntax_errors
+from tests.conftest import FALLBACKS_SITE
 from tests.engines import ENGINES, native_events, reference, run_target
 from tests.models.logscale import run
 
@@ -158,14 +159,21 @@ def test_a_field_the_model_lacks_makes_the_output_unsupported(tmp_path: Path) ->
         get_target("logscale", detection.site).render(detection)
 
 
-def test_a_field_falcon_lacks_moves_the_rule_to_the_sysmon_event_as_the_parser_names_it() -> None:
-    detection = _detection(
+def test_a_field_falcon_lacks_is_unsupported_unless_the_site_collects_sysmon() -> None:
+    """ProcessRollup2 has no OriginalFileName: by default the rule is unsupported with where it could
+    go; a site that collects Sysmon's events (targets.logscale.fallbacks) gets the rule on them, as
+    the Windows parser names them."""
+    text = _rule(
         _process_rule("  sel: {OriginalFileName: AnyDesk.exe, Image|endswith: '\\x.exe'}\n  condition: sel\n")
     )
-    query = get_target("logscale").render(detection)
+    with pytest.raises(Unsupported, match="OriginalFileName' has no column in ProcessRollup2; windows holds"):
+        get_target("logscale").render(parse_rule(text, Path("t.yml")))
+    detection = parse_rule(text, Path("t.yml"), FALLBACKS_SITE)
+    target = get_target("logscale", FALLBACKS_SITE)
+    query = target.render(detection)
     assert SYSMON_1 in query
     assert "windows.EventData.OriginalFileName=" in query and "windows.EventData.Image=" in query
-    source = get_target("logscale").select(detection)[0]
+    source = target.select(detection)[0]
     events = [{"OriginalFileName": "AnyDesk.exe", "Image": "C:\\a\\x.exe"}, {"OriginalFileName": "a.exe"}]
     stored = native_events("logscale", source, events)
     assert stored[0]["#windows.Channel"] == "Microsoft-Windows-Sysmon/Operational"

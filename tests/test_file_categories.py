@@ -16,9 +16,10 @@ from sigma.rule import SigmaLogSource
 from siemc.compile.build import compile_detection
 from siemc.compile.logsources import record_filter
 from siemc.compile.rule import Detection, load_rule
+from siemc.config import DEFAULT, SiteConfig
 from siemc.diagnostics import Unsupported
 from siemc.verify.ruletest import AGREES, UNSUPPORTED, load_target_engines, run_rule_tests
-from tests.conftest import REPO
+from tests.conftest import FALLBACKS_SITE, REPO
 from tests.engines import rule_fields
 
 RULES = REPO / "tests" / "golden" / "rules"
@@ -134,18 +135,22 @@ def test_the_rule_tests_agree_on_every_target_that_maps_the_category(category: s
             assert verdict == expected, (outcome.test.name, target_name, verdict, detail)
 
 
-def _access_rule(tmp_path: Path, selection: str) -> Detection:
+def _access_rule(tmp_path: Path, selection: str, site: SiteConfig = DEFAULT) -> Detection:
     path = tmp_path / "access.yml"
     path.write_text(
         "title: t\nlogsource: {category: file_access, product: windows}\n"
         f"detection:\n  sel: {selection}\n  condition: sel\n"
     )
-    return load_rule(path)
+    return load_rule(path, site)
 
 
 def test_elastic_falls_back_to_the_log_source_dataset_for_fields_defend_lacks(tmp_path: Path) -> None:
-    """Defend's file events carry no parent path: such a rule keeps the catch-all's dataset form."""
-    detection = _access_rule(tmp_path, "{FileName|endswith: '\\\\Login Data', ParentImage: Idle}")
+    """Defend's file events carry no parent path: such a rule is unsupported by default, and keeps the
+    catch-all's dataset form where the site collects that dataset."""
+    selection = "{FileName|endswith: '\\\\Login Data', ParentImage: Idle}"
+    with pytest.raises(Unsupported, match=r"no column in file open; windows\.file_access holds the rule"):
+        compile_detection(_access_rule(tmp_path, selection), "eql")
+    detection = _access_rule(tmp_path, selection, FALLBACKS_SITE)
     query = compile_detection(detection, "eql")
     assert 'any where event.dataset == "windows.file_access"' in query
     assert "FileName" in query and "ParentImage" in query
@@ -159,7 +164,9 @@ def test_a_rename_has_no_command_line_in_elastic_defend(tmp_path: Path) -> None:
         "title: t\nlogsource: {category: file_rename, product: windows}\n"
         "detection:\n  sel: {TargetFilename|endswith: '.dll', CommandLine|contains: ren}\n  condition: sel\n"
     )
-    query = compile_detection(load_rule(path), "eql")
+    with pytest.raises(Unsupported, match="'CommandLine' has no column in file rename"):
+        compile_detection(load_rule(path), "eql")
+    query = compile_detection(load_rule(path, FALLBACKS_SITE), "eql")
     assert 'event.dataset == "windows.file_rename"' in query
 
 

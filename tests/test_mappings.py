@@ -17,6 +17,7 @@ from siemc.compile.site import check_site
 from siemc.config import ConfigError, load_config
 from siemc.diagnostics import SiemcError, Unsupported
 from siemc.resources import mappings_folder
+from tests.conftest import FALLBACKS_SITE
 
 
 def _load(tmp_path: Path, text: str) -> None:
@@ -277,15 +278,22 @@ def _rule(tmp_path: Path, text: str) -> Detection:
 @pytest.mark.parametrize("target_name", TARGET_NAMES)
 def test_unmapped_windows_fields_keep_the_event_data_name(tmp_path: Path, target_name: str) -> None:
     detection = _rule(tmp_path, REGISTRY_RULE)
-    target = get_target(target_name)
+    target = get_target(target_name, FALLBACKS_SITE)  # Defender has no TargetObject: KQL reads Event
     source = target.source_for(detection.sigma)
     assert source.native_field("TargetObject") == TARGET_OBJECT[target_name]
     assert TARGET_OBJECT[target_name].split("[")[0] in target.render(detection)
 
 
 def test_kql_prefers_the_defender_table_and_falls_back_to_the_event_table(tmp_path: Path) -> None:
-    kql = get_target("kql")
+    """Defender's registry table has no TargetObject (its key and value name apart, hives spelled out):
+    by default the rule is unsupported, and reads Sysmon's events where the site collects them."""
     by_image = _rule(tmp_path, REGISTRY_RULE.replace("TargetObject|contains", "Image|endswith"))
+    assert get_target("kql").source_for(by_image.sigma).name == "DeviceRegistryEvents"
+    with pytest.raises(
+        Unsupported, match="'TargetObject' has no column in DeviceRegistryEvents; Event holds"
+    ):
+        get_target("kql").render(_rule(tmp_path, REGISTRY_RULE))
+    kql = get_target("kql", FALLBACKS_SITE)
     assert kql.source_for(by_image.sigma).name == "DeviceRegistryEvents"
     query = kql.render(_rule(tmp_path, REGISTRY_RULE))
     # Sysmon as the Azure Monitor Agent stores it: Event, its event data XML parsed as Microsoft's
@@ -344,7 +352,7 @@ def test_a_site_stores_windows_event_logs_in_windows_event(tmp_path: Path) -> No
     """`windows_events: WindowsEvent` (Windows Event Forwarding) moves every generated Windows
     event-log source to the WindowsEvent table, whose EventData is a dynamic column already."""
     config = tmp_path / "siemc.yml"
-    config.write_text("targets:\n  kql:\n    windows_events: WindowsEvent\n")
+    config.write_text("targets:\n  kql:\n    windows_events: WindowsEvent\n    fallbacks: [WindowsEvent]\n")
     kql = get_target("kql", load_config(config))
     query = kql.render(_rule(tmp_path, REGISTRY_RULE))
     assert query.splitlines()[2:6] == [
@@ -436,7 +444,11 @@ def test_kql_text_file_logs_search_the_whole_entry(tmp_path: Path) -> None:
     query = kql.render(_rule(tmp_path, text))
     assert query.endswith('JvmLog_CL\n| where RawData contains "FileNotFoundException"\n')
     web = _rule(tmp_path, text.replace("{category: application, product: jvm}", "{category: webserver}"))
-    assert 'WebServerLog_CL\n| where RawData contains "FileNotFoundException"' in kql.render(web)
+    # IIS logs (W3CIISLog) keep no raw text: the keyword needs the site's text-file table.
+    with pytest.raises(Unsupported, match="W3CIISLog has no raw event text field; WebServerLog_CL holds"):
+        kql.render(web)
+    text_logs = get_target("kql", FALLBACKS_SITE)
+    assert 'WebServerLog_CL\n| where RawData contains "FileNotFoundException"' in text_logs.render(web)
     fields = _rule(tmp_path, text.replace("keywords: ['FileNotFoundException']", "keywords: {level: error}"))
     with pytest.raises(Unsupported, match="field 'level' has no column in JvmLog_CL"):
         kql.render(fields)

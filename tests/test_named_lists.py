@@ -51,9 +51,19 @@ _CIDR = {
     "aql": "QRadar documents no network match for REFERENCESETCONTAINS (an IP reference set holds addresses)",
     "sumo": f"lookupContains {_WHOLE}: a lookup table has no network match",
 }
+# Defender and Elastic Defend keep an account's domain and name apart: a list of whole accounts has
+# no test on the two (siemc.compile.fields.AccountTransformation).
+_ACCOUNT = {
+    "kql": "AccountName and AccountDomain hold an account's name and domain apart: a list of accounts has no"
+    " exact test on the two",
+    "eql": "user.name and user.domain hold an account's name and domain apart: a list of accounts has no"
+    " exact test on the two",
+}
 _KINDS = {"list_contains": ("contains", "substring"), "list_startswith": ("startswith", "prefix")}
 _KINDS["list_endswith"] = ("endswith", "suffix")
 _LISTS = {
+    "list_exact": "admin_accounts",
+    "list_derived": "admin_accounts",
     "list_cased": "backup_accounts",
     "list_contains": "rmm_words",
     "list_startswith": "staging_dirs",
@@ -66,8 +76,9 @@ _LISTS = {
 
 # rule -> target -> the reason it is unsupported (after "placeholder 'x' is the named list 'y': ").
 UNSUPPORTED_REASONS: dict[str, dict[str, str]] = {
-    "list_exact": {},
+    "list_exact": _ACCOUNT,
     "list_cased": {
+        **_ACCOUNT,
         "spl": "a Splunk lookup definition matches every use with one case rule (case_sensitive_match), "
         "and siemc's lookups are case-insensitive, as Sigma's tests are",
         "sumo": "Sumo Logic matches lookup table values without case",
@@ -84,7 +95,7 @@ UNSUPPORTED_REASONS: dict[str, dict[str, str]] = {
         "yaral": "principal.ip is a repeated UDM field, tested per element: a list test on it must stand "
         "alone, not under not nor beside another test of the field",
     },
-    "list_derived": {},
+    "list_derived": _ACCOUNT,
 }
 # Messages that are not about one list's construct.
 OTHER_MESSAGES = {
@@ -160,12 +171,10 @@ def test_named_lists_agree_with_the_reference_on_every_target(site, rule: str) -
 def test_each_target_writes_the_documented_construct(site) -> None:  # type: ignore[no-untyped-def]
     expected = {
         "list_cased": {
-            "kql": 'AccountName in (_GetWatchlist("backup_accounts") | project SearchKey)',
             "aql": "REFERENCESETCONTAINS('backup_accounts', \"Username\")",
             "yaral": "$e.principal.user.userid in %backup_accounts\n",
             "logscale": 'match(file="backup_accounts.csv", field="UserName", column="value", '
             "ignoreCase=false)",
-            "eql": 'user.name == "SvcBackup"',
         },
         "list_regex_i": {
             "yaral": "$e.target.process.command_line in regex %relay_patterns nocase",
@@ -240,7 +249,7 @@ def test_regex_flags_other_than_i_are_unsupported_everywhere(tmp_path: Path) -> 
 
 
 def test_eql_needs_the_entries(tmp_path: Path) -> None:
-    bare = _rule(tmp_path, "{User|expand: '%bare%'}", LISTS)
+    bare = _rule(tmp_path, "{CommandLine|expand: '%bare%'}", LISTS)
     site = load_config(tmp_path / "siemc.yml")
     detection = load_rule(bare, site)
     with pytest.raises(
@@ -248,13 +257,13 @@ def test_eql_needs_the_entries(tmp_path: Path) -> None:
     ):
         compile_detection(detection, "eql")
     assert "_GetWatchlist" in compile_detection(detection, "kql")  # the SIEM's own list needs no entries
-    empty = load_rule(_rule(tmp_path, "{User|expand: '%empty%'}", LISTS), site)
+    empty = load_rule(_rule(tmp_path, "{CommandLine|expand: '%empty%'}", LISTS), site)
     with pytest.raises(Unsupported, match="the list has no entries"):
         compile_detection(empty, "eql")
 
 
 def test_a_yaral_list_id_is_letters_digits_and_underscores(tmp_path: Path) -> None:
-    rule = _rule(tmp_path, "{User|expand: '%dotted%'}", LISTS)
+    rule = _rule(tmp_path, "{CommandLine|expand: '%dotted%'}", LISTS)
     detection = load_rule(rule, load_config(tmp_path / "siemc.yml"))
     with pytest.raises(Unsupported, match="a reference list ID starts with a letter"):
         compile_detection(detection, "yaral")
@@ -311,13 +320,16 @@ def test_a_bad_list_folder_is_a_configuration_error(tmp_path: Path, text: str, m
 def test_a_named_lists_entries_are_plain_text_for_the_reference(tmp_path: Path) -> None:
     # The SIEM's list holds plain values: `adm*` is those four characters, not a pattern.
     config = "placeholders:\n  users: {list: admin_users, values: ['adm*', 'a?c', 'x\\y']}\n"
-    rule = _rule(tmp_path, "{User|expand: '%users%'}", config)
+    rule = _rule(tmp_path, "{CommandLine|expand: '%users%'}", config)
     site = load_config(tmp_path / "siemc.yml")
     evaluator = Evaluator.for_detection(load_rule(rule, site), site.evaluation_values())
-    assert evaluator.matches({"User": "ADM*"})
-    assert not evaluator.matches({"User": "admin"})
-    assert evaluator.matches({"User": "a?c"}) and not evaluator.matches({"User": "abc"})
-    assert evaluator.matches({"User": "x\\y"})
+    assert evaluator.matches({"CommandLine": "ADM*"})
+    assert not evaluator.matches({"CommandLine": "admin"})
+    assert evaluator.matches({"CommandLine": "a?c"}) and not evaluator.matches({"CommandLine": "abc"})
+    assert evaluator.matches({"CommandLine": "x\\y"})
     # EQL writes them as plain text too: a literal `*` or `?` is matched by an escaped regex.
     eql = compile_detection(load_rule(rule, site), "eql")
-    assert 'user.name regex~ "adm\\\\*" or user.name regex~ "a\\\\?c" or user.name:"x\\\\y"' in eql
+    assert (
+        'process.command_line regex~ "adm\\\\*" or process.command_line regex~ "a\\\\?c"'
+        ' or process.command_line:"x\\\\y"' in eql
+    )

@@ -25,7 +25,7 @@ from siemc.compile.build import compile_detection
 from siemc.compile.extension import RuleTest
 from siemc.compile.rule import Detection
 from siemc.verify.evaluate import Evaluator
-from siemc.verify.ruletest import AGREES, load_target_engines, run_rule_tests
+from siemc.verify.ruletest import AGREES, UNSUPPORTED, load_target_engines, run_rule_tests
 from tests.conftest import REPO, load_pack_rule
 
 LISTS = REPO / "detections" / "catalog" / "lists"
@@ -41,6 +41,31 @@ PACK = (
     "t1219_rat_service_installed_security",
     "t1219_rat_artefact_files",
 )
+
+
+# Pack rules a target cannot hold on its SIEM's own data (the build writes no output for them),
+# with the start of the reason: Falcon's DNS request names no process image, its connection events
+# no host name, its process events no original file name. A site collecting Sysmon's events in
+# LogScale gets them there (targets.logscale.fallbacks: [windows]).
+UNSUPPORTED_ON = {
+    ("t1219_rat_dns_query", "logscale"): "field 'Image' has no column in DnsRequest",
+    (
+        "t1219_rat_network_connection",
+        "logscale",
+    ): "field 'DestinationHostname' has no column in NetworkConnectIP4",
+    (
+        "t1219_renamed_remote_access_tool",
+        "logscale",
+    ): "field 'OriginalFileName' has no column in ProcessRollup2",
+}
+
+
+def expected_verdict(stem: str, target: str, verdict: str, detail: str) -> bool:
+    """Whether a target's verdict on a pack rule's test is the one it should give."""
+    reason = UNSUPPORTED_ON.get((stem, target))
+    if reason is None:
+        return verdict == AGREES
+    return verdict == UNSUPPORTED and detail.startswith(reason)
 
 
 @cache
@@ -246,7 +271,7 @@ def test_every_list_row_hits_and_its_near_misses_do_not(stem: str) -> None:
         f"{target} {o.test.name}: {verdict} {detail}"
         for o in outcomes
         for target, (verdict, detail) in o.targets.items()
-        if verdict != AGREES
+        if not expected_verdict(stem, target, verdict, detail)
     ]
     assert failures[:10] == []
 

@@ -27,17 +27,19 @@ import pytest
 
 from siemc.compile.build import compile_detection
 from siemc.compile.rule import Detection, load_rule
+from siemc.config import DEFAULT, SiteConfig
 from siemc.diagnostics import Unsupported
+from tests.conftest import FALLBACKS_SITE
 
 
-def _rule(tmp_path: Path, logsource: str, detection: str) -> Detection:
+def _rule(tmp_path: Path, logsource: str, detection: str, site: SiteConfig = DEFAULT) -> Detection:
     path = tmp_path / "rule.yml"
     path.write_text(
         f"title: t\nid: 9a3c1f0e-0000-4000-8000-000000000001\nlogsource: {logsource}\n"
         f"detection:\n{detection}\n  condition: selection\nlevel: low\n",
         encoding="utf-8",
     )
-    return load_rule(path)
+    return load_rule(path, site)
 
 
 def _eql(query: str, documents: list[dict[str, Any]]) -> list[int]:
@@ -188,6 +190,7 @@ def test_kql_reads_sysmon_from_the_event_table(tmp_path: Path) -> None:
         tmp_path,
         "{category: registry_set, product: windows}",
         "  selection:\n    TargetObject|contains: '\\CurrentVersion\\Run\\'",
+        FALLBACKS_SITE,  # Defender's registry table has no TargetObject: a site collecting Sysmon
     )
     query = compile_detection(rule, "kql")
     assert query.splitlines()[2:4] == [
@@ -196,7 +199,7 @@ def test_kql_reads_sysmon_from_the_event_table(tmp_path: Path) -> None:
     ]
     from siemc.backends import get_target
 
-    source = get_target("kql").source_for(rule.sigma)
+    source = get_target("kql", FALLBACKS_SITE).source_for(rule.sigma)
     rows = native_events(
         "kql", source, [{"TargetObject": RUN_KEY, "Image": "C:\\x.exe"}, {"TargetObject": "HKLM\\x"}]
     )

@@ -24,6 +24,9 @@ instead of a query that silently matches nothing.
 kernel names it (`C:\\x.exe` stored as `\\Device\\HarddiskVolume3\\x.exe`, as Falcon sensors report it).
 `xml_attribute` is an XML attribute's text kept with its quotes (`'Service Control Manager'`, as the
 Splunk Add-on for Microsoft Windows extracts the System element's attributes of XmlWinEventLog).
+`account_domain` and `account_name` are the two parts of a Windows account `DOMAIN\\name` (Sysmon's
+`User`) that the vendor keeps in two fields (Defender's AccountDomain and AccountName, ECS user.domain
+and user.name); both name the same `from`, and an account without a backslash is a name alone.
 
 Field names are written as the mapping file's native names read them, unquoted (AQL's "Process
 Name" is `Process Name`, Sumo Logic's %"fields.X" is `fields.X`). A source without a model is not
@@ -57,8 +60,26 @@ def _xml_attribute(value: Any) -> Any:
     return f"'{value}'" if isinstance(value, str) else value
 
 
+def _account_domain(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.rpartition("\\")[0] if "\\" in value else None
+    return value
+
+
+def _account_name(value: Any) -> Any:
+    return value.rpartition("\\")[2] if isinstance(value, str) else value
+
+
 # `as:` value rewrites of a vendor's ingestion (a field's `from` value -> the value it stores)
-VALUE_FORMS = {"device_path": _device_path, "xml_attribute": _xml_attribute}
+VALUE_FORMS = {
+    "device_path": _device_path,
+    "xml_attribute": _xml_attribute,
+    "account_domain": _account_domain,
+    "account_name": _account_name,
+}
+
+
+_ACCOUNT_FORMS = ("account_domain", "account_name")
 
 
 class DataModelError(Exception):
@@ -99,6 +120,17 @@ class SourceModel:
                 }
             )
         return stored
+
+    @cached_property
+    def account_domains(self) -> dict[str, str]:
+        """Name field -> the domain field of the same account (`as: account_name` / `account_domain`
+        filled from one raw field)."""
+        domains = {self.origins[name]: name for name, form in self.forms.items() if form == "account_domain"}
+        return {
+            name: domains[self.origins[name]]
+            for name, form in self.forms.items()
+            if form == "account_name" and self.origins[name] in domains
+        }
 
     def has(self, field: str) -> bool:
         """Whether events of the source carry `field` (a key under an open field counts)."""
@@ -166,6 +198,9 @@ def load_datamodel(path: Path) -> dict[str, SourceModel]:
             if not isinstance(name_, str) or not isinstance(kind, str) or not kind:
                 raise fail(f"{where}.fields.{name_}", "expected a type, or {type: T, from: RAW_FIELD}")
             types[name_] = kind
+        halves = {form: {origins[n] for n, f in forms.items() if f == form} for form in _ACCOUNT_FORMS}
+        if halves["account_domain"] != halves["account_name"]:
+            raise fail(f"{where}.fields", "account_domain and account_name come in pairs of one from")
         open_fields = block.get("open", [])
         if not isinstance(open_fields, list) or any(f not in types for f in open_fields):
             raise fail(f"{where}.open", "expected a list of fields of the source")

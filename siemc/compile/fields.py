@@ -19,8 +19,9 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+from sigma.conditions import ConditionAND, ConditionOR
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError, SigmaTransformationError
 from sigma.processing.conditions import RuleProcessingCondition
@@ -31,7 +32,9 @@ from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 from sigma.types import (
     SigmaBool,
     SigmaCasedString,
+    SigmaExists,
     SigmaExpansion,
+    SigmaNull,
     SigmaNumber,
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
@@ -40,8 +43,10 @@ from sigma.types import (
 )
 
 from siemc.compile.backend import WholeValueRegex, device_path_regex, plain_text
+from siemc.compile.placeholders import NamedListValue
 
 if TYPE_CHECKING:
+    from siemc.compile.datamodel import SourceModel
     from siemc.compile.target import Source
 
 # Sigma path field -> siemc file-name field.
@@ -320,15 +325,25 @@ class ValueFormTransformation(DetectionItemTransformation):
     """Rewrites the values of the fields a source's data model stores in a value form (`as:`), after
     the field mapping (native names); `rewrite` is the form's own part."""
 
+    forms: ClassVar[tuple[str, ...]]  # the data model's `as:` names this rewrite stands for
+
     def __init__(self, fields: frozenset[str]) -> None:
         self.fields = fields
 
-    def apply_detection_item(self, detection_item: SigmaDetectionItem) -> SigmaDetectionItem | None:
+    @classmethod
+    def for_model(cls, model: SourceModel) -> ValueFormTransformation | None:
+        """The rewrite of a source's fields in this form, or None when the source has none."""
+        fields = frozenset(name for name, form in model.forms.items() if form in cls.forms)
+        return cls(fields) if fields else None
+
+    def apply_detection_item(
+        self, detection_item: SigmaDetectionItem
+    ) -> SigmaDetection | SigmaDetectionItem | None:
         if detection_item.field not in self.fields:
             return None
         return self.rewrite(detection_item)
 
-    def rewrite(self, detection_item: SigmaDetectionItem) -> SigmaDetectionItem | None:
+    def rewrite(self, detection_item: SigmaDetectionItem) -> SigmaDetection | SigmaDetectionItem | None:
         raise NotImplementedError
 
 
@@ -337,6 +352,8 @@ class DevicePathTransformation(ValueFormTransformation):
     the field mapping: native names): a drive-letter path is tested as the device path the SIEM holds
     (`C:\\Windows\\*` -> `^\\Device\\HarddiskVolume[0-9]+\\Windows\\`); a rule's own regex on a
     drive-letter path has no exact rewrite and is unsupported. Values naming no drive stay as they are."""
+
+    forms = ("device_path",)
 
     def rewrite(self, detection_item: SigmaDetectionItem) -> SigmaDetectionItem | None:
         values: list[object] = []
@@ -372,6 +389,8 @@ class XmlAttributeTransformation(ValueFormTransformation):
     takes the quote in, so `contains` and the like stay as they are. A rule's own regex is
     unsupported there (it would have to be rewritten around the quotes)."""
 
+    forms = ("xml_attribute",)
+
     def rewrite(self, detection_item: SigmaDetectionItem) -> SigmaDetectionItem | None:
         values: list[object] = []
         for value in detection_item.value:
@@ -395,10 +414,102 @@ class XmlAttributeTransformation(ValueFormTransformation):
         return detection_item
 
 
+class AccountTransformation(ValueFormTransformation):
+    """Values of a Windows account (`DOMAIN\\name`, as Sysmon and the event log write `User`) that the
+    source keeps in two fields (a data model's `as: account_name` and `account_domain`, after the field
+    mapping): each value becomes the tests of the two parts that hold exactly when the whole account
+    would match, an account without a domain being its name alone. Without a backslash, `*X*`: the
+    domain or the name contains X; `*X`: the name ends with X; `X`: no domain and the name X; `X*`:
+    the domain starts with X, or no domain and the name does. `D\\N`: the domain is D and the name
+    N, a wildcard before D making it "ends with", one after N "starts with". Anything else (inner
+    wildcards, an empty part, more than one backslash, a regex) has no exact split and is
+    unsupported."""
+
+    forms = ("account_name", "account_domain")
+
+    def __init__(self, domains: Mapping[str, str]) -> None:
+        super().__init__(frozenset(domains))
+        self.domains = domains
+
+    @classmethod
+    def for_model(cls, model: SourceModel) -> ValueFormTransformation | None:
+        return cls(model.account_domains) if model.account_domains else None
+
+    def rewrite(self, detection_item: SigmaDetectionItem) -> SigmaDetection | SigmaDetectionItem | None:
+        name_field = cast(str, detection_item.field)
+        domain_field = self.domains[name_field]
+        tests: list[SigmaDetection | SigmaDetectionItem] = []
+        for value in detection_item.value:
+            if isinstance(value, SigmaString):
+                tests.append(self._split(name_field, domain_field, value))
+            elif isinstance(value, SigmaExists):
+                tests.append(SigmaDetectionItem(name_field, [], [value]))
+            elif isinstance(value, NamedListValue):
+                raise SigmaFeatureNotSupportedByBackendError(
+                    f"placeholder '{value.placeholder}' is the named list {value.id!r}: "
+                    + self._apart(name_field, "a list of accounts")
+                )
+            else:
+                raise self._unsupported(name_field, f"a {type(value).__name__} value")
+        linking = ConditionAND if detection_item.value_linking is ConditionAND else ConditionOR
+        return tests[0] if len(tests) == 1 else SigmaDetection(tests, item_linking=linking)
+
+    def _split(
+        self, name_field: str, domain_field: str, value: SigmaString
+    ) -> SigmaDetection | SigmaDetectionItem:
+        parts = list(value.s)
+        lead = bool(parts) and parts[0] is SpecialChars.WILDCARD_MULTI
+        trail = len(parts) > int(lead) and parts[-1] is SpecialChars.WILDCARD_MULTI
+        inner = parts[int(lead) : len(parts) - int(trail)]
+        if len(inner) != 1 or not isinstance(inner[0], str):
+            raise self._unsupported(name_field, f"the value {value.original!r} (a wildcard inside it)")
+        text: str = inner[0]
+
+        def test(field: str, before: bool, part: str, after: bool) -> SigmaDetectionItem:
+            tested = value.__class__()
+            tested.s = [*([SpecialChars.WILDCARD_MULTI] if before else []), part]
+            tested.s += [SpecialChars.WILDCARD_MULTI] if after else []
+            return SigmaDetectionItem(field, [], [tested])
+
+        if "\\" not in text and lead and trail:
+            return SigmaDetection(
+                [test(domain_field, True, text, True), test(name_field, True, text, True)],
+                item_linking=ConditionOR,
+            )
+        if "\\" not in text and lead:
+            return test(name_field, True, text, False)
+        if "\\" not in text:
+            # The account is the name alone only where no domain is held.
+            no_domain = SigmaDetectionItem(domain_field, [], [SigmaNull()])
+            alone = SigmaDetection(
+                [no_domain, test(name_field, False, text, trail)], item_linking=ConditionAND
+            )
+            if not trail:
+                return alone
+            return SigmaDetection([test(domain_field, False, text, True), alone], item_linking=ConditionOR)
+        domain, _, name = text.partition("\\")
+        if not domain or not name or "\\" in name:
+            raise self._unsupported(name_field, f"the value {value.original!r}")
+        return SigmaDetection(
+            [test(domain_field, lead, domain, False), test(name_field, False, name, trail)],
+            item_linking=ConditionAND,
+        )
+
+    def _apart(self, name_field: str, what: str) -> str:
+        return (
+            f"{name_field} and {self.domains[name_field]} hold an account's name and domain apart: {what}"
+            " has no exact test on the two"
+        )
+
+    def _unsupported(self, name_field: str, what: str) -> SigmaFeatureNotSupportedByBackendError:
+        return SigmaFeatureNotSupportedByBackendError(self._apart(name_field, what))
+
+
 # A data model's value form (`as:`, siemc.compile.datamodel.VALUE_FORMS) -> how queries test it.
 VALUE_FORM_TRANSFORMATIONS: Mapping[str, type[ValueFormTransformation]] = {
-    "xml_attribute": XmlAttributeTransformation,
-    "device_path": DevicePathTransformation,
+    form: transformation
+    for transformation in (XmlAttributeTransformation, DevicePathTransformation, AccountTransformation)
+    for form in transformation.forms
 }
 
 
@@ -415,7 +526,7 @@ def field_pipeline(
     source: Source,
     native_keywords: bool = False,
     column_as_text: str | None = None,
-    forms: Mapping[str, str] | None = None,
+    model: SourceModel | None = None,
 ) -> ProcessingPipeline:
     """The processing pipeline every target applies before its backend converts a rule.
 
@@ -458,13 +569,12 @@ def field_pipeline(
             transformation=StrictFieldMapping(fields, source.unmapped, absent=absent),  # type: ignore[arg-type]
         )
     )
-    for form, transformation in VALUE_FORM_TRANSFORMATIONS.items():
-        # On native names: the fields the source's data model stores in this value form (`as:`).
-        native = frozenset(name for name, its_form in (forms or {}).items() if its_form == form)
-        if native:
-            items.append(
-                ProcessingItem(identifier=f"siemc_{form}_values", transformation=transformation(native))
-            )
+    for form_rewrite in dict.fromkeys(VALUE_FORM_TRANSFORMATIONS.values()) if model else ():
+        # On native names: the fields the source's data model stores in a value form (`as:`).
+        transformation = form_rewrite.for_model(model) if model else None
+        if transformation is not None:
+            identifier = f"siemc_{form_rewrite.forms[0]}_values"
+            items.append(ProcessingItem(identifier=identifier, transformation=transformation))
     if source.column_types:
         items.append(
             ProcessingItem(

@@ -313,12 +313,13 @@ class Target:
 
     def usable_candidates(self, rule: SigmaRule) -> tuple[Source, ...]:
         """The candidates a rule may read: its log source's first source, and the fallbacks the site
-        collects (`targets.<target>.fallbacks`; every one unless the site says otherwise). A fallback
-        holds the rule *whole*, so moving there because the first source lacks one field needs data
-        not every site has (Sysmon beside an EDR, a Windows event collector): a site without it
-        lists the fallbacks it has, or none, and such a rule is unsupported with the reason."""
+        says it collects (`targets.<target>.fallbacks`; none by default). A fallback holds the rule
+        *whole*, so moving there because the first source lacks one field needs data the SIEM's
+        standard ingestion does not produce (Sysmon beside an EDR, a Windows event collector): by
+        default such a rule is unsupported with the first source's reason and the fallbacks a site
+        could list."""
         candidates = self.candidates(rule)
-        allowed = self.site.fallbacks.get(self.name, True)
+        allowed = self.site.fallbacks.get(self.name, False)
         return candidates[:1] + tuple(
             source
             for source in candidates[1:]
@@ -390,9 +391,7 @@ class Target:
             pipeline = site_pipeline(
                 self.site,
                 self.name,
-                field_pipeline(
-                    self.name, source, native_keywords, self.column_as_text, model.forms if model else None
-                ),
+                field_pipeline(self.name, source, native_keywords, self.column_as_text, model),
             )
             backend_class = (self.condition_backend_class if condition else None) or self.backend_class
             cache[key] = backend_class(processing_pipeline=pipeline)
