@@ -326,11 +326,15 @@ class LogScale(Target):
             # window, kept beside the hits: accumulate() does it over ordered rows, but "must be used
             # after an aggregator function (for example, head(), sort() ...) to ensure event
             # ordering" ("accumulate()"); head() and sort() keep a limited number of rows (sort(): at
-            # most 20,000, "sort()", limit: StateRowLimit), so the hits past the limit would be dropped.
+            # most 20,000, "sort()", limit: StateRowLimit; "Function Limits"), so the hits past the
+            # limit would be dropped. correlate() with sequence=true finds ordered events, but "If the
+            # candidate set still does not fit into memory after that point [its iteration limit], a
+            # partial result will be reported" (DEFAULT_GRAPHQUERY_ITERATION_LIMIT).
             return (
                 "an ordered match of more than two rules needs a running step per hit (accumulate()),"
                 " which runs only on rows an aggregator ordered (head(), sort()), and those keep a"
-                " limited number of rows (sort(): at most 20,000)"
+                " limited number of rows (sort(): at most 20,000); correlate() reports a partial result"
+                " when its candidate events do not fit in memory"
             )
         if correlation.kind.name in ("VALUE_SUM", "VALUE_AVG") and len(correlation.bases) > 1:
             selectors = [self.select(base.detection)[0].selector for base in correlation.bases]
