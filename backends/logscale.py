@@ -46,6 +46,9 @@ logscale_string = backslash_string
 # numeric comparisons), white space around it included.
 _NUMBER = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*")
 _FILTER_FLAGS = "logscale_filter_flags"  # conversion state: cidr()/match() test -> the flag it sets
+# A decimal number as a whole value: an optional sign, digits with an optional decimal point, an
+# optional exponent (`^` and `\z` are the ends of the value: "Regular Expression Syntax").
+LOGSCALE_DECIMAL_REGEX = r"/^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\z/"
 # The column of a siemc lookup file: one value per row (README, "How to create each list object").
 LOOKUP_COLUMN = "value"
 
@@ -307,9 +310,11 @@ class LogScale(Target):
     # span (`@timestamp / span` then math:floor), groupBy() over the group fields and the window. A
     # base rule's hits are a flag per event (`case`) summed per group, so an event matching two base
     # rules counts for both; distinct values are two groupBy() steps.
+    # value_sum / value_avg: the hits whose value is a decimal number (a regex filter) are summed or
+    # averaged; the reference skips the others too. "avg() Function Operation": a value that "isn't a
+    # number" is "not counted towards the average"; the sum() page says nothing of such values, and
+    # neither says what a group without a number gets, so none reaches them.
     correlation_unsupported_types: ClassVar[Mapping[str, str]] = {
-        "value_sum": "how sum() treats a value that is no number is not established",
-        "value_avg": "how avg() treats a value that is no number is not established",
         "value_percentile": "percentile() is an estimate",
         "value_median": "percentile(x, 50) is an estimate",
     }
@@ -317,8 +322,29 @@ class LogScale(Target):
     def correlation_refuses(self, correlation: Correlation) -> str | None:
         if correlation.kind.name == "TEMPORAL_ORDERED" and len(correlation.bases) != 2:
             # Two rules in order within a window: the first rule's earliest hit before the second's
-            # latest. More rules need correlate() or a sequence, which is not converted.
-            return "an ordered match of more than two rules (correlate()) is not converted"
+            # latest. More rules need each step's earliest hit after the step before, per group and
+            # window, kept beside the hits: accumulate() does it over ordered rows, but "must be used
+            # after an aggregator function (for example, head(), sort() ...) to ensure event
+            # ordering" ("accumulate()"); head() and sort() keep a limited number of rows (sort(): at
+            # most 20,000, "sort()", limit: StateRowLimit; "Function Limits"), so the hits past the
+            # limit would be dropped. correlate() with sequence=true finds ordered events, but "If the
+            # candidate set still does not fit into memory after that point [its iteration limit], a
+            # partial result will be reported" (DEFAULT_GRAPHQUERY_ITERATION_LIMIT).
+            return (
+                "an ordered match of more than two rules needs a running step per hit (accumulate()),"
+                " which runs only on rows an aggregator ordered (head(), sort()), and those keep a"
+                " limited number of rows (sort(): at most 20,000); correlate() reports a partial result"
+                " when its candidate events do not fit in memory"
+            )
+        if correlation.kind.name in ("VALUE_SUM", "VALUE_AVG") and len(correlation.bases) > 1:
+            selectors = [self.select(base.detection)[0].selector for base in correlation.bases]
+            if len(set(selectors)) != len(selectors):
+                # One event matching two base rules of one source is one event here, where the
+                # reference adds its value once per rule.
+                return (
+                    "a sum or mean over several base rules of one source: an event matching two of"
+                    " them would count once, not once per rule"
+                )
         return None
 
     def correlation_context(self, view: CorrelationView) -> dict[str, Any]:
@@ -355,6 +381,7 @@ class LogScale(Target):
             "value_column": value,
             "renames": renames,
             "span_ms": view.timespan_seconds * 1000,
+            "numeric_regex": LOGSCALE_DECIMAL_REGEX,
         }
 
     def string_literal(self, text: str) -> str:

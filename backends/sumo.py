@@ -135,6 +135,9 @@ class SumoBackend(SiemcBackend):
 
 
 _SUMO_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# A decimal number as a whole value ("Field Expressions", Numeric Literals: digits, an optional decimal
+# point, an optional exponent; here with an optional sign). RE2 `^`/`$` are the ends of the text.
+SUMO_DECIMAL_REGEX = r"/^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/"
 
 
 class Sumo(Target):
@@ -145,9 +148,13 @@ class Sumo(Target):
     # Correlation rules: `timeslice` + aggregation by the group fields. Each base rule's hits are
     # counted by a flag (`if(<condition>, 1, 0)`) summed per slice, so an event matching two base rules
     # counts for both; a distinct count is two counts (`count by ..., field | count by ...`).
+    # value_sum / value_avg: "Casting Data to a Number or String" says sum and avg cast text to numbers
+    # implicitly and not what they make of text that is no number, so only values that are decimal
+    # numbers (`matches` an RE2 regex, the form of "Field Expressions", Numeric Literals) reach them;
+    # the reference skips the others as well.
+    # temporal_ordered of more (or fewer) than two rules: a chain of steps over one row per time
+    # ("accum": a running sum per group of rows, after "sort" orders the aggregated rows by time).
     correlation_unsupported_types: ClassVar[Mapping[str, str]] = {
-        "value_sum": "how sum() treats a value that is no number is not established",
-        "value_avg": "how avg() treats a value that is no number is not established",
         # Sumo Logic documents pct() as exact under 1,000 values and a t-digest estimate above, and not
         # which exact percentile it is (nearest rank or interpolated).
         "value_percentile": "pct() is an estimate (t-digest) over 1,000 values, and which exact percentile"
@@ -157,10 +164,13 @@ class Sumo(Target):
     }
 
     def correlation_refuses(self, correlation: Correlation) -> str | None:
-        if correlation.kind.name == "TEMPORAL_ORDERED" and len(correlation.bases) != 2:
-            # Two rules in order within a slice: the first rule's earliest message before the
-            # second's latest. More rules have no aggregate form.
-            return "an ordered match of more than two rules has no aggregate form"
+        if correlation.kind.name in ("VALUE_SUM", "VALUE_AVG") and len(correlation.bases) > 1:
+            # The base rules read one scope: a message matching two of them is one row, where the
+            # reference adds its value once per rule.
+            return (
+                "a sum or mean over several base rules of one search scope: a message matching two of"
+                " them would count once, not once per rule"
+            )
         if len(correlation.bases) > 1:
             sources = {self.select(base.detection)[0].selector for base in correlation.bases}
             if len(sources) > 1:
@@ -181,7 +191,14 @@ class Sumo(Target):
         for name in [*group_fields, *(value for value in values if value)]:
             if not _SUMO_FIELD.fullmatch(name):
                 raise Unsupported(f"field {name} cannot be grouped by in this form")
-        return {"group_fields": group_fields, "span": timespan_text(view.timespan_seconds)}
+        return {
+            "group_fields": group_fields,
+            "span": timespan_text(view.timespan_seconds),
+            # Two rules in order within a slice: the first rule's earliest message before the second's
+            # latest. Other counts: the chain of steps.
+            "chain": view.correlation.kind.name == "TEMPORAL_ORDERED" and len(view.bases) != 2,
+            "numeric_regex": SUMO_DECIMAL_REGEX,
+        }
 
     def configure_backend(self, backend: Backend) -> None:
         if isinstance(backend, SumoBackend):

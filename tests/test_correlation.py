@@ -780,3 +780,217 @@ def test_kql_median_and_ordered_chain_without_group_by(
     expected = expected_groups("kql", correlation, events, times, tags)
     assert len(expected) == reported
     assert run_correlation("kql", correlation, query, events, times, tags) == expected
+
+
+# -- LogScale and Sumo Logic: three rules in order on one source, sums and means of numbers only ----------
+
+INSTALL = """title: Remote access tool installed as a service
+name: rat_install
+id: 5b0f6c55-43a6-4a55-9d43-3f7a6e0b1c04
+status: test
+logsource: {category: process_creation, product: windows}
+detection:
+  selection: {CommandLine|contains: '--install'}
+  condition: selection
+"""
+
+
+def install(host: str, image: str = "svc.exe") -> dict[str, Any]:
+    return {"Computer": host, "Image": f"C:\\Tools\\{image}", "CommandLine": f"{image} --install"}
+
+
+# Three rules of one log source in order (a tool starts, is given a relay, is installed), the events
+# untagged: as THREE_ORDER, plus one event matching the first two rules (never in order with itself,
+# but the second step of an earlier first one).
+THREE_SAME_SOURCE: list[tuple[float, dict[str, Any], str | None]] = [
+    (1, process("in_order"), None),
+    (3, command("in_order"), None),
+    (6, install("in_order"), None),
+    (1, process("out_of_order"), None),
+    (3, install("out_of_order"), None),
+    (6, command("out_of_order"), None),
+    (1, process("no_middle"), None),
+    (5, install("no_middle"), None),
+    (0, command("pass_over"), None),
+    (1, process("pass_over"), None),
+    (2, command("pass_over"), None),
+    (4, install("pass_over"), None),
+    (2, command("middle_first"), None),
+    (5, process("middle_first"), None),
+    (8, install("middle_first"), None),
+    (8, process("across_bins"), None),
+    (9, command("across_bins"), None),
+    (11, install("across_bins"), None),
+    (30, process("at_edge"), None),
+    (35, command("at_edge"), None),
+    (40, install("at_edge"), None),
+    (21, process("same_time"), None),
+    (21, command("same_time"), None),
+    (23, install("same_time"), None),
+    (21, process("late_install"), None),
+    (22, install("late_install"), None),
+    (23, command("late_install"), None),
+    (25, install("late_install"), None),
+    (41, command("one_event_two_rules", "anydesk.exe"), None),
+    (43, install("one_event_two_rules"), None),
+    (51, process("two_rules_after_one"), None),
+    (52, command("two_rules_after_one", "anydesk.exe"), None),
+    (53, install("two_rules_after_one"), None),
+]
+
+
+def started(host: str, pid: Any) -> dict[str, Any]:
+    return {**process(host), "ProcessId": pid}
+
+
+# Values of a field of the process source (Sumo Logic groups by schema fields only): a window inside
+# one bin, one across a bin edge, text beside numbers, text only, negative and decimal numbers.
+PID_EVENTS: list[tuple[float, dict[str, Any], str | None]] = [
+    (1, started("inside", 443), None),
+    (4, started("inside", 600), None),
+    (5, started("inside", 700), None),
+    (8, started("across", 443), None),
+    (12, started("across", 600), None),
+    (20, started("low", 80), None),
+    (21, started("low", "none"), None),
+    (31, started("no_number", "none"), None),
+    (32, started("no_number", 700), None),
+    (33, started("no_number", "x"), None),
+    (41, started("only_text", "none"), None),
+    (42, started("only_text", "n/a"), None),
+    (51, started("negative", -700), None),
+    (52, started("negative", 2000), None),
+    (53, started("negative", "650.5"), None),
+    (1, started("text_order", 9), None),
+    (2, started("text_order", 10), None),
+    (3, started("text_order", 1000), None),
+]
+
+LS_SUMO_CASES: dict[str, tuple[str, str, list[tuple[float, dict[str, Any], str | None]]]] = {
+    "temporal_ordered_three_same_source": (
+        "  type: temporal_ordered\n",
+        "[rat_process, rat_command, rat_install]",
+        THREE_SAME_SOURCE,
+    ),
+    "value_sum_pid": (
+        "  type: value_sum\n  condition: {gte: 1000, field: ProcessId}\n",
+        "[rat_process]",
+        PID_EVENTS,
+    ),
+    # A window of text only has no sum: it is not reported, though "less than 1000" would hold for 0.
+    "value_sum_pid_lt": (
+        "  type: value_sum\n  condition: {lt: 1000, field: ProcessId}\n",
+        "[rat_process]",
+        PID_EVENTS,
+    ),
+    "value_avg_pid_range": (
+        "  type: value_avg\n  condition: {gt: 100, lte: 600, field: ProcessId}\n",
+        "[rat_process]",
+        PID_EVENTS,
+    ),
+    "value_avg_pid_neq": (
+        "  type: value_avg\n  condition: {neq: 600, field: ProcessId}\n",
+        "[rat_process]",
+        PID_EVENTS,
+    ),
+}
+
+
+def _load_ls_sumo_case(name: str, tmp_path: Path) -> tuple[Correlation, list[Any], list[Any], list[Any]]:
+    (tmp_path / "install.yml").write_text(INSTALL)
+    body, rules, placed = LS_SUMO_CASES[name]
+    correlation = load(correlation_text(body, rules), tmp_path)
+    return (
+        correlation,
+        [event for _, event, _ in placed],
+        [at(minutes) for minutes, _, _ in placed],
+        [tag for _, _, tag in placed],
+    )
+
+
+@pytest.mark.parametrize("name", sorted(LS_SUMO_CASES))
+@pytest.mark.parametrize("target", ["logscale", "sumo"])
+def test_logscale_and_sumo_agree_with_reference_on_one_source(target: str, name: str, tmp_path: Path) -> None:
+    correlation, events, times, tags = _load_ls_sumo_case(name, tmp_path)
+    try:
+        query = compile_detection(correlation, target)
+    except Unsupported as error:
+        pytest.skip(f"{target} {name}: unsupported: {error.message}")
+    expected = expected_groups(target, correlation, events, times, tags)
+    assert expected, "the case must make the rule report something"
+    assert run_correlation(target, correlation, query, events, times, tags) == expected
+
+
+def test_the_one_source_cases_report_what_they_place(tmp_path: Path) -> None:
+    """Under bins and times compared alone, the ordered case reports the hosts with three rules in order
+    inside one bin, and the sums leave out the window of text only."""
+    correlation, events, times, tags = _load_ls_sumo_case("temporal_ordered_three_same_source", tmp_path)
+    groups = {key[0] for key, _ in expected_groups("sumo", correlation, events, times, tags)}
+    assert groups == {"in_order", "pass_over", "late_install", "two_rules_after_one"}
+    correlation, events, times, tags = _load_ls_sumo_case("value_sum_pid_lt", tmp_path)
+    groups = {key[0] for key, _ in expected_groups("sumo", correlation, events, times, tags)}
+    assert groups == {"across", "low", "no_number"}
+
+
+@pytest.mark.parametrize(
+    ("name", "wrong"),
+    [
+        # A step that takes a row of the same time as the step before as later (its own row counted).
+        ("temporal_ordered_three_same_source", ("siemc_reach0 > siemc_step0", "siemc_reach0 > 0")),
+        # The chain's last step dropped: two rules in order are taken for three.
+        (
+            "temporal_ordered_three_same_source",
+            (
+                "| if(siemc_rule2 > 0 and siemc_reach1 > siemc_step1, 1, 0) as siemc_step2",
+                "| siemc_step1 + 0 as siemc_step2",
+            ),
+        ),
+        ("value_avg_pid_range", ("siemc_result <= 600", "siemc_result < 600")),
+        ("value_sum_pid", ("| sum(pid) as siemc_result", "| avg(pid) as siemc_result")),
+    ],
+)
+def test_a_wrong_sumo_query_disagrees_on_the_cases(name: str, wrong: tuple[str, str], tmp_path: Path) -> None:
+    correlation, events, times, tags = _load_ls_sumo_case(name, tmp_path)
+    query = compile_detection(correlation, "sumo")
+    assert wrong[0] in query
+    expected = expected_groups("sumo", correlation, events, times, tags)
+    assert run_correlation("sumo", correlation, query, events, times, tags) == expected
+    broken = query.replace(wrong[0], wrong[1])
+    assert run_correlation("sumo", correlation, broken, events, times, tags) != expected
+
+
+@pytest.mark.parametrize(
+    ("name", "wrong"),
+    [
+        ("value_avg_pid_range", ("\n| siemc_result <= 600", "\n| siemc_result < 600")),
+        ("value_sum_pid", ("function=sum(", "function=avg(")),
+    ],
+)
+def test_a_wrong_logscale_query_disagrees_on_the_cases(
+    name: str, wrong: tuple[str, str], tmp_path: Path
+) -> None:
+    correlation, events, times, tags = _load_ls_sumo_case(name, tmp_path)
+    query = compile_detection(correlation, "logscale")
+    assert wrong[0] in query
+    expected = expected_groups("logscale", correlation, events, times, tags)
+    assert run_correlation("logscale", correlation, query, events, times, tags) == expected
+    broken = query.replace(wrong[0], wrong[1])
+    assert run_correlation("logscale", correlation, broken, events, times, tags) != expected
+
+
+@pytest.mark.parametrize("target", ["logscale", "sumo"])
+def test_a_sum_without_the_number_filter_reads_text(target: str, tmp_path: Path) -> None:
+    """Without its filter to decimal numbers, sum() gets text, which neither vendor documents: the
+    model refuses the query rather than guess."""
+    from tests.engines import EngineRejected
+
+    correlation, events, times, tags = _load_ls_sumo_case("value_sum_pid_lt", tmp_path)
+    query = compile_detection(correlation, target)
+    filters = {
+        "logscale": re.compile(r"\n\| \S+=/\^\[\+-\][^\n]*"),
+        "sumo": re.compile(r" and \S+ matches /\^\[\+-\][^\n]*"),
+    }[target]
+    broken, replaced = filters.sub("", query, count=1), filters.search(query)
+    assert replaced is not None
+    with pytest.raises(EngineRejected, match="not documented"):
+        run_correlation(target, correlation, broken, events, times, tags)

@@ -47,6 +47,10 @@ Every decision cites the LogScale documentation (library.humio.com) it follows:
   false lets every event through; the matched row's columns (`include`: only those) are added to
   the event; with a single column, the last matching row is used; "Negatable: Yes" (`!match(...)`).
   Lookup files are given to `run` (`files`: name -> CSV text), as uploaded to LogScale.
+- [sum] data-analysis/functions-sum.html: `sum(field, as=_sum)` "Calculates the sum for a field over a
+  set of events"; it says nothing of a value that is no number (the model refuses such a value).
+- [avg] data-analysis/functions-avg.html and functions-avg-operation.html: `avg(field, as=_avg)`; a
+  missing field, a value that "isn't a number" or NaN "will not be counted towards the average".
 
 Modelling choices (not settled by the documentation):
 - Free text searches the event's `@rawstring` when it has one, otherwise each field value of the
@@ -878,9 +882,9 @@ def _build_function(call: Tree[Token]) -> Filter | Step:
     return Select(_fields(args["fields"], "select(fields)"))
 
 
-# [count] (field, as=_count), [sum], [min], [max] (field, as=_sum/_min/_max): the aggregates groupBy()
-# takes here.
-_AGGREGATES = {"count": "_count", "sum": "_sum", "min": "_min", "max": "_max"}
+# [count] (field, as=_count), [sum], [avg], [min], [max] (field, as=_sum/_avg/_min/_max): the
+# aggregates groupBy() takes here.
+_AGGREGATES = {"count": "_count", "sum": "_sum", "avg": "_avg", "min": "_min", "max": "_max"}
 
 
 def _aggregate(call: Any) -> tuple[str, str | None, str]:
@@ -931,15 +935,42 @@ class GroupBy(Step):
                 if function == "count":
                     counted = members if field_name is None else [m for m in members if m.value(field_name)]
                     values[result] = str(len(counted))
+                elif function == "avg":
+                    values[result] = _average(members, field_name or "")
+                elif function == "sum":
+                    values[result] = _sum(members, field_name or "")
                 else:
                     numbers = [n for m in members if (n := _number(m.value(field_name or ""))) is not None]
-                    combine = {"sum": sum, "min": min, "max": max}[function]
+                    combine = {"min": min, "max": max}[function]
                     values[result] = _number_text(combine(numbers)) if numbers else None
             first = min(members, key=lambda m: m.index)
             out.append(
                 Record(first.index, {k: v for k, v in values.items() if v is not None}, first.original)
             )
         return out
+
+
+def _average(members: Sequence[Record], name: str) -> str | None:
+    """[avg] "When a field doesn't exist on an event, or if the field on an event isn't a number, or
+    when it is NaN the value will not be counted towards the average" (avg() Function Operation). What
+    a group with no number gets is not documented: the model gives it no value."""
+    numbers = [n for m in members if (n := _number(m.value(name))) is not None and not math.isnan(n)]
+    return _number_text(math.fsum(numbers) / len(numbers)) if numbers else None
+
+
+def _sum(members: Sequence[Record], name: str) -> str | None:
+    """[sum] "Calculates the sum for a field over a set of events"; an event without the field adds
+    nothing. The page says nothing of a value that is no number: the model refuses to guess."""
+    numbers = []
+    for member in members:
+        text = member.value(name)
+        if text is None:
+            continue
+        number = _number(text)
+        if number is None:
+            raise ModelSyntaxError(f"sum({name}) of {text!r}: what sum() makes of text is not documented")
+        numbers.append(number)
+    return _number_text(math.fsum(numbers)) if numbers else None
 
 
 @dataclass(frozen=True)

@@ -163,6 +163,23 @@ class Sum:
 
 
 @dataclass(frozen=True)
+class ToLong:
+    """`| toLong(<value>) as name`: the value cast to a whole number."""
+
+    value: Any
+    name: str
+
+
+@dataclass(frozen=True)
+class Accum:
+    """`| accum <field> as <name> by <fields>`: the running sum of the field in row order."""
+
+    field: str
+    name: str
+    by: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Timeslice:
     milliseconds: int
 
@@ -178,7 +195,7 @@ class Aggregate:
 @dataclass(frozen=True)
 class Query:
     scope: Any
-    operators: tuple[Where | Assign | Fields | Sort | Sum | Timeslice | Aggregate, ...]
+    operators: tuple[Where | Assign | Fields | Sort | Sum | ToLong | Accum | Timeslice | Aggregate, ...]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -396,6 +413,14 @@ class _ToAst(Transformer[Token, Any]):
         items = tuple(part for part in parts[:-1] if not isinstance(part, Token))
         return Sum(items, parts[-1].name)
 
+    def tolong_op(self, value: Any, name: Field) -> ToLong:
+        return ToLong(value, name.name)
+
+    def accum_op(self, source: Field, *rest: Any) -> Accum:
+        name = next((part.name for part in rest if isinstance(part, Field)), "_accum")
+        by = next((part for part in rest if isinstance(part, tuple)), ())
+        return Accum(source.name, name, by)
+
     def timeslice_op(self, duration: Token) -> Timeslice:
         text = str(duration)
         unit = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[text[-1]]
@@ -407,7 +432,7 @@ class _ToAst(Transformer[Token, Any]):
         return Aggregate((("count", None, "_count"),), names)
 
     def aggregate(self, name: Token, field: Field, result: Field) -> tuple[str, str | None, str]:
-        if str(name).lower() not in ("sum", "min", "max"):
+        if str(name).lower() not in ("sum", "avg", "min", "max"):
             raise ModelSyntaxError(f"unmodelled aggregate function {name}()")
         return str(name).lower(), field.name, result.name
 
@@ -683,6 +708,14 @@ def _run(query: str, events: Sequence[Mapping[str, Any]], now: datetime) -> list
             for _, r in records:
                 numbers = [_number(_value(item, r)) for item in op.items]
                 r.set(op.name, None if None in numbers else sum(n for n in numbers if n is not None))
+        elif isinstance(op, ToLong):
+            for _, r in records:
+                number = _number(_value(op.value, r))
+                # Casting page: toLong() makes a number of text; of text that is no number it says
+                # nothing (the model gives no value).
+                r.set(op.name, None if number is None or not math.isfinite(number) else int(number))
+        elif isinstance(op, Accum):
+            records = _accum(records, op)
         elif isinstance(op, Timeslice):
             for _, r in records:
                 stamp = r.get("_messagetime")
@@ -717,11 +750,56 @@ def _aggregate(records: list[tuple[int, _Record]], op: Aggregate) -> list[tuple[
             if function == "count":
                 values[name] = len(members)
             else:
+                if function in ("sum", "avg"):
+                    # "sum"/"avg" add up or average a "numerical field"; a message without the field
+                    # adds nothing (the model's reading).
+                    found = [
+                        n
+                        for _, r in members
+                        if (n := _aggregate_number(r.get(field_name or ""), function)) is not None
+                    ]
+                    total = math.fsum(found)
+                    values[name] = (total if function == "sum" else total / len(found)) if found else None
+                    continue
                 numbers = [n for _, r in members if (n := _number(r.get(field_name or ""))) is not None]
-                combine = {"sum": sum, "min": min, "max": max}[function]
+                combine = {"min": min, "max": max}[function]
                 values[name] = combine(numbers) if numbers else None
         result.append((min(index for index, _ in members), _Record(values)))
     return result
+
+
+def _accum(records: list[tuple[int, _Record]], op: Accum) -> list[tuple[int, _Record]]:
+    """ "accum": the cumulative sum of the field over the rows so far, this one included, per
+    combination of the `by` fields; "If a row contains non-numeric values, that row will be skipped"
+    (the model: it adds nothing and gets no running sum)."""
+    totals: dict[tuple[Any, ...], float] = {}
+    for _, record in records:
+        number = _number(record.get(op.field))
+        if number is None:
+            continue
+        key = tuple(_text(record.get(name)) for name in op.by)
+        totals[key] = totals.get(key, 0.0) + number
+        record.set(op.name, totals[key])
+    return records
+
+
+# FE "Numeric Literals": digits with an optional decimal point, optional exponent ("e+" or "e-"),
+# a leading "-" as negation. The text the aggregates cast as numbers; the casting page says sum and
+# avg cast text to numbers implicitly, and nothing of text that is no number (the model refuses it).
+_NUMERIC_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def _aggregate_number(value: Any, function: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    text = _text(value)
+    if text is None or not _NUMERIC_TEXT.fullmatch(text):
+        raise ModelSyntaxError(
+            f"{function}() of {text!r}: how it casts a value that is no number is not documented"
+        )
+    return float(text)
 
 
 def _project(record: _Record, op: Fields) -> _Record:

@@ -257,6 +257,57 @@ def test_comments_and_layout() -> None:
     assert hits('* /* a\n| where a = "2"\n*/ | where a = "1"', [{"a": "1"}]) == [0]
 
 
+def test_accum_is_a_running_sum_per_group_in_row_order() -> None:
+    # [accum] `accum <field> [as <field>] [by <field1>, ...]`: "the cumulative sum of a field", "a
+    # running total for each user's requests" with `by`, `_accum` without an alias; "If a row contains
+    # non-numeric values, that row will be skipped".
+    rows: list[dict[str, Any]] = [
+        {"u": "a", "n": 1},
+        {"u": "b", "n": 5},
+        {"u": "a", "n": 2},
+        {"u": "a", "n": "x"},
+        {"u": "b", "n": 1},
+        {"u": "a", "n": 4},
+    ]
+    assert column("* | accum n as total by u", rows, "total") == [1, 5, 3, None, 6, 7]
+    assert column("* | accum n", rows, "_accum") == [1, 6, 8, None, 9, 13]
+    # The order is the rows' order: after `sort by` it is the sorted one.
+    assert column("* | sort by n asc | accum n as total by u", rows[:3], "total") == [1, 3, 5]
+    with pytest.raises(ModelSyntaxError):
+        sumo.parse("* | accum by u")
+
+
+def test_tolong_casts_text_and_times_to_numbers() -> None:
+    # Casting page: `toLong()` casts text to a number (sort orders text as text otherwise); the
+    # message time is in milliseconds ([meta]).
+    rows: list[dict[str, Any]] = [{"t": "10"}, {"t": "9"}, {"t": "x"}, {"_messagetime": NOW}]
+    assert column("* | toLong(t) as n", rows, "n") == [10, 9, None, None]
+    assert column("* | toLong(_messagetime) as n", rows[3:], "n") == [int(NOW.timestamp() * 1000)]
+    assert hits("* | toLong(t) as n | sort by n asc", rows[:2]) == [1, 0]
+
+
+def test_sum_and_avg_of_numbers_and_of_text() -> None:
+    # [sum], [avg]: of a "numerical field"; the casting page: text is cast to numbers implicitly for
+    # sum and avg, and nothing is said of text that is no number: the model refuses it.
+    rows: list[dict[str, Any]] = [
+        {"h": "a", "n": "443"},
+        {"h": "a", "n": 600},
+        {"h": "a"},
+        {"h": "b", "n": "-0.5"},
+    ]
+    query = "* | sum(n) as s, avg(n) as m by h | sort by h asc"
+    assert [(r.fields["s"], r.fields["m"]) for r in sumo.run(query, rows, NOW)] == [
+        (1043, 521.5),
+        (-0.5, -0.5),
+    ]
+    with pytest.raises(ModelSyntaxError, match="not documented"):
+        sumo.run("* | sum(n) as s by h", [*rows, {"h": "a", "n": "none"}], NOW)
+    # siemc's filter first keeps the decimal numbers only (RE2: `^`/`$` are the ends of the text).
+    decimal = r"n matches /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/"
+    values = ("443", "-7", "+1.5", ".5", "5.", "1e3", "x", "1 2", " 1", "1\n", "", "0x10")
+    assert where(decimal, [{"n": v} for v in values]) == [0, 1, 2, 3, 4, 5]
+
+
 def test_time_range_is_not_query_text() -> None:
     # [cse] the time range is a setting of the search: `now` changes nothing.
     rows = [{"_messagetime": NOW - dt.timedelta(days=400), "a": "1"}]
