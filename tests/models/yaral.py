@@ -315,15 +315,34 @@ class Match:
 
 
 @dataclass(frozen=True)
+class CountTest:
+    """A condition term `#name <op> n`: the number of distinct events of an event variable, or of
+    distinct values of a placeholder, compared with an integer."""
+
+    name: str  # the variable, with its `$`
+    op: str
+    value: int
+
+    def bounds(self) -> bool:
+        """Whether the term makes its event variable exist (Condition section syntax, "Bounded and
+        unbounded conditions": `#var > n` where n >= 0, `#var >= m` where m > 0)."""
+        return (self.op == ">" and self.value >= 0) or (self.op == ">=" and self.value > 0)
+
+    def holds(self, count: int) -> bool:
+        return bool(COMPARISONS[self.op](count, self.value))
+
+
+@dataclass(frozen=True)
 class MultiEventRule:
     """A multi-event rule: per event variable its filters, the placeholders it binds, and the
-    predicates joining two event variables."""
+    predicates joining two event variables; the condition's terms."""
 
     name: str
     filters: Mapping[str, Any]  # event variable -> its predicates (an And)
     bindings: Mapping[str, tuple[tuple[str, FieldRef], ...]]  # event variable -> (placeholder, field)
     joins: tuple[Compare, ...]
     match: Match
+    condition: tuple[str | CountTest, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -526,8 +545,13 @@ class _Builder(Transformer[Token, Any]):
     def if_expr(self, condition: Any, then: Any, otherwise: Any) -> If:
         return If(condition, then, otherwise)
 
-    def condition_section(self, *tokens: Token) -> tuple[str, ...]:
-        return tuple(str(token) for token in tokens)
+    def condition_section(self, *terms: Token | CountTest) -> tuple[str | CountTest, ...]:
+        return tuple(term if isinstance(term, CountTest) else str(term) for term in terms)
+
+    def count_test(self, count: Token, op: Token, number: Literal) -> CountTest:
+        if not isinstance(number.value, int):
+            raise ModelSyntaxError(f"{count} is compared with an integer, not {number.value}")
+        return CountTest("$" + str(count)[1:], "=" if str(op) == "=" else str(op), number.value)
 
 
 @cache
@@ -700,6 +724,10 @@ def parse_multi_event(query: str) -> MultiEventRule:
         variables = {n.variable for n in nodes if isinstance(n, FieldRef)}
         placeholders = [n for n in nodes if isinstance(n, VarRef)]
         if placeholders:
+            # Variable declarations: `$e.field = $var` and `$var = $e.field` are equivalent ("YARA-L 2.0
+            # language syntax", "Variable declarations").
+            if isinstance(predicate, Compare) and isinstance(predicate.left, VarRef):
+                predicate = Compare(predicate.right, predicate.op, predicate.left, predicate.nocase)
             if not (
                 isinstance(predicate, Compare)
                 and predicate.op == "="
@@ -720,14 +748,33 @@ def parse_multi_event(query: str) -> MultiEventRule:
         raise ModelSyntaxError(f"match: unbound placeholder(s) {sorted(set(match.variables) - bound)}")
     if match.pivot not in event_vars:
         raise ModelSyntaxError(f"match: the pivot {match.pivot} is no event variable")
-    if set(raw["condition"]) != event_vars:
-        raise ModelSyntaxError(f"condition: expected {sorted(event_vars)}, got {sorted(raw['condition'])}")
+    pivot_binds = {name for name, _ in bindings.get(match.pivot, ())}
+    if set(match.variables) - pivot_binds:
+        # A window is anchored on a pivot event and groups by its values: modelled when it binds them.
+        raise ModelSyntaxError("match: a pivot that does not bind every match placeholder is not modelled")
+    condition: tuple[str | CountTest, ...] = raw["condition"]
+    named = {term if isinstance(term, str) else term.name for term in condition}
+    if named & event_vars != event_vars:
+        raise ModelSyntaxError(f"condition: expected {sorted(event_vars)}, got {sorted(named)}")
+    if named - event_vars - bound:
+        raise ModelSyntaxError(f"condition: undefined variable(s) {sorted(named - event_vars - bound)}")
+    if any(isinstance(term, str) and term not in event_vars for term in condition):
+        raise ModelSyntaxError("condition: a placeholder is tested by its count `#` only")
+    for var in sorted(event_vars):
+        # Condition section syntax: an unbounded condition lets the event variable be absent (a
+        # non-existence query), which the model does not run.
+        if not any(
+            term == var or (isinstance(term, CountTest) and term.name == var and term.bounds())
+            for term in condition
+        ):
+            raise ModelSyntaxError(f"condition: {var} is unbounded (absence is not modelled)")
     return MultiEventRule(
         raw["name"],
         {var: And(tuple(items)) for var, items in filters.items()},
         {var: tuple(pairs) for var, pairs in bindings.items()},
         tuple(joins),
         match,
+        condition,
     )
 
 
@@ -972,13 +1019,23 @@ TIME_FIELD = "metadata.event_timestamp.seconds"
 
 
 def _run_multi_event(query: str, events: Sequence[Mapping[str, Any]]) -> list[Row]:
-    """One detection per combination of events, one per event variable, that passes each variable's
-    filters, binds every placeholder to one non-zero value ("zero values of match placeholders are
-    filtered out"), satisfies the joins, and lies in the sliding window: from the pivot's time to
-    `duration` after it (both ends included: the documentation does not say). The row holds the
-    match placeholders (without `$`); its index is the pivot event's."""
+    """One detection per match group whose window satisfies the condition.
+
+    Windows: `over <duration> after $pivot` anchors a window on each pivot event ("Apply YARA-L 2.0
+    windowing logic": sliding windows are anchored to the pivot); it holds the events from the
+    pivot's time on and less than `duration` after it (the Overview of YARA-L 2.0: with a 5-minute
+    window "only events less than 5 minutes apart are correlated"), grouped by the pivot's match
+    placeholder values. In a window, a combination of events, one per event variable, is valid when
+    each passes its variable's filters, binds every placeholder consistently (zero values of match
+    placeholders are filtered out, "Match section syntax"; other placeholders keep them), and satisfies
+    the joins. The condition reads the valid combinations: `$e` that one exists, `#e` the number of
+    distinct events of `$e` in them, `#placeholder` the number of its distinct values (Condition
+    section syntax). The row holds the match placeholders (without `$`); its index is the pivot's."""
     rule = parse_multi_event(query)
     variables = sorted(set(rule.filters) | set(rule.bindings))
+    pivot = rule.match.pivot
+    assert pivot is not None
+    match_names = set(rule.match.variables)
     candidates: dict[str, list[tuple[int, _Instance]]] = {}
     for var in variables:
         single = Rule(rule.name, {}, rule.filters.get(var, And(())), {}, var, var)
@@ -989,29 +1046,88 @@ def _run_multi_event(query: str, events: Sequence[Mapping[str, Any]]) -> list[Ro
                     found.append((index, inst))
         candidates[var] = found
     rows: dict[tuple[Any, ...], Row] = {}
-    for combo in itertools.product(*(candidates[var] for var in variables)):
-        chosen = dict(zip(variables, combo, strict=True))
-        values: dict[str, Any] = {}
-        consistent = True
-        for var, pairs in rule.bindings.items():
-            for name, ref in pairs:
-                value = chosen[var][1].read(ref)
-                if value is ZERO or value == "" or values.setdefault(name, value) != value:
-                    consistent = False
-        if not consistent:
+    for pivot_index, pivot_inst in candidates[pivot]:
+        start = _event_seconds(pivot_inst.event)
+        key_values = _bound_values(rule, pivot, pivot_inst, match_names)
+        if key_values is None:
             continue
-        if not all(_join_holds(join, chosen) for join in rule.joins):
+        key = tuple(key_values[name] for name in rule.match.variables)
+        if key in rows:
             continue
-        assert rule.match.pivot is not None
-        start = _event_seconds(chosen[rule.match.pivot][1].event)
-        times = [_event_seconds(inst.event) for _, inst in chosen.values()]
-        if not all(start <= t <= start + rule.match.seconds for t in times):
-            continue
-        key = tuple(values[name] for name in rule.match.variables)
-        rows.setdefault(
-            key, Row(chosen[rule.match.pivot][0], {n[1:]: values[n] for n in rule.match.variables})
-        )
+        inside = {
+            var: [
+                (i, inst)
+                for i, inst in found
+                if start <= _event_seconds(inst.event) < start + rule.match.seconds
+            ]
+            for var, found in candidates.items()
+        }
+        valid = []
+        for combo in itertools.product(*(inside[var] for var in variables)):
+            chosen = dict(zip(variables, combo, strict=True))
+            values = _combination_values(rule, chosen, match_names)
+            if values is None or any(values[name] != key_values[name] for name in key_values):
+                continue
+            if all(_join_holds(join, chosen) for join in rule.joins):
+                valid.append((chosen, values))
+        if valid and all(_term_holds(term, valid) for term in rule.condition):
+            rows[key] = Row(pivot_index, {n[1:]: key_values[n] for n in rule.match.variables})
     return list(rows.values())
+
+
+def _placeholder_value(ref: FieldRef, inst: _Instance) -> Any:
+    """A placeholder's value read from an event: an unset field is its type's zero value."""
+    value = inst.read(ref)
+    if value is ZERO:
+        return 0 if field_type(ref.path) == "integer" else ""
+    return value
+
+
+def _bound_values(
+    rule: MultiEventRule, var: str, inst: _Instance, match_names: set[str]
+) -> dict[str, Any] | None:
+    """The match placeholders an event of `var` binds, or None when one is a zero value or two
+    bindings of one placeholder disagree."""
+    values: dict[str, Any] = {}
+    for name, ref in rule.bindings.get(var, ()):
+        if name not in match_names:
+            continue
+        value = _placeholder_value(ref, inst)
+        if value in ("", 0) or values.setdefault(name, value) != value:
+            return None
+    return values
+
+
+def _combination_values(
+    rule: MultiEventRule, chosen: Mapping[str, tuple[int, _Instance]], match_names: set[str]
+) -> dict[str, Any] | None:
+    values: dict[str, Any] = {}
+    for var, pairs in rule.bindings.items():
+        for name, ref in pairs:
+            value = _placeholder_value(ref, chosen[var][1])
+            if name in match_names and value in ("", 0):
+                return None
+            if values.setdefault(name, value) != value:
+                return None
+    return values
+
+
+def _term_holds(
+    term: str | CountTest,
+    valid: Sequence[tuple[Mapping[str, tuple[int, _Instance]], Mapping[str, Any]]],
+) -> bool:
+    if isinstance(term, str):
+        return bool(valid)  # an event variable exists in some valid combination
+    if any(term.name in chosen for chosen, _ in valid):
+        # Distinct events: instances of one event (unnested repeated fields) count once.
+        count = len({chosen[term.name][0] for chosen, _ in valid})
+    else:
+        count = len({_hashable(values[term.name]) for _, values in valid})
+    return term.holds(count)
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
 
 
 def _join_holds(join: Compare, chosen: Mapping[str, tuple[int, _Instance]]) -> bool:
