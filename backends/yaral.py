@@ -225,8 +225,19 @@ class YaraLBackend(SiemcBackend):
 # The event variable as a whole token outside string, raw-string and regex literals (so a value that
 # holds `$e.` is never rewritten when a multi-event rule gives each base rule its own variable).
 _EVENT_TOKENS = re.compile(r'"(?:[^"\\\n]|\\.)*"|`[^`]*`|/(?:[^/\\\n]|\\.)+/|(?<![\w$])\$e(?=\.)')
-_NOT_MULTI_EVENT = (
-    "a multi-event rule with a hop window (`over` alone), whose alignment Google does not document"
+# Correlation rules become multi-event rules with a sliding window, `match: $group over <span> after
+# $pivot` ("Apply YARA-L 2.0 windowing logic": a sliding window is anchored to each pivot event; a hop
+# window's "overlap and alignment" are the system's and a tumbling window's origin is undocumented, so
+# neither is the reference's). Such a window holds the events less than the span after the pivot (the
+# Overview of YARA-L 2.0: with a 5-minute window "only events less than 5 minutes apart are
+# correlated"): tests/correlation_engines.py checks YARA-L under that window (`SlidingOpenEnd`).
+_ONE_PIVOT = (
+    "a sliding window is anchored on one event variable's events, where the reference's windows start"
+    " at a hit of any of the rules"
+)
+_ZERO_INTEGER = (
+    "an unset UDM integer reads 0 (YARA-L best practices, 'Filter zero values'), as a real 0 does, so"
+    " the events without a value cannot be left out"
 )
 
 
@@ -242,20 +253,17 @@ class YaraL(Target):
     backend_class = YaraLBackend
     flags_as_text = True  # outcome variables hold strings and numbers, not booleans
     computes_derived_columns = False  # a match placeholder is bound to a UDM field
-    # Correlation rules: a multi-event rule. temporal_ordered uses the sliding window anchored on the
-    # first rule's event (`match: ... over <span> after $e1`), which is the reference's window; the
-    # counting types would need hop windows or `#e` counts over them.
+    # Correlation rules: a multi-event rule with a sliding window. temporal_ordered: one event variable
+    # per rule, the window after the first rule's event (`match: ... over <span> after $e1`).
+    # event_count and value_count of one rule: its event variable `$e` is the pivot, so a window starts
+    # at each of its events, and the condition counts the window's events (`#e`) or the distinct values
+    # of a placeholder (`#value`): Condition section syntax, "the number of distinct events or values".
     correlation_unsupported_types: ClassVar[Mapping[str, str]] = {
-        name: f"{name} needs {_NOT_MULTI_EVENT}"
-        for name in (
-            "event_count",
-            "value_count",
-            "temporal",
-            "value_sum",
-            "value_avg",
-            "value_percentile",
-            "value_median",
-        )
+        "temporal": f"temporal needs windows from a hit of every rule: {_ONE_PIVOT}",
+        "value_sum": f"value_sum: {_ZERO_INTEGER} (a window whose events hold none would sum to 0)",
+        "value_avg": f"value_avg: {_ZERO_INTEGER} of the average",
+        "value_median": "value_median: no YARA-L outcome aggregation computes a median",
+        "value_percentile": "value_percentile: no YARA-L outcome aggregation computes a percentile",
     }
 
     def correlation_refuses(self, correlation: Correlation) -> str | None:
@@ -264,9 +272,25 @@ class YaraL(Target):
             return "a match window is whole minutes from 1m to 48h"
         if not correlation.group_by:
             return "a multi-event rule without group-by fields has no match placeholder"
+        kind = correlation.kind.name.lower()
+        if kind in ("event_count", "value_count") and len(correlation.bases) > 1:
+            # One event variable for several rules would count an event matching two of them once.
+            return f"{kind} over several rules: {_ONE_PIVOT}"
+        upper = [op.name.lower() for op, _ in correlation.comparisons if op.name not in ("GT", "GTE")]
+        if kind == "value_count" and upper:
+            # `$e.<field> != ""` leaves the events without a value out of the count (a placeholder
+            # outside the match section keeps its zero value, "Match section syntax") and so out of the
+            # pivots too: a window anchored on such an event holds no more values than the next one,
+            # which only lower bounds can rely on.
+            return (
+                f"value_count with an upper bound ({', '.join(upper)}): the windows of the events without"
+                " a value are left out, which only gt/gte bounds allow"
+            )
         return None
 
     def correlation_context(self, view: CorrelationView) -> dict[str, Any]:
+        if view.correlation.kind.name != "TEMPORAL_ORDERED":
+            return self._counting_context(view)
         variables = [f"$e{index + 1}" for index in range(len(view.bases))]
         return {
             "variables": variables,
@@ -280,6 +304,40 @@ class YaraL(Target):
             "span": timespan_text(view.timespan_seconds),
             "rule_name": self.rule_name(view.correlation.sigma.title),
             "placeholders": ["$" + name for name in view.group_names],
+        }
+
+    def _counting_context(self, view: CorrelationView) -> dict[str, Any]:
+        """event_count / value_count of one rule: `$e` is both the counted and the pivot variable."""
+        (base,) = view.bases
+        placeholders = ["$" + name for name in view.group_names]
+        value = ""
+        if base.value_field is not None:
+            if _INTEGER_FIELD.search(base.value_field):
+                raise Unsupported(f"value_count of the integer field {base.value_field}: {_ZERO_INTEGER}")
+            if _REPEATED_FIELD.match(base.value_field):
+                raise Unsupported(f"value_count of the repeated field {base.value_field}")
+            value = "$value"
+            while value in placeholders:
+                value += "_"
+        subject = f"#{value[1:]}" if value else "#e"
+        test = view.test(subject, symbols={"==": "="})
+        # `$e` bounds the event variable (`#e > 0`) where the count's bounds do not (Condition section
+        # syntax, "Bounded and unbounded conditions": `#var > n` with n >= 0, `#var >= m` with m > 0);
+        # a placeholder's count goes with `$e`, as the Overview's `$udm and #city > 1`.
+        bounded = not value and any(
+            (symbol == ">" and count >= 0) or (symbol == ">=" and count > 0)
+            for symbol, count in view.comparisons
+        )
+        return {
+            "selector": base.source.selector,
+            "condition": base.condition,
+            "group_fields": base.group_fields,
+            "value": value,
+            "value_field": base.value_field,
+            "span": timespan_text(view.timespan_seconds),
+            "rule_name": self.rule_name(view.correlation.sigma.title),
+            "placeholders": placeholders,
+            "test": test if bounded else f"$e and {test}",
         }
 
     def string_literal(self, text: str) -> str:
