@@ -11,7 +11,7 @@ UDM fields are quantified with `any`. The outcome section always computes the de
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, cast
 
 from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
@@ -231,6 +231,14 @@ _EVENT_TOKENS = re.compile(r'"(?:[^"\\\n]|\\.)*"|`[^`]*`|/(?:[^/\\\n]|\\.)+/|(?<
 # neither is the reference's). Such a window holds the events less than the span after the pivot (the
 # Overview of YARA-L 2.0: with a 5-minute window "only events less than 5 minutes apart are
 # correlated"): tests/correlation_engines.py checks YARA-L under that window (`SlidingOpenEnd`).
+_OPERATORS: Mapping[str, Callable[[int, int], bool]] = {
+    "LT": lambda a, b: a < b,
+    "LTE": lambda a, b: a <= b,
+    "GT": lambda a, b: a > b,
+    "GTE": lambda a, b: a >= b,
+    "EQ": lambda a, b: a == b,
+    "NEQ": lambda a, b: a != b,
+}
 _ONE_PIVOT = (
     "a sliding window is anchored on one event variable's events, where the reference's windows start"
     " at a hit of any of the rules"
@@ -260,10 +268,11 @@ class YaraL(Target):
     # of a placeholder (`#value`): Condition section syntax, "the number of distinct events or values".
     correlation_unsupported_types: ClassVar[Mapping[str, str]] = {
         "temporal": f"temporal needs windows from a hit of every rule: {_ONE_PIVOT}",
-        "value_sum": f"value_sum: {_ZERO_INTEGER} (a window whose events hold none would sum to 0)",
+        # Whether an average, median or percentile took the zeros in or left them out, it would be wrong
+        # for the events without a value or for those holding a real 0.
         "value_avg": f"value_avg: {_ZERO_INTEGER} of the average",
-        "value_median": "value_median: no YARA-L outcome aggregation computes a median",
-        "value_percentile": "value_percentile: no YARA-L outcome aggregation computes a percentile",
+        "value_median": f"value_median: {_ZERO_INTEGER} of the ranks",
+        "value_percentile": f"value_percentile: {_ZERO_INTEGER} of the ranks",
     }
 
     def correlation_refuses(self, correlation: Correlation) -> str | None:
@@ -273,6 +282,15 @@ class YaraL(Target):
         if not correlation.group_by:
             return "a multi-event rule without group-by fields has no match placeholder"
         kind = correlation.kind.name.lower()
+        if kind == "value_sum":
+            if all(_OPERATORS[op.name](0, count) for op, count in correlation.comparisons):
+                return f"value_sum accepting 0: {_ZERO_INTEGER}, so a window whose events hold none sums to 0"
+            # Unset integers add 0, so a sum could be exact here; the outcome aggregation it needs (a sum
+            # over the window, compared in the condition) is not yet checked against Google's pages.
+            return (
+                "value_sum: an outcome sum compared in the condition is not verified against Google's"
+                " documentation"
+            )
         if kind in ("event_count", "value_count") and len(correlation.bases) > 1:
             # One event variable for several rules would count an event matching two of them once.
             return f"{kind} over several rules: {_ONE_PIVOT}"
