@@ -820,16 +820,19 @@ def test_yaral_counts_in_a_window_that_excludes_its_end(tmp_path: Path) -> None:
         # the rule reports them.
         (
             "  type: event_count\n  condition: {gte: 2, lte: 3}\n",
-            [(1, process("four")), (1, process("four")), (1, process("four")), (1, process("four"))]
-            + [(1, process("two")), (2, process("two"))],
+            [*[(1, process("four"))] * 4, (1, process("two")), (2, process("two"))],
             (" and #e <= 3", ""),
         ),
         # Hits without a command line: their "" would count as a value without the events section's
         # `!= ""` (a placeholder outside the match section keeps its zero value).
         (
             "  type: value_count\n  condition: {gte: 2, field: CommandLine}\n",
-            [(1, {"Computer": "blank", "Image": "C:\\Tools\\anydesk.exe"}), (2, process("blank"))]
-            + [(1, process("two")), (2, process("two", "rustdesk.exe"))],
+            [
+                (1, {"Computer": "blank", "Image": "C:\\Tools\\anydesk.exe"}),
+                (2, process("blank")),
+                (1, process("two")),
+                (2, process("two", "rustdesk.exe")),
+            ],
             ('    $e.target.process.command_line != ""\n', ""),
         ),
     ],
