@@ -9,7 +9,10 @@ Modelled: `rule name { meta: ... events: ... outcome: ... condition: $e }` with 
 comparisons `= != < > <= >=` between event fields and string/number literals, `nocase`, regex
 literals `/.../` and `re.regex()`, `net.ip_in_range_cidr()`, `strings.to_lower/to_upper()`,
 `any`/`all` over repeated fields; in `outcome`, `$var = expr` with nested `if(cond, a, b)`.
-Not modelled (rejected): `match`, `options`, placeholders, multiple event variables, aggregation.
+Multi-event rules (`_run_multi_event`): placeholders, joins of two event variables, a sliding window
+`match: $p over <d> after $pivot`, and a condition of `$e` / `#e` / `#placeholder` terms joined with
+`and`. Not modelled (rejected): hop and tumbling windows, `options`, unbounded condition terms, and
+outcome sections (aggregation) of multi-event rules.
 
 Reference lists ("Reference list syntax", "Reference Lists"): `$e.f in %list [nocase]` tests a STRING
 list, whose lines are matched whole and with case ("All values in the reference list are treated as
