@@ -282,15 +282,12 @@ class YaraL(Target):
         if not correlation.group_by:
             return "a multi-event rule without group-by fields has no match placeholder"
         kind = correlation.kind.name.lower()
-        if kind == "value_sum":
-            if all(_OPERATORS[op.name](0, count) for op, count in correlation.comparisons):
-                return f"value_sum accepting 0: {_ZERO_INTEGER}, so a window whose events hold none sums to 0"
-            # Unset integers add 0, so a sum could be exact here; the outcome aggregation it needs (a sum
-            # over the window, compared in the condition) is not yet checked against Google's pages.
-            return (
-                "value_sum: an outcome sum compared in the condition is not verified against Google's"
-                " documentation"
-            )
+        if kind == "value_sum" and all(
+            _OPERATORS[op.name](0, count) for op, count in correlation.comparisons
+        ):
+            return f"value_sum accepting 0: {_ZERO_INTEGER}, so a window whose events hold none sums to 0"
+        if kind == "value_sum" and len(correlation.bases) > 1:
+            return f"value_sum over several rules: {_ONE_PIVOT}"
         if kind in ("event_count", "value_count") and len(correlation.bases) > 1:
             # One event variable for several rules would count an event matching two of them once.
             return f"{kind} over several rules: {_ONE_PIVOT}"
@@ -329,6 +326,8 @@ class YaraL(Target):
         (base,) = view.bases
         placeholders = ["$" + name for name in view.group_names]
         value = ""
+        if view.correlation.kind.name == "VALUE_SUM":
+            return self._sum_context(view, base, placeholders)
         if base.value_field is not None:
             if _INTEGER_FIELD.search(base.value_field):
                 raise Unsupported(f"value_count of the integer field {base.value_field}: {_ZERO_INTEGER}")
@@ -347,6 +346,7 @@ class YaraL(Target):
             for symbol, count in view.comparisons
         )
         return {
+            "outcome": "",
             "selector": base.source.selector,
             "condition": base.condition,
             "group_fields": base.group_fields,
@@ -356,6 +356,34 @@ class YaraL(Target):
             "rule_name": self.rule_name(view.correlation.sigma.title),
             "placeholders": placeholders,
             "test": test if bounded else f"$e and {test}",
+        }
+
+    def _sum_context(self, view: CorrelationView, base: Any, placeholders: list[str]) -> dict[str, Any]:
+        """value_sum of one rule whose condition rejects 0: the outcome `sum()` of an integer UDM field
+        over the window's events ("sum" page), compared in the condition ("$ ... before any outcome
+        variable name to represent the value of that outcome", Condition section syntax). An unset
+        integer adds 0, as the reference leaves out a hit without a value."""
+        field_name = base.value_field
+        if not _INTEGER_FIELD.search(field_name):
+            raise Unsupported(
+                f"value_sum of {field_name}: a sum reads a numeric UDM field, and it is a string"
+            )
+        if _REPEATED_FIELD.match(field_name):
+            raise Unsupported(f"value_sum of the repeated field {field_name}")
+        outcome = "$sum"
+        while outcome in placeholders:
+            outcome += "_"
+        return {
+            "selector": base.source.selector,
+            "condition": base.condition,
+            "group_fields": base.group_fields,
+            "value": "",
+            "value_field": field_name,
+            "outcome": f"{outcome} = sum($e.{field_name})",
+            "span": timespan_text(view.timespan_seconds),
+            "rule_name": self.rule_name(view.correlation.sigma.title),
+            "placeholders": placeholders,
+            "test": "$e and " + view.test(outcome, symbols={"==": "="}),
         }
 
     def string_literal(self, text: str) -> str:

@@ -336,6 +336,23 @@ class CountTest:
 
 
 @dataclass(frozen=True)
+class OutcomeTest:
+    """A condition term `$outcome <op> n`: an outcome variable's value compared with a number."""
+
+    name: str
+    op: str
+    value: int | float
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """An outcome aggregation over one event variable's field in the detection's events."""
+
+    function: str  # sum, count, min, max
+    ref: FieldRef
+
+
+@dataclass(frozen=True)
 class MultiEventRule:
     """A multi-event rule: per event variable its filters, the placeholders it binds, and the
     predicates joining two event variables; the condition's terms."""
@@ -345,7 +362,8 @@ class MultiEventRule:
     bindings: Mapping[str, tuple[tuple[str, FieldRef], ...]]  # event variable -> (placeholder, field)
     joins: tuple[Compare, ...]
     match: Match
-    condition: tuple[str | CountTest, ...] = ()
+    condition: tuple[str | CountTest | OutcomeTest, ...] = ()
+    outcome: Mapping[str, Aggregate] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -548,8 +566,17 @@ class _Builder(Transformer[Token, Any]):
     def if_expr(self, condition: Any, then: Any, otherwise: Any) -> If:
         return If(condition, then, otherwise)
 
-    def condition_section(self, *terms: Token | CountTest) -> tuple[str | CountTest, ...]:
-        return tuple(term if isinstance(term, CountTest) else str(term) for term in terms)
+    def condition_section(
+        self, *terms: Token | CountTest | OutcomeTest
+    ) -> tuple[str | CountTest | OutcomeTest, ...]:
+        return tuple(term if isinstance(term, CountTest | OutcomeTest) else str(term) for term in terms)
+
+    def outcome_test(self, name: Token, op: Token, number: Literal) -> OutcomeTest:
+        assert isinstance(number.value, int | float)
+        return OutcomeTest(str(name), str(op), number.value)
+
+    def aggregate(self, function: Token, ref: FieldRef) -> Aggregate:
+        return Aggregate(str(function), ref)
 
     def count_test(self, count: Token, op: Token, number: Literal) -> CountTest:
         if not isinstance(number.value, int):
@@ -714,8 +741,13 @@ def parse_multi_event(query: str) -> MultiEventRule:
         raise ModelSyntaxError("a multi-event rule needs a match section")
     if match.pivot is None:
         raise ModelSyntaxError("hop windows (`over` without a pivot) are not modelled")
-    if raw["outcome"]:
-        raise ModelSyntaxError("outcome sections of multi-event rules are not modelled")
+    outcome: dict[str, Aggregate] = {}
+    for name, expr in raw["outcome"].items():
+        # A multi-event rule's outcome aggregates over the detection's events: modelled for an
+        # aggregation of one field.
+        if not isinstance(expr, Aggregate):
+            raise ModelSyntaxError(f"outcome {name}: modelled only as an aggregation of one field")
+        outcome[name] = expr
     events = raw["events"]
     predicates = events.items if isinstance(events, And) else (events,)
     filters: dict[str, list[Any]] = {}
@@ -755,8 +787,18 @@ def parse_multi_event(query: str) -> MultiEventRule:
     if set(match.variables) - pivot_binds:
         # A window is anchored on a pivot event and groups by its values: modelled when it binds them.
         raise ModelSyntaxError("match: a pivot that does not bind every match placeholder is not modelled")
-    condition: tuple[str | CountTest, ...] = raw["condition"]
-    named = {term if isinstance(term, str) else term.name for term in condition}
+    condition: tuple[str | CountTest | OutcomeTest, ...] = raw["condition"]
+    for term in condition:
+        if isinstance(term, OutcomeTest) and term.name not in outcome:
+            raise ModelSyntaxError(f"condition: {term.name} is no outcome variable")
+    for name, aggregate in outcome.items():
+        if aggregate.ref.variable not in set(filters) | set(bindings):
+            raise ModelSyntaxError(f"outcome {name}: undefined event variable {aggregate.ref.variable}")
+    named = {
+        term if isinstance(term, str) else term.name
+        for term in condition
+        if not isinstance(term, OutcomeTest)
+    }
     if named & event_vars != event_vars:
         raise ModelSyntaxError(f"condition: expected {sorted(event_vars)}, got {sorted(named)}")
     if named - event_vars - bound:
@@ -778,6 +820,7 @@ def parse_multi_event(query: str) -> MultiEventRule:
         tuple(joins),
         match,
         condition,
+        outcome,
     )
 
 
@@ -1073,7 +1116,8 @@ def _run_multi_event(query: str, events: Sequence[Mapping[str, Any]]) -> list[Ro
                 continue
             if all(_join_holds(join, chosen) for join in rule.joins):
                 valid.append((chosen, values))
-        if valid and all(_term_holds(term, valid) for term in rule.condition):
+        outcomes = {name: _aggregate(aggregate, valid) for name, aggregate in rule.outcome.items()}
+        if valid and all(_term_holds(term, valid, outcomes) for term in rule.condition):
             rows[key] = Row(pivot_index, {n[1:]: key_values[n] for n in rule.match.variables})
     return list(rows.values())
 
@@ -1115,10 +1159,41 @@ def _combination_values(
     return values
 
 
+Combination = tuple[Mapping[str, tuple[int, _Instance]], Mapping[str, Any]]
+
+
+def _aggregate(aggregate: Aggregate, valid: Sequence[Combination]) -> int | float | None:
+    """The aggregation over the distinct events (instances, for unnested repeated fields) of its
+    variable in the valid combinations. An unset field is its type's zero value; a value that is no
+    number is left out of sum/min/max (as NULL values are: "sum" page)."""
+    instances = {
+        id(chosen[aggregate.ref.variable][1]): chosen[aggregate.ref.variable][1] for chosen, _ in valid
+    }
+    values = [_placeholder_value(aggregate.ref, inst) for inst in instances.values()]
+    if aggregate.function == "count":
+        return len(values)
+    numbers = [n for value in values if (n := _numeric(value)) is not None]
+    if aggregate.function == "sum":
+        return sum(numbers)
+    if not numbers:
+        return None
+    return min(numbers) if aggregate.function == "min" else max(numbers)
+
+
+def _numeric(value: Any) -> int | float | None:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return _as_number(value)
+
+
 def _term_holds(
-    term: str | CountTest,
-    valid: Sequence[tuple[Mapping[str, tuple[int, _Instance]], Mapping[str, Any]]],
+    term: str | CountTest | OutcomeTest,
+    valid: Sequence[Combination],
+    outcomes: Mapping[str, int | float | None],
 ) -> bool:
+    if isinstance(term, OutcomeTest):
+        value = outcomes[term.name]
+        return value is not None and bool(COMPARISONS[term.op](value, term.value))
     if isinstance(term, str):
         return bool(valid)  # an event variable exists in some valid combination
     if any(term.name in chosen for chosen, _ in valid):
