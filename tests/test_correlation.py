@@ -789,6 +789,8 @@ def test_kql_median_and_ordered_chain_without_group_by(
         ("event_count", ("#e >= 3", "#e > 3")),
         # Values of another field counted.
         ("value_count", ("$value = $e.target.process.file.full_path", "$value = $e.principal.hostname")),
+        # The largest value instead of the sum.
+        ("value_sum", ("$sum = sum(", "$sum = max(")),
         # A window a minute longer: it takes in the events exactly the span after the pivot.
         ("event_count", ("over 10m after", "over 11m after")),
         ("temporal_ordered", ("over 10m after", "over 11m after")),
@@ -851,3 +853,26 @@ def test_a_yaral_rule_without_its_bound_or_filter_disagrees(
         run_correlation("yaral", correlation, query.replace(wrong[0], wrong[1]), events, times, tags)
         != expected
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "rules", "reason"),
+    [
+        (
+            "  type: value_sum\n  condition: {lt: 1000, field: DestinationPort}\n",
+            "[rat_relay]",
+            "accepting 0",
+        ),
+        ("  type: value_sum\n  condition: {gte: 1000, field: Computer}\n", "[rat_relay]", "it is a string"),
+        ("  type: value_count\n  condition: {lte: 3, field: Image}\n", "[rat_process]", "upper bound (lte)"),
+        ("  type: event_count\n  condition: {gte: 2}\n", "[rat_process, rat_relay]", "several rules"),
+        ("  type: temporal\n", "[rat_process, rat_relay]", "a hit of every rule"),
+        ("  type: value_avg\n  condition: {gt: 1, field: DestinationPort}\n", "[rat_relay]", "reads 0"),
+    ],
+)
+def test_yaral_refuses_what_its_windows_or_zero_values_cannot_say(
+    body: str, rules: str, reason: str, tmp_path: Path
+) -> None:
+    correlation = load(correlation_text(body, rules), tmp_path)
+    with pytest.raises(Unsupported, match=re.escape(reason)):
+        compile_detection(correlation, "yaral")

@@ -765,3 +765,48 @@ def test_counting_rejections() -> None:
         run(COUNTING.replace("CONDITION", "#e > 1.5"), [], NOW)
     with pytest.raises(ModelSyntaxError, match="hop windows"):
         run(COUNTING.replace("CONDITION", "#e > 1").replace(" after $e", ""), [], NOW)
+
+
+SUMMING = """rule sent_bytes {
+  meta:
+    author = "t"
+  events:
+    $e.metadata.event_type = "NETWORK_CONNECTION"
+    $e.principal.hostname = $host
+  match:
+    $host over 10m after $e
+  outcome:
+    $sent = sum($e.network.sent_bytes)
+  condition:
+    $e and $sent >= 1000
+}
+"""
+
+
+def _sent(host: str, minute: float, sent: Any = None) -> dict[str, Any]:
+    event = _event("NETWORK_CONNECTION", host, minute)
+    return {**event, "network.sent_bytes": sent} if sent is not None else event
+
+
+def test_an_outcome_sum_over_the_window_is_compared_in_the_condition() -> None:
+    # "sum" page: the sum of a numeric column's values; Outcome section syntax: outcome values are
+    # aggregated per detection; Condition section syntax: `$sent` is the outcome's value. An unset
+    # integer is 0 ("Filter zero values"), so it adds nothing.
+    events = [
+        _sent("inside", 0, 600),
+        _sent("inside", 9, 400),
+        _sent("inside", 5),  # no value
+        _sent("apart", 0, 600),
+        _sent("apart", 10, 400),  # 10 minutes after: in no window with the first
+        _sent("low", 0, 999),
+    ]
+    assert [row.fields for row in run(SUMMING, events, NOW)] == [{"host": "inside"}]
+    maximum = SUMMING.replace("sum(", "max(").replace(">= 1000", ">= 600")
+    assert {row.fields["host"] for row in run(maximum, events, NOW)} == {"inside", "apart", "low"}
+
+
+def test_outcome_rejections_in_multi_event_rules() -> None:
+    with pytest.raises(ModelSyntaxError, match="no outcome variable"):
+        run(SUMMING.replace("$e and $sent", "$e and $other"), [], NOW)
+    with pytest.raises(ModelSyntaxError, match="aggregation of one field"):
+        run(SUMMING.replace("sum($e.network.sent_bytes)", "$e.network.sent_bytes"), [], NOW)
