@@ -36,7 +36,7 @@ from siemc.compile.backend import (
     slash_delimited,
 )
 from siemc.compile.correlation import Correlation, timespan_text
-from siemc.compile.correlation_target import CorrelationView
+from siemc.compile.correlation_target import BaseView, CorrelationView
 from siemc.compile.placeholders import NamedListValue
 from siemc.compile.target import Target
 from siemc.diagnostics import Unsupported
@@ -266,6 +266,7 @@ class YaraL(Target):
     # event_count and value_count of one rule: its event variable `$e` is the pivot, so a window starts
     # at each of its events, and the condition counts the window's events (`#e`) or the distinct values
     # of a placeholder (`#value`): Condition section syntax, "the number of distinct events or values".
+    # value_sum of one rule the same way, the outcome `sum()` compared in the condition.
     correlation_unsupported_types: ClassVar[Mapping[str, str]] = {
         "temporal": f"temporal needs windows from a hit of every rule: {_ONE_PIVOT}",
         # Whether an average, median or percentile took the zeros in or left them out, it would be wrong
@@ -322,7 +323,8 @@ class YaraL(Target):
         }
 
     def _counting_context(self, view: CorrelationView) -> dict[str, Any]:
-        """event_count / value_count of one rule: `$e` is both the counted and the pivot variable."""
+        """event_count / value_count / value_sum of one rule: `$e` is both the counted and the pivot
+        variable."""
         (base,) = view.bases
         placeholders = ["$" + name for name in view.group_names]
         value = ""
@@ -358,12 +360,13 @@ class YaraL(Target):
             "test": test if bounded else f"$e and {test}",
         }
 
-    def _sum_context(self, view: CorrelationView, base: Any, placeholders: list[str]) -> dict[str, Any]:
+    def _sum_context(self, view: CorrelationView, base: BaseView, placeholders: list[str]) -> dict[str, Any]:
         """value_sum of one rule whose condition rejects 0: the outcome `sum()` of an integer UDM field
         over the window's events ("sum" page), compared in the condition ("$ ... before any outcome
         variable name to represent the value of that outcome", Condition section syntax). An unset
         integer adds 0, as the reference leaves out a hit without a value."""
         field_name = base.value_field
+        assert field_name is not None
         if not _INTEGER_FIELD.search(field_name):
             raise Unsupported(
                 f"value_sum of {field_name}: a sum reads a numeric UDM field, and it is a string"
