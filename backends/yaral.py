@@ -11,7 +11,7 @@ UDM fields are quantified with `any`. The outcome section always computes the de
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, cast
 
 from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
@@ -36,7 +36,7 @@ from siemc.compile.backend import (
     slash_delimited,
 )
 from siemc.compile.correlation import Correlation, timespan_text
-from siemc.compile.correlation_target import CorrelationView
+from siemc.compile.correlation_target import BaseView, CorrelationView
 from siemc.compile.placeholders import NamedListValue
 from siemc.compile.target import Target
 from siemc.diagnostics import Unsupported
@@ -225,8 +225,27 @@ class YaraLBackend(SiemcBackend):
 # The event variable as a whole token outside string, raw-string and regex literals (so a value that
 # holds `$e.` is never rewritten when a multi-event rule gives each base rule its own variable).
 _EVENT_TOKENS = re.compile(r'"(?:[^"\\\n]|\\.)*"|`[^`]*`|/(?:[^/\\\n]|\\.)+/|(?<![\w$])\$e(?=\.)')
-_NOT_MULTI_EVENT = (
-    "a multi-event rule with a hop window (`over` alone), whose alignment Google does not document"
+# Correlation rules become multi-event rules with a sliding window, `match: $group over <span> after
+# $pivot` ("Apply YARA-L 2.0 windowing logic": a sliding window is anchored to each pivot event; a hop
+# window's "overlap and alignment" are the system's and a tumbling window's origin is undocumented, so
+# neither is the reference's). Such a window holds the events less than the span after the pivot (the
+# Overview of YARA-L 2.0: with a 5-minute window "only events less than 5 minutes apart are
+# correlated"): tests/correlation_engines.py checks YARA-L under that window (`SlidingOpenEnd`).
+_OPERATORS: Mapping[str, Callable[[int, int], bool]] = {
+    "LT": lambda a, b: a < b,
+    "LTE": lambda a, b: a <= b,
+    "GT": lambda a, b: a > b,
+    "GTE": lambda a, b: a >= b,
+    "EQ": lambda a, b: a == b,
+    "NEQ": lambda a, b: a != b,
+}
+_ONE_PIVOT = (
+    "a sliding window is anchored on one event variable's events, where the reference's windows start"
+    " at a hit of any of the rules"
+)
+_ZERO_INTEGER = (
+    "an unset UDM integer reads 0 (YARA-L best practices, 'Filter zero values'), as a real 0 does, so"
+    " the events without a value cannot be left out"
 )
 
 
@@ -242,20 +261,19 @@ class YaraL(Target):
     backend_class = YaraLBackend
     flags_as_text = True  # outcome variables hold strings and numbers, not booleans
     computes_derived_columns = False  # a match placeholder is bound to a UDM field
-    # Correlation rules: a multi-event rule. temporal_ordered uses the sliding window anchored on the
-    # first rule's event (`match: ... over <span> after $e1`), which is the reference's window; the
-    # counting types would need hop windows or `#e` counts over them.
+    # Correlation rules: a multi-event rule with a sliding window. temporal_ordered: one event variable
+    # per rule, the window after the first rule's event (`match: ... over <span> after $e1`).
+    # event_count and value_count of one rule: its event variable `$e` is the pivot, so a window starts
+    # at each of its events, and the condition counts the window's events (`#e`) or the distinct values
+    # of a placeholder (`#value`): Condition section syntax, "the number of distinct events or values".
+    # value_sum of one rule the same way, the outcome `sum()` compared in the condition.
     correlation_unsupported_types: ClassVar[Mapping[str, str]] = {
-        name: f"{name} needs {_NOT_MULTI_EVENT}"
-        for name in (
-            "event_count",
-            "value_count",
-            "temporal",
-            "value_sum",
-            "value_avg",
-            "value_percentile",
-            "value_median",
-        )
+        "temporal": f"temporal needs windows from a hit of every rule: {_ONE_PIVOT}",
+        # Whether an average, median or percentile took the zeros in or left them out, it would be wrong
+        # for the events without a value or for those holding a real 0.
+        "value_avg": f"value_avg: {_ZERO_INTEGER} of the average",
+        "value_median": f"value_median: {_ZERO_INTEGER} of the ranks",
+        "value_percentile": f"value_percentile: {_ZERO_INTEGER} of the ranks",
     }
 
     def correlation_refuses(self, correlation: Correlation) -> str | None:
@@ -264,9 +282,31 @@ class YaraL(Target):
             return "a match window is whole minutes from 1m to 48h"
         if not correlation.group_by:
             return "a multi-event rule without group-by fields has no match placeholder"
+        kind = correlation.kind.name.lower()
+        if kind == "value_sum" and all(
+            _OPERATORS[op.name](0, count) for op, count in correlation.comparisons
+        ):
+            return f"value_sum accepting 0: {_ZERO_INTEGER}, so a window whose events hold none sums to 0"
+        if kind == "value_sum" and len(correlation.bases) > 1:
+            return f"value_sum over several rules: {_ONE_PIVOT}"
+        if kind in ("event_count", "value_count") and len(correlation.bases) > 1:
+            # One event variable for several rules would count an event matching two of them once.
+            return f"{kind} over several rules: {_ONE_PIVOT}"
+        upper = [op.name.lower() for op, _ in correlation.comparisons if op.name not in ("GT", "GTE")]
+        if kind == "value_count" and upper:
+            # `$e.<field> != ""` leaves the events without a value out of the count (a placeholder
+            # outside the match section keeps its zero value, "Match section syntax") and so out of the
+            # pivots too: a window anchored on such an event holds no more values than the next one,
+            # which only lower bounds can rely on.
+            return (
+                f"value_count with an upper bound ({', '.join(upper)}): the windows of the events without"
+                " a value are left out, which only gt/gte bounds allow"
+            )
         return None
 
     def correlation_context(self, view: CorrelationView) -> dict[str, Any]:
+        if view.correlation.kind.name != "TEMPORAL_ORDERED":
+            return self._counting_context(view)
         variables = [f"$e{index + 1}" for index in range(len(view.bases))]
         return {
             "variables": variables,
@@ -280,6 +320,73 @@ class YaraL(Target):
             "span": timespan_text(view.timespan_seconds),
             "rule_name": self.rule_name(view.correlation.sigma.title),
             "placeholders": ["$" + name for name in view.group_names],
+        }
+
+    def _counting_context(self, view: CorrelationView) -> dict[str, Any]:
+        """event_count / value_count / value_sum of one rule: `$e` is both the counted and the pivot
+        variable."""
+        (base,) = view.bases
+        placeholders = ["$" + name for name in view.group_names]
+        value = ""
+        if view.correlation.kind.name == "VALUE_SUM":
+            return self._sum_context(view, base, placeholders)
+        if base.value_field is not None:
+            if _INTEGER_FIELD.search(base.value_field):
+                raise Unsupported(f"value_count of the integer field {base.value_field}: {_ZERO_INTEGER}")
+            if _REPEATED_FIELD.match(base.value_field):
+                raise Unsupported(f"value_count of the repeated field {base.value_field}")
+            value = "$value"
+            while value in placeholders:
+                value += "_"
+        subject = f"#{value[1:]}" if value else "#e"
+        test = view.test(subject, symbols={"==": "="})
+        # `$e` bounds the event variable (`#e > 0`) where the count's bounds do not (Condition section
+        # syntax, "Bounded and unbounded conditions": `#var > n` with n >= 0, `#var >= m` with m > 0);
+        # a placeholder's count goes with `$e`, as the Overview's `$udm and #city > 1`.
+        bounded = not value and any(
+            (symbol == ">" and count >= 0) or (symbol == ">=" and count > 0)
+            for symbol, count in view.comparisons
+        )
+        return {
+            "outcome": "",
+            "selector": base.source.selector,
+            "condition": base.condition,
+            "group_fields": base.group_fields,
+            "value": value,
+            "value_field": base.value_field,
+            "span": timespan_text(view.timespan_seconds),
+            "rule_name": self.rule_name(view.correlation.sigma.title),
+            "placeholders": placeholders,
+            "test": test if bounded else f"$e and {test}",
+        }
+
+    def _sum_context(self, view: CorrelationView, base: BaseView, placeholders: list[str]) -> dict[str, Any]:
+        """value_sum of one rule whose condition rejects 0: the outcome `sum()` of an integer UDM field
+        over the window's events ("sum" page), compared in the condition ("$ ... before any outcome
+        variable name to represent the value of that outcome", Condition section syntax). An unset
+        integer adds 0, as the reference leaves out a hit without a value."""
+        field_name = base.value_field
+        assert field_name is not None
+        if not _INTEGER_FIELD.search(field_name):
+            raise Unsupported(
+                f"value_sum of {field_name}: a sum reads a numeric UDM field, and it is a string"
+            )
+        if _REPEATED_FIELD.match(field_name):
+            raise Unsupported(f"value_sum of the repeated field {field_name}")
+        outcome = "$sum"
+        while outcome in placeholders:
+            outcome += "_"
+        return {
+            "selector": base.source.selector,
+            "condition": base.condition,
+            "group_fields": base.group_fields,
+            "value": "",
+            "value_field": field_name,
+            "outcome": f"{outcome} = sum($e.{field_name})",
+            "span": timespan_text(view.timespan_seconds),
+            "rule_name": self.rule_name(view.correlation.sigma.title),
+            "placeholders": placeholders,
+            "test": "$e and " + view.test(outcome, symbols={"==": "="}),
         }
 
     def string_literal(self, text: str) -> str:

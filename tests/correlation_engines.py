@@ -29,6 +29,7 @@ from siemc.verify.correlate import (
     Group,
     Last,
     Sliding,
+    SlidingOpenEnd,
     Tumbling,
     Window,
     correlate,
@@ -50,7 +51,9 @@ TARGET_WINDOWS: Mapping[str, Window] = {
     "kql": Tumbling(KUSTO_ORIGIN),
     "spl": Tumbling(),  # bin _time: spans from the epoch (the model's time zone is UTC)
     "eql": Sliding(),
-    "yaral": Sliding(),  # `over <span> after $e1`: from the first rule's event
+    # `over <span> after $pivot`: from each pivot event's time, holding events less than the span after
+    # it (the Overview of YARA-L 2.0: "only events less than 5 minutes apart are correlated").
+    "yaral": SlidingOpenEnd(),
     "sumo": Tumbling(),  # timeslice: slices from the epoch (the model's time zone is UTC)
     "logscale": Tumbling(),  # whole multiples of the span in @timestamp milliseconds
     "aql": Last(dt.datetime.min.replace(tzinfo=dt.UTC)),  # LAST n MINUTES: see target_window()

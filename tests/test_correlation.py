@@ -14,7 +14,7 @@ import pytest
 from siemc.compile.build import compile_detection
 from siemc.compile.correlation import Correlation, parse_rule_file
 from siemc.diagnostics import SiemcError, Unsupported
-from siemc.verify.correlate import KUSTO_ORIGIN, Sliding, Tumbling, correlate
+from siemc.verify.correlate import KUSTO_ORIGIN, Sliding, SlidingOpenEnd, Tumbling, correlate
 from tests.correlation_engines import TARGET_WINDOWS, expected_groups, run_correlation
 
 PROCESS = """title: Remote access tool started
@@ -994,3 +994,99 @@ def test_a_sum_without_the_number_filter_reads_text(target: str, tmp_path: Path)
     assert replaced is not None
     with pytest.raises(EngineRejected, match="not documented"):
         run_correlation(target, correlation, broken, events, times, tags)
+
+
+@pytest.mark.parametrize(
+    ("name", "wrong"),
+    [
+        # A count one short of the bound (`>` for `>=`), and an upper bound taken as strict.
+        ("event_count", ("#e >= 3", "#e > 3")),
+        # Values of another field counted.
+        ("value_count", ("$value = $e.target.process.file.full_path", "$value = $e.principal.hostname")),
+        # The largest value instead of the sum.
+        ("value_sum", ("$sum = sum(", "$sum = max(")),
+        # A window a minute longer: it takes in the events exactly the span after the pivot.
+        ("event_count", ("over 10m after", "over 11m after")),
+        ("temporal_ordered", ("over 10m after", "over 11m after")),
+    ],
+)
+def test_a_wrong_yaral_rule_disagrees_on_the_cases(name: str, wrong: tuple[str, str], tmp_path: Path) -> None:
+    """The YARA-L rule (on the YARA-L model) with a wrong count or window disagrees with the reference."""
+    _a_wrong_query_disagrees("yaral", name, wrong, tmp_path)
+
+
+def test_yaral_counts_in_a_window_that_excludes_its_end(tmp_path: Path) -> None:
+    """Under YARA-L's window (events less than the span after the pivot) the hits exactly the span
+    apart are in no window together, where the reference's window holds them."""
+    body, rules, placed = CASES["event_count"]
+    correlation = load(correlation_text(body, rules), tmp_path)
+    events, times = [e for _, e, _ in placed], [at(m) for m, _, _ in placed]
+    reference = {group.key["Computer"] for group in correlate(correlation, events, times)}
+    yaral = {
+        group.key["Computer"] for group in correlate(correlation, events, times, window=SlidingOpenEnd())
+    }
+    assert reference - yaral == {"edge"}
+    assert yaral == {"inside", "across"}
+
+
+@pytest.mark.parametrize(
+    ("body", "placed", "wrong"),
+    [
+        # Four hits in one second: every window holds four, above the range; without its upper bound
+        # the rule reports them.
+        (
+            "  type: event_count\n  condition: {gte: 2, lte: 3}\n",
+            [*[(1, process("four"))] * 4, (1, process("two")), (2, process("two"))],
+            (" and #e <= 3", ""),
+        ),
+        # Hits without a command line: their "" would count as a value without the events section's
+        # `!= ""` (a placeholder outside the match section keeps its zero value).
+        (
+            "  type: value_count\n  condition: {gte: 2, field: CommandLine}\n",
+            [
+                (1, {"Computer": "blank", "Image": "C:\\Tools\\anydesk.exe"}),
+                (2, process("blank")),
+                (1, process("two")),
+                (2, process("two", "rustdesk.exe")),
+            ],
+            ('    $e.target.process.command_line != ""\n', ""),
+        ),
+    ],
+)
+def test_a_yaral_rule_without_its_bound_or_filter_disagrees(
+    body: str, placed: list[tuple[float, dict[str, Any]]], wrong: tuple[str, str], tmp_path: Path
+) -> None:
+    correlation = load(correlation_text(body), tmp_path)
+    events, times, tags = [e for _, e in placed], [at(m) for m, _ in placed], [None] * len(placed)
+    query = compile_detection(correlation, "yaral")
+    assert wrong[0] in query
+    expected = expected_groups("yaral", correlation, events, times, tags)
+    assert {key for key, _ in expected} == {("two",)}
+    assert run_correlation("yaral", correlation, query, events, times, tags) == expected
+    assert (
+        run_correlation("yaral", correlation, query.replace(wrong[0], wrong[1]), events, times, tags)
+        != expected
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "rules", "reason"),
+    [
+        (
+            "  type: value_sum\n  condition: {lt: 1000, field: DestinationPort}\n",
+            "[rat_relay]",
+            "accepting 0",
+        ),
+        ("  type: value_sum\n  condition: {gte: 1000, field: Computer}\n", "[rat_relay]", "it is a string"),
+        ("  type: value_count\n  condition: {lte: 3, field: Image}\n", "[rat_process]", "upper bound (lte)"),
+        ("  type: event_count\n  condition: {gte: 2}\n", "[rat_process, rat_relay]", "several rules"),
+        ("  type: temporal\n", "[rat_process, rat_relay]", "a hit of every rule"),
+        ("  type: value_avg\n  condition: {gt: 1, field: DestinationPort}\n", "[rat_relay]", "reads 0"),
+    ],
+)
+def test_yaral_refuses_what_its_windows_or_zero_values_cannot_say(
+    body: str, rules: str, reason: str, tmp_path: Path
+) -> None:
+    correlation = load(correlation_text(body, rules), tmp_path)
+    with pytest.raises(Unsupported, match=re.escape(reason)):
+        compile_detection(correlation, "yaral")

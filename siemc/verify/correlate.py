@@ -10,7 +10,8 @@
    each hit: the hits at or after the anchor and at most `timespan` after it (both ends included).
    Targets whose SIEM cuts time otherwise are checked against the same rule under their own window
    (`Tumbling`: fixed bins of `timespan` from an origin, as `bin()` / `timeslice` do; `Last`: the one
-   window of `timespan` before the search runs).
+   window of `timespan` before the search runs; `SlidingOpenEnd`: a window from each hit's time that
+   holds only hits less than `timespan` after it, as YARA-L's sliding windows do).
 4. A window is reported when its aggregate satisfies the condition:
    - event_count: the number of hits; value_count: the number of distinct (text) values of the field;
      value_sum / value_avg: the sum / mean of the field's numeric values; value_median: the middle
@@ -58,6 +59,12 @@ class Sliding:
 
 
 @dataclass(frozen=True)
+class SlidingOpenEnd:
+    """A window from each hit's time to `timespan` after it, that end excluded: the hits at or after the
+    anchor's time (hits of the same time, whatever their arrival) and less than `timespan` after it."""
+
+
+@dataclass(frozen=True)
 class Tumbling:
     """Fixed, adjacent bins of `timespan` counted from `origin` (a bin includes its start only)."""
 
@@ -71,7 +78,7 @@ class Last:
     now: datetime
 
 
-Window = Sliding | Tumbling | Last
+Window = Sliding | SlidingOpenEnd | Tumbling | Last
 # Kusto's bin() rounds datetimes down to multiples of the span counted from 0001-01-01.
 KUSTO_ORIGIN = datetime(1, 1, 1, tzinfo=UTC)
 
@@ -243,6 +250,14 @@ def correlate(
         if isinstance(window, Sliding):
             for position, anchor in enumerate(members):
                 inside = [hit for hit in members[position:] if hit.time - anchor.time <= span]
+                ok, value = _satisfied(correlation, inside, ties_in_order)
+                if ok:
+                    reported.append(Group(named, None, value))
+                    break
+            continue
+        if isinstance(window, SlidingOpenEnd):
+            for anchor in members:
+                inside = [hit for hit in members if anchor.time <= hit.time < anchor.time + span]
                 ok, value = _satisfied(correlation, inside, ties_in_order)
                 if ok:
                     reported.append(Group(named, None, value))

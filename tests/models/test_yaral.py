@@ -658,3 +658,155 @@ def test_multi_event_rule_rejections() -> None:
         run(MULTI.replace("5m", "49h"), [], NOW)
     with pytest.raises(ModelSyntaxError, match="condition"):
         run(MULTI.replace("$login and $proc", "$login"), [], NOW)
+
+
+def test_a_sliding_window_holds_events_less_than_its_duration_after_the_pivot() -> None:
+    # The Overview of YARA-L 2.0 (DifferentCityLogin): with a 5-minute window "only events less than
+    # 5 minutes apart are correlated", so an event exactly 5 minutes after the pivot is outside.
+    events = [
+        _event("USER_LOGIN", "a", 0),
+        _event("PROCESS_LAUNCH", "a", 5),
+        _event("USER_LOGIN", "b", 0),
+        _event("PROCESS_LAUNCH", "b", 5 - 1 / 60),
+    ]
+    assert [row.fields for row in run(MULTI, events, NOW)] == [{"host": "b"}]
+
+
+# Counting in a sliding window: the event variable is its own pivot, as in Google's failed-logins
+# example ("Match section syntax": `$user over 10m`, `#e >= 5`) with the window after each event.
+COUNTING = """rule failed_logins {
+  meta:
+    author = "t"
+  events:
+    $e.metadata.event_type = "USER_LOGIN"
+    $e.principal.hostname = $host
+  match:
+    $host over 10m after $e
+  condition:
+    CONDITION
+}
+"""
+
+
+def _logins(host: str, *minutes: float) -> list[dict[str, Any]]:
+    return [_event("USER_LOGIN", host, minute) for minute in minutes]
+
+
+def test_a_count_of_events_reads_the_window_after_each_event() -> None:
+    # Condition section syntax: `#e` is "the number of distinct events" satisfying the events section;
+    # the pivot event is in its own window, the events before it are not.
+    events = [
+        *_logins("three", 0, 4, 9),  # the window after the first holds all three
+        *_logins("spread", 0, 6, 12),  # no window of 10 minutes holds three
+        *_logins("edge", 0, 5, 10),  # the third is 10 minutes after the first: outside its window
+        *_logins("", 0, 1, 2),  # a zero match placeholder value is filtered out
+        _event("PROCESS_LAUNCH", "other", 0),
+        *_logins("other", 1, 2),
+    ]
+    rule_text = COUNTING.replace("CONDITION", "#e >= 3")
+    assert [row.fields for row in run(rule_text, events, NOW)] == [{"host": "three"}]
+    assert {row.fields["host"] for row in run(COUNTING.replace("CONDITION", "#e > 1"), events, NOW)} == {
+        "three",
+        "spread",
+        "edge",
+        "other",
+    }
+
+
+def test_an_upper_bound_on_a_count_goes_with_the_event_variable() -> None:
+    # Condition section syntax, "Bounded and unbounded conditions": `$e` bounds the variable
+    # (`#e > 0`); `#e <= 2` alone would let it be absent, which the model does not run.
+    events = [*_logins("three", 0, 4, 9), *_logins("later", 0, 4, 9, 30)]
+    assert {
+        row.fields["host"] for row in run(COUNTING.replace("CONDITION", "$e and #e <= 2"), events, NOW)
+    } == {
+        "three",  # the window after the second event holds two
+        "later",
+    }
+    assert run(COUNTING.replace("CONDITION", "$e and #e = 4"), events, NOW) == []
+    with pytest.raises(ModelSyntaxError, match="unbounded"):
+        run(COUNTING.replace("CONDITION", "#e <= 2"), events, NOW)
+    with pytest.raises(ModelSyntaxError, match="unbounded"):
+        run(COUNTING.replace("CONDITION", "#e >= 0"), events, NOW)
+
+
+def test_a_count_of_a_placeholder_is_its_distinct_values() -> None:
+    # The Overview of YARA-L 2.0 (DifferentCityLogin): `$udm and #city > 1`, the number of distinct
+    # cities. A placeholder outside the match section keeps its zero value ("Match section syntax"),
+    # so an event without a city counts "" as one, unless the events section leaves it out.
+    text = COUNTING.replace("CONDITION", "$e and #city > 1").replace(
+        "    $e.principal.hostname = $host\n",
+        "    $e.principal.hostname = $host\n    $city = $e.principal.location.city\n",
+    )
+
+    def login(host: str, minute: float, city: str | None) -> dict[str, Any]:
+        event = _event("USER_LOGIN", host, minute)
+        return {**event, "principal.location.city": city} if city is not None else event
+
+    events = [
+        login("two", 0, "Paris"),
+        login("two", 3, "Oslo"),
+        login("same", 0, "Paris"),
+        login("same", 3, "Paris"),
+        login("unset", 0, "Paris"),
+        login("unset", 3, None),
+        login("apart", 0, "Paris"),
+        login("apart", 10, "Oslo"),
+    ]
+    assert {row.fields["host"] for row in run(text, events, NOW)} == {"two", "unset"}
+    filtered = text.replace("    $city =", '    $e.principal.location.city != ""\n    $city =')
+    assert {row.fields["host"] for row in run(filtered, events, NOW)} == {"two"}
+
+
+def test_counting_rejections() -> None:
+    with pytest.raises(ModelSyntaxError, match="undefined"):
+        run(COUNTING.replace("CONDITION", "$e and #city > 1"), [], NOW)
+    with pytest.raises(ModelSyntaxError, match="integer"):
+        run(COUNTING.replace("CONDITION", "#e > 1.5"), [], NOW)
+    with pytest.raises(ModelSyntaxError, match="hop windows"):
+        run(COUNTING.replace("CONDITION", "#e > 1").replace(" after $e", ""), [], NOW)
+
+
+SUMMING = """rule sent_bytes {
+  meta:
+    author = "t"
+  events:
+    $e.metadata.event_type = "NETWORK_CONNECTION"
+    $e.principal.hostname = $host
+  match:
+    $host over 10m after $e
+  outcome:
+    $sent = sum($e.network.sent_bytes)
+  condition:
+    $e and $sent >= 1000
+}
+"""
+
+
+def _sent(host: str, minute: float, sent: Any = None) -> dict[str, Any]:
+    event = _event("NETWORK_CONNECTION", host, minute)
+    return {**event, "network.sent_bytes": sent} if sent is not None else event
+
+
+def test_an_outcome_sum_over_the_window_is_compared_in_the_condition() -> None:
+    # "sum" page: the sum of a numeric column's values; Outcome section syntax: outcome values are
+    # aggregated per detection; Condition section syntax: `$sent` is the outcome's value. An unset
+    # integer is 0 ("Filter zero values"), so it adds nothing.
+    events = [
+        _sent("inside", 0, 600),
+        _sent("inside", 9, 400),
+        _sent("inside", 5),  # no value
+        _sent("apart", 0, 600),
+        _sent("apart", 10, 400),  # 10 minutes after: in no window with the first
+        _sent("low", 0, 999),
+    ]
+    assert [row.fields for row in run(SUMMING, events, NOW)] == [{"host": "inside"}]
+    maximum = SUMMING.replace("sum(", "max(").replace(">= 1000", ">= 600")
+    assert {row.fields["host"] for row in run(maximum, events, NOW)} == {"inside", "apart", "low"}
+
+
+def test_outcome_rejections_in_multi_event_rules() -> None:
+    with pytest.raises(ModelSyntaxError, match="no outcome variable"):
+        run(SUMMING.replace("$e and $sent", "$e and $other"), [], NOW)
+    with pytest.raises(ModelSyntaxError, match="aggregation of one field"):
+        run(SUMMING.replace("sum($e.network.sent_bytes)", "$e.network.sent_bytes"), [], NOW)

@@ -9,7 +9,10 @@ Modelled: `rule name { meta: ... events: ... outcome: ... condition: $e }` with 
 comparisons `= != < > <= >=` between event fields and string/number literals, `nocase`, regex
 literals `/.../` and `re.regex()`, `net.ip_in_range_cidr()`, `strings.to_lower/to_upper()`,
 `any`/`all` over repeated fields; in `outcome`, `$var = expr` with nested `if(cond, a, b)`.
-Not modelled (rejected): `match`, `options`, placeholders, multiple event variables, aggregation.
+Multi-event rules (`_run_multi_event`): placeholders, joins of two event variables, a sliding window
+`match: $p over <d> after $pivot`, and a condition of `$e` / `#e` / `#placeholder` terms joined with
+`and`. Not modelled (rejected): hop and tumbling windows, `options`, unbounded condition terms, and
+outcome sections (aggregation) of multi-event rules.
 
 Reference lists ("Reference list syntax", "Reference Lists"): `$e.f in %list [nocase]` tests a STRING
 list, whose lines are matched whole and with case ("All values in the reference list are treated as
@@ -315,15 +318,52 @@ class Match:
 
 
 @dataclass(frozen=True)
+class CountTest:
+    """A condition term `#name <op> n`: the number of distinct events of an event variable, or of
+    distinct values of a placeholder, compared with an integer."""
+
+    name: str  # the variable, with its `$`
+    op: str
+    value: int
+
+    def bounds(self) -> bool:
+        """Whether the term makes its event variable exist (Condition section syntax, "Bounded and
+        unbounded conditions": `#var > n` where n >= 0, `#var >= m` where m > 0)."""
+        return (self.op == ">" and self.value >= 0) or (self.op == ">=" and self.value > 0)
+
+    def holds(self, count: int) -> bool:
+        return bool(COMPARISONS[self.op](count, self.value))
+
+
+@dataclass(frozen=True)
+class OutcomeTest:
+    """A condition term `$outcome <op> n`: an outcome variable's value compared with a number."""
+
+    name: str
+    op: str
+    value: int | float
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """An outcome aggregation over one event variable's field in the detection's events."""
+
+    function: str  # sum, count, min, max
+    ref: FieldRef
+
+
+@dataclass(frozen=True)
 class MultiEventRule:
     """A multi-event rule: per event variable its filters, the placeholders it binds, and the
-    predicates joining two event variables."""
+    predicates joining two event variables; the condition's terms."""
 
     name: str
     filters: Mapping[str, Any]  # event variable -> its predicates (an And)
     bindings: Mapping[str, tuple[tuple[str, FieldRef], ...]]  # event variable -> (placeholder, field)
     joins: tuple[Compare, ...]
     match: Match
+    condition: tuple[str | CountTest | OutcomeTest, ...] = ()
+    outcome: Mapping[str, Aggregate] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -526,8 +566,22 @@ class _Builder(Transformer[Token, Any]):
     def if_expr(self, condition: Any, then: Any, otherwise: Any) -> If:
         return If(condition, then, otherwise)
 
-    def condition_section(self, *tokens: Token) -> tuple[str, ...]:
-        return tuple(str(token) for token in tokens)
+    def condition_section(
+        self, *terms: Token | CountTest | OutcomeTest
+    ) -> tuple[str | CountTest | OutcomeTest, ...]:
+        return tuple(term if isinstance(term, CountTest | OutcomeTest) else str(term) for term in terms)
+
+    def outcome_test(self, name: Token, op: Token, number: Literal) -> OutcomeTest:
+        assert isinstance(number.value, int | float)
+        return OutcomeTest(str(name), str(op), number.value)
+
+    def aggregate(self, function: Token, ref: FieldRef) -> Aggregate:
+        return Aggregate(str(function), ref)
+
+    def count_test(self, count: Token, op: Token, number: Literal) -> CountTest:
+        if not isinstance(number.value, int):
+            raise ModelSyntaxError(f"{count} is compared with an integer, not {number.value}")
+        return CountTest("$" + str(count)[1:], "=" if str(op) == "=" else str(op), number.value)
 
 
 @cache
@@ -687,8 +741,13 @@ def parse_multi_event(query: str) -> MultiEventRule:
         raise ModelSyntaxError("a multi-event rule needs a match section")
     if match.pivot is None:
         raise ModelSyntaxError("hop windows (`over` without a pivot) are not modelled")
-    if raw["outcome"]:
-        raise ModelSyntaxError("outcome sections of multi-event rules are not modelled")
+    outcome: dict[str, Aggregate] = {}
+    for name, expr in raw["outcome"].items():
+        # A multi-event rule's outcome aggregates over the detection's events: modelled for an
+        # aggregation of one field.
+        if not isinstance(expr, Aggregate):
+            raise ModelSyntaxError(f"outcome {name}: modelled only as an aggregation of one field")
+        outcome[name] = expr
     events = raw["events"]
     predicates = events.items if isinstance(events, And) else (events,)
     filters: dict[str, list[Any]] = {}
@@ -700,6 +759,10 @@ def parse_multi_event(query: str) -> MultiEventRule:
         variables = {n.variable for n in nodes if isinstance(n, FieldRef)}
         placeholders = [n for n in nodes if isinstance(n, VarRef)]
         if placeholders:
+            # Variable declarations: `$e.field = $var` and `$var = $e.field` are equivalent ("YARA-L 2.0
+            # language syntax", "Variable declarations").
+            if isinstance(predicate, Compare) and isinstance(predicate.left, VarRef):
+                predicate = Compare(predicate.right, predicate.op, predicate.left, predicate.nocase)
             if not (
                 isinstance(predicate, Compare)
                 and predicate.op == "="
@@ -720,14 +783,44 @@ def parse_multi_event(query: str) -> MultiEventRule:
         raise ModelSyntaxError(f"match: unbound placeholder(s) {sorted(set(match.variables) - bound)}")
     if match.pivot not in event_vars:
         raise ModelSyntaxError(f"match: the pivot {match.pivot} is no event variable")
-    if set(raw["condition"]) != event_vars:
-        raise ModelSyntaxError(f"condition: expected {sorted(event_vars)}, got {sorted(raw['condition'])}")
+    pivot_binds = {name for name, _ in bindings.get(match.pivot, ())}
+    if set(match.variables) - pivot_binds:
+        # A window is anchored on a pivot event and groups by its values: modelled when it binds them.
+        raise ModelSyntaxError("match: a pivot that does not bind every match placeholder is not modelled")
+    condition: tuple[str | CountTest | OutcomeTest, ...] = raw["condition"]
+    for term in condition:
+        if isinstance(term, OutcomeTest) and term.name not in outcome:
+            raise ModelSyntaxError(f"condition: {term.name} is no outcome variable")
+    for name, aggregate in outcome.items():
+        if aggregate.ref.variable not in set(filters) | set(bindings):
+            raise ModelSyntaxError(f"outcome {name}: undefined event variable {aggregate.ref.variable}")
+    named = {
+        term if isinstance(term, str) else term.name
+        for term in condition
+        if not isinstance(term, OutcomeTest)
+    }
+    if named & event_vars != event_vars:
+        raise ModelSyntaxError(f"condition: expected {sorted(event_vars)}, got {sorted(named)}")
+    if named - event_vars - bound:
+        raise ModelSyntaxError(f"condition: undefined variable(s) {sorted(named - event_vars - bound)}")
+    if any(isinstance(term, str) and term not in event_vars for term in condition):
+        raise ModelSyntaxError("condition: a placeholder is tested by its count `#` only")
+    for var in sorted(event_vars):
+        # Condition section syntax: an unbounded condition lets the event variable be absent (a
+        # non-existence query), which the model does not run.
+        if not any(
+            term == var or (isinstance(term, CountTest) and term.name == var and term.bounds())
+            for term in condition
+        ):
+            raise ModelSyntaxError(f"condition: {var} is unbounded (absence is not modelled)")
     return MultiEventRule(
         raw["name"],
         {var: And(tuple(items)) for var, items in filters.items()},
         {var: tuple(pairs) for var, pairs in bindings.items()},
         tuple(joins),
         match,
+        condition,
+        outcome,
     )
 
 
@@ -972,13 +1065,23 @@ TIME_FIELD = "metadata.event_timestamp.seconds"
 
 
 def _run_multi_event(query: str, events: Sequence[Mapping[str, Any]]) -> list[Row]:
-    """One detection per combination of events, one per event variable, that passes each variable's
-    filters, binds every placeholder to one non-zero value ("zero values of match placeholders are
-    filtered out"), satisfies the joins, and lies in the sliding window: from the pivot's time to
-    `duration` after it (both ends included: the documentation does not say). The row holds the
-    match placeholders (without `$`); its index is the pivot event's."""
+    """One detection per match group whose window satisfies the condition.
+
+    Windows: `over <duration> after $pivot` anchors a window on each pivot event ("Apply YARA-L 2.0
+    windowing logic": sliding windows are anchored to the pivot); it holds the events from the
+    pivot's time on and less than `duration` after it (the Overview of YARA-L 2.0: with a 5-minute
+    window "only events less than 5 minutes apart are correlated"), grouped by the pivot's match
+    placeholder values. In a window, a combination of events, one per event variable, is valid when
+    each passes its variable's filters, binds every placeholder consistently (zero values of match
+    placeholders are filtered out, "Match section syntax"; other placeholders keep them), and satisfies
+    the joins. The condition reads the valid combinations: `$e` that one exists, `#e` the number of
+    distinct events of `$e` in them, `#placeholder` the number of its distinct values (Condition
+    section syntax). The row holds the match placeholders (without `$`); its index is the pivot's."""
     rule = parse_multi_event(query)
     variables = sorted(set(rule.filters) | set(rule.bindings))
+    pivot = rule.match.pivot
+    assert pivot is not None
+    match_names = set(rule.match.variables)
     candidates: dict[str, list[tuple[int, _Instance]]] = {}
     for var in variables:
         single = Rule(rule.name, {}, rule.filters.get(var, And(())), {}, var, var)
@@ -989,29 +1092,120 @@ def _run_multi_event(query: str, events: Sequence[Mapping[str, Any]]) -> list[Ro
                     found.append((index, inst))
         candidates[var] = found
     rows: dict[tuple[Any, ...], Row] = {}
-    for combo in itertools.product(*(candidates[var] for var in variables)):
-        chosen = dict(zip(variables, combo, strict=True))
-        values: dict[str, Any] = {}
-        consistent = True
-        for var, pairs in rule.bindings.items():
-            for name, ref in pairs:
-                value = chosen[var][1].read(ref)
-                if value is ZERO or value == "" or values.setdefault(name, value) != value:
-                    consistent = False
-        if not consistent:
+    for pivot_index, pivot_inst in candidates[pivot]:
+        start = _event_seconds(pivot_inst.event)
+        key_values = _bound_values(rule, pivot, pivot_inst, match_names)
+        if key_values is None:
             continue
-        if not all(_join_holds(join, chosen) for join in rule.joins):
+        key = tuple(key_values[name] for name in rule.match.variables)
+        if key in rows:
             continue
-        assert rule.match.pivot is not None
-        start = _event_seconds(chosen[rule.match.pivot][1].event)
-        times = [_event_seconds(inst.event) for _, inst in chosen.values()]
-        if not all(start <= t <= start + rule.match.seconds for t in times):
-            continue
-        key = tuple(values[name] for name in rule.match.variables)
-        rows.setdefault(
-            key, Row(chosen[rule.match.pivot][0], {n[1:]: values[n] for n in rule.match.variables})
-        )
+        inside = {
+            var: [
+                (i, inst)
+                for i, inst in found
+                if start <= _event_seconds(inst.event) < start + rule.match.seconds
+            ]
+            for var, found in candidates.items()
+        }
+        valid = []
+        for combo in itertools.product(*(inside[var] for var in variables)):
+            chosen = dict(zip(variables, combo, strict=True))
+            values = _combination_values(rule, chosen, match_names)
+            if values is None or any(values[name] != key_values[name] for name in key_values):
+                continue
+            if all(_join_holds(join, chosen) for join in rule.joins):
+                valid.append((chosen, values))
+        outcomes = {name: _aggregate(aggregate, valid) for name, aggregate in rule.outcome.items()}
+        if valid and all(_term_holds(term, valid, outcomes) for term in rule.condition):
+            rows[key] = Row(pivot_index, {n[1:]: key_values[n] for n in rule.match.variables})
     return list(rows.values())
+
+
+def _placeholder_value(ref: FieldRef, inst: _Instance) -> Any:
+    """A placeholder's value read from an event: an unset field is its type's zero value."""
+    value = inst.read(ref)
+    if value is ZERO:
+        return 0 if field_type(ref.path) == "integer" else ""
+    return value
+
+
+def _bound_values(
+    rule: MultiEventRule, var: str, inst: _Instance, match_names: set[str]
+) -> dict[str, Any] | None:
+    """The match placeholders an event of `var` binds, or None when one is a zero value or two
+    bindings of one placeholder disagree."""
+    values: dict[str, Any] = {}
+    for name, ref in rule.bindings.get(var, ()):
+        if name not in match_names:
+            continue
+        value = _placeholder_value(ref, inst)
+        if value in ("", 0) or values.setdefault(name, value) != value:
+            return None
+    return values
+
+
+def _combination_values(
+    rule: MultiEventRule, chosen: Mapping[str, tuple[int, _Instance]], match_names: set[str]
+) -> dict[str, Any] | None:
+    values: dict[str, Any] = {}
+    for var, pairs in rule.bindings.items():
+        for name, ref in pairs:
+            value = _placeholder_value(ref, chosen[var][1])
+            if name in match_names and value in ("", 0):
+                return None
+            if values.setdefault(name, value) != value:
+                return None
+    return values
+
+
+Combination = tuple[Mapping[str, tuple[int, _Instance]], Mapping[str, Any]]
+
+
+def _aggregate(aggregate: Aggregate, valid: Sequence[Combination]) -> int | float | None:
+    """The aggregation over the distinct events (instances, for unnested repeated fields) of its
+    variable in the valid combinations. An unset field is its type's zero value; a value that is no
+    number is left out of sum/min/max (as NULL values are: "sum" page)."""
+    instances = {
+        id(chosen[aggregate.ref.variable][1]): chosen[aggregate.ref.variable][1] for chosen, _ in valid
+    }
+    values = [_placeholder_value(aggregate.ref, inst) for inst in instances.values()]
+    if aggregate.function == "count":
+        return len(values)
+    numbers = [n for value in values if (n := _numeric(value)) is not None]
+    if aggregate.function == "sum":
+        return sum(numbers)
+    if not numbers:
+        return None
+    return min(numbers) if aggregate.function == "min" else max(numbers)
+
+
+def _numeric(value: Any) -> int | float | None:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return _as_number(value)
+
+
+def _term_holds(
+    term: str | CountTest | OutcomeTest,
+    valid: Sequence[Combination],
+    outcomes: Mapping[str, int | float | None],
+) -> bool:
+    if isinstance(term, OutcomeTest):
+        value = outcomes[term.name]
+        return value is not None and bool(COMPARISONS[term.op](value, term.value))
+    if isinstance(term, str):
+        return bool(valid)  # an event variable exists in some valid combination
+    if any(term.name in chosen for chosen, _ in valid):
+        # Distinct events: instances of one event (unnested repeated fields) count once.
+        count = len({chosen[term.name][0] for chosen, _ in valid})
+    else:
+        count = len({_hashable(values[term.name]) for _, values in valid})
+    return term.holds(count)
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
 
 
 def _join_holds(join: Compare, chosen: Mapping[str, tuple[int, _Instance]]) -> bool:
