@@ -317,7 +317,10 @@ def test_a_security_field_google_places_nowhere_has_no_column(tmp_path: Path) ->
 def test_a_service_install_reads_the_service_name_from_target_application(tmp_path: Path) -> None:
     """Google's service-creation rule selects 7045 by metadata.product_name "Service Control Manager"
     and metadata.product_event_type "7045" and reads the service name as target.application."""
-    detection = "  sel: {Provider_Name: Service Control Manager, EventID: 7045, ServiceName: KrbSCM}\n  condition: sel\n"
+    detection = (
+        "  sel: {Provider_Name: Service Control Manager, EventID: 7045, ServiceName: KrbSCM}\n"
+        "  condition: sel\n"
+    )
     text = _rule(tmp_path, "product: windows, service: system", detection)
     assert '$e.metadata.product_name = "Service Control Manager"' in text
     assert '$e.target.application = "KrbSCM"' in text
@@ -359,3 +362,41 @@ def test_powershell_script_blocks_have_no_documented_udm_field(tmp_path: Path) -
     )
     assert '$e.metadata.product_name = "PowerShell"' in classic
     assert '$e.metadata.product_event_type = "400"' in classic
+
+
+def test_entra_id_audits_select_the_directory_audit_product_and_read_the_activity(tmp_path: Path) -> None:
+    """Google's Entra ID rules select directory audits by metadata.product_name "Azure AD Directory
+    Audit" and compare the activity ("Add member to role") with metadata.product_event_type; the
+    events the engine sees are stored so, and the query finds exactly the one the rule means."""
+    detection = "  sel: {OperationName: Add member to role}\n  condition: sel\n"
+    text = _rule(tmp_path, "product: azure, service: auditlogs", detection)
+    assert '$e.metadata.product_name = "Azure AD Directory Audit"' in text
+    assert '$e.metadata.product_event_type = "Add member to role"' in text
+    assert "additional.fields" not in text
+    events = [{"OperationName": "Add member to role"}, {"OperationName": "Update user"}]
+    assert _agrees(tmp_path, "product: azure, service: auditlogs", detection, events) == [0]
+
+
+def test_entra_id_keys_google_places_nowhere_are_unsupported(tmp_path: Path) -> None:
+    """No Google artifact names the UDM field of a sign-in's resultType, an audit's properties.message
+    or a risk detection's riskEventType: such rules are unsupported, not additional.fields tests."""
+    cases = {
+        "product: azure, service: signinlogs": (
+            "ResultType: 50126",
+            "ResultType' has no column in AZURE_AD sign-in",
+        ),
+        "product: azure, service: auditlogs": (
+            "properties.message: x",
+            "has no column in AZURE_AD Directory Audit",
+        ),
+        "product: azure, service: riskdetection": (
+            "riskEventType: x",
+            "riskEventType' has no column in AZURE_AD",
+        ),
+    }
+    for logsource, (selection, reason) in cases.items():
+        with pytest.raises(Unsupported, match=reason):
+            _rule(tmp_path, logsource, f"  sel: {{{selection}}}\n  condition: sel\n")
+    models = target_datamodel("yaral")
+    assert models["AZURE_AD sign-in"].origins["target.user.userid"] == "UserPrincipalName"
+    assert models["AZURE_AD sign-in"].origins["network.http.user_agent"] == "userAgent"
