@@ -400,3 +400,14 @@ def test_entra_id_keys_google_places_nowhere_are_unsupported(tmp_path: Path) -> 
     models = target_datamodel("yaral")
     assert models["AZURE_AD sign-in"].origins["target.user.userid"] == "UserPrincipalName"
     assert models["AZURE_AD sign-in"].origins["network.http.user_agent"] == "userAgent"
+
+
+def test_auditd_record_types_and_arguments_have_no_documented_udm_field(tmp_path: Path) -> None:
+    """The AUDITD parser's change log maps fields per record type (ADD_USER, USER_AUTH) but names no
+    UDM field for the record type or the EXECVE arguments: an auditd rule is unsupported instead of a
+    test of a field Google does not document."""
+    with pytest.raises(Unsupported, match="field 'type' has no column in AUDITD"):
+        _rule(
+            tmp_path, "product: linux, service: auditd", "  sel: {type: EXECVE, a0: wget}\n  condition: sel\n"
+        )
+    assert target_datamodel("yaral")["AUDITD"].provenance
