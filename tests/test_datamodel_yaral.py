@@ -196,3 +196,218 @@ def test_okta_display_message_and_gcp_service_name_are_udm_fields(tmp_path: Path
             "product: okta, service: okta",
             "  sel: {outcome.reason: VERIFICATION_ERROR}\n  condition: sel\n",
         )
+
+
+def _agrees(tmp_path: Path, logsource: str, detection: str, events: list[dict[str, object]]) -> list[int]:
+    """The rows the query finds over events stored as the model says, checked against the reference."""
+    head = "title: t\nid: 0b7a6a3e-5f1c-4c7e-9a55-000000000004\n"
+    text = f"{head}logsource: {{{logsource}}}\ndetection:\n{detection}"
+    path = tmp_path / "rule.yml"
+    path.write_text(text, encoding="utf-8")
+    parsed = parse_rule(text, path)
+    query = get_target("yaral").render(parsed)
+    rows = sorted(row.index for row in run_target("yaral", parsed, query, events))
+    expected = [i for i, (hit, _) in enumerate(reference("yaral", parsed, events)) if hit]
+    assert rows == expected
+    return rows
+
+
+def test_windows_event_ids_and_providers_are_the_udm_fields_googles_rules_read() -> None:
+    """Google's own Windows rules (chronicle/detection-rules, rules/community/microsoft) read the event
+    id as metadata.product_event_type (= "4624", = "7045") and the provider as metadata.product_name
+    (= "Microsoft-Windows-Security-Auditing", = "Service Control Manager", = "PowerShell"). No Google
+    artifact names a UDM field for the channel, so no WINEVTLOG source has one."""
+    models = target_datamodel("yaral")
+    names = ("WINEVTLOG", "WINEVTLOG Security", "WINEVTLOG System", "WINEVTLOG PowerShell")
+    for name in (*names, "WINEVTLOG Windows PowerShell"):
+        model = models[name]
+        assert model.provenance
+        assert model.origins["metadata.product_event_type"] == "EventID"
+        assert model.origins["metadata.product_name"] == "Provider_Name"
+        assert not model.has('additional.fields["Channel"]')
+        assert not model.open and model.raw is None
+    assert models["WINEVTLOG System"].origins["target.application"] == "ServiceName"
+    assert models["WINEVTLOG Security"].origins["target.user.userid"] == "TargetUserName"
+
+
+def test_a_channel_selected_only_by_its_name_is_unsupported(tmp_path: Path) -> None:
+    """The WINEVTLOG parser's channel has no documented UDM field: a test of
+    additional.fields["Channel"] would never fire, so a channel that no provider selects exactly is
+    unsupported instead."""
+    with pytest.raises(Unsupported, match=r'WINEVTLOG has no field additional\.fields\["Channel"\]'):
+        _rule(
+            tmp_path, "product: windows, service: application", "  sel: {EventID: 1000}\n  condition: sel\n"
+        )
+    with pytest.raises(Unsupported, match=r'WINEVTLOG has no field additional\.fields\["Channel"\]'):
+        _rule(
+            tmp_path,
+            "category: application, product: rpc_firewall",
+            "  sel: {EventLog: RPCFW, EventID: 3}\n  condition: sel\n",
+        )
+
+
+def test_security_events_select_the_auditing_provider_and_the_account_is_target_user(tmp_path: Path) -> None:
+    """A Security rule selects the channel's providers (Google's rules: metadata.product_name
+    "Microsoft-Windows-Security-Auditing") and reads the account an account event names
+    (TargetUserName) as target.user.userid, as Google's logon and account-creation rules join on it."""
+    text = _rule(
+        tmp_path,
+        "product: windows, service: security",
+        "  sel: {EventID: 4720, TargetUserName|endswith: '$'}\n  condition: sel\n",
+    )
+    assert '$e.metadata.log_type = "WINEVTLOG"' in text
+    assert '$e.metadata.product_name = "Microsoft-Windows-Security-Auditing"' in text
+    assert '$e.metadata.product_event_type = "4720"' in text
+    assert "$e.target.user.userid" in text
+    assert "additional.fields" not in text
+    rows = _agrees(
+        tmp_path,
+        "product: windows, service: security",
+        "  sel: {EventID: 4720, TargetUserName|endswith: '$'}\n  condition: sel\n",
+        [
+            {
+                "Channel": "Security",
+                "EventID": 4720,
+                "Provider_Name": "Microsoft-Windows-Security-Auditing",
+                "TargetUserName": "evil$",
+            },
+            {
+                "Channel": "Security",
+                "EventID": 4720,
+                "Provider_Name": "Microsoft-Windows-Security-Auditing",
+                "TargetUserName": "alice",
+            },
+            {
+                "Channel": "Security",
+                "EventID": 4726,
+                "Provider_Name": "Microsoft-Windows-Security-Auditing",
+                "TargetUserName": "evil$",
+            },
+        ],
+    )
+    assert rows == [0]
+
+
+def test_the_audit_log_cleared_event_of_the_eventlog_provider_is_a_security_event(tmp_path: Path) -> None:
+    """1102 ("The audit log was cleared") is written to the Security channel by the
+    Microsoft-Windows-Eventlog provider, not by Security-Auditing: the Security selector admits it."""
+    rows = _agrees(
+        tmp_path,
+        "product: windows, service: security",
+        "  sel: {EventID: 1102, Provider_Name: Microsoft-Windows-Eventlog}\n  condition: sel\n",
+        [
+            {"Channel": "Security", "EventID": 1102, "Provider_Name": "Microsoft-Windows-Eventlog"},
+            {"Channel": "Security", "EventID": 4624, "Provider_Name": "Microsoft-Windows-Security-Auditing"},
+        ],
+    )
+    assert rows == [0]
+
+
+def test_a_security_field_google_places_nowhere_has_no_column(tmp_path: Path) -> None:
+    """No Google artifact says where the WINEVTLOG parser puts ObjectName or LogonType: a rule testing
+    them is unsupported rather than a test of an additional.fields key."""
+    with pytest.raises(Unsupported, match="field 'LogonType' has no column in WINEVTLOG Security"):
+        _rule(
+            tmp_path,
+            "product: windows, service: security",
+            "  sel: {EventID: 4624, LogonType: 10}\n  condition: sel\n",
+        )
+
+
+def test_a_service_install_reads_the_service_name_from_target_application(tmp_path: Path) -> None:
+    """Google's service-creation rule selects 7045 by metadata.product_name "Service Control Manager"
+    and metadata.product_event_type "7045" and reads the service name as target.application."""
+    detection = (
+        "  sel: {Provider_Name: Service Control Manager, EventID: 7045, ServiceName: KrbSCM}\n"
+        "  condition: sel\n"
+    )
+    text = _rule(tmp_path, "product: windows, service: system", detection)
+    assert '$e.metadata.product_name = "Service Control Manager"' in text
+    assert '$e.target.application = "KrbSCM"' in text
+    assert "additional.fields" not in text
+    event = {
+        "Channel": "System",
+        "EventID": 7045,
+        "Provider_Name": "Service Control Manager",
+        "ServiceName": "KrbSCM",
+    }
+    other = {**event, "ServiceName": "Spooler"}
+    assert _agrees(tmp_path, "product: windows, service: system", detection, [event, other]) == [0]
+    with pytest.raises(Unsupported, match="field 'ImagePath' has no column in WINEVTLOG System"):
+        _rule(
+            tmp_path,
+            "product: windows, service: system",
+            "  sel: {EventID: 7045, ImagePath|contains: x}\n  condition: sel\n",
+        )
+
+
+def test_powershell_script_blocks_have_no_documented_udm_field(tmp_path: Path) -> None:
+    """The WINEVTLOG change log says ScriptBlockText (4104) and the 4103 payload are parsed, not where
+    they go: a script-block rule is unsupported; the event is selected by its provider and id."""
+    with pytest.raises(Unsupported, match="field 'ScriptBlockText' has no column in WINEVTLOG PowerShell"):
+        _rule(
+            tmp_path,
+            "category: ps_script, product: windows",
+            "  sel: {ScriptBlockText|contains: x}\n  condition: sel\n",
+        )
+    text = _rule(
+        tmp_path, "category: ps_script, product: windows", "  sel: {Computer: host1}\n  condition: sel\n"
+    )
+    assert '$e.metadata.product_name = "Microsoft-Windows-PowerShell"' in text
+    assert '$e.metadata.product_event_type = "4104"' in text
+    classic = _rule(
+        tmp_path,
+        "category: ps_classic_start, product: windows",
+        "  sel: {Computer: host1}\n  condition: sel\n",
+    )
+    assert '$e.metadata.product_name = "PowerShell"' in classic
+    assert '$e.metadata.product_event_type = "400"' in classic
+
+
+def test_entra_id_audits_select_the_directory_audit_product_and_read_the_activity(tmp_path: Path) -> None:
+    """Google's Entra ID rules select directory audits by metadata.product_name "Azure AD Directory
+    Audit" and compare the activity ("Add member to role") with metadata.product_event_type; the
+    events the engine sees are stored so, and the query finds exactly the one the rule means."""
+    detection = "  sel: {OperationName: Add member to role}\n  condition: sel\n"
+    text = _rule(tmp_path, "product: azure, service: auditlogs", detection)
+    assert '$e.metadata.product_name = "Azure AD Directory Audit"' in text
+    assert '$e.metadata.product_event_type = "Add member to role"' in text
+    assert "additional.fields" not in text
+    events = [{"OperationName": "Add member to role"}, {"OperationName": "Update user"}]
+    assert _agrees(tmp_path, "product: azure, service: auditlogs", detection, events) == [0]
+
+
+def test_entra_id_keys_google_places_nowhere_are_unsupported(tmp_path: Path) -> None:
+    """No Google artifact names the UDM field of a sign-in's resultType, an audit's properties.message
+    or a risk detection's riskEventType: such rules are unsupported, not additional.fields tests."""
+    cases = {
+        "product: azure, service: signinlogs": (
+            "ResultType: 50126",
+            "ResultType' has no column in AZURE_AD sign-in",
+        ),
+        "product: azure, service: auditlogs": (
+            "properties.message: x",
+            "has no column in AZURE_AD Directory Audit",
+        ),
+        "product: azure, service: riskdetection": (
+            "riskEventType: x",
+            "riskEventType' has no column in AZURE_AD",
+        ),
+    }
+    for logsource, (selection, reason) in cases.items():
+        with pytest.raises(Unsupported, match=reason):
+            _rule(tmp_path, logsource, f"  sel: {{{selection}}}\n  condition: sel\n")
+    models = target_datamodel("yaral")
+    assert models["AZURE_AD sign-in"].origins["target.user.userid"] == "UserPrincipalName"
+    assert models["AZURE_AD sign-in"].origins["network.http.user_agent"] == "userAgent"
+
+
+def test_auditd_record_types_and_arguments_have_no_documented_udm_field(tmp_path: Path) -> None:
+    """The AUDITD parser's change log maps fields per record type (ADD_USER, USER_AUTH) but names no
+    UDM field for the record type or the EXECVE arguments: an auditd rule is unsupported instead of a
+    test of a field Google does not document."""
+    with pytest.raises(Unsupported, match="field 'type' has no column in AUDITD"):
+        _rule(
+            tmp_path, "product: linux, service: auditd", "  sel: {type: EXECVE, a0: wget}\n  condition: sel\n"
+        )
+    assert target_datamodel("yaral")["AUDITD"].provenance
