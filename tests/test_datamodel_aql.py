@@ -1,18 +1,25 @@
 """QRadar data model: fields are read under the property names IBM's DSMs and content extensions give
-them (IBM/pySigma-backend-QRadar-AQL sigma/mapping/fields.py, IBM's Linux content extension), never as
-a Sigma name QRadar would reject. QRadar has no data model here yet: IBM names no property holding the
-Windows event-log channel, nor the Sysmon for Linux event id the Linux selectors test."""
+them (IBM/pySigma-backend-QRadar-AQL sigma/mapping/fields.py), never as a Sigma name QRadar would
+reject; a field IBM names no property for is unsupported on a modelled source. Windows events (the
+Microsoft Windows Security Event Log DSM, devicetype 12) are modelled: their channel is the payload's
+AgentLogFile pair, as IBM's sample WinCollect events show it. Linux OS is not modelled: no IBM artifact
+gives the Linux OS DSM the Sysmon for Linux event id its process, file and network selectors test."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from siemc.backends import get_target
 
-from siemc.compile.datamodel import models_folder, target_datamodel
+from siemc.compile.datamodel import load_datamodel, models_folder, target_datamodel
+from siemc.compile.mappings import target_mapping
 from siemc.compile.rule import parse_rule
+from siemc.diagnostics import Unsupported
 from tests.conftest import load_pack_rule
 from tests.engines import reference, run_target
+
+SYSMON = "(?s).*\\tAgentLogFile=Microsoft-Windows-Sysmon/Operational\\t.*"
 
 
 def _rule(text: str):
@@ -24,43 +31,115 @@ def _render(text: str) -> str:
     return get_target("aql").render(_rule(text))
 
 
-def test_aql_has_no_data_model_yet() -> None:
-    """Windows: siemc selects Sysmon, PowerShell and Security events by their event-log channel, and IBM
-    names no property or column holding it (IBM/pySigma-backend-QRadar-AQL sigma/mapping/services.py
-    selects them by devicetype 12 alone), so a model of IBM's Windows properties would leave every
-    channel-selected output unsupported. Linux OS: IBM's Linux content extension documents its
-    properties ("Type", "Command", "Process ID"), but none for the Sysmon for Linux event id the
-    process_creation, file_event and network_connection selectors test, so a Linux OS model makes
-    those outputs unsupported (the corpus share on QRadar falls from 312/315 to 296/315)."""
-    assert not (models_folder() / "aql.yml").exists()
-    assert target_datamodel("aql") == {}
+def test_the_model_loads_with_provenance_on_every_source() -> None:
+    models = load_datamodel(models_folder() / "aql.yml")
+    assert set(models) == {"Windows"}
+    for model in models.values():
+        assert model.provenance and all(p.strip() for p in model.provenance)
+        assert model.has("starttime") and model.has("UTF8(payload)") and model.has("devicetype")
+    windows = models["Windows"]
+    assert windows.has("Event ID") and windows.has("Process Path") and windows.has("Object Name")
+    # Sigma's names are no QRadar properties: the former raw names are outside the model.
+    for sigma_name in ("Channel", "EventID", "TargetObject", "Details", "QueryName", "Provider_Name"):
+        assert not windows.has(sigma_name)
+    assert "Linux OS" not in target_datamodel("aql")
+
+
+def test_windows_channel_is_the_payload_agentlogfile_pair() -> None:
+    """IBM's "Microsoft Windows Security Event Log sample event messages" (WinCollect): the payload is
+    `AgentDevice=WindowsLog<tab>AgentLogFile=Security<tab>...`; IBM names no channel property, so the
+    channel is tested on UTF8(payload), anchored by a tab on each side, and "Event ID" is IBM's
+    property for the event id."""
     text = _render(
         "logsource: {category: registry_set, product: windows}\n"
         "detection:\n  sel: {TargetObject|contains: '\\\\Run\\\\'}\n  condition: sel\n"
     )
-    assert "devicetype = 12" in text and '"Event ID" = 13' in text and '"Object Name"' in text
+    assert f"devicetype = 12 AND UTF8(payload) IMATCHES '{SYSMON}' AND \"Event ID\" = 13" in text
+    assert '"Object Name"' in text and '"Channel"' not in text and '"TargetObject"' not in text
+    security = _render(
+        "logsource: {product: windows, service: security}\n"
+        "detection:\n  sel: {EventID: 4624, LogonType: 10}\n  condition: sel\n"
+    )
+    assert "UTF8(payload) IMATCHES '(?s).*\\tAgentLogFile=Security\\t.*'" in security
+    assert '"Event ID" = 4624' in security and '"Logon Type" = 10' in security
+
+
+def test_every_windows_source_selects_its_channel_on_the_payload() -> None:
+    """No Windows source keeps the "Channel" property IBM does not have, and each channel's events
+    carry the AgentLogFile pair the selector tests."""
+    for entry in target_mapping("aql"):
+        for spec in entry.candidates:
+            if spec.name != "Windows":
+                continue
+            assert '"Channel"' not in spec.selector, entry.key
+            assert "UTF8(payload) IMATCHES '(?s).*\\tAgentLogFile=" in spec.selector, entry.key
+            assert "\tAgentLogFile=" in str(spec.selector_fields["payload"]), entry.key
+
+
+def test_a_channel_never_matches_a_longer_channel_name() -> None:
+    """The tab after the channel name (IBM's sample) anchors it: a Security source does not select an
+    event of a channel whose name begins with Security."""
+    detection = _rule(
+        "logsource: {product: windows, service: security}\n"
+        "detection:\n  sel: {EventID: 1102}\n  condition: sel\n"
+    )
+    query = get_target("aql").render(detection)
+    head = "<13>May 08 10:45:44 host AgentDevice=WindowsLog\t"
+    events = [
+        {"EventID": 1102, "payload": head + "AgentLogFile=Security\tSource=Microsoft-Windows-Eventlog"},
+        {"EventID": 1102, "payload": head + "AgentLogFile=Security-Foo\tSource=Microsoft-Windows-Eventlog"},
+        {"EventID": 1102, "payload": head + "AgentLogFile=System\tSource=Microsoft-Windows-Eventlog"},
+    ]
+    assert [row.index for row in run_target("aql", detection, query, events)] == [0]
 
 
 def test_process_creation_reads_ibms_windows_properties() -> None:
     """IBM's mapping: EventID -> "Event ID", CommandLine -> "Command", Image -> "Process Path",
-    User -> "Username"."""
+    User -> "Username"; process creation is Sysmon's event 1 on its channel."""
     text = _render(
         "logsource: {category: process_creation, product: windows}\n"
         "detection:\n  sel: {Image|contains: '\\\\Temp\\\\', CommandLine|contains: ' -enc ',"
         " User|contains: adm}\n"
         "  condition: sel\n"
     )
-    assert 'devicetype = 12 AND "Event ID" = 1' in text
+    assert f"devicetype = 12 AND UTF8(payload) IMATCHES '{SYSMON}' AND \"Event ID\" = 1" in text
     assert '"Process Path"' in text and '"Command"' in text and '"Username"' in text
     assert '"EventID"' not in text and '"CommandLine"' not in text and '"Image"' not in text
 
 
-def test_t1219_reads_ibms_process_properties() -> None:
-    """IBM's mapping reads ParentImage as "Parent Process Path" and names no "Parent Process Name", so
-    the pack's parent test stays on the path."""
-    text = get_target("aql").render(load_pack_rule())
-    assert '"Process Name"' in text and '"Parent Process Path"' in text and '"Command"' in text
-    assert '"Parent Process Name"' not in text
+@pytest.mark.parametrize(
+    ("logsource", "selection", "field"),
+    [
+        ("{category: registry_set, product: windows}", "{Details: DWORD (0x00000001)}", "Details"),
+        ("{category: dns_query, product: windows}", "{QueryName|endswith: .anydesk.com}", "QueryName"),
+        ("{category: image_load, product: windows}", "{ImageLoaded|endswith: \\\\x.dll}", "ImageLoaded"),
+        ("{product: windows, service: system}", "{Provider_Name: Service Control Manager}", "Provider_Name"),
+    ],
+)
+def test_a_sigma_field_without_an_ibm_property_is_unsupported(
+    logsource: str, selection: str, field: str
+) -> None:
+    """IBM's mapping names no property for these Sysmon / System fields (registry value data, DNS query
+    name, loaded image, event provider): a query naming them would be rejected by QRadar."""
+    with pytest.raises(Unsupported, match=f"Windows has no field {field}"):
+        _render(f"logsource: {logsource}\ndetection:\n  sel: {selection}\n  condition: sel\n")
+
+
+def test_t1219_is_unsupported_for_its_computer_column() -> None:
+    """The pack's T1219 rule shows the Computer column; IBM names no Windows property holding the
+    computer name (the payload's Computer pair is extracted by none), so QRadar has no output for it
+    rather than one naming a property that does not exist."""
+    with pytest.raises(Unsupported, match="Windows has no field Computer"):
+        get_target("aql").render(load_pack_rule())
+
+
+def test_security_source_address_is_the_sourceip_column() -> None:
+    """IBM's sample 4624 event: the Source IP is the event's Source Network Address (Sigma IpAddress)."""
+    text = _render(
+        "logsource: {product: windows, service: security}\n"
+        "detection:\n  sel: {EventID: 4624, IpAddress|cidr: 10.0.0.0/8}\n  condition: sel\n"
+    )
+    assert "INCIDR('10.0.0.0/8', sourceip)" in text and '"IpAddress"' not in text
 
 
 def test_linux_audit_type_reads_the_type_property() -> None:
@@ -94,7 +173,8 @@ def test_network_and_web_fields_are_qradar_columns_and_properties() -> None:
     assert "URL" in proxy and '"c-uri"' not in proxy
 
 
-def test_a_renamed_field_agrees_with_the_reference() -> None:
+def test_a_renamed_field_agrees_with_the_reference_on_model_built_events() -> None:
+    """The engine's events are built from the model (IBM's property names), not from siemc's mapping."""
     detection = _rule(
         "logsource: {category: process_creation, product: windows}\n"
         "detection:\n  sel: {CommandLine|contains: ' -enc ', ParentImage|endswith: '\\\\winword.exe'}\n"
@@ -110,3 +190,22 @@ def test_a_renamed_field_agrees_with_the_reference() -> None:
     expected = [i for i, (hit, _) in enumerate(reference("aql", detection, events)) if hit]
     assert expected == [0]
     assert [row.index for row in run_target("aql", detection, query, events)] == expected
+
+
+def test_script_block_text_is_read_inside_the_message_for_contains_tests_only() -> None:
+    """IBM's mapping reads ScriptBlockText as "Message" (its unstructured_field_mapping): the rendered
+    message, "Creating Scriptblock text (1 of 1): <script> ScriptBlock ID: ...". A contains test means
+    the same there; a startswith, endswith or exact test would match nothing, and is unsupported."""
+    head = "logsource: {category: ps_script, product: windows}\ndetection:\n  sel: "
+    contains = _render(head + "{ScriptBlockText|contains: Invoke-Mimikatz}\n  condition: sel\n")
+    assert "\"Message\" ILIKE '%Invoke-Mimikatz%'" in contains
+    regex = _render(head + "{ScriptBlockText|re: 'Copy-Item .{2,8} -Destination'}\n  condition: sel\n")
+    assert '"Message" MATCHES' in regex
+    for selection in (
+        "{ScriptBlockText|startswith: 'function Get-X {'}",
+        "{ScriptBlockText|endswith: readtoend}",
+        "{ScriptBlockText: 'Set-Alias -Name ncms'}",
+        "{ScriptBlockText|re: '^Set-Alias'}",
+    ):
+        with pytest.raises(Unsupported, match='ScriptBlockText is read inside "Message"'):
+            _render(head + selection + "\n  condition: sel\n")
