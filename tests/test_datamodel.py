@@ -192,3 +192,24 @@ def test_an_account_value_without_an_exact_split_is_unsupported(target_name: str
     )
     with pytest.raises(Exception, match="hold an account's name and domain apart"):
         get_target(target_name).render(detection)
+
+
+def test_a_column_only_shown_is_left_out_where_the_source_lacks_it() -> None:
+    """QRadar's Windows events have no property for the computer's name (the AQL data model): a rule
+    that only shows Computer keeps its source without that column, and one that tests it is
+    unsupported."""
+    from siemc.compile.rule import parse_rule
+
+    head = (
+        "title: t\nid: 6d5cd7a4-4b0f-4b35-9a39-5b7c1ba2d0f1\nstatus: test\n"
+        "logsource: {category: process_creation, product: windows}\n"
+    )
+    shown = head + (
+        "detection:\n  sel: {Image|endswith: '\\\\x.exe'}\n  condition: sel\n"
+        "siemc:\n  columns: [time, Computer, Image]\n"
+    )
+    text = get_target("aql").render(parse_rule(shown, Path("t.yml")))
+    assert text.startswith('SELECT\n  starttime,\n  "Process Path"\nFROM events')
+    tested = head + "detection:\n  sel: {Computer: ws01}\n  condition: sel\n"
+    with pytest.raises(Unsupported, match="Windows has no field Computer"):
+        get_target("aql").render(parse_rule(tested, Path("t.yml")))

@@ -49,14 +49,18 @@ PACK = (
 # LogScale gets them there (targets.logscale.fallbacks: [windows]).
 UNSUPPORTED_ON = {
     ("t1219_rat_dns_query", "logscale"): "field 'Image' has no column in DnsRequest",
-    (
-        "t1219_rat_network_connection",
-        "logscale",
-    ): "field 'DestinationHostname' has no column in NetworkConnectIP4",
-    (
-        "t1219_renamed_remote_access_tool",
-        "logscale",
-    ): "field 'OriginalFileName' has no column in ProcessRollup2",
+    ("t1219_rat_network_connection", "logscale"): "field 'DestinationHostname' has no column in "
+    "NetworkConnectIP4",
+    ("t1219_renamed_remote_access_tool", "logscale"): "field 'OriginalFileName' has no column in "
+    "ProcessRollup2",
+    # IBM names no QRadar property for a DNS query's name, a registry value's data or a service's
+    # provider; Google documents no UDM field for 7045's image path or 4697's service name.
+    ("t1219_rat_dns_query", "aql"): "Windows has no field QueryName",
+    ("t1219_rat_registry_persistence", "aql"): "Windows has no field Details",
+    ("t1219_rat_service_installed", "aql"): "Windows has no field Provider_Name",
+    ("t1219_rat_service_installed", "yaral"): "field 'ImagePath' has no column in WINEVTLOG System",
+    ("t1219_rat_service_installed_security", "yaral"): "field 'ServiceName' has no column in WINEVTLOG "
+    "Security",
 }
 
 

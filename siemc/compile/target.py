@@ -11,7 +11,7 @@ import copy
 import pickle
 import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -474,12 +474,12 @@ class Target:
         read.clear()
         derived = [self.derived(detection, column, source) for column in ext.derive]
         derived_names = {d.name for d in derived}
-        columns = [c for c in (self.native_column(c, source, derived_names) for c in ext.columns) if c]
         sort = None
         if ext.sort:
             sort_column = self.native_column(ext.sort[0], source, derived_names)
             sort = (sort_column, ext.sort[1]) if sort_column else None
         condition, pipes = self.split_pipes(self.expression(rule, source))
+        columns, unshown = self._shown_columns(ext.columns, source, derived_names)
         shown = {*columns, *([sort[0]] if sort else [])} - derived_names
         self.check_data_model(source, read | shown)
         return {
@@ -495,10 +495,31 @@ class Target:
             "derived": derived,
             "derived_by_name": {d.name: d for d in derived},
             "columns": columns,
+            "unshown": unshown,
             "sort": sort,
             "lookback": ext.lookback,
             "target": self,
         }
+
+    def _shown_columns(
+        self, wanted: Sequence[str], source: Source, derived: set[str]
+    ) -> tuple[list[str], list[str]]:
+        """The native columns of a rule's projection, and the columns left out because the source's
+        data model lacks them: a column only shown changes no match, so the rule keeps its source
+        and says what it cannot show (a field its condition reads is checked, never left out)."""
+        model = target_datamodel(self.name).get(source.name)
+        columns: list[str] = []
+        unshown: list[str] = []
+        for column in wanted:
+            native = self.native_column(column, source, derived)
+            if not native:
+                continue
+            checked = model is not None and column not in derived and column != TIME_COLUMN
+            if checked and not all(model.has(name) for name in self.model_fields(native)):  # type: ignore[union-attr]
+                unshown.append(column)
+                continue
+            columns.append(native)
+        return columns, unshown
 
     def check_data_model(self, source: Source, fields: set[str]) -> None:
         """Every field an output reads must be one the source's events carry (its data model), or
