@@ -188,11 +188,20 @@ class Sumo(Target):
         if len(fields) > 1 or len(values) > 1:
             raise Unsupported("the base rules name the correlation's fields differently (aliases)")
         (group_fields,) = fields
-        for name in [*group_fields, *(value for value in values if value)]:
+        for name in [value for value in values if value]:
             if not _SUMO_FIELD.fullmatch(name):
                 raise Unsupported(f"field {name} cannot be grouped by in this form")
+        # A nested record field (%"fields.EventData.X") is grouped by under a plain name of its own
+        # (`| %"fields.X" as siemc_group0`, a field name as an expression).
+        aliases = [
+            (name, f"siemc_group{index}")
+            for index, name in enumerate(group_fields)
+            if not _SUMO_FIELD.fullmatch(name)
+        ]
+        renamed = dict(aliases)
         return {
-            "group_fields": group_fields,
+            "group_fields": tuple(renamed.get(name, name) for name in group_fields),
+            "group_aliases": aliases,
             "span": timespan_text(view.timespan_seconds),
             # Two rules in order within a slice: the first rule's earliest message before the second's
             # latest. Other counts: the chain of steps.

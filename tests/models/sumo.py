@@ -163,6 +163,14 @@ class Sum:
 
 
 @dataclass(frozen=True)
+class Copy:
+    """`| <field> as name`: the field's value under another name."""
+
+    source: Any
+    name: str
+
+
+@dataclass(frozen=True)
 class ToLong:
     """`| toLong(<value>) as name`: the value cast to a whole number."""
 
@@ -412,6 +420,9 @@ class _ToAst(Transformer[Token, Any]):
     def sum_op(self, *parts: Any) -> Sum:
         items = tuple(part for part in parts[:-1] if not isinstance(part, Token))
         return Sum(items, parts[-1].name)
+
+    def copy_op(self, source: Any, name: Field) -> Copy:
+        return Copy(source, name.name)
 
     def tolong_op(self, value: Any, name: Field) -> ToLong:
         return ToLong(value, name.name)
@@ -708,6 +719,9 @@ def _run(query: str, events: Sequence[Mapping[str, Any]], now: datetime) -> list
             for _, r in records:
                 numbers = [_number(_value(item, r)) for item in op.items]
                 r.set(op.name, None if None in numbers else sum(n for n in numbers if n is not None))
+        elif isinstance(op, Copy):
+            for _, r in records:
+                r.set(op.name, _value(op.source, r))
         elif isinstance(op, ToLong):
             for _, r in records:
                 number = _number(_value(op.value, r))
