@@ -19,7 +19,7 @@ from siemc.compile.site import check_site
 from siemc.config import ConfigError, find_config, load_config, resolve_config
 from siemc.diagnostics import Unsupported
 from siemc.verify.evaluate import Evaluator
-from siemc.verify.ruletest import AGREES, UNAVAILABLE, load_target_engines, run_rule_tests
+from siemc.verify.ruletest import AGREES, UNAVAILABLE, UNSUPPORTED, load_target_engines, run_rule_tests
 from tests.conftest import SEED_RULE
 from tests.no_repr import assert_no_repr
 
@@ -115,11 +115,16 @@ def test_placeholder_values_agree_with_the_reference_on_every_target(site_config
             allowed = (
                 {AGREES, UNAVAILABLE} if (target, rule_name) == ("kql", "placeholder_network") else {AGREES}
             )
+            if (target, rule_name) == ("aql", "placeholder_rmm"):
+                # The site's filter tests the computer's name, which no QRadar property holds.
+                allowed = {UNSUPPORTED}
+                assert detail == "Windows has no field Computer", detail
             if verdict not in allowed:
                 problems.append(f"{outcome.test.name}: {target}: {verdict} {detail}")
     assert problems == []
     for target in TARGET_NAMES:
-        assert_no_repr(compile_detection(detection, target))
+        if outcomes[0].targets[target][0] != UNSUPPORTED:
+            assert_no_repr(compile_detection(detection, target))
 
 
 def test_placeholder_values_are_written_as_if_the_rule_listed_them(site_config) -> None:  # type: ignore[no-untyped-def]
@@ -478,6 +483,11 @@ def test_the_readme_filter_tunes_the_t1219_rule_on_every_target(tmp_path: Path) 
         },
     ]
     for target in TARGET_NAMES:
+        if target == "aql":
+            # No QRadar property IBM documents holds the computer's name (the AQL data model).
+            with pytest.raises(Unsupported, match="Windows has no field Computer"):
+                compile_detection(detection, target)
+            continue
         expected = [i for i, (matched, _) in enumerate(reference(target, detection, events)) if matched]
         assert expected == [1, 2], target  # Sigma's startswith ignores case: hd-08 is a helpdesk machine too
         rows = run_target(target, detection, compile_detection(detection, target), events)

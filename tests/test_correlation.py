@@ -319,9 +319,25 @@ CASES: dict[str, tuple[str, str, list[tuple[float, dict[str, Any], str | None]]]
 }
 
 
-def _run(target: str, name: str, tmp_path: Path) -> tuple[set[Any], set[Any], Correlation]:
+# QRadar names no property for the computer's name (the AQL data model): its cases group by the
+# account ("Username"), which the events then carry with the computer's values.
+GROUP_FIELD = {"aql": "User"}
+Placed = list[tuple[float, dict[str, Any], str | None]]
+
+
+def _case(target: str, name: str) -> tuple[str, Placed]:
+    """A case's correlation text and events, grouped by the field the target's data holds."""
     body, rules, placed = CASES[name]
-    correlation = load(correlation_text(body, rules), tmp_path)
+    field = GROUP_FIELD.get(target, "Computer")
+    if field == "Computer":
+        return correlation_text(body, rules), placed
+    text = correlation_text(body, rules).replace("group-by: [Computer]", f"group-by: [{field}]")
+    return text, [(m, {**e, field: e["Computer"]} if "Computer" in e else e, t) for m, e, t in placed]
+
+
+def _run(target: str, name: str, tmp_path: Path) -> tuple[set[Any], set[Any], Correlation]:
+    text, placed = _case(target, name)
+    correlation = load(text, tmp_path)
     events = [event for _, event, _ in placed]
     times = [at(minutes) for minutes, _, _ in placed]
     tags = [tag for _, _, tag in placed]
@@ -595,12 +611,14 @@ def test_siemc_test_and_eval_run_a_correlation(tmp_path: Path) -> None:
     assert "2 test(s) on the reference and 2 target(s), 0 failed" in result.output
     events = tmp_path / "events.json"
     stamps = ["2026-01-01T10:00:00Z", "2026-01-01T10:01:00Z", "2026-01-01T10:02:00Z", "2026-01-01T10:03:00Z"]
-    rows = [{"time": t, "EventID": 4625, "Computer": "ws1"} for t in [*stamps, "2026-01-01T10:09:00Z"]]
+    rows = [
+        {"time": t, "EventID": 4625, "TargetUserName": "alice"} for t in [*stamps, "2026-01-01T10:09:00Z"]
+    ]
     events.write_text(json.dumps(rows))
     result = runner.invoke(app, ["eval", str(REPO / EXAMPLE), "--events", str(events)])
     assert result.exit_code == 0, result.output
     assert [json.loads(line) for line in result.stdout.splitlines()] == [
-        {"group": {"Computer": "ws1"}, "value": 5.0}
+        {"group": {"TargetUserName": "alice"}, "value": 5.0}
     ]
 
 
@@ -688,8 +706,7 @@ def test_a_wrong_spl_query_disagrees_on_the_cases(name: str, wrong: tuple[str, s
 @pytest.mark.parametrize("target", ["kql", "spl", "sumo", "logscale", "aql"])
 def test_a_range_keeps_both_bounds(target: str, tmp_path: Path) -> None:
     """Both bounds of a range are in the query, and the query without its upper bound disagrees."""
-    body, rules, _ = CASES["event_count_range"]
-    correlation = load(correlation_text(body, rules), tmp_path)
+    correlation = load(_case(target, "event_count_range")[0], tmp_path)
     assert [(op.name, count) for op, count in correlation.comparisons] == [("GTE", 2), ("LTE", 3)]
     query = compile_detection(correlation, target)
     if target != "aql":  # an AQL query holds no comment
@@ -702,8 +719,8 @@ def test_a_range_keeps_both_bounds(target: str, tmp_path: Path) -> None:
 
 
 def _a_wrong_query_disagrees(target: str, name: str, wrong: tuple[str, str], tmp_path: Path) -> None:
-    body, rules, placed = CASES[name]
-    correlation = load(correlation_text(body, rules), tmp_path)
+    text, placed = _case(target, name)
+    correlation = load(text, tmp_path)
     events, times, tags = [e for _, e, _ in placed], [at(m) for m, _, _ in placed], [t for _, _, t in placed]
     query = compile_detection(correlation, target)
     assert wrong[0] in query
@@ -1082,3 +1099,18 @@ def test_yaral_refuses_what_its_windows_or_zero_values_cannot_say(
     correlation = load(correlation_text(body, rules), tmp_path)
     with pytest.raises(Unsupported, match=re.escape(reason)):
         compile_detection(correlation, "yaral")
+
+
+def test_a_group_by_on_one_part_of_an_account_is_unsupported(tmp_path: Path) -> None:
+    """Defender and Elastic Defend keep an account's domain and name apart: grouping by the name alone
+    would put CORP\\alice and OTHER\\alice in one group, so a group-by on User is unsupported there."""
+    correlation = load(
+        correlation_text("  type: event_count\n  condition: {gte: 3}\n").replace(
+            "group-by: [Computer]", "group-by: [User]"
+        ),
+        tmp_path,
+    )
+    for target in ("kql", "eql"):
+        with pytest.raises(Unsupported, match="grouping by one part is not grouping by the account"):
+            compile_detection(correlation, target)
+    assert "BY User _time" in compile_detection(correlation, "spl")  # Sysmon's User, whole

@@ -79,13 +79,15 @@ def test_a_field_the_model_lacks_makes_the_output_unsupported(monkeypatch: pytes
     monkeypatch.setattr(target_module, "target_datamodel", lambda name: thin)
     with pytest.raises(Unsupported) as caught:
         kql.render(detection)
-    # the last candidate's reason; each names the first field, in name order, that its source lacks
-    assert caught.value.message == "Event has no field Computer"
+    # the last candidate's reason; each names the first field, in name order, that its condition
+    # reads and its source lacks (a column only shown, such as Computer, is left out instead)
+    assert caught.value.message == "Event has no field EventFields.Image"
     # A default site collects no later source: the first source's reason, and where the rule could go.
     with pytest.raises(Unsupported) as caught:
         default_kql.render(detection)
     assert caught.value.message == (
-        "DeviceProcessEvents has no field AccountName; Event holds the rule where the site collects it"
+        "DeviceProcessEvents has no field InitiatingProcessFileName; Event holds the rule where the site"
+        " collects it"
         " (targets.kql.fallbacks in siemc.yml)"
     )
     read = ("AccountName", "ProcessCommandLine", "InitiatingProcessFileName", "InitiatingProcessCommandLine")
@@ -213,3 +215,45 @@ def test_a_column_only_shown_is_left_out_where_the_source_lacks_it() -> None:
     tested = head + "detection:\n  sel: {Computer: ws01}\n  condition: sel\n"
     with pytest.raises(Unsupported, match="Windows has no field Computer"):
         get_target("aql").render(parse_rule(tested, Path("t.yml")))
+
+
+def test_a_native_name_the_site_gives_needs_no_model(tmp_path: Path) -> None:
+    """A site's `fields` vouch for their native names (a QRadar custom property its DSM extracts):
+    the data model need not list them, for a test or a shown column."""
+    from siemc.compile.rule import parse_rule
+    from siemc.config import load_config
+
+    (tmp_path / "siemc.yml").write_text(
+        "targets:\n  aql:\n    fields: {Computer: '\"Machine Name\"'}\n", encoding="utf-8"
+    )
+    site = load_config(tmp_path / "siemc.yml")
+    text = (
+        "title: t\nid: 6d5cd7a4-4b0f-4b35-9a39-5b7c1ba2d0f1\nstatus: test\n"
+        "logsource: {category: process_creation, product: windows}\n"
+        "detection:\n  sel: {Computer|startswith: HD-}\n  condition: sel\n"
+        "siemc:\n  columns: [time, Computer]\n"
+    )
+    query = get_target("aql", site).render(parse_rule(text, Path("t.yml"), site))
+    assert query.startswith('SELECT\n  starttime,\n  "Machine Name"\n')
+    assert "\"Machine Name\" ILIKE 'HD-%'" in query
+    with pytest.raises(Unsupported, match="Windows has no field Computer"):
+        get_target("aql").render(parse_rule(text, Path("t.yml")))
+
+
+def test_a_field_filled_from_several_raw_fields(tmp_path: Path) -> None:
+    """QRadar's "Filename" is a file event's TargetFilename and a process's OriginalFileName: `from`
+    lists both, and an event of either kind fills it."""
+    path = _model(
+        tmp_path,
+        "sources:\n  Windows:\n    provenance: [docs]\n    fields:\n"
+        "      Filename: {type: string, from: [TargetFilename, OriginalFileName]}\n",
+    )
+    model = load_datamodel(path)["Windows"]
+    assert model.event({"TargetFilename": "C:\\x.txt"}) == {"Filename": "C:\\x.txt"}
+    assert model.event({"OriginalFileName": "psexec.c"}) == {"Filename": "psexec.c"}
+    accounts = (
+        "      a: {type: string, from: [User, SubjectUserName], as: account_domain}\n"
+        "      b: {type: string, from: [User, SubjectUserName], as: account_name}\n"
+    )
+    with pytest.raises(DataModelError, match="an account's parts are filled from one raw field"):
+        load_datamodel(_model(tmp_path, "sources:\n  W:\n    provenance: [docs]\n    fields:\n" + accounts))

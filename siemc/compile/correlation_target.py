@@ -19,6 +19,7 @@ from jinja2 import Template
 from sigma.correlations import SigmaCorrelationConditionOperator, SigmaCorrelationType
 
 from siemc.compile.correlation import Correlation
+from siemc.compile.datamodel import target_datamodel
 from siemc.compile.target import DerivedView, Source, Target, _environment
 from siemc.diagnostics import Unsupported
 
@@ -88,6 +89,13 @@ def _native(
     if native is None:
         raise Unsupported(f"field {field} of rule '{base.reference}' has no column in {source.name}")
     target.check_data_model(source, {native})
+    model = target_datamodel(target.name).get(source.name)
+    if model is not None and model.forms.get(native) in ("account_name", "account_domain"):
+        # One part of an account groups CORP\alice with OTHER\alice: not the field's values.
+        raise Unsupported(
+            f"field {field} of rule '{base.reference}' is an account {source.name} keeps in two fields"
+            f" ({native} is one of them): grouping by one part is not grouping by the account"
+        )
     return native
 
 

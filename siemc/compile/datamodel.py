@@ -15,7 +15,8 @@ instead of a query that silently matches nothing.
         fields:                               # field -> type, or {type, from}: `from` names the
           Timestamp: datetime                 # raw event field (Sysmon / Windows event data name,
           FileName: {type: string, from: ImageName}   # as Sigma spells it) the vendor's parser
-          FolderPath: {type: string, from: Image}     # fills the field from
+          FolderPath: {type: string, from: Image}     # fills the field from (a list: events
+                                                      # of several kinds fill it from several)
         open: [EventData]                     # fields whose keys vary (dynamic / map fields):
                                               # EventData.<anything> is a field of the source
         raw: EventData.{name}                 # where the parser keeps a raw field no `from` takes
@@ -95,13 +96,17 @@ class SourceModel:
     origins: Mapping[str, str] = field(default_factory=dict)  # field -> the raw field it is filled from
     raw: str | None = None  # `EventData.{name}`: where a raw field no origin takes is kept
     forms: Mapping[str, str] = field(default_factory=dict)  # field -> VALUE_FORMS name (`as:`)
+    # field -> further raw fields it is filled from, where events of several kinds fill it from
+    # different ones (`from: [TargetFilename, OriginalFileName]`: QRadar's "Filename")
+    also_from: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @cached_property
     def _filled_from(self) -> dict[str, tuple[str, ...]]:
         """Raw field -> the fields filled from it (a model lists thousands; an event holds a few)."""
         filled: dict[str, list[str]] = {}
         for name, origin in self.origins.items():
-            filled.setdefault(origin, []).append(name)
+            for raw in (origin, *self.also_from.get(name, ())):
+                filled.setdefault(raw, []).append(name)
         return {origin: tuple(names) for origin, names in filled.items()}
 
     def event(self, raw_event: Mapping[str, Any]) -> dict[str, Any]:
@@ -182,15 +187,17 @@ def load_datamodel(path: Path) -> dict[str, SourceModel]:
             raise fail(f"{where}.fields", "expected a mapping of field name to type")
         types: dict[str, str] = {}
         origins: dict[str, str] = {}
+        also_from: dict[str, tuple[str, ...]] = {}
         forms: dict[str, str] = {}
         for name_, spec in raw_fields.items():
             kind = spec
-            if (
-                isinstance(spec, dict)
-                and set(spec) <= {"type", "from", "as"}
-                and isinstance(spec.get("from"), str)
-            ):
-                kind, origins[str(name_)] = spec.get("type"), spec["from"]
+            origin = spec.get("from") if isinstance(spec, dict) else None
+            if isinstance(origin, list) and origin and all(isinstance(o, str) for o in origin):
+                if len(origin) > 1:
+                    also_from[str(name_)] = tuple(origin[1:])
+                origin = origin[0]
+            if isinstance(spec, dict) and set(spec) <= {"type", "from", "as"} and isinstance(origin, str):
+                kind, origins[str(name_)] = spec.get("type"), origin
                 if "as" in spec:
                     if spec["as"] not in VALUE_FORMS:
                         raise fail(f"{where}.fields.{name_}.as", f"expected one of {', '.join(VALUE_FORMS)}")
@@ -201,6 +208,8 @@ def load_datamodel(path: Path) -> dict[str, SourceModel]:
         halves = {form: {origins[n] for n, f in forms.items() if f == form} for form in _ACCOUNT_FORMS}
         if halves["account_domain"] != halves["account_name"]:
             raise fail(f"{where}.fields", "account_domain and account_name come in pairs of one from")
+        if any(forms.get(name) in _ACCOUNT_FORMS for name in also_from):
+            raise fail(f"{where}.fields", "an account's parts are filled from one raw field")
         open_fields = block.get("open", [])
         if not isinstance(open_fields, list) or any(f not in types for f in open_fields):
             raise fail(f"{where}.open", "expected a list of fields of the source")
@@ -208,7 +217,7 @@ def load_datamodel(path: Path) -> dict[str, SourceModel]:
         if raw is not None and (not isinstance(raw, str) or "{name}" not in raw):
             raise fail(f"{where}.raw", "expected a template holding {name}")
         models[str(name)] = SourceModel(
-            str(name), tuple(provenance), types, tuple(open_fields), origins, raw, forms
+            str(name), tuple(provenance), types, tuple(open_fields), origins, raw, forms, also_from
         )
     return models
 

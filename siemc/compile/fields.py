@@ -34,6 +34,7 @@ from sigma.types import (
     SigmaCasedString,
     SigmaExists,
     SigmaExpansion,
+    SigmaFieldReference,
     SigmaNull,
     SigmaNumber,
     SigmaRegularExpression,
@@ -434,6 +435,17 @@ class AccountTransformation(ValueFormTransformation):
     @classmethod
     def for_model(cls, model: SourceModel) -> ValueFormTransformation | None:
         return cls(model.account_domains) if model.account_domains else None
+
+    def apply_detection_item(
+        self, detection_item: SigmaDetectionItem
+    ) -> SigmaDetection | SigmaDetectionItem | None:
+        parts = {*self.domains, *self.domains.values()}
+        for value in detection_item.value:
+            if isinstance(value, SigmaFieldReference) and value.field in parts:
+                # Another field compared with one part of an account is not compared with the account.
+                name = next(n for n, d in self.domains.items() if value.field in (n, d))
+                raise self._unsupported(name, "a field reference to the account")
+        return super().apply_detection_item(detection_item)
 
     def rewrite(self, detection_item: SigmaDetectionItem) -> SigmaDetection | SigmaDetectionItem | None:
         name_field = cast(str, detection_item.field)

@@ -13,7 +13,7 @@ import posixpath
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from jinja2 import FileSystemLoader, StrictUndefined, Template
@@ -22,7 +22,7 @@ from sigma.conversion.base import Backend
 from sigma.exceptions import SigmaError, SigmaFeatureNotSupportedByBackendError
 from sigma.rule import SigmaRule
 
-from siemc.compile.datamodel import target_datamodel
+from siemc.compile.datamodel import SourceModel, target_datamodel
 from siemc.compile.extension import TIME_COLUMN, DerivedColumn
 from siemc.compile.fields import (
     FILE_NAME_FIELDS,
@@ -515,7 +515,7 @@ class Target:
             if not native:
                 continue
             checked = model is not None and column not in derived and column != TIME_COLUMN
-            if checked and not all(model.has(name) for name in self.model_fields(native)):  # type: ignore[union-attr]
+            if checked and self._lacks(model, native):  # type: ignore[arg-type]
                 unshown.append(column)
                 continue
             columns.append(native)
@@ -528,10 +528,22 @@ class Target:
         if model is None:
             return
         wanted = fields | {source.time_field} | set(source.selector_fields)
-        names = {name for native in wanted for name in self.model_fields(native)}
+        names = {name for native in wanted - self._site_natives for name in self.model_fields(native)}
         missing = sorted(name for name in names if not model.has(name))
         if missing:
             raise UnmappedField(f"{source.name} has no field {missing[0]}", None)
+
+    @cached_property
+    def _site_natives(self) -> frozenset[str]:
+        """The native names the site's `fields` give: the site says its SIEM has them (a custom
+        property a QRadar admin extracts, a column a pipeline writes), so the model need not."""
+        return frozenset(self.site.fields.get(self.name, {}).values())
+
+    def _lacks(self, model: SourceModel, native: str) -> bool:
+        """Whether a native field reference reads a field the source's model lacks."""
+        if native in self._site_natives:
+            return False
+        return not all(model.has(name) for name in self.model_fields(native))
 
     def model_fields(self, native: str) -> set[str]:
         """The fields of the data model a native field reference reads (a language whose references

@@ -369,7 +369,7 @@ def test_t1219_returns_exactly_the_tools_with_category_and_flags() -> None:
     def in_scope(native: dict[str, Any], time: dt.datetime) -> dict[str, Any]:
         # Native names are written as they appear in AQL ("Process Name"); the event holds the bare name.
         event = {name.strip('"'): value for name, value in native.items()}
-        return event | {"devicetype": 12, "Event ID": 1, "starttime": time}
+        return event | SYSMON | {"starttime": time}
 
     assert_t1219_finds_exactly_the_tools(
         aql,
@@ -380,10 +380,11 @@ def test_t1219_returns_exactly_the_tools_with_category_and_flags() -> None:
             {"starttime": NOW - dt.timedelta(hours=25)},  # outside LAST 24 HOURS
             {"devicetype": 13},  # not the Windows DSM
             {"Event ID": 5},  # not Sysmon process creation
+            {"payload": "AgentDevice=WindowsLog\tAgentLogFile=Security\tSource="},  # another channel
         ],
+        # No IBM property holds the computer's name: the rule's Computer column is left out.
         columns=[
             "starttime",
-            "Machine Name",
             "Username",
             "Process Name",
             "Command",
@@ -405,7 +406,13 @@ def test_t1219_returns_exactly_the_tools_with_category_and_flags() -> None:
 # (f) siemc bugs the property tests found, kept as regression cases --------------------------------
 
 PROCESS = "title: t\nlogsource: {category: process_creation, product: windows}\ndetection:\n"
-SYSMON: dict[str, Any] = {"devicetype": 12, "Event ID": 1}
+# A Sysmon process start as WinCollect sends it: the channel is the payload's AgentLogFile pair (IBM's
+# sample WinCollect events), the event id a property.
+SYSMON: dict[str, Any] = {
+    "devicetype": 12,
+    "Event ID": 1,
+    "payload": "AgentDevice=WindowsLog\tAgentLogFile=Microsoft-Windows-Sysmon/Operational\tSource=",
+}
 
 
 def compiled(rule: str) -> str:
@@ -428,17 +435,15 @@ def test_derived_columns_follow_select_star() -> None:
 def test_a_selection_used_in_and_out_of_not_is_guarded_under_not() -> None:
     # `not sel or sel` holds for every event. pySigma shares one condition object between both uses,
     # so a NOT found through `parent` was missed and a missing field stayed unknown under NOT.
-    text = compiled(PROCESS + "  sel: {Computer|contains|all: [a, b]}\n  condition: not sel or sel\n")
-    rows = events(SYSMON, SYSMON | {"Machine Name": "ab"}, SYSMON | {"Machine Name": "c"})
+    text = compiled(PROCESS + "  sel: {CommandLine|contains|all: [a, b]}\n  condition: not sel or sel\n")
+    rows = events(SYSMON, SYSMON | {"Command": "ab"}, SYSMON | {"Command": "c"})
     assert hits(text, rows) == [0, 1, 2]
 
 
 def test_or_expanded_values_are_grouped_inside_the_null_guard() -> None:
     # base64offset is an OR of three variants; the guard once read `x IS NOT NULL AND v1 OR v2 OR v3`.
-    text = compiled(PROCESS + "  sel: {Computer|base64offset|contains: abc}\n  condition: not sel\n")
-    assert hits(
-        text, events(SYSMON | {"Machine Name": "zzz"}, SYSMON | {"Machine Name": "YWJj"}, SYSMON)
-    ) == [0, 2]
+    text = compiled(PROCESS + "  sel: {CommandLine|base64offset|contains: abc}\n  condition: not sel\n")
+    assert hits(text, events(SYSMON | {"Command": "zzz"}, SYSMON | {"Command": "YWJj"}, SYSMON)) == [0, 2]
 
 
 def test_a_rule_regex_keeps_python_line_semantics() -> None:

@@ -473,13 +473,16 @@ def test_a_quantified_predicate_line_follows_another() -> None:
 def test_fieldref_compares_two_fields_without_case(tmp_path: Path) -> None:
     text = compile_sigma(
         tmp_path,
-        "{product: windows, service: security}",
-        "  sel:\n    EventID: 4648\n  same:\n    SubjectUserName|fieldref: TargetUserName\n"
+        "{category: process_creation, product: windows}",
+        "  sel:\n    Image|endswith: x.exe\n  same:\n    ParentImage|fieldref: Image\n"
         "  condition: sel and not same",
     )
-    base = {'additional.fields["Channel"]': "Security", "metadata.product_event_type": "4648"}
-    subject, target = 'additional.fields["SubjectUserName"]', 'additional.fields["TargetUserName"]'
-    events = [base | {subject: "Alice", target: "alice"}, base | {subject: "Alice", target: "bob"}]
+    base = {"metadata.event_type": "PROCESS_LAUNCH"}
+    child, parent = "target.process.file.full_path", "principal.process.file.full_path"
+    events = [
+        base | {child: "C:\\a\\x.exe", parent: "c:\\A\\X.EXE"},
+        base | {child: "C:\\a\\x.exe", parent: "C:\\b\\y.exe"},
+    ]
     assert [r.index for r in run(text, events, NOW)] == [1]
 
 
@@ -515,7 +518,12 @@ def test_event_id_output_compares_strings(tmp_path: Path) -> None:
         "{product: windows, service: security}",
         "  sel:\n    EventID: 4625\n  condition: sel",
     )
-    event = {'additional.fields["Channel"]': "Security", "metadata.product_event_type": "4625"}
+    # The WINEVTLOG parser's Security events: the provider in metadata.product_name (Google's rules).
+    event = {
+        "metadata.log_type": "WINEVTLOG",
+        "metadata.product_name": "Microsoft-Windows-Security-Auditing",
+        "metadata.product_event_type": "4625",
+    }
     assert [r.index for r in run(text, [event], NOW)] == [0]
 
 
