@@ -253,7 +253,7 @@ def with_tests(detection: Detection, cases: list[Case]) -> Detection:
 # The engines run a sample of each rule's cases (every case on the reference): every list row's hit
 # and near miss go through the same compiled list construct, so a sample spread over the list checks
 # it on each target within the suite's time.
-ENGINE_CASES = 240
+ENGINE_CASES = 180
 
 
 @pytest.mark.parametrize("stem", sorted(GENERATED))
