@@ -21,12 +21,10 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from sigma.conversion.state import ConversionState
-from sigma.rule import SigmaDetectionItem, SigmaRule
 from sigma.types import (
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
     SigmaString,
-    SpecialChars,
 )
 
 from siemc.compile.backend import SiemcBackend, found_anywhere, regex_tokens, whole_value_reasons
@@ -34,7 +32,7 @@ from siemc.compile.correlation import Correlation
 from siemc.compile.correlation_target import CorrelationView
 from siemc.compile.extension import Lookback
 from siemc.compile.placeholders import NamedListValue
-from siemc.compile.target import Source, Target
+from siemc.compile.target import Target
 from siemc.diagnostics import Unsupported
 
 
@@ -186,27 +184,6 @@ class Aql(Target):
         "value_median": "AQL has no median aggregate",
     }
 
-    # Sigma fields whose value QRadar keeps only inside a larger text: IBM's Sigma mapping reads
-    # ScriptBlockText as the "Message" property (IBM/pySigma-backend-QRadar-AQL sigma/mapping/fields.py,
-    # unstructured_field_mapping), the rendered message that holds the script block among its own
-    # words ("Creating Scriptblock text (1 of 1): ... ScriptBlock ID: ..."). A contains test or an
-    # unanchored regex means there what it means on the field; an exact, startswith or endswith test
-    # would silently match nothing, so it is unsupported.
-    contained_in: ClassVar[Mapping[str, str]] = {"ScriptBlockText": '"Message"'}
-
-    def expression(self, rule: SigmaRule, source: Source, condition: bool = False) -> str:
-        for item in _detection_items(rule):
-            holder = self.contained_in.get(item.field or "")
-            if holder is None or source.native_field(item.field or "") != holder:
-                continue
-            for value in item.value:
-                if not _found_anywhere(value):
-                    raise Unsupported(
-                        f"{item.field} is read inside {holder} (the rendered message): only a contains "
-                        "test or an unanchored regex means the same there"
-                    )
-        return super().expression(rule, source, condition)
-
     def correlation_refuses(self, correlation: Correlation) -> str | None:
         if len(correlation.bases) > 1:
             return (
@@ -231,30 +208,3 @@ class Aql(Target):
         if lookback.unit == "s":
             return f"LAST {-(-lookback.amount // 60)} MINUTES"
         return f"LAST {lookback.amount} {dict(m='MINUTES', h='HOURS', d='DAYS')[lookback.unit]}"
-
-
-def _detection_items(rule: SigmaRule) -> list[SigmaDetectionItem]:
-    pending: list[Any] = list(rule.detection.detections.values())
-    items = []
-    while pending:
-        item = pending.pop()
-        if hasattr(item, "detection_items"):
-            pending.extend(item.detection_items)
-        else:
-            items.append(item)
-    return items
-
-
-def _found_anywhere(value: Any) -> bool:
-    """Whether a Sigma value matches anywhere in a field (a contains pattern or an unanchored regex)."""
-    if isinstance(value, SigmaString):
-        parts = value.s
-        return (
-            len(parts) >= 2
-            and parts[0] == SpecialChars.WILDCARD_MULTI
-            and parts[-1] == SpecialChars.WILDCARD_MULTI
-        )
-    if isinstance(value, SigmaRegularExpression):
-        tokens = {token for _, token, in_class in regex_tokens(str(value.regexp)) if not in_class}
-        return not tokens & {"^", "$", "\\A", "\\z", "\\Z"}
-    return False
