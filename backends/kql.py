@@ -206,41 +206,40 @@ class Kql(Target):
     column_as_text = "tostring({column})"
     correlation_unsupported_types: ClassVar[Mapping[str, str]] = {}
 
+    def site_table(self, source: Source) -> str | None:
+        """The custom table a source reads under siemc's own name for it (no Microsoft connector
+        writes it, so the site names its own), unless the site has given the selector itself."""
+        table = source.extra.get("site_table")
+        return table if isinstance(table, str) and source.selector.startswith(table) else None
+
     def correlation_context(self, view: CorrelationView) -> dict[str, Any]:
         kind = view.correlation.kind.name.lower()
+        tables = (self.site_table(base.source) for base in view.bases)
+        common = {
+            "span": timespan_text(view.timespan_seconds),
+            "strings": {base.reference: kql_string(base.reference) for base in view.bases},
+            "site_tables": list(dict.fromkeys(table for table in tables if table)),
+        }
         if kind == "temporal_ordered":
             # Two rules in order within a bin: the first rule's earliest hit before the second's latest.
             # More rules (or one): a chain of steps, each the earliest hit of its rule after the step
             # before (scan would say it too, but its sequences are not run by the harness's engine).
-            return {
-                "aggregate": "",
-                "value_expression": "",
-                "ranks": [],
-                "chain": len(view.bases) != 2,
-                "span": timespan_text(view.timespan_seconds),
-                "strings": {base.reference: kql_string(base.reference) for base in view.bases},
-            }
+            chain = len(view.bases) != 2
+            return {**common, "aggregate": "", "value_expression": "", "ranks": [], "chain": chain}
         if kind in KQL_CORRELATION_RANKS:
             # Kusto's percentile() is an estimate (T-Digest): the exact value is read off the ranks
             # each distinct value holds in its window (a join of the window's values with themselves).
             percentile = view.correlation.condition.percentile or 50
+            ranks = [rank.format(p=percentile) for rank in KQL_CORRELATION_RANKS[kind]]
             return {
+                **common,
                 "aggregate": "",
                 "value_expression": "todouble({field})",
-                "ranks": [rank.format(p=percentile) for rank in KQL_CORRELATION_RANKS[kind]],
+                "ranks": ranks,
                 "chain": False,
-                "span": timespan_text(view.timespan_seconds),
-                "strings": {base.reference: kql_string(base.reference) for base in view.bases},
             }
         aggregate, value = KQL_CORRELATION_AGGREGATES[kind]
-        return {
-            "aggregate": aggregate,
-            "value_expression": value,
-            "ranks": [],
-            "chain": False,
-            "span": timespan_text(view.timespan_seconds),
-            "strings": {base.reference: kql_string(base.reference) for base in view.bases},
-        }
+        return {**common, "aggregate": aggregate, "value_expression": value, "ranks": [], "chain": False}
 
     def string_literal(self, text: str) -> str:
         return kql_string(text)

@@ -1114,3 +1114,20 @@ def test_a_group_by_on_one_part_of_an_account_is_unsupported(tmp_path: Path) -> 
         with pytest.raises(Unsupported, match="grouping by one part is not grouping by the account"):
             compile_detection(correlation, target)
     assert "BY User _time" in compile_detection(correlation, "spl")  # Sysmon's User, whole
+
+
+def test_a_kql_correlation_on_a_site_table_says_so(tmp_path: Path) -> None:
+    """A base rule on a table siemc names for the site (no Microsoft connector writes it) carries the
+    same note in a correlation as in its own query."""
+    (tmp_path / "jvm.yml").write_text(
+        "title: JVM error\nname: jvm_error\nlogsource: {category: application, product: jvm}\n"
+        "detection:\n  keywords: ['OutOfMemoryError']\n  condition: keywords\n"
+    )
+    text = correlation_text("  type: event_count\n  condition: {gte: 3}\n", "[jvm_error]").replace(
+        "  group-by: [Computer]\n", ""
+    )
+    correlation = load(text, tmp_path)
+    query = compile_detection(correlation, "kql")
+    note = "// JvmLog_CL is siemc's name for a site's own custom table"
+    assert note in query and query.count(note) == 1
+    assert note in compile_detection(correlation.bases[0].detection, "kql")
