@@ -411,3 +411,20 @@ def test_auditd_record_types_and_arguments_have_no_documented_udm_field(tmp_path
             tmp_path, "product: linux, service: auditd", "  sel: {type: EXECVE, a0: wget}\n  condition: sel\n"
         )
     assert target_datamodel("yaral")["AUDITD"].provenance
+
+
+def test_the_eventlog_providers_system_events_are_not_security_events(tmp_path: Path) -> None:
+    """Microsoft-Windows-Eventlog writes its log-service events to Security (1100-1108, 1102 "log
+    cleared") and others to System (104 "log cleared", 6005-6013): with no channel in UDM, the
+    Security selector takes that provider's Security ids only."""
+    from tests.models.test_yaral import NOW
+    from tests.models.yaral import run
+
+    text = _rule(
+        tmp_path,
+        "product: windows, service: security",
+        "  sel:\n    Provider_Name|contains: Eventlog\n  condition: sel\n",
+    )
+    udm = {"metadata.log_type": "WINEVTLOG", "metadata.product_name": "Microsoft-Windows-Eventlog"}
+    events = [udm | {"metadata.product_event_type": "1102"}, udm | {"metadata.product_event_type": "104"}]
+    assert [row.index for row in run(text, events, NOW)] == [0]
