@@ -722,12 +722,26 @@ def _a_wrong_query_disagrees(target: str, name: str, wrong: tuple[str, str], tmp
     text, placed = _case(target, name)
     correlation = load(text, tmp_path)
     events, times, tags = [e for _, e, _ in placed], [at(m) for m, _, _ in placed], [t for _, _, t in placed]
+    _only_the_right_query_agrees(target, correlation, events, times, tags, wrong)
+
+
+def _only_the_right_query_agrees(
+    target: str,
+    correlation: Correlation,
+    events: list[Any],
+    times: list[Any],
+    tags: list[Any],
+    wrong: tuple[str, str],
+) -> set[Any]:
+    """The target's query agrees with the reference on the events, and the query with `wrong[0]`
+    replaced by `wrong[1]` does not; the reference's groups."""
     query = compile_detection(correlation, target)
     assert wrong[0] in query
-    broken = query.replace(wrong[0], wrong[1])
     expected = expected_groups(target, correlation, events, times, tags)
     assert run_correlation(target, correlation, query, events, times, tags) == expected
+    broken = query.replace(wrong[0], wrong[1])
     assert run_correlation(target, correlation, broken, events, times, tags) != expected
+    return expected
 
 
 # -- generate ------------------------------------------------------------------------------------------
@@ -960,12 +974,7 @@ def test_the_one_source_cases_report_what_they_place(tmp_path: Path) -> None:
 )
 def test_a_wrong_sumo_query_disagrees_on_the_cases(name: str, wrong: tuple[str, str], tmp_path: Path) -> None:
     correlation, events, times, tags = _load_ls_sumo_case(name, tmp_path)
-    query = compile_detection(correlation, "sumo")
-    assert wrong[0] in query
-    expected = expected_groups("sumo", correlation, events, times, tags)
-    assert run_correlation("sumo", correlation, query, events, times, tags) == expected
-    broken = query.replace(wrong[0], wrong[1])
-    assert run_correlation("sumo", correlation, broken, events, times, tags) != expected
+    _only_the_right_query_agrees("sumo", correlation, events, times, tags, wrong)
 
 
 @pytest.mark.parametrize(
@@ -979,12 +988,7 @@ def test_a_wrong_logscale_query_disagrees_on_the_cases(
     name: str, wrong: tuple[str, str], tmp_path: Path
 ) -> None:
     correlation, events, times, tags = _load_ls_sumo_case(name, tmp_path)
-    query = compile_detection(correlation, "logscale")
-    assert wrong[0] in query
-    expected = expected_groups("logscale", correlation, events, times, tags)
-    assert run_correlation("logscale", correlation, query, events, times, tags) == expected
-    broken = query.replace(wrong[0], wrong[1])
-    assert run_correlation("logscale", correlation, broken, events, times, tags) != expected
+    _only_the_right_query_agrees("logscale", correlation, events, times, tags, wrong)
 
 
 @pytest.mark.parametrize("target", ["logscale", "sumo"])
@@ -1067,15 +1071,8 @@ def test_a_yaral_rule_without_its_bound_or_filter_disagrees(
 ) -> None:
     correlation = load(correlation_text(body), tmp_path)
     events, times, tags = [e for _, e in placed], [at(m) for m, _ in placed], [None] * len(placed)
-    query = compile_detection(correlation, "yaral")
-    assert wrong[0] in query
-    expected = expected_groups("yaral", correlation, events, times, tags)
+    expected = _only_the_right_query_agrees("yaral", correlation, events, times, tags, wrong)
     assert {key for key, _ in expected} == {("two",)}
-    assert run_correlation("yaral", correlation, query, events, times, tags) == expected
-    assert (
-        run_correlation("yaral", correlation, query.replace(wrong[0], wrong[1]), events, times, tags)
-        != expected
-    )
 
 
 @pytest.mark.parametrize(
