@@ -90,7 +90,7 @@ def _native(
         raise Unsupported(f"field {field} of rule '{base.reference}' has no column in {source.name}")
     target.check_data_model(source, {native})
     model = target_datamodel(target.name).get(source.name)
-    if model is not None and model.forms.get(native) in ("account_name", "account_domain"):
+    if model is not None and native in model.account_parts:
         # One part of an account groups CORP\alice with OTHER\alice: not the field's values.
         raise Unsupported(
             f"field {field} of rule '{base.reference}' is an account {source.name} keeps in two fields"

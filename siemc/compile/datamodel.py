@@ -137,6 +137,11 @@ class SourceModel:
             if form == "account_name" and self.origins[name] in domains
         }
 
+    @cached_property
+    def account_parts(self) -> dict[str, str]:
+        """Either part of a split account -> its name field."""
+        return {part: name for name, domain in self.account_domains.items() for part in (name, domain)}
+
     def has(self, field: str) -> bool:
         """Whether events of the source carry `field` (a key under an open field counts)."""
         if field in self.fields:

@@ -428,23 +428,22 @@ class AccountTransformation(ValueFormTransformation):
 
     forms = ("account_name", "account_domain")
 
-    def __init__(self, domains: Mapping[str, str]) -> None:
-        super().__init__(frozenset(domains))
-        self.domains = domains
+    def __init__(self, model: SourceModel) -> None:
+        super().__init__(frozenset(model.account_domains))
+        self.domains = model.account_domains
+        self.parts = model.account_parts
 
     @classmethod
     def for_model(cls, model: SourceModel) -> ValueFormTransformation | None:
-        return cls(model.account_domains) if model.account_domains else None
+        return cls(model) if model.account_domains else None
 
     def apply_detection_item(
         self, detection_item: SigmaDetectionItem
     ) -> SigmaDetection | SigmaDetectionItem | None:
-        parts = {*self.domains, *self.domains.values()}
         for value in detection_item.value:
-            if isinstance(value, SigmaFieldReference) and value.field in parts:
+            if isinstance(value, SigmaFieldReference) and value.field in self.parts:
                 # Another field compared with one part of an account is not compared with the account.
-                name = next(n for n, d in self.domains.items() if value.field in (n, d))
-                raise self._unsupported(name, "a field reference to the account")
+                raise self._unsupported(self.parts[value.field], "a field reference to the account")
         return super().apply_detection_item(detection_item)
 
     def rewrite(self, detection_item: SigmaDetectionItem) -> SigmaDetection | SigmaDetectionItem | None:
