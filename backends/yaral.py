@@ -11,7 +11,7 @@ UDM fields are quantified with `any`. The outcome section always computes the de
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar, cast
 
 from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
@@ -231,14 +231,6 @@ _EVENT_TOKENS = re.compile(r'"(?:[^"\\\n]|\\.)*"|`[^`]*`|/(?:[^/\\\n]|\\.)+/|(?<
 # neither is the reference's). Such a window holds the events less than the span after the pivot (the
 # Overview of YARA-L 2.0: with a 5-minute window "only events less than 5 minutes apart are
 # correlated"): tests/correlation_engines.py checks YARA-L under that window (`SlidingOpenEnd`).
-_OPERATORS: Mapping[str, Callable[[int, int], bool]] = {
-    "LT": lambda a, b: a < b,
-    "LTE": lambda a, b: a <= b,
-    "GT": lambda a, b: a > b,
-    "GTE": lambda a, b: a >= b,
-    "EQ": lambda a, b: a == b,
-    "NEQ": lambda a, b: a != b,
-}
 _ONE_PIVOT = (
     "a sliding window is anchored on one event variable's events, where the reference's windows start"
     " at a hit of any of the rules"
@@ -283,9 +275,7 @@ class YaraL(Target):
         if not correlation.group_by:
             return "a multi-event rule without group-by fields has no match placeholder"
         kind = correlation.kind.name.lower()
-        if kind == "value_sum" and all(
-            _OPERATORS[op.name](0, count) for op, count in correlation.comparisons
-        ):
+        if kind == "value_sum" and correlation.holds(0):
             return f"value_sum accepting 0: {_ZERO_INTEGER}, so a window whose events hold none sums to 0"
         if kind == "value_sum" and len(correlation.bases) > 1:
             return f"value_sum over several rules: {_ONE_PIVOT}"

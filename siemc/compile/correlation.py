@@ -47,6 +47,16 @@ from siemc.compile.rule import Detection, load_rule_document, parse_rule, yaml_l
 from siemc.config import DEFAULT, SiteConfig
 from siemc.diagnostics import SiemcError, line_of, locate_message
 
+# A condition's operator, as a test of an aggregate against its bound.
+_HOLDS: Mapping[SigmaCorrelationConditionOperator, Callable[[float, float], bool]] = {
+    SigmaCorrelationConditionOperator.LT: lambda a, b: a < b,
+    SigmaCorrelationConditionOperator.LTE: lambda a, b: a <= b,
+    SigmaCorrelationConditionOperator.GT: lambda a, b: a > b,
+    SigmaCorrelationConditionOperator.GTE: lambda a, b: a >= b,
+    SigmaCorrelationConditionOperator.EQ: lambda a, b: a == b,
+    SigmaCorrelationConditionOperator.NEQ: lambda a, b: a != b,
+}
+
 # A reference (a rule's `name` or `id`) -> the file that defines it and its text; None: no such rule.
 RuleLibrary = Callable[[str], tuple[Path, str] | None]
 
@@ -130,6 +140,10 @@ class Correlation:
     def comparisons(self) -> tuple[tuple[SigmaCorrelationConditionOperator, int], ...]:
         """Every bound of the condition, all of which must hold (one, or two for a range)."""
         return ((self.condition.op, self.condition.count), *self.bounds)
+
+    def holds(self, value: float) -> bool:
+        """Whether an aggregate of `value` meets every bound of the condition."""
+        return all(_HOLDS[op](value, float(count)) for op, count in self.comparisons)
 
     @property
     def value_field(self) -> str | None:

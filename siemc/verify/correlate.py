@@ -30,27 +30,18 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sigma.correlations import SigmaCorrelationConditionOperator, SigmaCorrelationType
+from sigma.correlations import SigmaCorrelationType
 
 from siemc.compile.correlation import Correlation
 from siemc.verify.evaluate import Evaluator
 
 Event = Mapping[str, Any]
 GroupKey = tuple[str, ...]
-
-_OPERATORS: Mapping[SigmaCorrelationConditionOperator, Callable[[float, float], bool]] = {
-    SigmaCorrelationConditionOperator.LT: lambda a, b: a < b,
-    SigmaCorrelationConditionOperator.LTE: lambda a, b: a <= b,
-    SigmaCorrelationConditionOperator.GT: lambda a, b: a > b,
-    SigmaCorrelationConditionOperator.GTE: lambda a, b: a >= b,
-    SigmaCorrelationConditionOperator.EQ: lambda a, b: a == b,
-    SigmaCorrelationConditionOperator.NEQ: lambda a, b: a != b,
-}
 
 
 @dataclass(frozen=True)
@@ -211,8 +202,7 @@ def _satisfied(
     value = _aggregate(correlation, window)
     if value is None:
         return False, None
-    ok = all(_OPERATORS[op](value, float(count)) for op, count in correlation.comparisons)
-    return ok, value
+    return correlation.holds(value), value
 
 
 def group_key(correlation: Correlation, hit: Hit) -> GroupKey | None:
