@@ -101,6 +101,12 @@ def test_every_source_the_corpus_mostly_selects_has_a_model() -> None:
         "tag=web",
         'sourcetype="azure:monitor:activity"',
         'sourcetype="OktaIM2:log"',
+        "azure:monitor:aad UserRiskEvents",
+        'sourcetype="o365:management:activity"',
+        'sourcetype="kube:apiserver-audit"',
+        'sourcetype="google:gcp:pubsub:audit:admin_activity"',
+        'sourcetype="github:cloud:audit"',
+        'sourcetype="cisco:ios"',
     } <= set(models)
 
 
@@ -250,4 +256,120 @@ def test_web_fields_outside_the_cim_web_model_are_unsupported() -> None:
     )
     assert "tag=web has no field c_uri_extension" in _unsupported(
         "logsource: {category: proxy}\ndetection:\n  sel: {c-uri-extension: exe}\n  condition: sel\n"
+    )
+
+
+def test_risk_detections_are_the_user_risk_events_the_event_hub_export_carries() -> None:
+    """No add-on writes ms:aad:riskdetection: Entra ID Protection's detections reach Splunk as the
+    UserRiskEvents category of Entra ID's diagnostic settings (azure:monitor:aad), with the
+    riskDetection record under `properties.`."""
+    text = (
+        "logsource: {product: azure, service: riskdetection}\n"
+        "detection:\n  sel: {riskEventType: anomalousToken}\n  condition: sel\n"
+    )
+    query = _render(text)
+    assert 'sourcetype="azure:monitor:aad" category=UserRiskEvents' in query
+    assert 'properties.riskEventType="anomalousToken"' in query and "ms:aad" not in query
+    assert _semantic(text, [{"riskEventType": "anomalousToken"}, {"riskEventType": "unfamiliarFeatures"}]) == [0]
+    assert "has no field riskScore" in _unsupported(
+        "logsource: {product: azure, service: riskdetection}\n"
+        "detection:\n  sel: {riskScore: 90}\n  condition: sel\n"
+    )
+
+
+def test_office_365_alerts_are_read_from_the_management_activity_record() -> None:
+    """A Security and Compliance alert record carries the alert's Name and the Workload
+    SecurityComplianceCenter (Management Activity API schema); an Exchange cmdlet is the Operation.
+    The alert record has no Payload."""
+    text = (
+        "logsource: {product: m365, service: threat_management}\n"
+        "detection:\n  sel:\n    eventSource: SecurityComplianceCenter\n"
+        "    eventName: Suspicious inbox forwarding\n    status: success\n  condition: sel\n"
+    )
+    query = _render(text)
+    assert 'Workload="SecurityComplianceCenter"' in query and 'Name="Suspicious inbox forwarding"' in query
+    assert "eventSource" not in query and "eventName" not in query
+    events = [
+        {"eventSource": "SecurityComplianceCenter", "eventName": "Suspicious inbox forwarding", "status": "success"},
+        {"eventSource": "SecurityComplianceCenter", "eventName": "Impossible travel activity", "status": "success"},
+    ]
+    assert _semantic(text, events) == [0]
+    exchange = _render(
+        "logsource: {product: m365, service: exchange}\n"
+        "detection:\n  sel: {eventSource: Exchange, eventName: Add-FederatedDomain}\n  condition: sel\n"
+    )
+    assert 'Operation="Add-FederatedDomain"' in exchange and 'Workload="Exchange"' in exchange
+    assert 'o365:management:activity" has no field Payload' in _unsupported(
+        "logsource: {product: m365, service: threat_management}\n"
+        "detection:\n  sel: {Payload|contains: New-ComplianceSearchAction}\n  condition: sel\n"
+    )
+
+
+def test_kubernetes_audit_events_are_the_collectors_source_type_and_the_events_keys() -> None:
+    """Splunk OpenTelemetry Collector for Kubernetes types the API server's audit log
+    kube:apiserver-audit; the API group of a request is objectRef.apiGroup (audit.k8s.io Event)."""
+    text = (
+        "logsource: {product: kubernetes, service: audit}\n"
+        "detection:\n  sel: {verb: patch, apiGroup: apps, objectRef.resource: deployments}\n  condition: sel\n"
+    )
+    query = _render(text)
+    assert 'sourcetype="kube:apiserver-audit"' in query and 'objectRef.apiGroup="apps"' in query
+    assert "kube:apiserver:audit" not in query
+    events = [
+        {"verb": "patch", "apiGroup": "apps", "objectRef.resource": "deployments"},
+        {"verb": "patch", "apiGroup": "batch", "objectRef.resource": "deployments"},
+    ]
+    assert _semantic(text, events) == [0]
+    assert "has no field spec.hostNetwork" in _unsupported(
+        "logsource: {product: kubernetes, service: audit}\n"
+        "detection:\n  sel: {spec.hostNetwork: 'true'}\n  condition: sel\n"
+    )
+
+
+def test_gcp_admin_activity_is_read_under_the_pubsub_messages_data() -> None:
+    """The GCP add-on's Pub/Sub input keeps the LogEntry under `data.`; authorizationInfo is an array
+    (data.protoPayload.authorizationInfo{}.permission) and the monitored resource is the entry's own
+    (data.resource.type), not the protoPayload's."""
+    text = (
+        "logsource: {product: gcp, service: gcp.audit}\n"
+        "detection:\n  sel:\n    gcp.audit.method_name: v1.compute.instances.insert\n"
+        "    data.protoPayload.authorizationInfo.granted: 'true'\n  condition: sel\n"
+    )
+    query = _render(text)
+    assert 'sourcetype="google:gcp:pubsub:audit:admin_activity"' in query
+    assert 'data.protoPayload.methodName="v1.compute.instances.insert"' in query
+    assert "data.protoPayload.authorizationInfo{}.granted=" in query and "gcp.audit" not in query
+    events = [
+        {"gcp.audit.method_name": "v1.compute.instances.insert", "data.protoPayload.authorizationInfo.granted": "true"},
+        {"gcp.audit.method_name": "v1.compute.instances.delete", "data.protoPayload.authorizationInfo.granted": "true"},
+    ]
+    assert _semantic(text, events) == [0]
+    resource = _render(
+        "logsource: {product: gcp, service: gcp.audit}\n"
+        "detection:\n  sel: {data.protoPayload.resource.type: k8s_cluster}\n  condition: sel\n"
+    )
+    assert 'data.resource.type="k8s_cluster"' in resource
+
+
+def test_github_actions_are_read_from_the_add_ons_vendor_action() -> None:
+    """The Splunk Add-on for GitHub maps github:cloud:audit to the CIM by vendor_action (GitHub's
+    org.update_member); `action` is the CIM field, so Sigma's action is read from vendor_action."""
+    text = (
+        "logsource: {product: github, service: audit}\n"
+        "detection:\n  sel: {action: repo.destroy}\n  condition: sel\n"
+    )
+    query = _render(text)
+    assert 'vendor_action="repo.destroy"' in query and " action=" not in query
+    assert _semantic(text, [{"action": "repo.destroy"}, {"action": "repo.create"}]) == [0]
+
+
+def test_cisco_ios_keywords_are_searched_in_the_raw_message_and_duo_has_no_field_there() -> None:
+    text = (
+        "logsource: {product: cisco, service: aaa}\n"
+        "detection:\n  keywords: ['write erase']\n  condition: keywords\n"
+    )
+    assert 'sourcetype="cisco:ios"' in _render(text)
+    assert 'cisco:ios" has no field event_type' in _unsupported(
+        "logsource: {product: cisco, service: duo}\n"
+        "detection:\n  sel: {event_type: authentication}\n  condition: sel\n"
     )
