@@ -107,6 +107,8 @@ def test_every_source_the_corpus_mostly_selects_has_a_model() -> None:
         'sourcetype="google:gcp:pubsub:audit:admin_activity"',
         'sourcetype="github:cloud:audit"',
         'sourcetype="cisco:ios"',
+        "osquery:results es_process_events",
+        "osquery:results file_events",
     } <= set(models)
 
 
@@ -373,3 +375,31 @@ def test_cisco_ios_keywords_are_searched_in_the_raw_message_and_duo_has_no_field
         "logsource: {product: cisco, service: duo}\n"
         "detection:\n  sel: {event_type: authentication}\n  condition: sel\n"
     )
+
+
+def test_macos_processes_are_the_osquery_add_ons_endpoint_security_rows() -> None:
+    """No add-on writes macos:es:exec; Splunk's osquery add-on logs EndpointSecurity process events
+    (es_process_events) as osquery:results, the row under `columns.` (path, cmdline). An exec row
+    carries the parent's pid only, so a rule on ParentImage is unsupported."""
+    text = (
+        "logsource: {category: process_creation, product: macos}\n"
+        "detection:\n  sel: {Image|endswith: /osascript, CommandLine|contains: ' -e '}\n  condition: sel\n"
+    )
+    query = _render(text)
+    assert 'sourcetype="osquery:results" columns.event_type=exec' in query
+    assert "columns.path=" in query and "columns.cmdline=" in query and "macos:es" not in query
+    events = [
+        {"Image": "/usr/bin/osascript", "CommandLine": "osascript -e 'display dialog'"},
+        {"Image": "/usr/bin/osascript", "CommandLine": "osascript script.scpt"},
+        {"Image": "/bin/bash", "CommandLine": "bash -e x"},
+    ]
+    assert _semantic(text, events) == [0]
+    assert "ParentImage" in _unsupported(
+        "logsource: {category: process_creation, product: macos}\n"
+        "detection:\n  sel: {ParentImage|endswith: /osascript}\n  condition: sel\n"
+    )
+    created = _render(
+        "logsource: {category: file_event, product: macos}\n"
+        "detection:\n  sel: {TargetFilename|startswith: /etc/emond.d/rules/}\n  condition: sel\n"
+    )
+    assert 'sourcetype="osquery:results" columns.action=CREATED' in created and "columns.target_path=" in created
