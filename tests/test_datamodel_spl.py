@@ -403,3 +403,31 @@ def test_macos_processes_are_the_osquery_add_ons_endpoint_security_rows() -> Non
         "detection:\n  sel: {TargetFilename|startswith: /etc/emond.d/rules/}\n  condition: sel\n"
     )
     assert 'sourcetype="osquery:results" columns.action=CREATED' in created and "columns.target_path=" in created
+
+
+def test_zeek_logs_are_the_add_ons_per_log_source_types() -> None:
+    """The Zeek add-on types each JSON log by its file name (bro:dns:json, bro:http:json) and keeps
+    Zeek's names; it aliases the answers{} array to answers. No add-on writes a source type zeek."""
+    text = (
+        "logsource: {product: zeek, service: dns}\n"
+        "detection:\n  sel: {query|endswith: .onion, answers|contains: '10.'}\n  condition: sel\n"
+    )
+    query = _render(text)
+    assert 'sourcetype="bro:dns:json"' in query and 'sourcetype="zeek"' not in query
+    events = [
+        {"query": "abc.onion", "answers": "10.0.0.1"},
+        {"query": "abc.onion", "answers": "192.168.0.1"},
+        {"query": "abc.com", "answers": "10.0.0.1"},
+    ]
+    assert _semantic(text, events) == [0]
+    http = (
+        "logsource: {product: zeek, service: http}\n"
+        "detection:\n  sel: {c-uri|endswith: .hta, id.resp_h: 10.0.0.5}\n  condition: sel\n"
+    )
+    rendered = _render(http)
+    assert 'sourcetype="bro:http:json"' in rendered and "uri=" in rendered and 'id.resp_h="10.0.0.5"' in rendered
+    assert _semantic(http, [{"c-uri": "/a.hta", "id.resp_h": "10.0.0.5"}, {"c-uri": "/a.html", "id.resp_h": "10.0.0.5"}]) == [0]
+    assert 'bro:smb_files:json" has no field share_type' in _unsupported(
+        "logsource: {product: zeek, service: smb_files}\n"
+        "detection:\n  sel: {share_type: PIPE}\n  condition: sel\n"
+    )
