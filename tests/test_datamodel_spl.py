@@ -109,6 +109,9 @@ def test_every_source_the_corpus_mostly_selects_has_a_model() -> None:
         'sourcetype="cisco:ios"',
         "osquery:results es_process_events",
         "osquery:results file_events",
+        'sourcetype="bro:dns:json"',
+        'sourcetype="bro:smb_files:json"',
+        'sourcetype="google:gsuite:pubsub:audit:auth"',
     } <= set(models)
 
 
@@ -431,3 +434,33 @@ def test_zeek_logs_are_the_add_ons_per_log_source_types() -> None:
         "logsource: {product: zeek, service: smb_files}\n"
         "detection:\n  sel: {share_type: PIPE}\n  condition: sel\n"
     )
+
+
+def test_workspace_audit_events_are_read_from_the_cloud_audit_entry() -> None:
+    """Workspace admin and login events shared with Google Cloud reach the GCP add-on as Cloud Audit
+    Logs entries: the service name is data.protoPayload.serviceName and the event name is in the
+    metadata.event{} array; a parameter such as NEW_VALUE is a name/value pair with no field."""
+    text = (
+        "logsource: {product: gcp, service: google_workspace.admin}\n"
+        "detection:\n  sel: {eventService: admin.googleapis.com, eventName: REMOVE_PRIVILEGE}\n  condition: sel\n"
+    )
+    query = _render(text)
+    assert 'sourcetype="google:gcp:pubsub:audit:admin_activity"' in query
+    assert 'data.protoPayload.serviceName="admin.googleapis.com"' in query
+    assert 'data.protoPayload.metadata.event{}.eventName="REMOVE_PRIVILEGE"' in query
+    events = [
+        {"eventService": "admin.googleapis.com", "eventName": "REMOVE_PRIVILEGE"},
+        {"eventService": "admin.googleapis.com", "eventName": "GRANT_ADMIN_PRIVILEGE"},
+    ]
+    assert _semantic(text, events) == [0]
+    assert "new_value" in _unsupported(
+        "logsource: {product: gcp, service: google_workspace.admin}\n"
+        "detection:\n  sel: {eventName: ENFORCE_STRONG_AUTHENTICATION, new_value: 'false'}\n  condition: sel\n"
+    )
+    login = _render(
+        "logsource: {product: gcp, service: google_workspace.login}\n"
+        "detection:\n  sel: {protoPayload.serviceName: login.googleapis.com,"
+        " protoPayload.metadata.event.eventName: gov_attack_warning}\n  condition: sel\n"
+    )
+    assert 'sourcetype="google:gsuite:pubsub:audit:auth"' in login
+    assert 'data.protoPayload.metadata.event{}.eventName="gov_attack_warning"' in login
