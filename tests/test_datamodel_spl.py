@@ -464,3 +464,19 @@ def test_workspace_audit_events_are_read_from_the_cloud_audit_entry() -> None:
     )
     assert 'sourcetype="google:gsuite:pubsub:audit:auth"' in login
     assert 'data.protoPayload.metadata.event{}.eventName="gov_attack_warning"' in login
+
+
+def test_fortigate_configuration_changes_read_fortios_action_from_vendor_action() -> None:
+    """The Fortinet FortiGate add-on keeps FortiOS's action (Add, Edit) in vendor_action, and its
+    `action` holds the CIM value; cfgpath keeps FortiOS's name."""
+    text = (
+        "logsource: {product: fortigate, service: event}\n"
+        "detection:\n  sel: {action: Add, cfgpath: firewall.policy}\n  condition: sel\n"
+    )
+    query = _render(text)
+    assert 'vendor_action="Add"' in query and 'cfgpath="firewall.policy"' in query
+    events = [
+        {"action": "Add", "cfgpath": "firewall.policy"},
+        {"action": "Delete", "cfgpath": "firewall.policy"},
+    ]
+    assert _semantic(text, events) == [0]
