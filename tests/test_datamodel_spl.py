@@ -275,7 +275,9 @@ def test_risk_detections_are_the_user_risk_events_the_event_hub_export_carries()
     query = _render(text)
     assert 'sourcetype="azure:monitor:aad" category=UserRiskEvents' in query
     assert 'properties.riskEventType="anomalousToken"' in query and "ms:aad" not in query
-    assert _semantic(text, [{"riskEventType": "anomalousToken"}, {"riskEventType": "unfamiliarFeatures"}]) == [0]
+    assert _semantic(
+        text, [{"riskEventType": "anomalousToken"}, {"riskEventType": "unfamiliarFeatures"}]
+    ) == [0]
     assert "has no field riskScore" in _unsupported(
         "logsource: {product: azure, service: riskdetection}\n"
         "detection:\n  sel: {riskScore: 90}\n  condition: sel\n"
@@ -295,8 +297,16 @@ def test_office_365_alerts_are_read_from_the_management_activity_record() -> Non
     assert 'Workload="SecurityComplianceCenter"' in query and 'Name="Suspicious inbox forwarding"' in query
     assert "eventSource" not in query and "eventName" not in query
     events = [
-        {"eventSource": "SecurityComplianceCenter", "eventName": "Suspicious inbox forwarding", "status": "success"},
-        {"eventSource": "SecurityComplianceCenter", "eventName": "Impossible travel activity", "status": "success"},
+        {
+            "eventSource": "SecurityComplianceCenter",
+            "eventName": "Suspicious inbox forwarding",
+            "status": "success",
+        },
+        {
+            "eventSource": "SecurityComplianceCenter",
+            "eventName": "Impossible travel activity",
+            "status": "success",
+        },
     ]
     assert _semantic(text, events) == [0]
     exchange = _render(
@@ -315,7 +325,8 @@ def test_kubernetes_audit_events_are_the_collectors_source_type_and_the_events_k
     kube:apiserver-audit; the API group of a request is objectRef.apiGroup (audit.k8s.io Event)."""
     text = (
         "logsource: {product: kubernetes, service: audit}\n"
-        "detection:\n  sel: {verb: patch, apiGroup: apps, objectRef.resource: deployments}\n  condition: sel\n"
+        "detection:\n  sel: {verb: patch, apiGroup: apps, objectRef.resource: deployments}\n"
+        "  condition: sel\n"
     )
     query = _render(text)
     assert 'sourcetype="kube:apiserver-audit"' in query and 'objectRef.apiGroup="apps"' in query
@@ -345,8 +356,14 @@ def test_gcp_admin_activity_is_read_under_the_pubsub_messages_data() -> None:
     assert 'data.protoPayload.methodName="v1.compute.instances.insert"' in query
     assert "data.protoPayload.authorizationInfo{}.granted=" in query and "gcp.audit" not in query
     events = [
-        {"gcp.audit.method_name": "v1.compute.instances.insert", "data.protoPayload.authorizationInfo.granted": "true"},
-        {"gcp.audit.method_name": "v1.compute.instances.delete", "data.protoPayload.authorizationInfo.granted": "true"},
+        {
+            "gcp.audit.method_name": "v1.compute.instances.insert",
+            "data.protoPayload.authorizationInfo.granted": "true",
+        },
+        {
+            "gcp.audit.method_name": "v1.compute.instances.delete",
+            "data.protoPayload.authorizationInfo.granted": "true",
+        },
     ]
     assert _semantic(text, events) == [0]
     resource = _render(
@@ -405,7 +422,9 @@ def test_macos_processes_are_the_osquery_add_ons_endpoint_security_rows() -> Non
         "logsource: {category: file_event, product: macos}\n"
         "detection:\n  sel: {TargetFilename|startswith: /etc/emond.d/rules/}\n  condition: sel\n"
     )
-    assert 'sourcetype="osquery:results" columns.action=CREATED' in created and "columns.target_path=" in created
+    assert (
+        'sourcetype="osquery:results" columns.action=CREATED' in created and "columns.target_path=" in created
+    )
 
 
 def test_zeek_logs_are_the_add_ons_per_log_source_types() -> None:
@@ -428,8 +447,12 @@ def test_zeek_logs_are_the_add_ons_per_log_source_types() -> None:
         "detection:\n  sel: {c-uri|endswith: .hta, id.resp_h: 10.0.0.5}\n  condition: sel\n"
     )
     rendered = _render(http)
-    assert 'sourcetype="bro:http:json"' in rendered and "uri=" in rendered and 'id.resp_h="10.0.0.5"' in rendered
-    assert _semantic(http, [{"c-uri": "/a.hta", "id.resp_h": "10.0.0.5"}, {"c-uri": "/a.html", "id.resp_h": "10.0.0.5"}]) == [0]
+    assert (
+        'sourcetype="bro:http:json"' in rendered and "uri=" in rendered and 'id.resp_h="10.0.0.5"' in rendered
+    )
+    assert _semantic(
+        http, [{"c-uri": "/a.hta", "id.resp_h": "10.0.0.5"}, {"c-uri": "/a.html", "id.resp_h": "10.0.0.5"}]
+    ) == [0]
     assert 'bro:smb_files:json" has no field share_type' in _unsupported(
         "logsource: {product: zeek, service: smb_files}\n"
         "detection:\n  sel: {share_type: PIPE}\n  condition: sel\n"
@@ -442,7 +465,8 @@ def test_workspace_audit_events_are_read_from_the_cloud_audit_entry() -> None:
     metadata.event{} array; a parameter such as NEW_VALUE is a name/value pair with no field."""
     text = (
         "logsource: {product: gcp, service: google_workspace.admin}\n"
-        "detection:\n  sel: {eventService: admin.googleapis.com, eventName: REMOVE_PRIVILEGE}\n  condition: sel\n"
+        "detection:\n  sel: {eventService: admin.googleapis.com, eventName: REMOVE_PRIVILEGE}\n"
+        "  condition: sel\n"
     )
     query = _render(text)
     assert 'sourcetype="google:gcp:pubsub:audit:admin_activity"' in query
@@ -455,7 +479,8 @@ def test_workspace_audit_events_are_read_from_the_cloud_audit_entry() -> None:
     assert _semantic(text, events) == [0]
     assert "new_value" in _unsupported(
         "logsource: {product: gcp, service: google_workspace.admin}\n"
-        "detection:\n  sel: {eventName: ENFORCE_STRONG_AUTHENTICATION, new_value: 'false'}\n  condition: sel\n"
+        "detection:\n  sel: {eventName: ENFORCE_STRONG_AUTHENTICATION, new_value: 'false'}\n"
+        "  condition: sel\n"
     )
     login = _render(
         "logsource: {product: gcp, service: google_workspace.login}\n"
