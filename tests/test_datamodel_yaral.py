@@ -428,3 +428,69 @@ def test_the_eventlog_providers_system_events_are_not_security_events(tmp_path: 
     udm = {"metadata.log_type": "WINEVTLOG", "metadata.product_name": "Microsoft-Windows-Eventlog"}
     events = [udm | {"metadata.product_event_type": "1102"}, udm | {"metadata.product_event_type": "104"}]
     assert [row.index for row in run(text, events, NOW)] == [0]
+
+
+def test_a_pipe_event_reads_the_pipe_and_the_process_where_googles_pipe_rule_does(tmp_path: Path) -> None:
+    """Google's named-pipe rule (chronicle/detection-rules, adfs_db_suspicious_named_pipe_connection)
+    reads a Sysmon pipe event's process image as target.process.file.full_path and the pipe name as
+    target.resource.name: a pipe rule reads them there, never principal.process or additional.fields."""
+    detection = (
+        "  sel: {PipeName|startswith: '\\MSSE-', Image|endswith: '\\rundll32.exe'}\n  condition: sel\n"
+    )
+    text = _rule(tmp_path, "category: pipe_created, product: windows", detection)
+    assert '$e.metadata.product_event_type = "17" or $e.metadata.product_event_type = "18"' in text
+    assert "$e.target.resource.name = /" in text
+    assert "$e.target.process.file.full_path = /" in text
+    assert "principal.process" not in text and "additional.fields" not in text
+    model = target_datamodel("yaral")["WINDOWS_SYSMON pipe"]
+    assert model.origins["target.resource.name"] == "PipeName"
+    assert model.origins["target.process.file.full_path"] == "Image"
+    assert not model.open and model.raw is None
+    events = [
+        {"EventID": 17, "PipeName": "\\MSSE-1234-server", "Image": "C:\\Windows\\System32\\rundll32.exe"},
+        {"EventID": 17, "PipeName": "\\MSSE-1234-server", "Image": "C:\\Program Files\\a.exe"},
+        {"EventID": 17, "PipeName": "\\lsass", "Image": "C:\\Windows\\System32\\rundll32.exe"},
+    ]
+    assert _agrees(tmp_path, "category: pipe_created, product: windows", detection, events) == [0]
+
+
+def test_a_sysmon_field_google_places_nowhere_is_unsupported(tmp_path: Path) -> None:
+    """No Google artifact names the UDM field of a driver load's ImageLoaded or a stream hash's
+    Contents: such rules are unsupported instead of reading additional.fields keys the WINDOWS_SYSMON
+    parser never writes (the issue's defect), and the event id still selects the event."""
+    for logsource, selection, field in (
+        ("category: driver_load, product: windows", "ImageLoaded|endswith: '\\x.sys'", "ImageLoaded"),
+        ("category: create_stream_hash, product: windows", "Contents|contains: 'http'", "Contents"),
+        ("category: wmi_event, product: windows", "Destination|contains: 'powershell'", "Destination"),
+    ):
+        with pytest.raises(Unsupported, match=f"field '{field}' has no column in WINDOWS_SYSMON"):
+            _rule(tmp_path, logsource, f"  sel: {{{selection}}}\n  condition: sel\n")
+    text = _rule(tmp_path, "product: windows, service: sysmon", "  sel: {EventID: 16}\n  condition: sel\n")
+    assert '$e.metadata.product_event_type = "16"' in text
+    assert "additional.fields" not in text
+
+
+def test_web_requests_read_the_udm_http_fields_googles_web_rules_read(tmp_path: Path) -> None:
+    """Google's web rules read NETWORK_HTTP events' URL as target.url, the method, status and user
+    agent as network.http fields (response_code an integer): a proxy rule reads them there, and the
+    query string, cookie or a keyword, which have no UDM field, make it unsupported."""
+    detection = "  sel: {cs-method: POST, c-useragent|contains: 'curl', sc-status: 200}\n  condition: sel\n"
+    text = _rule(tmp_path, "category: proxy", detection)
+    assert '$e.metadata.event_type = "NETWORK_HTTP"' in text
+    assert '$e.network.http.method = "POST"' in text
+    assert "$e.network.http.user_agent = /" in text
+    assert "$e.network.http.response_code = 200" in text
+    assert "additional.fields" not in text
+    model = target_datamodel("yaral")["NETWORK_HTTP"]
+    assert model.fields["network.http.response_code"] == "int"
+    assert not model.open and model.raw is None
+    events = [
+        {"cs-method": "POST", "c-useragent": "curl/8.1", "sc-status": 200, "c-uri": "http://a.example/x"},
+        {"cs-method": "GET", "c-useragent": "curl/8.1", "sc-status": 200, "c-uri": "http://a.example/x"},
+        {"cs-method": "POST", "c-useragent": "Mozilla/5.0", "sc-status": 200, "c-uri": "http://a.example/x"},
+    ]
+    assert _agrees(tmp_path, "category: proxy", detection, events) == [0]
+    with pytest.raises(Unsupported, match="field 'cs-uri-query' has no column in NETWORK_HTTP"):
+        _rule(tmp_path, "category: webserver", "  sel: {cs-uri-query|contains: 'union'}\n  condition: sel\n")
+    with pytest.raises(Unsupported, match="NETWORK_HTTP has no raw event text field"):
+        _rule(tmp_path, "category: webserver", "  k:\n    - '/etc/passwd'\n  condition: k\n")
