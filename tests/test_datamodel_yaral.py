@@ -494,3 +494,70 @@ def test_web_requests_read_the_udm_http_fields_googles_web_rules_read(tmp_path: 
         _rule(tmp_path, "category: webserver", "  sel: {cs-uri-query|contains: 'union'}\n  condition: sel\n")
     with pytest.raises(Unsupported, match="NETWORK_HTTP has no raw event text field"):
         _rule(tmp_path, "category: webserver", "  k:\n    - '/etc/passwd'\n  condition: k\n")
+
+
+def test_office_365_operation_and_workload_are_where_googles_rules_read_them(tmp_path: Path) -> None:
+    """Google's Office 365 rules read the audit Operation as metadata.product_event_type (=
+    "FileDownloaded") and the workload as target.application (= "OneDrive"); Sigma's
+    threat_management keys (eventSource, eventName, status) are placed nowhere, so unsupported."""
+    detection = "  sel: {Operation: FileDownloaded, Workload: OneDrive}\n  condition: sel\n"
+    text = _rule(tmp_path, "product: m365, service: audit", detection)
+    assert '$e.metadata.log_type = "OFFICE_365"' in text
+    assert '$e.metadata.product_event_type = "FileDownloaded"' in text
+    assert '$e.target.application = "OneDrive"' in text
+    assert "additional.fields" not in text
+    events = [
+        {"Operation": "FileDownloaded", "Workload": "OneDrive"},
+        {"Operation": "FileDownloaded", "Workload": "SharePoint"},
+        {"Operation": "FileUploaded", "Workload": "OneDrive"},
+    ]
+    assert _agrees(tmp_path, "product: m365, service: audit", detection, events) == [0]
+    with pytest.raises(Unsupported, match="field 'eventSource' has no column in OFFICE_365"):
+        _rule(
+            tmp_path,
+            "product: m365, service: threat_management",
+            "  sel: {eventSource: SecurityComplianceCenter, status: success}\n  condition: sel\n",
+        )
+
+
+def test_workspace_rules_select_the_application_by_the_name_googles_rules_use(tmp_path: Path) -> None:
+    """Google's Workspace rules select admin events by metadata.product_name "admin" and read the
+    event name as metadata.product_event_type (= "ASSIGN_ROLE"): a Sigma admin rule's service
+    admin.googleapis.com reads as "admin", another value is unsupported, and a setting name, placed
+    nowhere, has no column."""
+    text = _rule(
+        tmp_path,
+        "product: gcp, service: google_workspace.admin",
+        "  sel: {eventService: admin.googleapis.com, eventName: ASSIGN_ROLE}\n  condition: sel\n",
+    )
+    assert '$e.metadata.product_name = "admin"' in text
+    assert "admin.googleapis.com" not in text
+    assert '$e.metadata.product_event_type = "ASSIGN_ROLE"' in text
+    assert "additional.fields" not in text
+    login = _rule(
+        tmp_path,
+        "product: gcp, service: google_workspace.login",
+        "  sel:\n    protoPayload.serviceName: login.googleapis.com\n"
+        "    protoPayload.metadata.event.eventName: gov_attack_warning\n  condition: sel\n",
+    )
+    assert '$e.metadata.product_name = "login"' in login
+    assert '$e.metadata.product_event_type = "gov_attack_warning"' in login
+    with pytest.raises(Unsupported, match="setting_name' has no column in WORKSPACE_ACTIVITY"):
+        _rule(
+            tmp_path,
+            "product: gcp, service: google_workspace.admin",
+            "  sel: {eventName: CHANGE_APPLICATION_SETTING, setting_name|startswith: Context}\n"
+            "  condition: sel\n",
+        )
+    assert target_datamodel("yaral")["WORKSPACE_ACTIVITY"].provenance
+
+
+def test_onelogin_event_type_ids_are_the_product_event_type(tmp_path: Path) -> None:
+    """Google's OneLogin rules compare OneLogin event type ids with metadata.product_event_type
+    (= "6", = "3"): the id is read there as the string the parser writes."""
+    detection = "  sel: {event_type_id: 3}\n  condition: sel\n"
+    text = _rule(tmp_path, "product: onelogin, service: onelogin.events", detection)
+    assert '$e.metadata.product_event_type = "3"' in text
+    assert "additional.fields" not in text
+    events = [{"event_type_id": 3}, {"event_type_id": 5}]
+    assert _agrees(tmp_path, "product: onelogin, service: onelogin.events", detection, events) == [0]
