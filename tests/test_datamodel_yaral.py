@@ -561,3 +561,34 @@ def test_onelogin_event_type_ids_are_the_product_event_type(tmp_path: Path) -> N
     assert "additional.fields" not in text
     events = [{"event_type_id": 3}, {"event_type_id": 5}]
     assert _agrees(tmp_path, "product: onelogin, service: onelogin.events", detection, events) == [0]
+
+
+def test_kubernetes_audit_keys_are_the_udm_fields_the_parsers_change_log_names(tmp_path: Path) -> None:
+    """The KUBERNETES_AUDIT change log maps verb to network.http.method, objectRef.resource to
+    target.resource.resource_subtype and responseStatus.code to network.http.response_code: a
+    Kubernetes rule reads them there, and the object's namespace, which it places nowhere, has no
+    column."""
+    detection = "  sel: {verb: delete, objectRef.resource: events}\n  condition: sel\n"
+    text = _rule(tmp_path, "product: kubernetes, service: audit", detection)
+    assert '$e.metadata.log_type = "KUBERNETES_AUDIT"' in text
+    assert "$e.network.http.method = " in text
+    assert "$e.target.resource.resource_subtype = " in text
+    assert "additional.fields" not in text
+    events = [
+        {"verb": "delete", "objectRef.resource": "events"},
+        {"verb": "create", "objectRef.resource": "events"},
+        {"verb": "delete", "objectRef.resource": "pods"},
+    ]
+    assert _agrees(tmp_path, "product: kubernetes, service: audit", detection, events) == [0]
+    status = _rule(
+        tmp_path,
+        "category: application, product: kubernetes, service: audit",
+        "  sel:\n    responseStatus.code: [401, 403]\n  condition: sel\n",
+    )
+    assert "$e.network.http.response_code = 401" in status
+    with pytest.raises(Unsupported, match=r"objectRef\.namespace' has no column in KUBERNETES_AUDIT"):
+        _rule(
+            tmp_path,
+            "product: kubernetes, service: audit",
+            "  sel: {verb: create, objectRef.namespace: kube-system}\n  condition: sel\n",
+        )
