@@ -592,3 +592,23 @@ def test_kubernetes_audit_keys_are_the_udm_fields_the_parsers_change_log_names(t
             "product: kubernetes, service: audit",
             "  sel: {verb: create, objectRef.namespace: kube-system}\n  condition: sel\n",
         )
+
+
+def test_sysmon_initiated_is_not_a_field_the_sysmon_parser_writes(tmp_path: Path) -> None:
+    """Google's own remote PowerShell rule (potential_remote_powershell_session_initiated) says the
+    WINDOWS_SYSMON parser does not map Sysmon 3's Initiated: a network rule testing it is unsupported
+    instead of reading additional.fields["Initiated"], which only a parser extension writes."""
+    with pytest.raises(Unsupported, match="field 'Initiated' has no column in NETWORK_CONNECTION"):
+        _rule(
+            tmp_path,
+            "category: network_connection, product: windows",
+            "  sel: {Initiated: 'true', DestinationPort: 5985}\n  condition: sel\n",
+        )
+    text = _rule(
+        tmp_path,
+        "category: network_connection, product: windows",
+        "  sel: {DestinationPort: 5985, Image|endswith: '\\powershell.exe'}\n  condition: sel\n",
+    )
+    assert "$e.target.port = 5985" in text
+    assert "$e.principal.process.file.full_path = /" in text
+    assert "additional.fields" not in text
