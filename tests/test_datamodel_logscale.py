@@ -387,3 +387,68 @@ def test_linux_keyword_rules_search_the_raw_lines_of_the_linux_parsers() -> None
         {"#type": "okta-sso", "@rawstring": "x bpf_probe_write_user y"},
     ]
     assert [r.index for r in run(body, events, datetime.now(UTC))] == [0]
+
+
+def test_kubernetes_audit_events_are_the_fluent_bit_packages_top_level_fields() -> None:
+    """CrowdStrike's package kubernetes/fluent-bit-logging parses the Fluent Bit record with parseJson()
+    and no prefix and tags nothing (parsers/fluentbit.yaml); its dashboards find audit events by
+    flb.source=audit and read verb and objectRef.resource at the top level. Nothing writes
+    #Vendor="kubernetes" or Vendor.verb."""
+    detection = _detection(
+        _cloud_rule("product: kubernetes, service: audit", "verb: create, objectRef.resource: pods")
+    )
+    query = get_target("logscale").render(detection)
+    body = query.split("\n", 2)[2]
+    assert body.startswith('flb.source="audit"')
+    assert "objectRef.resource=" in body and "verb=" in body
+    assert "Vendor." not in body and "#Vendor" not in body
+    assert logscale_syntax_errors(body) == []
+    events = [
+        {"flb.source": "audit", "verb": "create", "objectRef.resource": "pods"},
+        {"flb.source": "container", "verb": "create", "objectRef.resource": "pods"},
+        {"#Vendor": "kubernetes", "Vendor.verb": "create", "Vendor.objectRef.resource": "pods"},
+    ]
+    assert [r.index for r in run(body, events, datetime.now(UTC))] == [0]
+
+
+def test_kubernetes_api_group_is_the_object_references_and_agrees_with_the_reference() -> None:
+    """An audit Event names the request's API group in objectRef.apiGroup (Kubernetes API reference,
+    audit.k8s.io/v1 Event); Sigma's bare `apiGroup` is that value."""
+    detection = _detection(
+        _cloud_rule(
+            "product: kubernetes, service: audit",
+            "verb: create, apiGroup: authorization.k8s.io, objectRef.resource: selfsubjectrulesreviews",
+        )
+    )
+    query = get_target("logscale").render(detection)
+    assert "objectRef.apiGroup=" in query and " apiGroup=" not in query
+    events = [
+        {
+            "verb": "create",
+            "apiGroup": "authorization.k8s.io",
+            "objectRef.resource": "selfsubjectrulesreviews",
+        },
+        {
+            "verb": "create",
+            "apiGroup": "rbac.authorization.k8s.io",
+            "objectRef.resource": "selfsubjectrulesreviews",
+        },
+    ]
+    source = get_target("logscale").select(detection)[0]
+    stored = native_events("logscale", source, events)
+    assert stored[0]["objectRef.apiGroup"] == "authorization.k8s.io" and "apiGroup" not in stored[0]
+    assert stored[0]["flb.source"] == "audit"
+    expected = [i for i, (hit, _) in enumerate(reference("logscale", detection, events)) if hit]
+    assert expected == [0]
+    assert [r.index for r in run_target("logscale", detection, query, events)] == expected
+
+
+@pytest.mark.parametrize("field", ["hostPath", "capabilities"])
+def test_a_pod_spec_value_inside_request_object_arrays_is_unsupported(field: str) -> None:
+    """A pod's host paths and capabilities sit in requestObject's container and volume arrays
+    (requestObject.spec.volumes[<n>].hostPath), which parseJson writes per index: no field holds them."""
+    detection = _detection(
+        _cloud_rule("product: kubernetes, service: audit", f"verb: create, {field}|contains: x")
+    )
+    with pytest.raises(Unsupported, match=field):
+        get_target("logscale").render(detection)
