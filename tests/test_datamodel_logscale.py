@@ -452,3 +452,71 @@ def test_a_pod_spec_value_inside_request_object_arrays_is_unsupported(field: str
     )
     with pytest.raises(Unsupported, match=field):
         get_target("logscale").render(detection)
+
+
+def test_gcp_audit_reads_the_log_entry_the_google_cloud_audit_parser_keeps() -> None:
+    """Next-Gen SIEM's google-cloud-audit parser (#type, Logging Posture dashboard) keeps the exported
+    LogEntry under Vendor. (CPS): Elastic's gcp.audit.method_name is the AuditLog's methodName,
+    Vendor.protoPayload.methodName. No CrowdStrike artifact writes #Vendor="google" #event.module="gcp"."""
+    detection = _detection(
+        _cloud_rule("product: gcp, service: gcp.audit", "gcp.audit.method_name: storage.buckets.delete")
+    )
+    query = get_target("logscale").render(detection)
+    body = query.split("\n", 2)[2]
+    assert body.startswith('#type="google-cloud-audit"')
+    assert "Vendor.protoPayload.methodName=" in body and "gcp.audit" not in body and "#Vendor" not in body
+    assert logscale_syntax_errors(body) == []
+    events = [
+        {"gcp.audit.method_name": "storage.buckets.delete"},
+        {"gcp.audit.method_name": "storage.buckets.get"},
+    ]
+    source = get_target("logscale").select(detection)[0]
+    stored = native_events("logscale", source, events)
+    assert stored[0]["Vendor.protoPayload.methodName"] == "storage.buckets.delete"
+    assert stored[0]["#type"] == "google-cloud-audit"
+    expected = [i for i, (hit, _) in enumerate(reference("logscale", detection, events)) if hit]
+    assert expected == [0]
+    assert [r.index for r in run_target("logscale", detection, query, events)] == expected
+    wrong = [
+        {
+            "#Vendor": "google",
+            "#event.module": "gcp",
+            "Vendor.protoPayload.methodName": "storage.buckets.delete",
+        }
+    ]
+    assert [r.index for r in run(body, wrong, datetime.now(UTC))] == []
+
+
+@pytest.mark.parametrize(
+    ("selection", "reason"),
+    [
+        # A Pub/Sub envelope's path: the parser keeps the LogEntry itself under Vendor.
+        (
+            "data.protoPayload.serviceName: accesscontextmanager.googleapis.com",
+            "Vendor.data.protoPayload.serviceName",
+        ),
+        # authorizationInfo is a repeated member: Vendor.protoPayload.authorizationInfo[<n>].permission.
+        (
+            "protoPayload.authorizationInfo.permission: x.delete",
+            "Vendor.protoPayload.authorizationInfo.permission",
+        ),
+    ],
+)
+def test_a_path_no_gcp_log_entry_has_is_unsupported(selection: str, reason: str) -> None:
+    detection = _detection(_cloud_rule("product: gcp, service: gcp.audit", selection))
+    with pytest.raises(Unsupported, match=rf"^google-cloud-audit has no field {re.escape(reason)}$"):
+        get_target("logscale").render(detection)
+
+
+def test_sources_without_a_published_field_list_are_selected_by_their_parser_and_left_unmodelled() -> None:
+    """auditd and Google Workspace go through the Next-Gen SIEM parsers linux-audit and google-workspace
+    (#type, the parser names of CrowdStrike's Logging Posture dashboard); no CrowdStrike artifact says
+    which fields those parsers write, so neither source has a data model."""
+    assert "linux-audit" not in MODELS and "google-workspace" not in MODELS
+    auditd = _detection(_cloud_rule("product: linux, service: auditd", "type: EXECVE"))
+    workspace = _detection(
+        _cloud_rule("product: gcp, service: google_workspace.admin", "eventName: DELETE_ROLE")
+    )
+    for detection, selector in ((auditd, '#type="linux-audit"'), (workspace, '#type="google-workspace"')):
+        source = get_target("logscale").select(detection)[0]
+        assert source.selector == selector and source.name not in MODELS
