@@ -217,3 +217,143 @@ def test_cloudtrail_reads_the_aws_integrations_names() -> None:
     ):
         assert name in text
     assert "userIdentity" not in text and "errorCode" not in text
+
+
+# Keys of an audit record the Auditd Logs pipeline renames to ECS (or rewrites) and removes from auditd.log
+# (elastic/integrations, packages/auditd/data_stream/log, its default pipeline).
+AUDITD_MOVED = (
+    "comm", "exe", "pid", "ppid", "cwd", "uid", "gid", "auid", "agid", "euid", "egid", "suid", "sgid",
+    "fsuid", "fsgid", "ouid", "ogid", "acct", "user", "terminal", "exit", "argc", "cmd", "msg", "src",
+    "addr", "dst", "arch", "res", "a0", "a1", "a2", "a9",
+)  # fmt: skip
+
+
+def test_auditd_rules_never_read_keys_the_pipeline_moves() -> None:
+    """Every key the pipeline renames to ECS or rewrites is mapped away from auditd.log.<key> (where the
+    open model would accept it)."""
+    mapping = yaml.safe_load((backends_folder() / "mappings" / "eql.yml").read_text(encoding="utf-8"))
+    (source,) = [s for s in mapping["sources"] if s.get("name") == "auditd.log"]
+    for key in AUDITD_MOVED:
+        assert key in source["fields"], f"{key} would be read as auditd.log.{key}, which the pipeline removes"
+        assert source["fields"][key] is None or not source["fields"][key].startswith("auditd.log."), key
+
+
+def test_auditd_reads_the_ecs_fields_the_pipeline_writes() -> None:
+    text = _render(
+        "logsource: {product: linux, service: auditd}\n"
+        "detection:\n  sel: {type: SYSCALL, euid: 0, exe|endswith: '/nc', SYSCALL: connect, key: net}\n"
+        "  condition: sel\n"
+    )
+    for name in ("auditd.log.record_type", "user.effective.id", "process.executable", "auditd.log.SYSCALL",
+                 "auditd.log.key"):
+        assert name in text
+    assert "auditd.log.euid" not in text and "auditd.log.exe" not in text
+
+
+@pytest.mark.parametrize(
+    ("detection", "field"),
+    [
+        ("keywords: ['chmod 777']", "keyword search"),  # msg is `message`, a text field EQL cannot search
+        ("sel: {type: USER_CMD, cmd|contains: 'wget '}", "cmd"),  # split into process.args
+        ("sel: {type: SYSCALL, arch: c000003e}", "arch"),  # host.architecture, as x86_64
+    ],
+)
+def test_auditd_values_the_pipeline_keeps_only_rewritten_are_unsupported(detection: str, field: str) -> None:
+    condition = "keywords" if detection.startswith("keywords") else "sel"
+    with pytest.raises(SiemcError, match=field):
+        _render(
+            "logsource: {product: linux, service: auditd}\n"
+            f"detection:\n  {detection}\n  condition: {condition}\n"
+        )
+
+
+def test_auditd_agrees_with_the_reference_on_model_built_events() -> None:
+    detection = parse_rule(
+        _rule(
+            "logsource: {product: linux, service: auditd}\n"
+            "detection:\n  sel: {type: PATH, name|endswith: '/ld.so.preload'}\n  condition: sel\n"
+        ),
+        Path("t.yml"),
+    )
+    events = [
+        {"type": "PATH", "name": "/etc/ld.so.preload", "nametype": "CREATE"},
+        {"type": "PATH", "name": "/etc/passwd"},
+        {"type": "SYSCALL", "exe": "/etc/ld.so.preload"},
+    ]
+    query = get_target("eql").render(detection)
+    expected = [i for i, (hit, _) in enumerate(reference("eql", detection, events)) if hit]
+    assert expected == [0]
+    assert [row.index for row in run_target("eql", detection, query, events)] == expected
+
+
+def test_azure_auditlogs_reads_the_fields_the_pipeline_renames() -> None:
+    """The auditlogs pipeline renames only some keys: properties.result becomes event.outcome (success or
+    failure), loggedByService logged_by_service; targetResources becomes target_resources.<index>, no
+    field a query can name."""
+    text = _render(
+        "logsource: {product: azure, service: auditlogs}\n"
+        "detection:\n  sel: {properties.message: 'Add member to role', Status: Success,"
+        " LoggedByService: 'Core Directory'}\n  condition: sel\n"
+    )
+    for name in ("azure.auditlogs.operation_name", "event.outcome", "azure.auditlogs.properties.logged_by_service"):
+        assert name in text
+    with pytest.raises(SiemcError, match="target_resources"):
+        _render(
+            "logsource: {product: azure, service: auditlogs}\n"
+            "detection:\n  sel: {TargetResources.modifiedProperties.newValue|contains: 'x'}\n  condition: sel\n"
+        )
+
+
+def test_azure_activitylogs_reads_event_category_and_has_no_provider_namespace() -> None:
+    text = _render(
+        "logsource: {product: azure, service: activitylogs}\n"
+        "detection:\n  sel: {CategoryValue: Administrative, ResourceId|contains: 'AdFederationService',"
+        " operationName: 'MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/DELETE'}\n  condition: sel\n"
+    )
+    for name in ("azure.activitylogs.event_category", "azure.resource.id", "azure.activitylogs.operation_name"):
+        assert name in text
+    with pytest.raises(SiemcError, match="ResourceProviderValue"):
+        _render(
+            "logsource: {product: azure, service: activitylogs}\n"
+            "detection:\n  sel: {ResourceProviderValue: Microsoft.ADHybridHealthService}\n  condition: sel\n"
+        )
+    with pytest.raises(SiemcError, match="keyword search"):
+        _render(
+            "logsource: {product: azure, service: activitylogs}\n"
+            "detection:\n  keywords: ['Microsoft.Authorization/roleAssignments/write']\n  condition: keywords\n"
+        )
+
+
+def test_azure_signinlogs_network_locations_are_no_text() -> None:
+    text = _render(
+        "logsource: {product: azure, service: signinlogs}\n"
+        "detection:\n  sel: {DeviceDetail.isCompliant: 'false', ResourceDisplayName: 'Windows Azure Active Directory'}\n"
+        "  condition: sel\n"
+    )
+    assert "azure.signinlogs.properties.device_detail.is_compliant" in text
+    assert "azure.signinlogs.properties.resource_display_name" in text
+    with pytest.raises(SiemcError, match="NetworkLocationDetails"):
+        _render(
+            "logsource: {product: azure, service: signinlogs}\n"
+            "detection:\n  sel: {NetworkLocationDetails: '[]'}\n  condition: sel\n"
+        )
+
+
+def test_azure_signinlogs_agree_with_the_reference_on_model_built_events() -> None:
+    detection = parse_rule(
+        _rule(
+            "logsource: {product: azure, service: signinlogs}\n"
+            "detection:\n  sel: {ResultType: 50053, AuthenticationRequirement: singleFactorAuthentication}\n"
+            "  condition: sel\n"
+        ),
+        Path("t.yml"),
+    )
+    events = [
+        {"ResultType": "50053", "AuthenticationRequirement": "singleFactorAuthentication"},
+        {"ResultType": "0", "AuthenticationRequirement": "singleFactorAuthentication"},
+        {"ResultType": "50053", "AuthenticationRequirement": "multiFactorAuthentication"},
+    ]
+    query = get_target("eql").render(detection)
+    expected = [i for i, (hit, _) in enumerate(reference("eql", detection, events)) if hit]
+    assert expected == [0]
+    assert [row.index for row in run_target("eql", detection, query, events)] == expected
