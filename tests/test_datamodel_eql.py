@@ -357,3 +357,64 @@ def test_azure_signinlogs_agree_with_the_reference_on_model_built_events() -> No
     expected = [i for i, (hit, _) in enumerate(reference("eql", detection, events)) if hit]
     assert expected == [0]
     assert [row.index for row in run_target("eql", detection, query, events)] == expected
+
+
+def test_okta_reads_the_integrations_snake_case_names() -> None:
+    """The Okta integration renames the LogEvent's keys to okta.* in snake case (displayMessage is
+    okta.display_message, actor.alternateId okta.actor.alternate_id) and drops legacyEventType."""
+    text = _render(
+        "logsource: {product: okta, service: okta}\n"
+        "detection:\n  sel: {eventType: user.session.start, displayMessage: 'Max sign in attempts exceeded',"
+        " actor.alternateId|endswith: '@example.com', outcome.result: FAILURE}\n  condition: sel\n"
+    )
+    for name in ("event.action", "okta.display_message", "okta.actor.alternate_id", "okta.outcome.result"):
+        assert name in text
+    assert "displayMessage" not in text and "alternateId" not in text
+    for field in ("legacyEventType: 'core.user_auth.login_failed'", "debugContext.debugData.behaviors|contains: POSITIVE"):
+        with pytest.raises(SiemcError, match=field.split(":")[0].split("|")[0]):
+            _render(f"logsource: {{product: okta, service: okta}}\ndetection:\n  sel: {{{field}}}\n  condition: sel\n")
+
+
+def test_okta_agrees_with_the_reference_on_model_built_events() -> None:
+    detection = parse_rule(
+        _rule(
+            "logsource: {product: okta, service: okta}\n"
+            "detection:\n  sel: {eventType: user.mfa.factor.deactivate, outcome.result: SUCCESS}\n  condition: sel\n"
+        ),
+        Path("t.yml"),
+    )
+    events = [
+        {"eventType": "user.mfa.factor.deactivate", "outcome.result": "SUCCESS"},
+        {"eventType": "user.mfa.factor.deactivate", "outcome.result": "FAILURE"},
+        {"eventType": "user.session.start", "outcome.result": "SUCCESS"},
+    ]
+    query = get_target("eql").render(detection)
+    expected = [i for i, (hit, _) in enumerate(reference("eql", detection, events)) if hit]
+    assert expected == [0]
+    assert [row.index for row in run_target("eql", detection, query, events)] == expected
+
+
+def test_bitbucket_is_the_atlassian_bitbucket_dataset() -> None:
+    """Elastic's Atlassian Bitbucket integration writes event.dataset atlassian_bitbucket.audit and keeps
+    auditType as bitbucket.audit.type (sample_event.json)."""
+    text = _render(
+        "logsource: {product: bitbucket, service: audit}\n"
+        "detection:\n  sel: {auditType.category: 'Users and groups', auditType.action: 'User deleted'}\n"
+        "  condition: sel\n"
+    )
+    assert 'event.dataset == "atlassian_bitbucket.audit"' in text
+    assert "bitbucket.audit.type.category" in text and "bitbucket.audit.type.action" in text
+    assert "auditType" not in text
+
+
+def test_github_audit_keeps_only_the_keys_the_pipeline_moves() -> None:
+    text = _render(
+        "logsource: {product: github, service: audit}\n"
+        "detection:\n  sel: {action: 'repo.destroy', actor: octocat, repo|contains: 'secret'}\n  condition: sel\n"
+    )
+    assert "event.action" in text and "user.name" in text and "github.repo" in text
+    with pytest.raises(SiemcError, match="transport_protocol_name"):
+        _render(
+            "logsource: {product: github, service: audit}\n"
+            "detection:\n  sel: {transport_protocol_name: http}\n  condition: sel\n"
+        )
