@@ -418,3 +418,53 @@ def test_github_audit_keeps_only_the_keys_the_pipeline_moves() -> None:
             "logsource: {product: github, service: audit}\n"
             "detection:\n  sel: {transport_protocol_name: http}\n  condition: sel\n"
         )
+
+
+def test_kubernetes_audit_keeps_the_events_own_keys() -> None:
+    """The Kubernetes integration keeps the audit Event's camelCase keys under kubernetes.audit; a pod
+    spec's capabilities are in the request object."""
+    text = _render(
+        "logsource: {product: kubernetes, service: audit}\n"
+        "detection:\n  sel: {verb: create, objectRef.resource: pods, capabilities: '*'}\n  condition: sel\n"
+    )
+    for name in ("kubernetes.audit.verb", "kubernetes.audit.objectRef.resource",
+                 "kubernetes.audit.requestObject.spec.containers.securityContext.capabilities.add"):
+        assert name in text
+    with pytest.raises(SiemcError, match="kubernetes.audit.sourceIP"):
+        _render(
+            "logsource: {product: kubernetes, service: audit}\n"
+            "detection:\n  sel: {sourceIP: '10.0.0.1'}\n  condition: sel\n"
+        )
+
+
+def test_gcp_audit_method_name_is_event_action() -> None:
+    """The GCP integration writes protoPayload.methodName to event.action only: no gcp.audit.method_name
+    (its pipeline and sample_event.json); authorizationInfo is a nested field EQL cannot search."""
+    text = _render(
+        "logsource: {product: gcp, service: gcp.audit}\n"
+        "detection:\n  sel: {gcp.audit.method_name: 'v1.compute.firewalls.delete'}\n  condition: sel\n"
+    )
+    assert 'event.action:"v1.compute.firewalls.delete"' in text and "gcp.audit.method_name" not in text
+    with pytest.raises(SiemcError, match="authorizationInfo"):
+        _render(
+            "logsource: {product: gcp, service: gcp.audit}\n"
+            "detection:\n  sel: {data.protoPayload.authorizationInfo.granted: 'true'}\n  condition: sel\n"
+        )
+
+
+def test_gcp_audit_agrees_with_the_reference_on_model_built_events() -> None:
+    detection = parse_rule(
+        _rule(
+            "logsource: {product: gcp, service: gcp.audit}\n"
+            "detection:\n  sel: {gcp.audit.method_name|endswith: '.delete'}\n  condition: sel\n"
+        ),
+        Path("t.yml"),
+    )
+    events = [
+        {"gcp.audit.method_name": "v1.compute.firewalls.delete"},
+        {"gcp.audit.method_name": "v1.compute.firewalls.insert"},
+    ]
+    query = get_target("eql").render(detection)
+    expected = [i for i, (hit, _) in enumerate(reference("eql", detection, events)) if hit]
+    assert expected == [0]
+    assert [row.index for row in run_target("eql", detection, query, events)] == expected
