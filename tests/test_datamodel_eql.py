@@ -468,3 +468,42 @@ def test_gcp_audit_agrees_with_the_reference_on_model_built_events() -> None:
     expected = [i for i, (hit, _) in enumerate(reference("eql", detection, events)) if hit]
     assert expected == [0]
     assert [row.index for row in run_target("eql", detection, query, events)] == expected
+
+
+def test_o365_reads_the_keys_the_pipeline_moves_to_ecs() -> None:
+    """The Office 365 integration moves Operation and Workload to event.action and event.provider (an open
+    o365.audit would accept o365.audit.Operation, which no record has) and keys ExtendedProperties by
+    their Name; no record has a Payload key."""
+    text = _render(
+        "logsource: {product: m365, service: audit}\n"
+        "detection:\n  sel: {Workload: ThreatIntelligence, Operation: UserLoggedIn, ResultStatus: Success,"
+        " RequestType: 'Cmsi:Cmsi'}\n  condition: sel\n"
+    )
+    for name in ("event.provider", "event.action", "o365.audit.ResultStatus", "o365.audit.ExtendedProperties.RequestType"):
+        assert name in text
+    assert "o365.audit.Operation" not in text and "o365.audit.Workload" not in text
+    with pytest.raises(SiemcError, match="Payload"):
+        _render(
+            "logsource: {product: m365, service: threat_management}\n"
+            "detection:\n  sel: {Payload|contains: Export}\n  condition: sel\n"
+        )
+
+
+def test_o365_security_compliance_alerts_agree_with_the_reference_on_model_built_events() -> None:
+    detection = parse_rule(
+        _rule(
+            "logsource: {product: m365, service: threat_management}\n"
+            "detection:\n  sel: {eventSource: SecurityComplianceCenter, eventName: 'Potential ransomware activity',"
+            " status: success}\n  condition: sel\n"
+        ),
+        Path("t.yml"),
+    )
+    events = [
+        {"eventSource": "SecurityComplianceCenter", "eventName": "Potential ransomware activity", "status": "success"},
+        {"eventSource": "SecurityComplianceCenter", "eventName": "Suspicious email sending patterns", "status": "success"},
+        {"eventSource": "Exchange", "eventName": "Potential ransomware activity", "status": "success"},
+    ]
+    query = get_target("eql").render(detection)
+    expected = [i for i, (hit, _) in enumerate(reference("eql", detection, events)) if hit]
+    assert expected == [0]
+    assert [row.index for row in run_target("eql", detection, query, events)] == expected
