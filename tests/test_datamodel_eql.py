@@ -507,3 +507,35 @@ def test_o365_security_compliance_alerts_agree_with_the_reference_on_model_built
     expected = [i for i, (hit, _) in enumerate(reference("eql", detection, events)) if hit]
     assert expected == [0]
     assert [row.index for row in run_target("eql", detection, query, events)] == expected
+
+
+def test_google_workspace_admin_is_its_own_data_stream_with_the_reports_application_name() -> None:
+    """The Google Workspace integration writes one data stream per Reports API application; its
+    event.provider is the application's name (admin), where Sigma's rules name the Cloud Audit Logs
+    service admin.googleapis.com (Elastic's own rules read event.provider:admin)."""
+    text = _render(
+        "logsource: {product: gcp, service: google_workspace.admin}\n"
+        "detection:\n  sel: {eventService: admin.googleapis.com, eventName: ENFORCE_STRONG_AUTHENTICATION,"
+        " new_value: 'false'}\n  condition: sel\n"
+    )
+    assert 'event.dataset == "google_workspace.admin"' in text
+    assert 'event.provider:"admin"' in text and "admin.googleapis.com" not in text
+    assert "google_workspace.admin.new_value" in text
+
+
+def test_google_workspace_login_agrees_with_the_reference_on_model_built_events() -> None:
+    detection = parse_rule(
+        _rule(
+            "logsource: {product: gcp, service: google_workspace.login}\n"
+            "detection:\n  sel: {protoPayload.serviceName: 'login.googleapis.com',"
+            " protoPayload.metadata.event.eventName: suspicious_login}\n  condition: sel\n"
+        ),
+        Path("t.yml"),
+    )
+    events = [
+        {"protoPayload.serviceName": "login", "protoPayload.metadata.event.eventName": "suspicious_login"},
+        {"protoPayload.serviceName": "login", "protoPayload.metadata.event.eventName": "login_success"},
+    ]
+    query = get_target("eql").render(detection)
+    assert 'event.provider:"login"' in query
+    assert [row.index for row in run_target("eql", detection, query, events)] == [0]
