@@ -539,3 +539,16 @@ def test_google_workspace_login_agrees_with_the_reference_on_model_built_events(
     query = get_target("eql").render(detection)
     assert 'event.provider:"login"' in query
     assert [row.index for row in run_target("eql", detection, query, events)] == [0]
+
+
+def test_fortigate_reads_the_keys_the_pipeline_keeps_or_moves() -> None:
+    """The FortiGate integration keeps cfgpath and action under fortinet.firewall and moves srcip and
+    user to source.ip and source.user.name (removed from fortinet.firewall)."""
+    text = _render(
+        "logsource: {product: fortigate, service: event}\n"
+        "detection:\n  sel: {action: Add, cfgpath: 'vpn.ssl.settings', srcip: '10.0.0.1', user: admin}\n"
+        "  condition: sel\n"
+    )
+    for name in ("fortinet.firewall.action", "fortinet.firewall.cfgpath", "source.ip", "source.user.name"):
+        assert name in text
+    assert "fortinet.firewall.srcip" not in text and "fortinet.firewall.user" not in text
