@@ -552,3 +552,13 @@ def test_fortigate_reads_the_keys_the_pipeline_keeps_or_moves() -> None:
     for name in ("fortinet.firewall.action", "fortinet.firewall.cfgpath", "source.ip", "source.user.name"):
         assert name in text
     assert "fortinet.firewall.srcip" not in text and "fortinet.firewall.user" not in text
+
+
+def test_cisco_duo_is_the_duo_integration_not_ios() -> None:
+    """A Duo rule reads Elastic's Cisco Duo integration (cisco_duo.auth), not Cisco IOS logs."""
+    text = _render(
+        "logsource: {product: cisco, service: duo}\n"
+        "detection:\n  sel: {event_type: authentication, reason: bypass_user}\n  condition: sel\n"
+    )
+    assert 'event.dataset == "cisco_duo.auth"' in text
+    assert "cisco_duo.auth.event_type" in text and "cisco_duo.auth.reason" in text
