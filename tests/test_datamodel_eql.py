@@ -562,3 +562,19 @@ def test_cisco_duo_is_the_duo_integration_not_ios() -> None:
     )
     assert 'event.dataset == "cisco_duo.auth"' in text
     assert "cisco_duo.auth.event_type" in text and "cisco_duo.auth.reason" in text
+
+
+@pytest.mark.parametrize(("logsource", "source"), [("product: linux", "system.syslog"), ("product: cisco, service: aaa", "cisco_ios.log")])
+def test_syslog_keyword_searches_are_unsupported(logsource: str, source: str) -> None:
+    """The System integration maps syslog's `message` as `text` and Cisco IOS's is ECS match_only_text:
+    Elasticsearch's EQL cannot search either, and no keyword field holds the message."""
+    with pytest.raises(SiemcError, match=f"keyword search: {source}"):
+        _render(f"logsource: {{{logsource}}}\ndetection:\n  keywords: ['clear logging']\n  condition: keywords\n")
+
+
+def test_cisco_ios_fields_are_the_integrations_cisco_ios_group() -> None:
+    text = _render(
+        "logsource: {product: cisco, service: aaa}\n"
+        "detection:\n  sel: {facility: SEC_LOGIN}\n  condition: sel\n"
+    )
+    assert "cisco.ios.facility" in text and "cisco_ios.facility" not in text
