@@ -12,6 +12,8 @@
         fallbacks: [NAME, ...]     # the sources this site collects that a rule may move to, whole,
                                    # when its log source's first source lacks a field (default:
                                    # false, none; true: all of them)
+        unmodelled: [NAME, ...]    # the sources siemc has no vendor data model of that this site
+                                   # collects and vouches for (default: false, none; true: all)
     pipelines: [pipelines/common.yml]   # pySigma processing pipelines for every target
     placeholders:                  # values of `|expand` placeholders (%name%)
       admin_users: [alice, bob]
@@ -50,7 +52,9 @@ if TYPE_CHECKING:
 
 CONFIG_NAME = "siemc.yml"
 _TOP_KEYS = ("targets", "pipelines", "placeholders", "filters")
-_TARGET_KEYS = ("sources", "fields", "pipelines", "list_folder", "windows_events", "fallbacks")
+_TARGET_KEYS = (
+    "sources", "fields", "pipelines", "list_folder", "windows_events", "fallbacks", "unmodelled",
+)  # fmt: skip
 # Targets whose named lists live in a folder siemc must name (Sumo Logic's lookup tables, in the Library).
 LIST_FOLDER_TARGETS = ("sumo",)
 LIST_FOLDER = re.compile(r"^/Library/[^\"\\\n\r]*[^/\"\\\n\r]$")
@@ -132,6 +136,8 @@ class SiteConfig:
     windows_events: Mapping[str, str] = field(default_factory=dict)
     # target -> the fallback sources the site collects (True: every one; False: none, the default)
     fallbacks: Mapping[str, bool | frozenset[str]] = field(default_factory=dict)
+    # target -> the sources without a data model the site vouches for (True: every one; False: none)
+    unmodelled: Mapping[str, bool | frozenset[str]] = field(default_factory=dict)
     placeholders: Mapping[str, PlaceholderValue] = field(default_factory=dict)
     placeholder_labels: Mapping[str, Labels] = field(default_factory=dict)
     filters: tuple[LoadedFilter, ...] = ()
@@ -219,7 +225,7 @@ def _may_apply(loaded: LoadedFilter, rule_text: str) -> bool:
     return any(str(reference.reference) in rule_text for reference in rules)
 
 
-def _fallbacks(checker: _Checker, value: Any, where: list[str | int]) -> bool | frozenset[str]:
+def _source_names(checker: _Checker, value: Any, where: list[str | int]) -> bool | frozenset[str]:
     """`true`, `false` or a list of source names (the mapping's `name`s)."""
     if isinstance(value, bool):
         return value
@@ -480,6 +486,7 @@ def load_config(path: Path, placeholder_overrides: Mapping[str, Sequence[str]] |
     list_folders: dict[str, str] = {}
     windows_events: dict[str, str] = {}
     fallbacks: dict[str, bool | frozenset[str]] = {}
+    unmodelled: dict[str, bool | frozenset[str]] = {}
     target_digests: dict[str, str] = {}
     targets = checker.expect(data.get("targets", {}) or {}, dict, ["targets"], "a mapping of target names")
     for name, block in targets.items():
@@ -526,7 +533,9 @@ def load_config(path: Path, placeholder_overrides: Mapping[str, Sequence[str]] |
                 "the name of a Windows event-log table",
             )
         if "fallbacks" in block:
-            fallbacks[name] = _fallbacks(checker, block["fallbacks"], [*where, "fallbacks"])
+            fallbacks[name] = _source_names(checker, block["fallbacks"], [*where, "fallbacks"])
+        if "unmodelled" in block:
+            unmodelled[name] = _source_names(checker, block["unmodelled"], [*where, "unmodelled"])
         pipeline_bytes = [p.read_bytes() for p in target_pipelines.get(name, ())]
         target_digests[name] = _digest(
             sources.get(name),
@@ -534,7 +543,10 @@ def load_config(path: Path, placeholder_overrides: Mapping[str, Sequence[str]] |
             pipeline_bytes,
             list_folders.get(name),
             windows_events.get(name),
-            sorted(allowed) if isinstance(allowed := fallbacks.get(name), frozenset) else allowed,
+            *(
+                sorted(allowed) if isinstance(allowed := chosen.get(name), frozenset) else allowed
+                for chosen in (fallbacks, unmodelled)
+            ),
         )
 
     pipelines = checker.files(data["pipelines"], ["pipelines"]) if "pipelines" in data else ()
@@ -562,6 +574,7 @@ def load_config(path: Path, placeholder_overrides: Mapping[str, Sequence[str]] |
         list_folders=list_folders,
         windows_events=windows_events,
         fallbacks=fallbacks,
+        unmodelled=unmodelled,
         placeholders=placeholders,
         placeholder_labels=placeholder_labels,
         filters=tuple(filters),

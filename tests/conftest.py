@@ -14,8 +14,9 @@ SEED_RULE = REPO / "tests" / "seed" / "t1219_remote_access_tools.yml"
 # The T1219 pack's site configuration: its shared lists (detections/siemc.yml), which every pack
 # rule reads; `siemc` commands find it themselves, as the nearest siemc.yml above the rules.
 PACK_SITE = load_config(REPO / "detections" / "siemc.yml")
-# A site collecting every later source too (targets.<target>.fallbacks: true on every target).
-FALLBACKS_SITE = load_config(REPO / "tests" / "site" / "fallbacks" / "siemc.yml")
+# A site collecting every source siemc maps, vouching for those without a data model
+# (targets.<target>.fallbacks and .unmodelled: true on every target).
+EVERY_SOURCE_SITE = load_config(REPO / "tests" / "site" / "every_source" / "siemc.yml")
 
 
 def copy_pack_site(folder: Path) -> None:

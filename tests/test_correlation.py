@@ -13,6 +13,7 @@ import pytest
 
 from siemc.compile.build import compile_detection
 from siemc.compile.correlation import Correlation, parse_rule_file
+from siemc.config import DEFAULT, SiteConfig, load_config
 from siemc.diagnostics import SiemcError, Unsupported
 from siemc.verify.correlate import KUSTO_ORIGIN, Sliding, SlidingOpenEnd, Tumbling, correlate
 from tests.correlation_engines import TARGET_WINDOWS, expected_groups, run_correlation
@@ -60,7 +61,7 @@ correlation:
 {body}"""
 
 
-def load(text: str, tmp_path: Path, name: str = "corr.yml") -> Correlation:
+def load(text: str, tmp_path: Path, name: str = "corr.yml", site: SiteConfig = DEFAULT) -> Correlation:
     (tmp_path / "process.yml").write_text(PROCESS)
     (tmp_path / "network.yml").write_text(NETWORK)
     (tmp_path / "command.yml").write_text(COMMAND)
@@ -68,7 +69,7 @@ def load(text: str, tmp_path: Path, name: str = "corr.yml") -> Correlation:
 
     path = tmp_path / name
     path.write_text(text)
-    loaded = parse_rule_file(text, path, library=folder_library([tmp_path]))
+    loaded = parse_rule_file(text, path, site, library=folder_library([tmp_path]))
     assert isinstance(loaded, Correlation)
     return loaded
 
@@ -1123,7 +1124,10 @@ def test_a_kql_correlation_on_a_site_table_says_so(tmp_path: Path) -> None:
     text = correlation_text("  type: event_count\n  condition: {gte: 3}\n", "[jvm_error]").replace(
         "  group-by: [Computer]\n", ""
     )
-    correlation = load(text, tmp_path)
+    with pytest.raises(Unsupported, match="siemc has no data model of JvmLog_CL"):
+        compile_detection(load(text, tmp_path), "kql")
+    (tmp_path / "site.yml").write_text("targets:\n  kql: {unmodelled: [JvmLog_CL]}\n")
+    correlation = load(text, tmp_path, site=load_config(tmp_path / "site.yml"))
     query = compile_detection(correlation, "kql")
     note = "// JvmLog_CL is siemc's name for a site's own custom table"
     assert note in query and query.count(note) == 1

@@ -17,7 +17,7 @@ from siemc.compile.datamodel import (
 )
 from siemc.compile.rule import load_rule
 from siemc.diagnostics import Unsupported
-from tests.conftest import FALLBACKS_SITE, SEED_RULE
+from tests.conftest import EVERY_SOURCE_SITE, SEED_RULE
 
 
 def _model(tmp_path: Path, text: str) -> Path:
@@ -70,7 +70,7 @@ def test_a_field_the_model_lacks_makes_the_output_unsupported(monkeypatch: pytes
     # Fresh targets (get_target's are shared, and keep backends built with the model they saw): one
     # for a site collecting Event too, where both candidates are tried, one for a default site.
     kql_class = type(get_target("kql"))
-    kql, default_kql = kql_class(FALLBACKS_SITE), kql_class()
+    kql, default_kql = kql_class(EVERY_SOURCE_SITE), kql_class()
     fields = {"Timestamp": "datetime", "FileName": "string", "DeviceName": "string"}
     thin = {
         "DeviceProcessEvents": SourceModel("DeviceProcessEvents", ("a test",), fields),
@@ -257,3 +257,91 @@ def test_a_field_filled_from_several_raw_fields(tmp_path: Path) -> None:
     )
     with pytest.raises(DataModelError, match="an account's parts are filled from one raw field"):
         load_datamodel(_model(tmp_path, "sources:\n  W:\n    provenance: [docs]\n    fields:\n" + accounts))
+
+
+LINUX_KEYWORD = (
+    "title: t\nlogsource: {product: linux}\ndetection:\n  keywords: [oops]\n  condition: keywords\n"
+)
+
+
+def _site(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]
+    from siemc.config import load_config
+
+    path = tmp_path / "siemc.yml"
+    path.write_text(text, encoding="utf-8")
+    return load_config(path)
+
+
+def test_a_source_without_a_data_model_is_read_only_where_the_site_vouches_for_it(tmp_path: Path) -> None:
+    """QRadar's Linux OS log source has no data model (no IBM artifact says which properties it has):
+    by default its rules are unsupported, naming the key that vouches for it; a site that lists it, or
+    vouches for every source, gets the query; vouching for another source does not reach it."""
+    rule = tmp_path / "r.yml"
+    rule.write_text(LINUX_KEYWORD, encoding="utf-8")
+    assert "Linux OS" not in target_module.target_datamodel("aql")
+    with pytest.raises(Unsupported) as caught:
+        get_target("aql").render(load_rule(rule))
+    assert caught.value.message == (
+        "siemc has no data model of Linux OS: which fields the SIEM's ingestion writes there is not"
+        " established (targets.aql.unmodelled in siemc.yml, where the site collects it and vouches for"
+        " its fields)"
+    )
+    for vouched in ("[Linux OS]", "true"):
+        site = _site(tmp_path, f"targets:\n  aql: {{unmodelled: {vouched}}}\n")
+        query = get_target("aql", site).render(load_rule(rule, site))
+        assert "LOGSOURCETYPENAME(devicetype) = 'Linux OS'" in query and "oops" in query
+    other = _site(tmp_path, "targets:\n  aql: {unmodelled: [Mac OS X]}\n  spl: {unmodelled: true}\n")
+    with pytest.raises(Unsupported, match="no data model of Linux OS"):
+        get_target("aql", other).render(load_rule(rule, other))
+
+
+def test_a_source_the_site_states_is_vouched_for(tmp_path: Path) -> None:
+    site = _site(
+        tmp_path,
+        "targets:\n  aql:\n    sources:\n      - logsource: product=linux\n"
+        "        selector: \"LOGSOURCETYPENAME(devicetype) = 'Acme Linux'\"\n",
+    )
+    rule = tmp_path / "r.yml"
+    rule.write_text(LINUX_KEYWORD, encoding="utf-8")
+    assert "'Acme Linux'" in get_target("aql", site).render(load_rule(rule, site))
+
+
+def test_an_unmodelled_fallback_is_read_only_where_the_site_vouches_for_it(tmp_path: Path) -> None:
+    """IIS logs (W3CIISLog, modelled) keep no raw text; the site's text-file table WebServerLog_CL
+    (siemc's name, no model) does: collecting it is not enough, the site vouches for it too."""
+    rule = tmp_path / "r.yml"
+    rule.write_text(LINUX_KEYWORD.replace("{product: linux}", "{category: webserver}"), encoding="utf-8")
+    collected = _site(tmp_path, "targets:\n  kql: {fallbacks: true}\n")
+    with pytest.raises(Unsupported, match="W3CIISLog has no raw event text field"):
+        get_target("kql", collected).render(load_rule(rule, collected))
+    vouched = _site(tmp_path, "targets:\n  kql: {fallbacks: true, unmodelled: [WebServerLog_CL]}\n")
+    assert "WebServerLog_CL\n| where RawData" in get_target("kql", vouched).render(load_rule(rule, vouched))
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            "[Linux OZ]",
+            "siemc.yml:2: error: targets.aql.unmodelled: 'Linux OZ' is no source of the aql mapping",
+        ),
+        (
+            "3",
+            "siemc.yml:2: error: targets.aql.unmodelled: expected true, false or a list of source"
+            " names, got int",
+        ),
+    ],
+)
+def test_a_bad_unmodelled_entry_names_its_line(tmp_path: Path, value: str, message: str) -> None:
+    from siemc.compile.site import check_site
+    from siemc.config import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        check_site(_site(tmp_path, f"targets:\n  aql: {{unmodelled: {value}}}\n"))
+    assert str(caught.value).endswith(message), str(caught.value)
+
+
+def test_vouching_changes_the_targets_build_digest(tmp_path: Path) -> None:
+    plain = _site(tmp_path, "targets:\n  aql: {fallbacks: true}\n")
+    vouched = _site(tmp_path, "targets:\n  aql: {fallbacks: true, unmodelled: true}\n")
+    assert plain.target_digests["aql"] != vouched.target_digests["aql"]

@@ -14,7 +14,7 @@ from siemc.compile.datamodel import load_datamodel, models_folder
 from siemc.compile.rule import parse_rule
 from siemc.diagnostics import SiemcError
 from siemc.resources import backends_folder
-from tests.conftest import FALLBACKS_SITE
+from tests.conftest import EVERY_SOURCE_SITE
 from tests.engines import reference, run_target
 
 SYSMON = "Microsoft-Windows-Sysmon/Operational"
@@ -100,7 +100,7 @@ def test_process_creation_on_elastic_defend_has_no_pe_description() -> None:
     )
     with pytest.raises(SiemcError, match=r"process has no field process\.pe\.description; windows\.sysmon"):
         get_target("eql").render(parse_rule(text, Path("t.yml")))
-    rendered = get_target("eql", FALLBACKS_SITE).render(parse_rule(text, Path("t.yml"), FALLBACKS_SITE))
+    rendered = get_target("eql", EVERY_SOURCE_SITE).render(parse_rule(text, Path("t.yml"), EVERY_SOURCE_SITE))
     assert "process.pe.description" in rendered and f'winlog.channel == "{SYSMON}"' in rendered
 
 

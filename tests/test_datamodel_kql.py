@@ -200,13 +200,21 @@ def test_an_okta_key_the_connector_does_not_store_is_unsupported() -> None:
 
 
 def test_a_site_table_says_it_is_the_sites_own_until_the_site_names_it(tmp_path: Path) -> None:
-    """JvmLog_CL is siemc's name: no Microsoft connector writes it, so the output says the table is the
-    site's to name; a site that names its own table (siemc.yml targets.kql.sources) gets no note."""
+    """JvmLog_CL is siemc's name: no Microsoft connector writes it, so by default the rule is
+    unsupported; a site that vouches for the table (targets.kql.unmodelled) gets the output with a note
+    that the table is the site's to name; a site that names its own table (siemc.yml
+    targets.kql.sources) gets no note."""
+    from siemc.config import load_config
+
     rule_text = _rule(
         "logsource: {category: application, product: jvm}\n"
         "detection:\n  keywords: [FileNotFoundException]\n  condition: keywords\n"
     )
-    query = get_target("kql").render(parse_rule(rule_text, Path("t.yml")))
+    with pytest.raises(Unsupported, match="siemc has no data model of JvmLog_CL"):
+        get_target("kql").render(parse_rule(rule_text, Path("t.yml")))
+    (tmp_path / "vouched.yml").write_text("targets:\n  kql: {unmodelled: [JvmLog_CL]}\n", encoding="utf-8")
+    vouched = get_target("kql", load_config(tmp_path / "vouched.yml"))
+    query = vouched.render(parse_rule(rule_text, Path("t.yml")))
     assert "// JvmLog_CL is siemc's name for a site's own custom table" in query
     (tmp_path / "siemc.yml").write_text(
         "targets:\n  kql:\n    sources:\n      - logsource: category=application product=jvm\n"
@@ -215,8 +223,6 @@ def test_a_site_table_says_it_is_the_sites_own_until_the_site_names_it(tmp_path:
     )
     rule = tmp_path / "r.yml"
     rule.write_text(rule_text, encoding="utf-8")
-    from siemc.config import load_config
-
     site = load_config(tmp_path / "siemc.yml")
     query = get_target("kql", site).render(load_rule(rule, site))
     assert "AcmeJava_CL\n| where RawData" in query and "site's own" not in query

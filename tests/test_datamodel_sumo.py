@@ -11,8 +11,9 @@ from siemc.backends import get_target
 
 from siemc.compile.datamodel import load_datamodel, models_folder
 from siemc.compile.rule import parse_rule
+from siemc.config import DEFAULT, SiteConfig
 from siemc.diagnostics import Unsupported
-from tests.conftest import load_pack_rule
+from tests.conftest import EVERY_SOURCE_SITE, load_pack_rule
 from tests.engines import ENGINES, native_events, reference, run_target
 
 SYSMON_1 = 'metadata_deviceEventId="Microsoft-Windows-Sysmon/Operational-1"'
@@ -22,8 +23,8 @@ def _rule(text: str) -> str:
     return "title: t\nid: 6d5cd7a4-4b0f-4b35-9a39-5b7c1ba2d0f1\nstatus: test\n" + text
 
 
-def _render(text: str) -> str:
-    return get_target("sumo").render(parse_rule(_rule(text), Path("t.yml")))
+def _render(text: str, site: SiteConfig = DEFAULT) -> str:
+    return get_target("sumo", site).render(parse_rule(_rule(text), Path("t.yml")))
 
 
 def test_the_model_loads_with_provenance_on_every_source() -> None:
@@ -253,12 +254,17 @@ def test_web_fields_use_the_schema_names() -> None:
     """Cloud SIEM's schema has http_url_queryParameters, and no URL extension or cookie field
     (general_fields.md): the query string is read there, an extension or cookie test is unsupported."""
     text = _render(
-        "logsource: {category: proxy}\ndetection:\n  sel: {cs-uri-query|contains: 'ver='}\n  condition: sel\n"
+        "logsource: {category: proxy}\ndetection:\n"
+        "  sel: {cs-uri-query|contains: 'ver='}\n  condition: sel\n",
+        EVERY_SOURCE_SITE,
     )
     assert "http_url_queryParameters" in text
     for field in ("c-uri-extension", "cs-cookie"):
         with pytest.raises(Unsupported, match=field):
-            _render(f"logsource: {{category: proxy}}\ndetection:\n  sel: {{{field}: x}}\n  condition: sel\n")
+            _render(
+                f"logsource: {{category: proxy}}\ndetection:\n  sel: {{{field}: x}}\n  condition: sel\n",
+                EVERY_SOURCE_SITE,
+            )
 
 
 def test_azure_audit_logs_select_their_category_and_read_the_exported_keys() -> None:

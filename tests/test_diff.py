@@ -208,7 +208,7 @@ def test_a_broken_rule_is_newly_failed_and_a_rule_no_target_converts_changes_sta
     # No query on KQL at either revision (the log source is unmapped there): its status changed.
     assert secret["kql"]["kind"] == "status_changed" and secret["kql"]["diff"] is None
     assert "is not mapped" in secret["kql"]["head"]["message"]
-    assert secret["spl"]["kind"] == "added"
+    assert secret["eql"]["kind"] == "added"
     code, out, _ = _diff(clone, "--target", "kql")
     assert code == 1
     assert "siemc diff: detections/broken.yml [kql] newly failed: " in out

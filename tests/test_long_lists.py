@@ -19,7 +19,7 @@ from siemc.compile.backend import bounded_join
 from siemc.compile.build import compile_detection
 from siemc.compile.rule import Detection, load_rule
 from siemc.verify.ruletest import AGREES, load_target_engines, run_rule_tests
-from tests.conftest import FALLBACKS_SITE, SEED_RULE
+from tests.conftest import EVERY_SOURCE_SITE, SEED_RULE
 
 COUNT = 1100
 # Every regex, wildcard, quoting and LIKE metacharacter the languages have, one per value in turn.
@@ -95,7 +95,7 @@ def detection(tmp_path_factory: pytest.TempPathFactory) -> Detection:
     path.write_text(rule_text(), encoding="utf-8")
     # ParentImage is no Falcon process field: LogScale reads the rule on Sysmon's events, which a site
     # collecting them allows (the long lists of Falcon's own fields: the T1219 pack's rules).
-    return load_rule(path, FALLBACKS_SITE)
+    return load_rule(path, EVERY_SOURCE_SITE)
 
 
 @pytest.mark.parametrize("target", TARGET_NAMES)

@@ -17,7 +17,7 @@ from siemc.compile.site import check_site
 from siemc.config import ConfigError, load_config
 from siemc.diagnostics import SiemcError, Unsupported
 from siemc.resources import mappings_folder
-from tests.conftest import FALLBACKS_SITE
+from tests.conftest import EVERY_SOURCE_SITE
 
 
 def _load(tmp_path: Path, text: str) -> None:
@@ -278,7 +278,7 @@ def _rule(tmp_path: Path, text: str) -> Detection:
 @pytest.mark.parametrize("target_name", TARGET_NAMES)
 def test_unmapped_windows_fields_keep_the_event_data_name(tmp_path: Path, target_name: str) -> None:
     detection = _rule(tmp_path, REGISTRY_RULE)
-    target = get_target(target_name, FALLBACKS_SITE)  # Defender has no TargetObject: KQL reads Event
+    target = get_target(target_name, EVERY_SOURCE_SITE)  # Defender has no TargetObject: KQL reads Event
     source = target.source_for(detection.sigma)
     assert source.native_field("TargetObject") == TARGET_OBJECT[target_name]
     assert TARGET_OBJECT[target_name].split("[")[0] in target.render(detection)
@@ -293,7 +293,7 @@ def test_kql_prefers_the_defender_table_and_falls_back_to_the_event_table(tmp_pa
         Unsupported, match="'TargetObject' has no column in DeviceRegistryEvents; Event holds"
     ):
         get_target("kql").render(_rule(tmp_path, REGISTRY_RULE))
-    kql = get_target("kql", FALLBACKS_SITE)
+    kql = get_target("kql", EVERY_SOURCE_SITE)
     assert kql.source_for(by_image.sigma).name == "DeviceRegistryEvents"
     query = kql.render(_rule(tmp_path, REGISTRY_RULE))
     # Sysmon as the Azure Monitor Agent stores it: Event, its event data XML parsed as Microsoft's
@@ -395,7 +395,9 @@ def test_keywords_search_the_raw_text_field(tmp_path: Path) -> None:
     detection = _rule(tmp_path, text)
     assert 'SyslogMessage contains "error: bad"' in get_target("kql").render(detection)
     assert '"error: bad"' in get_target("spl").render(detection)
-    assert "UTF8(payload) ILIKE '%error: bad%'" in get_target("aql").render(detection)
+    # QRadar's Linux OS log source has no data model: a site that collects it vouches for it.
+    aql = get_target("aql", EVERY_SOURCE_SITE)
+    assert "UTF8(payload) ILIKE '%error: bad%'" in aql.render(detection)
     no_text = _rule(tmp_path, text.replace("{product: linux}", "{product: aws, service: cloudtrail}"))
     with pytest.raises(Unsupported, match="keyword search: AWSCloudTrail has no raw event text field"):
         get_target("kql").render(no_text)
@@ -445,15 +447,17 @@ def test_kql_text_file_logs_search_the_whole_entry(tmp_path: Path) -> None:
         "title: kw\nlogsource: {category: application, product: jvm}\n"
         "detection:\n  keywords: ['FileNotFoundException']\n  condition: keywords\n"
     )
-    kql = get_target("kql")
+    # JvmLog_CL is siemc's name for the site's own table: a site that collects it vouches for it.
+    with pytest.raises(Unsupported, match="siemc has no data model of JvmLog_CL"):
+        get_target("kql").render(_rule(tmp_path, text))
+    kql = get_target("kql", EVERY_SOURCE_SITE)
     query = kql.render(_rule(tmp_path, text))
     assert query.endswith('JvmLog_CL\n| where RawData contains "FileNotFoundException"\n')
     web = _rule(tmp_path, text.replace("{category: application, product: jvm}", "{category: webserver}"))
     # IIS logs (W3CIISLog) keep no raw text: the keyword needs the site's text-file table.
     with pytest.raises(Unsupported, match="W3CIISLog has no raw event text field; WebServerLog_CL holds"):
-        kql.render(web)
-    text_logs = get_target("kql", FALLBACKS_SITE)
-    assert 'WebServerLog_CL\n| where RawData contains "FileNotFoundException"' in text_logs.render(web)
+        get_target("kql").render(web)
+    assert 'WebServerLog_CL\n| where RawData contains "FileNotFoundException"' in kql.render(web)
     fields = _rule(tmp_path, text.replace("keywords: ['FileNotFoundException']", "keywords: {level: error}"))
     with pytest.raises(Unsupported, match="field 'level' has no column in JvmLog_CL"):
         kql.render(fields)

@@ -38,7 +38,7 @@ from sigma.types import (
 from siemc.compile.build import compile_detection
 from siemc.compile.rule import Detection, parse_rule
 from siemc.diagnostics import Unsupported
-from tests.conftest import FALLBACKS_SITE
+from tests.conftest import EVERY_SOURCE_SITE
 from tests.engines import COMPUTES_DERIVED, EngineUnavailable, derived_value, reference, run_target
 from tests.no_repr import assert_no_repr
 
@@ -310,7 +310,7 @@ def _settings() -> settings:
 def example(draw: st.DrawFn) -> tuple[str, list[dict[str, Any]]]:
     """Rule text and events (text, not the parsed rule, so a failing example prints readably)."""
     text = draw(rule_text())
-    return text, draw(events_for(parse_rule(text, RULE_PATH, FALLBACKS_SITE)))
+    return text, draw(events_for(parse_rule(text, RULE_PATH, EVERY_SOURCE_SITE)))
 
 
 @pytest.mark.parametrize("target", TARGET_NAMES)
@@ -319,7 +319,7 @@ def test_target_agrees_with_the_reference_evaluator(target: str) -> None:
     @given(example())
     def agrees(case: tuple[str, list[dict[str, Any]]]) -> None:
         text, events = case
-        detection = parse_rule(text, RULE_PATH, FALLBACKS_SITE)
+        detection = parse_rule(text, RULE_PATH, EVERY_SOURCE_SITE)
         try:
             query = compile_detection(detection, target)
         except Unsupported:

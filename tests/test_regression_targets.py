@@ -23,7 +23,7 @@ from siemc.compile.logsources import record_filter
 from siemc.compile.rule import Detection, parse_rule
 from siemc.diagnostics import SiemcError
 from siemc.verify.events import load_events
-from tests.conftest import FALLBACKS_SITE
+from tests.conftest import EVERY_SOURCE_SITE
 from tests.engines import EngineRejected, EngineUnavailable, reference, run_target
 from tests.test_regression import CASES, Case, regression_cases, rule_index
 
@@ -56,7 +56,7 @@ def loaded() -> list[Loaded]:
             continue
         # The records are Windows event-log records (Sysmon's among them): a site that collects them,
         # so a rule whose EDR table lacks a field reads them (targets.<target>.fallbacks).
-        detection = parse_rule(path.read_text(encoding="utf-8"), path, FALLBACKS_SITE)
+        detection = parse_rule(path.read_text(encoding="utf-8"), path, EVERY_SOURCE_SITE)
         covered = record_filter(detection.sigma.logsource)
         records = [
             event

@@ -29,7 +29,7 @@ from siemc.compile.build import compile_detection
 from siemc.compile.rule import Detection, load_rule
 from siemc.config import DEFAULT, SiteConfig
 from siemc.diagnostics import Unsupported
-from tests.conftest import FALLBACKS_SITE
+from tests.conftest import EVERY_SOURCE_SITE
 
 
 def _rule(tmp_path: Path, logsource: str, detection: str, site: SiteConfig = DEFAULT) -> Detection:
@@ -190,7 +190,7 @@ def test_kql_reads_sysmon_from_the_event_table(tmp_path: Path) -> None:
         tmp_path,
         "{category: registry_set, product: windows}",
         "  selection:\n    TargetObject|contains: '\\CurrentVersion\\Run\\'",
-        FALLBACKS_SITE,  # Defender's registry table has no TargetObject: a site collecting Sysmon
+        EVERY_SOURCE_SITE,  # Defender's registry table has no TargetObject: a site collecting Sysmon
     )
     query = compile_detection(rule, "kql")
     assert query.splitlines()[2:4] == [
@@ -199,7 +199,7 @@ def test_kql_reads_sysmon_from_the_event_table(tmp_path: Path) -> None:
     ]
     from siemc.backends import get_target
 
-    source = get_target("kql", FALLBACKS_SITE).source_for(rule.sigma)
+    source = get_target("kql", EVERY_SOURCE_SITE).source_for(rule.sigma)
     rows = native_events(
         "kql", source, [{"TargetObject": RUN_KEY, "Image": "C:\\x.exe"}, {"TargetObject": "HKLM\\x"}]
     )

@@ -42,7 +42,7 @@ Errors name the file and the key.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -133,6 +133,8 @@ class SourceSpec:
     extra: Mapping[str, str]
     column_types: Mapping[str, str]  # native column -> type, for the columns a `columns` table lists
     values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # Sigma field -> value -> native
+    # A site configuration's own source (or its change to one): the site vouches for its fields.
+    stated_by_site: bool = False
 
 
 @dataclass(frozen=True)
@@ -430,7 +432,10 @@ def _apply_site(
         key = reader.logsource(entry.pop("logsource", None), f"{where}.logsource")
         existing = entries[by_key[key]] if key in by_key else None
         if "candidates" in entry or existing is None:
-            candidates = _candidates(reader, key, entry, where, defaults, sets, generated)
+            candidates = tuple(
+                replace(spec, stated_by_site=True)
+                for spec in _candidates(reader, key, entry, where, defaults, sets, generated)
+            )
         else:
             assert existing is not None
             unknown = sorted(set(entry) - _SOURCE_KEYS)
@@ -447,7 +452,7 @@ def _apply_site(
                     block.pop(name, None)  # `unmapped: null`: a fixed schema from now on
                 else:
                     block[name] = value
-            replaced = _spec(reader.source(block, {}, sets, where))
+            replaced = replace(_spec(reader.source(block, {}, sets, where)), stated_by_site=True)
             candidates = tuple(replaced if i == chosen else c for i, c in enumerate(existing.candidates))
         new_entry = Entry(key, candidates)
         if key in by_key:

@@ -74,13 +74,14 @@ def check_site(site: SiteConfig) -> None:
     for target in sorted({*site.sources, *site.fields, *site.windows_events}):
         _check_field_names(site, target)
         site_mapping(site, target)
-    for target, allowed in sorted(site.fallbacks.items()):
-        if isinstance(allowed, frozenset):
-            names = {spec.name for entry in site_mapping(site, target) for spec in entry.candidates}
-            for name in sorted(allowed - names):
-                raise site.error_at(
-                    ["targets", target, "fallbacks"], f"{name!r} is no source of the {target} mapping"
-                )
+    for key, chosen in (("fallbacks", site.fallbacks), ("unmodelled", site.unmodelled)):
+        for target, allowed in sorted(chosen.items()):
+            if isinstance(allowed, frozenset):
+                names = {spec.name for entry in site_mapping(site, target) for spec in entry.candidates}
+                for name in sorted(allowed - names):
+                    raise site.error_at(
+                        ["targets", target, key], f"{name!r} is no source of the {target} mapping"
+                    )
     for target in TARGET_NAMES:
         for index, path in enumerate(site.pipelines):
             _check_pipeline(site, path, ["pipelines", index])

@@ -69,6 +69,7 @@ class Source:
     name: str = ""
     column_types: Mapping[str, str] = field(default_factory=dict)
     values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # Sigma field -> value -> native
+    stated_by_site: bool = False  # the site configuration states it: it vouches for its fields
 
     def native_field(self, sigma_name: str) -> str | None:
         """The native name of a Sigma field, or None when the source has no column for it."""
@@ -105,6 +106,7 @@ class Source:
             name=fill(spec.name),
             column_types=spec.column_types,
             values=spec.values,
+            stated_by_site=spec.stated_by_site,
         )
 
 
@@ -317,13 +319,33 @@ class Target:
         *whole*, so moving there because the first source lacks one field needs data the SIEM's
         standard ingestion does not produce (Sysmon beside an EDR, a Windows event collector): by
         default such a rule is unsupported with the first source's reason and the fallbacks a site
-        could list."""
+        could list. Of those, only sources whose fields are known are read: the vendor's data model
+        has them, or the site vouches for them (`targets.<target>.unmodelled`, or a source it states)."""
         candidates = self.candidates(rule)
         allowed = self.site.fallbacks.get(self.name, False)
-        return candidates[:1] + tuple(
+        collected = candidates[:1] + tuple(
             source
             for source in candidates[1:]
             if allowed is True or (isinstance(allowed, frozenset) and source.name in allowed)
+        )
+        usable = tuple(source for source in collected if self._fields_known(source))
+        if not usable:
+            first = candidates[0].name
+            raise Unsupported(
+                f"siemc has no data model of {first}: which fields the SIEM's ingestion writes there is"
+                f" not established (targets.{self.name}.unmodelled in siemc.yml, where the site"
+                " collects it and vouches for its fields)"
+            )
+        return usable
+
+    def _fields_known(self, source: Source) -> bool:
+        """The source's fields are known: the vendor's data model has it, or the site vouches for it."""
+        vouched = self.site.unmodelled.get(self.name, False)
+        return (
+            source.name in target_datamodel(self.name)
+            or source.stated_by_site
+            or vouched is True
+            or (isinstance(vouched, frozenset) and source.name in vouched)
         )
 
     def _no_fallback(self, rule: SigmaRule, error: UnmappedField) -> UnmappedField:

@@ -534,14 +534,14 @@ def test_fixed_siemc_bug(
     from siemc.compile.build import compile_detection
     from siemc.compile.rule import parse_rule
     from tests.checkers.logscale import logscale_syntax_errors
-    from tests.conftest import FALLBACKS_SITE
+    from tests.conftest import EVERY_SOURCE_SITE
     from tests.engines import reference, run_target
 
     selections = dict(selections)
     condition = selections.pop("condition", None) or " or ".join(selections)
     rule = {"title": name, "logsource": logsource, "detection": {**selections, "condition": condition}}
     # The fixed bugs were in outputs over the Windows event log (a site that collects it).
-    detection = parse_rule(yaml.safe_dump(rule, allow_unicode=True), Path(f"{name}.yml"), FALLBACKS_SITE)
+    detection = parse_rule(yaml.safe_dump(rule, allow_unicode=True), Path(f"{name}.yml"), EVERY_SOURCE_SITE)
     text = compile_detection(detection, "logscale")
     assert logscale_syntax_errors(text) == []
     expected = [i for i, (matched, _) in enumerate(reference("logscale", detection, events)) if matched]
