@@ -3,7 +3,11 @@ them (IBM/pySigma-backend-QRadar-AQL sigma/mapping/fields.py), never as a Sigma 
 reject; a field IBM names no property for is unsupported on a modelled source. Windows events (the
 Microsoft Windows Security Event Log DSM, devicetype 12) are modelled: their channel is the payload's
 AgentLogFile pair, as IBM's sample WinCollect events show it. Linux OS is not modelled: no IBM artifact
-gives the Linux OS DSM the Sysmon for Linux event id its process, file and network selectors test."""
+gives the Linux OS DSM the Sysmon for Linux event id its process, file and network selectors test.
+The Amazon AWS CloudTrail and Okta DSMs are modelled: IBM's DSM specifications say neither installs a
+custom property, so their events hold Ariel's normalised columns, the QID and the JSON payload; IBM's
+Sigma mapping reads CloudTrail's eventName as QIDNAME(qid), and every other CloudTrail or Okta field
+is unsupported."""
 
 from __future__ import annotations
 
@@ -42,7 +46,7 @@ def _vouched(text: str) -> str:
 
 def test_the_model_loads_with_provenance_on_every_source() -> None:
     models = load_datamodel(models_folder() / "aql.yml")
-    assert set(models) == {"Windows"}
+    assert set(models) == {"Windows", "Amazon AWS CloudTrail", "Okta"}
     for model in models.values():
         assert model.provenance and all(p.strip() for p in model.provenance)
         assert model.has("starttime") and model.has("UTF8(payload)") and model.has("devicetype")
@@ -209,3 +213,77 @@ def test_script_block_text_has_no_property_of_its_own() -> None:
     head = "logsource: {category: ps_script, product: windows}\ndetection:\n  sel: "
     with pytest.raises(Unsupported, match="ScriptBlockText"):
         _render(head + "{ScriptBlockText|contains: '\\AppData\\'}\n  condition: sel\n")
+
+
+def test_cloudtrail_and_okta_hold_only_ariel_columns_and_the_qid() -> None:
+    """The DSM specifications: "Includes custom properties? No" for both; CloudTrail's eventName is
+    the event id the DSM maps to a QID (IBM's mapping: eventName -> QIDNAME(qid))."""
+    models = target_datamodel("aql")
+    cloudtrail, okta = models["Amazon AWS CloudTrail"], models["Okta"]
+    assert cloudtrail.origins["QIDNAME(qid)"] == "eventName"
+    assert cloudtrail.event({"eventName": "ConsoleLogin"}) == {"QIDNAME(qid)": "ConsoleLogin"}
+    for model in (cloudtrail, okta):
+        assert model.has("LOGSOURCETYPENAME(devicetype)") and model.has("UTF8(payload)")
+    for sigma_name in ("eventSource", "eventName", "userIdentity.arn", "errorCode", "userAgent"):
+        assert not cloudtrail.has(sigma_name)
+    for sigma_name in ("eventType", "outcome.result", "actor.alternateId"):
+        assert not okta.has(sigma_name)
+    assert "QIDNAME(qid)" not in okta.origins
+
+
+def test_cloudtrail_event_name_is_the_qid_name() -> None:
+    text = _render(
+        "logsource: {product: aws, service: cloudtrail}\n"
+        "detection:\n  sel: {eventName: [ConsoleLogin, StopLogging]}\n  condition: sel\n"
+    )
+    assert "LOGSOURCETYPENAME(devicetype) = 'Amazon AWS CloudTrail'" in text
+    assert "LOWER(QIDNAME(qid)) IN ('consolelogin', 'stoplogging')" in text
+    assert '"eventName"' not in text
+
+
+@pytest.mark.parametrize(
+    ("logsource", "selection", "message"),
+    [
+        (
+            "{product: aws, service: cloudtrail}",
+            "{eventSource: iam.amazonaws.com, eventName: CreateUser}",
+            "Amazon AWS CloudTrail has no field eventSource",
+        ),
+        (
+            "{product: aws, service: cloudtrail}",
+            "{eventName: ConsoleLogin, errorCode: Failure}",
+            "Amazon AWS CloudTrail has no field errorCode",
+        ),
+        (
+            "{product: aws, service: cloudtrail}",
+            "{'userIdentity.type': Root}",
+            "Amazon AWS CloudTrail has no field userIdentity.type",
+        ),
+        ("{product: aws, service: cloudtrail}", "{sourceIPAddress: 10.1.2.3}", "sourceIPAddress"),
+        (
+            "{product: okta, service: okta}",
+            "{eventType: user.mfa.factor.deactivate}",
+            "Okta has no field eventType",
+        ),
+    ],
+)
+def test_a_cloud_field_without_an_ibm_property_is_unsupported(
+    logsource: str, selection: str, message: str
+) -> None:
+    """The former queries read "eventSource", "errorCode", "eventType" ...: properties QRadar does not
+    have, so it would reject the query; now the rule is unsupported with the reason."""
+    with pytest.raises(Unsupported, match=message):
+        _render(f"logsource: {logsource}\ndetection:\n  sel: {selection}\n  condition: sel\n")
+
+
+def test_cloudtrail_agrees_with_the_reference_on_model_built_events() -> None:
+    """The events are built from the model (eventName held as the QID's name), not from the mapping."""
+    detection = _rule(
+        "logsource: {product: aws, service: cloudtrail}\n"
+        "detection:\n  sel: {eventName: [ConsoleLogin, StopLogging]}\n  condition: sel\n"
+    )
+    events = [{"eventName": "ConsoleLogin"}, {"eventName": "GetObject"}, {"eventName": "StopLogging"}]
+    query = get_target("aql").render(detection)
+    expected = [i for i, (hit, _) in enumerate(reference("aql", detection, events)) if hit]
+    assert expected == [0, 2]
+    assert [row.index for row in run_target("aql", detection, query, events)] == expected
