@@ -624,3 +624,32 @@ def test_cisco_ios_fields_are_the_integrations_cisco_ios_group() -> None:
         "detection:\n  sel: {facility: SEC_LOGIN}\n  condition: sel\n"
     )
     assert "cisco.ios.facility" in text and "cisco_ios.facility" not in text
+
+
+def test_a_boolean_field_is_compared_with_a_boolean() -> None:
+    """The Okta integration maps securityContext.isProxy as a boolean: Sigma's 'true' is the boolean
+    there (a string comparison would not match what Elasticsearch stores), and a wildcard has no form."""
+    detection = parse_rule(
+        _rule(
+            "logsource: {product: okta, service: okta}\n"
+            "detection:\n  sel: {eventType: user.session.start, securityContext.isProxy: 'true'}\n"
+            "  condition: sel\n"
+        ),
+        Path("t.yml"),
+    )
+    query = get_target("eql").render(detection)
+    assert "okta.security_context.is_proxy == true" in query
+    events = [
+        {"eventType": "user.session.start", "securityContext.isProxy": "true"},
+        {"eventType": "user.session.start", "securityContext.isProxy": "false"},
+    ]
+    expected = [i for i, (hit, _) in enumerate(reference("eql", detection, events)) if hit]
+    assert expected == [0]
+    assert [row.index for row in run_target("eql", detection, query, events)] == expected
+    as_text = query.replace("okta.security_context.is_proxy == true", 'okta.security_context.is_proxy:"true"')
+    assert [row.index for row in run_target("eql", detection, as_text, events)] != expected
+    with pytest.raises(SiemcError, match="boolean field okta.security_context.is_proxy"):
+        _render(
+            "logsource: {product: okta, service: okta}\n"
+            "detection:\n  sel: {securityContext.isProxy: 'tr*'}\n  condition: sel\n"
+        )

@@ -71,6 +71,17 @@ def _account_name(value: Any) -> Any:
     return value.rpartition("\\")[2] if isinstance(value, str) else value
 
 
+# Field types that hold true or false (Elasticsearch's `boolean`, Kusto's `bool`): the vendor stores a
+# raw event's "true" as the boolean, and a query compares it with a boolean.
+BOOLEAN_TYPES = frozenset({"boolean", "bool"})
+
+
+def _as_boolean(value: Any) -> Any:
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return value
+
+
 # `as:` value rewrites of a vendor's ingestion (a field's `from` value -> the value it stores)
 VALUE_FORMS = {
     "device_path": _device_path,
@@ -116,6 +127,8 @@ class SourceModel:
         for origin, value in raw_event.items():
             for name in self._filled_from.get(origin, ()):
                 stored[name] = VALUE_FORMS[self.forms[name]](value) if name in self.forms else value
+                if name in self.booleans:
+                    stored[name] = _as_boolean(stored[name])
         if self.raw is not None:
             stored.update(
                 {
@@ -125,6 +138,11 @@ class SourceModel:
                 }
             )
         return stored
+
+    @cached_property
+    def booleans(self) -> frozenset[str]:
+        """The fields that hold true or false."""
+        return frozenset(name for name, kind in self.fields.items() if kind in BOOLEAN_TYPES)
 
     @cached_property
     def account_domains(self) -> dict[str, str]:

@@ -43,6 +43,7 @@ from sigma.types import (
     SpecialChars,
 )
 
+from siemc.compile.datamodel import BOOLEAN_TYPES
 from siemc.compile.backend import WholeValueRegex, device_path_regex, plain_text
 from siemc.compile.placeholders import NamedListValue
 
@@ -245,7 +246,8 @@ class ColumnTypeTransformation(DetectionItemTransformation):
     number compared with a string column or a string with an integer one (Kusto does). So a number
     on a string column becomes its text; a plain integer string on an integer column becomes the
     number; any other string test (a wildcard, a regex, `03`) reads the integer column as text
-    (`as_text`, `tostring({column})` in KQL), which is exactly what Sigma tests.
+    (`as_text`, `tostring({column})` in KQL), which is exactly what Sigma tests. On a boolean column
+    `'true'` and `'false'` (any case) are the booleans; another value has no form there.
     """
 
     def __init__(self, types: Mapping[str, str], as_text: str | None) -> None:
@@ -254,6 +256,9 @@ class ColumnTypeTransformation(DetectionItemTransformation):
 
     def apply_detection_item(self, detection_item: SigmaDetectionItem) -> SigmaDetectionItem | None:
         kind = self.types.get(detection_item.field or "")
+        if kind in BOOLEAN_TYPES:
+            detection_item.value = [self._boolean(detection_item.field, v) for v in detection_item.value]
+            return detection_item
         if kind == "string":
             if not any(isinstance(v, SigmaNumber) for v in detection_item.value):
                 return None
@@ -283,6 +288,15 @@ class ColumnTypeTransformation(DetectionItemTransformation):
             values = [SigmaString(str(v.number)) if isinstance(v, SigmaNumber) else v for v in values]
         detection_item.value = values  # type: ignore[assignment]
         return detection_item
+
+    @staticmethod
+    def _boolean(column: str | None, value: object) -> SigmaBool:
+        if isinstance(value, SigmaBool):
+            return value
+        text = plain_text(value) if isinstance(value, SigmaString) and not value.contains_special() else None
+        if text is None or text.lower() not in ("true", "false"):
+            raise SigmaTransformationError(f"the boolean field {column} holds no value {value}")
+        return SigmaBool(text.lower() == "true")
 
 
 class ValueMapTransformation(DetectionItemTransformation):
@@ -586,11 +600,13 @@ def field_pipeline(
         if transformation is not None:
             identifier = f"siemc_{form_rewrite.forms[0]}_values"
             items.append(ProcessingItem(identifier=identifier, transformation=transformation))
-    if source.column_types:
+    # The mapping's typed columns, and the fields the data model types as booleans.
+    column_types = {**dict.fromkeys(model.booleans if model else (), "bool"), **source.column_types}
+    if column_types:
         items.append(
             ProcessingItem(
                 identifier="siemc_column_types",
-                transformation=ColumnTypeTransformation(source.column_types, column_as_text),
+                transformation=ColumnTypeTransformation(column_types, column_as_text),
             )
         )
     return ProcessingPipeline(name=f"siemc {name} fields", priority=20, items=items)
