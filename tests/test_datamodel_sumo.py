@@ -32,9 +32,10 @@ def test_the_model_loads_with_provenance_on_every_source() -> None:
     assert {"sec_record_endpoint_process", "sec_record_network_connection", "sec_record_windows"} <= set(
         models
     )
-    for model in models.values():
+    for name, model in models.items():
         assert model.provenance and all(p.strip() for p in model.provenance)
-        assert model.has("fields.EventData.AnyName")
+        if model.raw == "fields.EventData.{name}":
+            assert model.has("fields.EventData.AnyName"), name
 
 
 def test_t1219_selects_process_records_not_file_creates_of_the_same_record_type() -> None:
@@ -292,4 +293,53 @@ def test_azure_sign_in_status_object_has_no_field() -> None:
         _render(
             "logsource: {product: azure, service: signinlogs}\n"
             "detection:\n  sel: {Status: Success}\n  condition: sel\n"
+        )
+
+
+def test_macos_process_creation_selects_jamf_exec_events() -> None:
+    """Cloud SIEM's "Jamf Audit User - Endpoint" mapping (vendor and product Jamf, Endpoint records) maps
+    the process path to baseImage and the arguments to commandLine; the mapping also takes ptrace and
+    fork events, so the exec event names are part of the selector."""
+    query = _agrees(
+        "logsource: {category: process_creation, product: macos}\n"
+        "detection:\n  sel: {Image|endswith: '/xattr', CommandLine|contains: ' -l'}\n  condition: sel\n",
+        [
+            {"Image": "/usr/bin/xattr", "CommandLine": "xattr -l /Applications/x.app"},
+            {"Image": "/usr/bin/xattr", "CommandLine": "xattr -c /Applications/x.app"},
+            {"Image": "/bin/ls", "CommandLine": "ls -l"},
+        ],
+        [0],
+    )
+    scope = query.splitlines()[2]
+    assert scope.startswith('_index=sec_record_endpoint metadata_vendor="Jamf" metadata_product="Jamf"')
+    assert 'metadata_deviceEventId="AUE_EXECVE"' in scope and "AUE_FORK" not in scope
+    assert "toLowerCase(baseImage)" in query and "toLowerCase(commandLine)" in query
+
+
+def test_macos_process_rule_does_not_match_a_ptrace_event_of_the_same_mapping() -> None:
+    detection = parse_rule(
+        _rule(
+            "logsource: {category: process_creation, product: macos}\n"
+            "detection:\n  sel: {Image|endswith: '/osascript'}\n  condition: sel\n"
+        ),
+        Path("t.yml"),
+    )
+    target = get_target("sumo")
+    query = target.render(detection)
+    source = target.source_for(detection.sigma)
+    rows = native_events("sumo", source, [{"Image": "/usr/bin/osascript"}] * 2)
+    rows[1] |= {"metadata_deviceEventId": "AUE_PTRACE"}
+    assert [row.index for row in ENGINES["sumo"](query, source, rows, {})] == [0]
+
+
+@pytest.mark.parametrize(
+    "field", ["ParentCommandLine", "OriginalFileName", "CurrentDirectory", "IntegrityLevel"]
+)
+def test_macos_fields_jamf_does_not_record_are_unsupported(field: str) -> None:
+    """Jamf's mapping fills parentCommandLine with the responsible process's name, maps no original file
+    name, and keeps Jamf's own keys in `fields`, none of which is a Sigma name."""
+    with pytest.raises(Unsupported, match=field):
+        _render(
+            "logsource: {category: process_creation, product: macos}\n"
+            f"detection:\n  sel: {{{field}|contains: x}}\n  condition: sel\n"
         )
