@@ -343,3 +343,44 @@ def test_macos_fields_jamf_does_not_record_are_unsupported(field: str) -> None:
             "logsource: {category: process_creation, product: macos}\n"
             f"detection:\n  sel: {{{field}|contains: x}}\n  condition: sel\n"
         )
+
+
+def test_sshd_rules_select_the_sshd_mappings_of_linux_os_syslog() -> None:
+    """Cloud SIEM's Linux syslog mappings write vendor Linux, product "Linux OS Syslog", each chosen by an
+    event id the parser builds from the program ("sshd-success", "cron-CMD"): an sshd rule selects the
+    sshd-* records and does not match the same text in a cron record."""
+    detection = parse_rule(
+        _rule(
+            "logsource: {product: linux, service: sshd}\n"
+            "detection:\n  kw: ['error in libcrypto']\n  condition: kw\n"
+        ),
+        Path("t.yml"),
+    )
+    target = get_target("sumo")
+    query = target.render(detection)
+    source = target.source_for(detection.sigma)
+    assert source.name == "sec_record_linux_syslog_sshd"
+    assert 'metadata_vendor="Linux" metadata_product="Linux OS Syslog" metadata_deviceEventId=sshd-*' in query
+    rows = native_events("sumo", source, [{}] * 3)
+    rows[0] |= {"_raw": "sshd[12]: error in libcrypto", "metadata_deviceEventId": "sshd-failed"}
+    rows[1] |= {"_raw": "CRON[3]: (root) CMD (echo error in libcrypto)", "metadata_deviceEventId": "cron-CMD"}
+    rows[2] |= {"_raw": "sshd[12]: Accepted publickey", "metadata_deviceEventId": "sshd-success"}
+    assert [row.index for row in ENGINES["sumo"](query, source, rows, {})] == [0]
+
+
+@pytest.mark.parametrize("service", ["vsftpd", "guacamole", "clamav"])
+def test_linux_services_without_a_cloud_siem_mapping_stay_unmodelled(service: str) -> None:
+    """No Cloud SIEM mapping takes vsftpd, Guacamole or ClamAV messages: their rules keep the catch-all,
+    which has no data model and so is not selected by default."""
+    detection = parse_rule(
+        _rule(f"logsource: {{product: linux, service: {service}}}\ndetection:\n  kw: [x]\n  condition: kw\n"),
+        Path("t.yml"),
+    )
+    models = load_datamodel(models_folder() / "sumo.yml")
+    assert get_target("sumo").source_for(detection.sigma).name not in models
+
+
+def test_a_field_of_any_linux_log_is_unsupported() -> None:
+    """The Linux products share no raw key, so a rule of product linux alone reads the record text only."""
+    with pytest.raises(Unsupported, match="pam_user"):
+        _render("logsource: {product: linux}\ndetection:\n  sel: {pam_user: root}\n  condition: sel\n")
