@@ -384,3 +384,72 @@ def test_a_field_of_any_linux_log_is_unsupported() -> None:
     """The Linux products share no raw key, so a rule of product linux alone reads the record text only."""
     with pytest.raises(Unsupported, match="pam_user"):
         _render("logsource: {product: linux}\ndetection:\n  sel: {pam_user: root}\n  condition: sel\n")
+
+
+def test_cisco_ios_rules_select_the_vendor_as_cloud_siem_spells_it() -> None:
+    """Cloud SIEM's Cisco mappings write vendor "Cisco Systems" (never "Cisco"); IOS messages are records
+    of product "Router and Switch IOS", searched by their text."""
+    detection = parse_rule(
+        _rule(
+            "logsource: {product: cisco, service: aaa}\n"
+            "detection:\n  kw: ['show running-config']\n  condition: kw\n"
+        ),
+        Path("t.yml"),
+    )
+    target = get_target("sumo")
+    query = target.render(detection)
+    source = target.source_for(detection.sigma)
+    assert source.name == "sec_record_cisco_ios"
+    assert 'metadata_vendor="Cisco Systems" metadata_product="Router and Switch IOS"' in query
+    rows = native_events("sumo", source, [{}] * 3)
+    rows[0] |= {"_raw": "%PARSER-5-CFGLOG_LOGGEDCMD: User:admin logged command:show running-config"}
+    rows[1] |= {"_raw": "%PARSER-5-CFGLOG_LOGGEDCMD: User:admin logged command:show running-config"}
+    rows[1] |= {"metadata_vendor": "Cisco", "metadata_product": "Umbrella"}
+    rows[2] |= {"_raw": "%SYS-5-CONFIG_I: Configured from console by admin"}
+    assert [row.index for row in ENGINES["sumo"](query, source, rows, {})] == [0]
+
+
+def test_fortigate_event_action_is_flow_state_and_cfgpath_a_raw_key() -> None:
+    """The "Fortinet Event Logs" mapping (event ids event-system, event-user, ...) maps the log's action to
+    flowState; cfgpath stays in `fields` under its FortiOS name."""
+    query = _agrees(
+        "logsource: {product: fortigate, service: event}\n"
+        "detection:\n  sel: {action: Add, cfgpath: system.admin}\n  condition: sel\n",
+        [
+            {"action": "Add", "cfgpath": "system.admin"},
+            {"action": "Delete", "cfgpath": "system.admin"},
+            {"action": "Add", "cfgpath": "firewall.address"},
+        ],
+        [0],
+    )
+    assert 'metadata_product="Fortigate" metadata_deviceEventId=event-*' in query
+    assert "flowState" in query and '%"fields.cfgpath"' in query
+
+
+def test_fortigate_event_rule_does_not_match_a_traffic_log() -> None:
+    detection = parse_rule(
+        _rule(
+            "logsource: {product: fortigate, service: event}\n"
+            "detection:\n  sel: {action: Add}\n  condition: sel\n"
+        ),
+        Path("t.yml"),
+    )
+    target = get_target("sumo")
+    query = target.render(detection)
+    source = target.source_for(detection.sigma)
+    rows = native_events("sumo", source, [{"action": "Add"}] * 2)
+    rows[1] |= {"metadata_deviceEventId": "traffic-forward"}
+    assert [row.index for row in ENGINES["sumo"](query, source, rows, {})] == [0]
+
+
+def test_onelogin_event_type_is_the_event_id() -> None:
+    """Cloud SIEM's OneLogin mappings are chosen by the event's event_type_id (its rule MATCH-S00605
+    selects metadata_deviceEventId = '179'), product "OneLogin Single Sign-On"."""
+    query = _agrees(
+        "logsource: {product: onelogin, service: onelogin.events}\n"
+        "detection:\n  sel: {event_type_id: 532}\n  condition: sel\n",
+        [{"event_type_id": "532"}, {"event_type_id": "5"}],
+        [0],
+    )
+    assert 'metadata_vendor="OneLogin" metadata_product="OneLogin Single Sign-On"' in query
+    assert "metadata_deviceEventId" in query
