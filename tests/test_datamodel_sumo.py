@@ -1,5 +1,6 @@
 """Sumo Logic Cloud SIEM data model: records as Cloud SIEM's own log mappings write them (Windows, Sysmon
-for Linux, Auditd, CloudTrail, Okta, GitHub Enterprise Audit, Google Cloud audit, Kubernetes)."""
+for Linux, Auditd, Linux OS Syslog, Jamf, CloudTrail, Okta, OneLogin, GitHub Enterprise Audit, Google Cloud
+audit, Kubernetes, Cisco IOS, Duo, FortiGate, Zeek)."""
 
 from __future__ import annotations
 
@@ -453,3 +454,45 @@ def test_onelogin_event_type_is_the_event_id() -> None:
     )
     assert 'metadata_vendor="OneLogin" metadata_product="OneLogin Single Sign-On"' in query
     assert "metadata_deviceEventId" in query
+
+
+def test_duo_reason_is_action_and_event_type_a_raw_key() -> None:
+    """The "Duo Security Authentication API" mapping writes vendor "Duo Security", product
+    "Multi-Factor Authentication (MFA)", and maps reason to action; event_type stays in `fields`."""
+    query = _agrees(
+        "logsource: {product: cisco, service: duo}\n"
+        "detection:\n  sel: {event_type: authentication, reason: bypass_user}\n  condition: sel\n",
+        [
+            {"event_type": "authentication", "reason": "bypass_user"},
+            {"event_type": "authentication", "reason": "user_approved"},
+        ],
+        [0],
+    )
+    assert 'metadata_vendor="Duo Security" metadata_product="Multi-Factor Authentication (MFA)"' in query
+    assert "toLowerCase(action)" in query and '%"fields.event_type"' in query
+
+
+def test_zeek_x509_selects_bro_records_of_the_x509_log() -> None:
+    """Cloud SIEM's Zeek mappings write vendor and product "Bro" (never "Zeek"); x509.log records are
+    chosen by the x509* event id and keep the log's keys in `fields`."""
+    query = _agrees(
+        "logsource: {product: zeek, service: x509}\n"
+        "detection:\n  sel: {certificate.serial: 8BB00EE}\n  condition: sel\n",
+        [{"certificate.serial": "8BB00EE"}, {"certificate.serial": "0102"}],
+        [0],
+    )
+    assert 'metadata_vendor="Bro" metadata_product="Bro" metadata_deviceEventId=x509*' in query
+    assert '%"fields.certificate.serial"' in query
+
+
+def test_zeek_logs_without_a_cloud_siem_mapping_select_bro_records_but_stay_unmodelled() -> None:
+    detection = parse_rule(
+        _rule(
+            "logsource: {product: zeek, service: smb_files}\ndetection:\n  sel: {name: x}\n  condition: sel\n"
+        ),
+        Path("t.yml"),
+    )
+    query = get_target("sumo").render(detection)
+    assert 'metadata_vendor="Bro" metadata_product="Bro"' in query and "Zeek" not in query.splitlines()[2]
+    models = load_datamodel(models_folder() / "sumo.yml")
+    assert get_target("sumo").source_for(detection.sigma).name not in models
