@@ -496,3 +496,42 @@ def test_zeek_logs_without_a_cloud_siem_mapping_select_bro_records_but_stay_unmo
     assert 'metadata_vendor="Bro" metadata_product="Bro"' in query and "Zeek" not in query.splitlines()[2]
     models = load_datamodel(models_folder() / "sumo.yml")
     assert get_target("sumo").source_for(detection.sigma).name not in models
+
+
+def test_m365_audit_reads_the_record_keys_in_fields() -> None:
+    """Cloud SIEM's Office 365 mappings keep the audit record's keys in `fields` (its rule MATCH-S00068
+    reads fields['Operation']) on records of vendor Microsoft, product "Office 365"."""
+    query = _agrees(
+        "logsource: {product: m365, service: audit}\n"
+        "detection:\n  sel: {Workload: ThreatIntelligence, Operation: TIMailData}\n"
+        "  filter: {DeliveryAction: Blocked}\n  condition: sel and not filter\n",
+        [
+            {"Workload": "ThreatIntelligence", "Operation": "TIMailData", "DeliveryAction": "Delivered"},
+            {"Workload": "ThreatIntelligence", "Operation": "TIMailData", "DeliveryAction": "Blocked"},
+            {"Workload": "Exchange", "Operation": "TIMailData", "DeliveryAction": "Delivered"},
+        ],
+        [0],
+    )
+    assert 'metadata_vendor="Microsoft" metadata_product="Office 365"' in query
+    assert '%"fields.Operation"' in query and '%"fields.Workload"' in query
+
+
+def test_m365_extended_property_has_no_key_of_its_own() -> None:
+    with pytest.raises(Unsupported, match="RequestType"):
+        _render(
+            "logsource: {product: m365, service: audit}\n"
+            "detection:\n  sel: {RequestType: x}\n  condition: sel\n"
+        )
+
+
+@pytest.mark.parametrize("service", ["threat_management", "threat_detection", "exchange"])
+def test_m365_services_reading_event_names_office_365_lacks_stay_unmodelled(service: str) -> None:
+    detection = parse_rule(
+        _rule(
+            f"logsource: {{product: m365, service: {service}}}\ndetection:\n  sel: {{status: success}}\n"
+            "  condition: sel\n"
+        ),
+        Path("t.yml"),
+    )
+    models = load_datamodel(models_folder() / "sumo.yml")
+    assert get_target("sumo").source_for(detection.sigma).name not in models
