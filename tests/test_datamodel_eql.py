@@ -648,7 +648,7 @@ def test_a_boolean_field_is_compared_with_a_boolean() -> None:
     assert [row.index for row in run_target("eql", detection, query, events)] == expected
     as_text = query.replace("okta.security_context.is_proxy == true", 'okta.security_context.is_proxy:"true"')
     assert [row.index for row in run_target("eql", detection, as_text, events)] != expected
-    with pytest.raises(SiemcError, match="boolean field okta.security_context.is_proxy"):
+    with pytest.raises(SiemcError, match=r"boolean field okta\.security_context\.is_proxy"):
         _render(
             "logsource: {product: okta, service: okta}\n"
             "detection:\n  sel: {securityContext.isProxy: 'tr*'}\n  condition: sel\n"

@@ -43,8 +43,8 @@ from sigma.types import (
     SpecialChars,
 )
 
-from siemc.compile.datamodel import BOOLEAN_TYPES
 from siemc.compile.backend import WholeValueRegex, device_path_regex, plain_text
+from siemc.compile.datamodel import BOOLEAN_TYPES
 from siemc.compile.placeholders import NamedListValue
 
 if TYPE_CHECKING:
