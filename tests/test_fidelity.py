@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -166,4 +166,143 @@ def test_every_eql_output_reads_only_fields_its_source_model_has(
         if error := _eql_schema_errors(text, model):
             failures[path.name] = error
     assert checked > 1000
+    assert not failures
+
+
+# ------------------------------------------------------------------------------------------------
+# The other targets: each output parsed by the target's executable language model (tests/models),
+# every field it reads collected from the syntax tree, and each judged by the source's model alone.
+
+
+class _Reads:
+    """The fields a query reads, in query order, less those the query itself has created by then."""
+
+    def __init__(self) -> None:
+        self.created: set[str] = set()
+        self.read: list[str] = []
+
+    def use(self, name: str) -> None:
+        if name not in self.created and name not in self.read:
+            self.read.append(name)
+
+    def missing(self, model: SourceModel) -> list[str]:
+        return [name for name in self.read if not model.has(name)]
+
+
+def _spl_reads(query: str) -> list[str]:
+    """Every field an SPL output reads: search comparisons and IN lists, bare terms and `regex`
+    without a field (`_raw`), time bounds (`_time`), eval/where expressions, rex/regex sources,
+    lookup inputs, bin/stats/accum/table/fields/sort columns."""
+    from tests.models import spl
+    from tests.models.common import And, Not, Or
+
+    reads = _Reads()
+
+    def search(node: Any) -> None:
+        if isinstance(node, And | Or):
+            for item in node.items:
+                search(item)
+        elif isinstance(node, Not):
+            search(node.item)
+        elif isinstance(node, spl.SCompare | spl.SIn):
+            reads.use(node.field)
+        elif isinstance(node, spl.SKeyword):
+            reads.use("_raw")  # a bare term matches the raw event text
+        elif isinstance(node, spl.STime):
+            reads.use("_time")
+        else:
+            raise AssertionError(f"unwalked SPL search node {node!r}")
+
+    def expression(node: Any) -> None:
+        if isinstance(node, spl.EField):
+            reads.use(node.name)
+        elif isinstance(node, spl.ECall):
+            for arg in node.args:
+                expression(arg)
+        elif isinstance(node, spl.EArith | spl.ECompare):
+            expression(node.left)
+            expression(node.right)
+        elif isinstance(node, spl.ELogic):
+            for item in node.items:
+                expression(item)
+        elif not isinstance(node, spl.ELiteral):
+            raise AssertionError(f"unwalked SPL eval node {node!r}")
+
+    def pipeline(commands: tuple[Any, ...]) -> None:
+        for command in commands:
+            if isinstance(command, spl.Search):
+                search(command.expr)
+            elif isinstance(command, spl.Where):
+                expression(command.expr)
+            elif isinstance(command, spl.Eval):
+                for name, expr in command.assignments:
+                    expression(expr)
+                    reads.created.add(name)
+            elif isinstance(command, spl.Regex):
+                reads.use(command.field)
+            elif isinstance(command, spl.Rex):
+                reads.use(command.field)
+                reads.created.update(command.regex.groupindex)
+            elif isinstance(command, spl.LookupCmd):
+                for _, event_field in command.inputs:
+                    reads.use(event_field)
+                reads.created.update(event_field for _, event_field in command.outputs)
+            elif isinstance(command, spl.Stats | spl.EventStats):
+                for _, field, _ in command.functions:
+                    if field is not None:
+                        reads.use(field)
+                for field in command.by:
+                    reads.use(field)
+                reads.created.update(name for _, _, name in command.functions)
+            elif isinstance(command, spl.Accum):
+                reads.use(command.field)
+                reads.created.add(command.target)
+            elif isinstance(command, spl.Bin):
+                reads.use(command.field)
+            elif isinstance(command, spl.Table | spl.Fields):
+                for field in command.fields:
+                    reads.use(field)
+            elif isinstance(command, spl.Sort):
+                for field, _ in command.keys:
+                    reads.use(field)
+            else:
+                raise AssertionError(f"unwalked SPL command {command!r}")
+
+    tree = spl.parse(query)
+    for subsearch in tree.subsearches:
+        pipeline(subsearch.commands)
+    pipeline(tree.commands)
+    return reads.read
+
+
+def _fields_missing(
+    target_name: str, reads: Callable[[str], list[str]], detections: list[tuple[Path, Detection]]
+) -> tuple[int, dict[str, list[str]]]:
+    """How many modelled outputs were checked, and per rule the fields read that its model lacks."""
+    checked = 0
+    failures: dict[str, list[str]] = {}
+    for path, text, model in modelled_outputs(target_name, detections):
+        checked += 1
+        if missing := [name for name in reads(text) if not model.has(name)]:
+            failures[path.name] = [f"{model.name} has no {name}" for name in missing]
+    return checked, failures
+
+
+def test_the_spl_reads_name_a_field_the_model_lacks() -> None:
+    model = target_datamodel("spl")["XmlWinEventLog"]
+    query = (
+        'source="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational" EventCode=1 "mimikatz" '
+        'ImageX IN ("a", "b")\n| eval siemc_n=lower(CommandLine)\n'
+        '| where siemc_n != "a" AND like(Imagx, "%a")'
+    )
+    reads = _spl_reads(query)
+    assert reads == ["source", "EventCode", "_raw", "ImageX", "CommandLine", "Imagx"]
+    assert [name for name in reads if not model.has(name)] == ["ImageX", "Imagx"]
+
+
+def test_every_spl_output_reads_only_fields_its_source_model_has(
+    detections: list[tuple[Path, Detection]],
+) -> None:
+    checked, failures = _fields_missing("spl", _spl_reads, detections)
+    assert checked > 2500
     assert not failures
