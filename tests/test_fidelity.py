@@ -306,3 +306,117 @@ def test_every_spl_output_reads_only_fields_its_source_model_has(
     checked, failures = _fields_missing("spl", _spl_reads, detections)
     assert checked > 2500
     assert not failures
+
+
+def _sumo_reads(query: str) -> list[str]:
+    """Every field a Sumo Logic output reads: scope `field=value` terms, bare scope terms (the raw
+    message, `_raw`), fields of where expressions (comparisons, matches and its pattern field, in
+    lists, function and if() arguments, lookupContains keys), and operator inputs (sums, copies,
+    toLong, accum, timeslice's `_messagetime`, aggregates, fields, sort); `%"fields.X"` is `fields.X`."""
+    from tests.models import sumo
+    from tests.models.common import And, Not, Or
+
+    reads = _Reads()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, And | Or):
+            for item in node.items:
+                walk(item)
+        elif isinstance(node, Not):
+            walk(node.item)
+        elif isinstance(node, sumo.KwField):
+            reads.use(node.name)
+        elif isinstance(node, sumo.KwTerm):
+            reads.use("_raw")
+        elif isinstance(node, sumo.Field):
+            reads.use(node.name)
+        elif isinstance(node, sumo.Call):
+            for arg in node.args:
+                walk(arg)
+        elif isinstance(node, sumo.If):
+            for part in (node.cond, node.then, node.other):
+                walk(part)
+        elif isinstance(node, sumo.Compare):
+            walk(node.left)
+            walk(node.right)
+        elif isinstance(node, sumo.Matches):
+            walk(node.value)
+            walk(node.pattern)
+        elif isinstance(node, sumo.InList | sumo.Truth):
+            walk(node.value)
+        elif isinstance(node, sumo.LookupContains):
+            for event_field, _ in node.keys:
+                reads.use(event_field)
+        elif not isinstance(node, sumo.Lit | sumo.Wildcard | sumo.Regex):
+            raise AssertionError(f"unwalked Sumo Logic node {node!r}")
+
+    tree = sumo.parse(query)
+    walk(tree.scope)
+    for operator in tree.operators:
+        if isinstance(operator, sumo.Where):
+            walk(operator.expr)
+        elif isinstance(operator, sumo.Assign):
+            walk(operator.expr)
+            reads.created.add(operator.name)
+        elif isinstance(operator, sumo.Copy):
+            walk(operator.source)
+            reads.created.add(operator.name)
+        elif isinstance(operator, sumo.ToLong):
+            walk(operator.value)
+            reads.created.add(operator.name)
+        elif isinstance(operator, sumo.Sum):
+            for item in operator.items:
+                walk(item)
+            reads.created.add(operator.name)
+        elif isinstance(operator, sumo.Accum):
+            for name in (operator.field, *operator.by):
+                reads.use(name)
+            reads.created.add(operator.name)
+        elif isinstance(operator, sumo.Timeslice):
+            reads.use("_messagetime")
+            reads.created.add("_timeslice")
+        elif isinstance(operator, sumo.Aggregate):
+            for _, field, _ in operator.functions:
+                if field is not None:
+                    reads.use(field)
+            for name in operator.by:
+                reads.use(name)
+            reads.created.update(name for _, _, name in operator.functions)
+        elif isinstance(operator, sumo.Fields):
+            for name in operator.names:
+                reads.use(name)
+        elif isinstance(operator, sumo.Sort):
+            for key in operator.keys:
+                reads.use(key.name)
+        else:
+            raise AssertionError(f"unwalked Sumo Logic operator {operator!r}")
+    return reads.read
+
+
+def test_the_sumo_reads_name_a_field_the_model_lacks() -> None:
+    model = target_datamodel("sumo")["sec_record_endpoint_process"]
+    query = (
+        '_index=sec_record_endpoint metadata_vendor="Microsoft" mimikatz\n'
+        '| where toLowerCase(baseImagx) matches "*\\\\a.exe" and %"fields.EventData.Anything" = "1"\n'
+        '| if(commandLine = "a", 1, 0) as siemc_hit\n'
+        '| where siemc_hit = 1 and %"commandLinx" in ("a", "b")'
+    )
+    reads = _sumo_reads(query)
+    assert reads == [
+        "_index",
+        "metadata_vendor",
+        "_raw",
+        "baseImagx",
+        "fields.EventData.Anything",
+        "commandLine",
+        "commandLinx",
+    ]
+    assert [name for name in reads if not model.has(name)] == ["baseImagx", "commandLinx"]
+
+
+def test_every_sumo_output_reads_only_fields_its_source_model_has(
+    detections: list[tuple[Path, Detection]],
+) -> None:
+    checked, failures = _fields_missing("sumo", _sumo_reads, detections)
+    assert checked > 2500
+    assert not failures
