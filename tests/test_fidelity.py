@@ -420,3 +420,79 @@ def test_every_sumo_output_reads_only_fields_its_source_model_has(
     checked, failures = _fields_missing("sumo", _sumo_reads, detections)
     assert checked > 2500
     assert not failures
+
+
+# AQL data retrieval functions: their value is a column of its own, which the model lists as written
+# (`UTF8(payload)`); other functions (LOWER, INCIDR) only compute over the columns they are given.
+_AQL_DATA_FUNCTIONS = ("UTF8", "LOGSOURCETYPENAME", "QIDNAME", "CATEGORYNAME")
+
+
+def _aql_reads(query: str) -> list[str]:
+    """Every column an AQL output reads: each column reference of the select list, WHERE, GROUP BY,
+    HAVING and ORDER BY (a double-quoted property unquoted, `"Process Name"` -> Process Name), and a
+    data retrieval function over a column as the column it is (`UTF8(payload)`); select-list aliases
+    are the query's own. The model's own parse validates the query; the walk is over its syntax tree,
+    since the model compiles conditions to closures."""
+    from lark import Token, Tree
+
+    from tests.models import aql
+
+    aql.parse(query)
+    tree = aql._parser().parse(query)
+    reads = _Reads()
+
+    def column(node: Tree[Token]) -> str:
+        text = str(node.children[0])
+        return text[1:-1] if text.startswith('"') else text
+
+    def walk(node: Tree[Token]) -> None:
+        if node.data == "column_ref":
+            reads.use(column(node))
+            return
+        if node.data == "func_call" and str(node.children[0]).upper() in _AQL_DATA_FUNCTIONS:
+            arguments = [child for child in node.children[1:] if isinstance(child, Tree)]
+            if len(arguments) == 1 and arguments[0].data == "column_ref":
+                reads.use(f"{str(node.children[0]).upper()}({column(arguments[0])})")
+        for child in node.children:
+            if isinstance(child, Tree) and child.data != "alias":
+                walk(child)
+
+    select, *clauses = [child for child in tree.children if isinstance(child, Tree)]
+    walk(select)
+    for alias in select.find_data("alias"):
+        reads.created.add(str(alias.children[0]).strip("'"))
+    for clause in clauses:
+        if clause.data in ("last", "start_stop"):
+            reads.use("starttime")  # the time window is over the event's start time
+        walk(clause)
+    return reads.read
+
+
+def test_the_aql_reads_name_a_field_the_model_lacks() -> None:
+    model = target_datamodel("aql")["Windows"]
+    query = (
+        "SELECT LOWER(\"Process Name\") AS 'siemc_name', QIDNAME(qid)\nFROM events\n"
+        "WHERE devicetype = 12 AND UTF8(payload) IMATCHES '(?s).*x.*' AND \"Process Nam\" ILIKE '%a'\n"
+        "  AND LOGSOURCENAME(logsourceid) = 'x' AND \"siemc_name\" = 'a'\nORDER BY siemc_name\nLAST 1 HOURS"
+    )
+    reads = _aql_reads(query)
+    assert reads == [
+        "Process Name",
+        "QIDNAME(qid)",
+        "qid",
+        "devicetype",
+        "UTF8(payload)",
+        "payload",
+        "Process Nam",
+        "logsourceid",
+        "starttime",
+    ]
+    assert [name for name in reads if not model.has(name)] == ["Process Nam", "logsourceid"]
+
+
+def test_every_aql_output_reads_only_fields_its_source_model_has(
+    detections: list[tuple[Path, Detection]],
+) -> None:
+    checked, failures = _fields_missing("aql", _aql_reads, detections)
+    assert checked > 1200
+    assert not failures
