@@ -587,3 +587,118 @@ def test_every_yaral_output_reads_only_fields_its_source_model_has(
     checked, failures = _fields_missing("yaral", _yaral_reads, detections)
     assert checked > 1800
     assert not failures
+
+
+def _logscale_reads(query: str) -> list[str]:
+    """Every field a LogScale output reads: `field=` / `#tag=` filters (globs, regexes, numeric
+    comparisons), in/wildcard/cidr/array:contains arguments (the array as written, `x[]`), test()
+    operands, free text and bare regexes (`@rawstring`), the sources of `:=` assignments, arithmetic
+    and math:floor, match() keys, and table/sort/select/groupBy columns, through case branches; what
+    `:=`, math:floor, groupBy aggregates and match() include create is the query's own."""
+    from tests.models import logscale
+
+    reads = _Reads()
+
+    def operand(name: str) -> None:
+        if not logscale._NUMBER.fullmatch(name):
+            reads.use(name)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, logscale.And | logscale.Or):
+            for part in node.parts:
+                walk(part)
+        elif isinstance(node, logscale.Not | logscale.ExprNot):
+            walk(node.part)
+        elif isinstance(node, logscale.FreeText):
+            if not (node.glob.text == "*" and node.glob.has_wildcard):  # `*` alone tests nothing
+                reads.use("@rawstring")
+        elif isinstance(node, logscale.FreeRegex):
+            reads.use("@rawstring")
+        elif isinstance(
+            node,
+            logscale.FieldEquals
+            | logscale.FieldRegex
+            | logscale.FieldCompare
+            | logscale.InValues
+            | logscale.Cidr,
+        ):
+            reads.use(node.field)
+        elif isinstance(node, logscale.Wildcard):
+            for name in node.fields:
+                reads.use(name)
+        elif isinstance(node, logscale.ArrayContains):
+            reads.use(f"{node.array}[]")
+        elif isinstance(node, logscale.ExprCompare):
+            for side in (node.left, node.right):
+                if side.field is not None:
+                    reads.use(side.field)
+        else:
+            raise AssertionError(f"unwalked LogScale filter {node!r}")
+
+    def steps(pipeline: tuple[Any, ...]) -> None:
+        for step in pipeline:
+            if isinstance(step, logscale.FilterStep):
+                walk(step.filter)
+            elif isinstance(step, logscale.Assign):
+                if step.source is not None:
+                    reads.use(step.source)
+                reads.created.add(step.field)
+            elif isinstance(step, logscale.Arithmetic):
+                operand(step.left)
+                operand(step.right)
+                reads.created.add(step.field)
+            elif isinstance(step, logscale.Floor):
+                reads.use(step.source)
+                reads.created.add(step.target)
+            elif isinstance(step, logscale.Case):
+                for branch in step.branches:
+                    steps(branch)
+            elif isinstance(step, logscale.Match):
+                for name in step.fields:
+                    reads.use(name)
+                reads.created.update(step.include or ())
+            elif isinstance(step, logscale.GroupBy):
+                for name in step.fields:
+                    reads.use(name)
+                for _, name, _ in step.aggregates:
+                    if name is not None:
+                        reads.use(name)
+                reads.created.update(result for _, _, result in step.aggregates)
+            elif isinstance(step, logscale.Table):
+                for name in (*step.fields, *step.sortby):
+                    reads.use(name)
+            elif isinstance(step, logscale.Sort | logscale.Select):
+                for name in step.fields:
+                    reads.use(name)
+            else:
+                raise AssertionError(f"unwalked LogScale step {step!r}")
+
+    steps(logscale.parse(query).steps)
+    return reads.read
+
+
+def test_the_logscale_reads_name_a_field_the_model_lacks() -> None:
+    model = target_datamodel("logscale")["ProcessRollup2"]
+    query = (
+        "#event_simpleName=ProcessRollup2 event_platform=Win mimikatz\n"
+        '| case { in(field="FileNam", values=["a.exe"]) | _siemc_hit := "true"; * | _siemc_hit := "false" }\n'
+        '| _siemc_hit="true" AND CommandLine=/x/i AND #event_platform=Win'
+    )
+    reads = _logscale_reads(query)
+    assert reads == [
+        "#event_simpleName",
+        "event_platform",
+        "@rawstring",
+        "FileNam",
+        "CommandLine",
+        "#event_platform",
+    ]
+    assert [name for name in reads if not model.has(name)] == ["FileNam", "#event_platform"]
+
+
+def test_every_logscale_output_reads_only_fields_its_source_model_has(
+    detections: list[tuple[Path, Detection]],
+) -> None:
+    checked, failures = _fields_missing("logscale", _logscale_reads, detections)
+    assert checked > 1800
+    assert not failures
