@@ -4,8 +4,11 @@ fields that model has, as judged by each language's own checker told nothing but
 The compile stage refuses a field the model lacks (siemc.compile.target.check_data_model); these tests
 do not trust that check. They compile every corpus rule, then hand each output to a real checker whose
 schema is built from `backends/datamodels/<target>.yml` alone: Microsoft's Kusto.Language (an unknown
-column is KS142) and Elastic's `eql` library (`Field not recognized`). Skipped when ../shared/sigmahq
-is absent.
+column is KS142) and Elastic's `eql` library (`Field not recognized`). SPL, AQL, Sumo Logic, YARA-L
+and LogScale outputs are parsed by the executable language models of tests/models, every field the
+query reads is collected from the syntax tree (less the names the query itself creates), and each must
+be a field of the source's model; an output the language model refuses fails too. Skipped when
+../shared/sigmahq is absent.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lark import Token, Tree
 from siemc.backends import get_target
 
 from siemc.compile.correlation import is_correlation_text
@@ -24,6 +28,8 @@ from siemc.compile.datamodel import SourceModel, target_datamodel
 from siemc.compile.rule import Detection, load_rule
 from siemc.diagnostics import SiemcError
 from tests.checkers.kusto import KustoLanguage, KustoLanguageUnavailable, all_tables_schema_path
+from tests.models import aql, logscale, spl, sumo, yaral
+from tests.models.common import And, ModelSyntaxError, Not, Or
 from tests.test_corpus import CORPUS
 
 pytestmark = pytest.mark.skipif(
@@ -185,17 +191,11 @@ class _Reads:
         if name not in self.created and name not in self.read:
             self.read.append(name)
 
-    def missing(self, model: SourceModel) -> list[str]:
-        return [name for name in self.read if not model.has(name)]
-
 
 def _spl_reads(query: str) -> list[str]:
     """Every field an SPL output reads: search comparisons and IN lists, bare terms and `regex`
     without a field (`_raw`), time bounds (`_time`), eval/where expressions, rex/regex sources,
     lookup inputs, bin/stats/accum/table/fields/sort columns."""
-    from tests.models import spl
-    from tests.models.common import And, Not, Or
-
     reads = _Reads()
 
     def search(node: Any) -> None:
@@ -281,8 +281,6 @@ def _fields_missing(
     """How many modelled outputs were checked, and per rule the fields read that its model lacks. An
     output the language model refuses is a failure too: no field of it can be vouched for (test_corpus
     parses only a sample of the corpus)."""
-    from tests.models.common import ModelSyntaxError
-
     checked = 0
     failures: dict[str, list[str]] = {}
     for path, text, model in modelled_outputs(target_name, detections):
@@ -322,9 +320,6 @@ def _sumo_reads(query: str) -> list[str]:
     message, `_raw`), fields of where expressions (comparisons, matches and its pattern field, in
     lists, function and if() arguments, lookupContains keys), and operator inputs (sums, copies,
     toLong, accum, timeslice's `_messagetime`, aggregates, fields, sort); `%"fields.X"` is `fields.X`."""
-    from tests.models import sumo
-    from tests.models.common import And, Not, Or
-
     reads = _Reads()
 
     def walk(node: Any) -> None:
@@ -442,10 +437,6 @@ def _aql_reads(query: str) -> list[str]:
     data retrieval function over a column as the column it is (`UTF8(payload)`); select-list aliases
     are the query's own. The model's own parse validates the query; the walk is over its syntax tree,
     since the model compiles conditions to closures."""
-    from lark import Token, Tree
-
-    from tests.models import aql
-
     aql.parse(query)
     tree = aql._parser().parse(query)
     reads = _Reads()
@@ -511,9 +502,6 @@ def _yaral_reads(query: str) -> list[str]:
     """Every UDM field a YARA-L output reads: each `$e.<path>` of the events and outcome sections
     (comparisons, regex comparisons, reference-list tests, function arguments, if() and aggregates),
     a map entry as written (`additional.fields["Channel"]`); outcome `$variables` are the rule's own."""
-    from tests.models import yaral
-    from tests.models.common import And, Not, Or
-
     reads = _Reads()
 
     def walk(node: Any) -> None:
@@ -595,8 +583,6 @@ def _logscale_reads(query: str) -> list[str]:
     operands, free text and bare regexes (`@rawstring`), the sources of `:=` assignments, arithmetic
     and math:floor, match() keys, and table/sort/select/groupBy columns, through case branches; what
     `:=`, math:floor, groupBy aggregates and match() include create is the query's own."""
-    from tests.models import logscale
-
     reads = _Reads()
 
     def operand(name: str) -> None:
