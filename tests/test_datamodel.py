@@ -15,7 +15,7 @@ from siemc.compile.datamodel import (
     load_datamodel,
     models_folder,
 )
-from siemc.compile.rule import load_rule
+from siemc.compile.rule import load_rule, parse_rule
 from siemc.diagnostics import Unsupported
 from tests.conftest import EVERY_SOURCE_SITE, SEED_RULE
 
@@ -345,3 +345,23 @@ def test_vouching_changes_the_targets_build_digest(tmp_path: Path) -> None:
     plain = _site(tmp_path, "targets:\n  aql: {fallbacks: true}\n")
     vouched = _site(tmp_path, "targets:\n  aql: {fallbacks: true, unmodelled: true}\n")
     assert plain.target_digests["aql"] != vouched.target_digests["aql"]
+
+
+def test_an_integer_field_is_compared_with_a_number() -> None:
+    """KUBERNETES_AUDIT keeps the response code in UDM's integer network.http.response_code: a plain
+    integer is the number there, and a text the field never holds (a corpus rule tests 'ALLOW') is
+    unsupported rather than a comparison YARA-L rejects."""
+    text = (
+        "title: t\nlogsource: {product: kubernetes, service: audit}\n"
+        "detection:\n  sel: {verb: get, responseStatus.code: 'CODE'}\n  condition: sel\n"
+    )
+    yaral = get_target("yaral")
+    assert (
+        target_module.target_datamodel("yaral")["KUBERNETES_AUDIT"].fields["network.http.response_code"]
+        == "int"
+    )
+    query = yaral.render(parse_rule(text.replace("CODE", "403"), Path("t.yml")))
+    assert "$e.network.http.response_code = 403" in query
+    for value in ("ALLOW", "40*"):
+        with pytest.raises(Unsupported, match=r"int field network\.http\.response_code holds numbers"):
+            yaral.render(parse_rule(text.replace("CODE", value), Path("t.yml")))

@@ -177,7 +177,7 @@ def test_okta_is_proxy_is_read_from_the_boolean_column() -> None:
     assert "securityContext_isProxy_s" not in query
     assert MODELS["Okta_CL"].origins["securityContext_isProxy_b"] == "securityContext.isProxy"
     stored = _stored("Okta_CL", {"eventType": "user.session.start", "securityContext.isProxy": "true"})
-    assert stored == {"eventType_s": "user.session.start", "securityContext_isProxy_b": "true"}
+    assert stored == {"eventType_s": "user.session.start", "securityContext_isProxy_b": True}
 
 
 def test_onelogin_event_type_id_is_read_from_the_number_column() -> None:

@@ -74,6 +74,7 @@ def _account_name(value: Any) -> Any:
 # Field types that hold true or false (Elasticsearch's `boolean`, Kusto's `bool`): the vendor stores a
 # raw event's "true" as the boolean, and a query compares it with a boolean.
 BOOLEAN_TYPES = frozenset({"boolean", "bool"})
+INTEGER_TYPES = frozenset({"int", "long"})
 
 
 def _as_boolean(value: Any) -> Any:
@@ -143,6 +144,16 @@ class SourceModel:
     def booleans(self) -> frozenset[str]:
         """The fields that hold true or false."""
         return frozenset(name for name, kind in self.fields.items() if kind in BOOLEAN_TYPES)
+
+    @cached_property
+    def typed_columns(self) -> dict[str, str]:
+        """The fields a query must compare as their type holds them: booleans and integers (a language
+        that types its fields rejects a string compared with them)."""
+        return {
+            name: "bool" if kind in BOOLEAN_TYPES else kind
+            for name, kind in self.fields.items()
+            if kind in BOOLEAN_TYPES or kind in INTEGER_TYPES
+        }
 
     @cached_property
     def account_domains(self) -> dict[str, str]:

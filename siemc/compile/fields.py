@@ -44,7 +44,7 @@ from sigma.types import (
 )
 
 from siemc.compile.backend import WholeValueRegex, device_path_regex, plain_text
-from siemc.compile.datamodel import BOOLEAN_TYPES
+from siemc.compile.datamodel import BOOLEAN_TYPES, INTEGER_TYPES
 from siemc.compile.placeholders import NamedListValue
 
 if TYPE_CHECKING:
@@ -234,7 +234,6 @@ class KeywordTransformation(DetectionItemTransformation):
 
 
 # Integer column types, and an integer as such a column reads as text (no sign +, no leading zero).
-INTEGER_TYPES = frozenset({"int", "long"})
 _INTEGER_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)")
 
 
@@ -281,8 +280,9 @@ class ColumnTypeTransformation(DetectionItemTransformation):
             values.append(value)
         if as_text:
             if self.as_text is None:
-                raise SigmaTransformationError(
-                    f"a string test on the {kind} column {detection_item.field} has no form on this target"
+                raise SigmaFeatureNotSupportedByBackendError(
+                    f"the {kind} field {detection_item.field} holds numbers: a text test on it has no"
+                    " form on this target"
                 )
             detection_item.field = self.as_text.format(column=detection_item.field)
             values = [SigmaString(str(v.number)) if isinstance(v, SigmaNumber) else v for v in values]
@@ -295,7 +295,9 @@ class ColumnTypeTransformation(DetectionItemTransformation):
             return value
         text = plain_text(value) if isinstance(value, SigmaString) and not value.contains_special() else None
         if text is None or text.lower() not in ("true", "false"):
-            raise SigmaTransformationError(f"the boolean field {column} holds no value {value}")
+            raise SigmaFeatureNotSupportedByBackendError(
+                f"the boolean field {column} holds true or false, never {value}"
+            )
         return SigmaBool(text.lower() == "true")
 
 
@@ -600,8 +602,8 @@ def field_pipeline(
         if transformation is not None:
             identifier = f"siemc_{form_rewrite.forms[0]}_values"
             items.append(ProcessingItem(identifier=identifier, transformation=transformation))
-    # The mapping's typed columns, and the fields the data model types as booleans.
-    column_types = {**dict.fromkeys(model.booleans if model else (), "bool"), **source.column_types}
+    # The mapping's typed columns, and the fields the data model types as booleans or integers.
+    column_types = {**(model.typed_columns if model else {}), **source.column_types}
     if column_types:
         items.append(
             ProcessingItem(
