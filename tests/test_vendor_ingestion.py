@@ -171,7 +171,7 @@ def test_an_entra_id_sign_in_rule_reads_snake_case_keys(tmp_path: Path) -> None:
     query = compile_detection(rule, "eql")
     properties = {
         "authentication_requirement": "singleFactorAuthentication",
-        "device_detail": {"is_compliant": "false"},
+        "device_detail": {"is_compliant": False},  # the integration maps it as a boolean
     }
     hit = {
         "event": {"dataset": "azure.signinlogs"},
