@@ -225,6 +225,11 @@ def _may_apply(loaded: LoadedFilter, rule_text: str) -> bool:
     return any(str(reference.reference) in rule_text for reference in rules)
 
 
+def takes(setting: bool | frozenset[str], name: str) -> bool:
+    """Whether a `true`, `false` or list-of-names setting (`fallbacks`, `unmodelled`) takes `name`."""
+    return setting is True or (isinstance(setting, frozenset) and name in setting)
+
+
 def _source_names(checker: _Checker, value: Any, where: list[str | int]) -> bool | frozenset[str]:
     """`true`, `false` or a list of source names (the mapping's `name`s)."""
     if isinstance(value, bool):

@@ -75,12 +75,12 @@ def _account_name(value: Any) -> Any:
 # raw event's "true" as the boolean, and a query compares it with a boolean.
 BOOLEAN_TYPES = frozenset({"boolean", "bool"})
 INTEGER_TYPES = frozenset({"int", "long"})
+# The texts of the booleans, in any case once lowered.
+BOOLEAN_TEXTS = {"true": True, "false": False}
 
 
 def _as_boolean(value: Any) -> Any:
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    return value
+    return BOOLEAN_TEXTS.get(value.lower(), value) if isinstance(value, str) else value
 
 
 # `as:` value rewrites of a vendor's ingestion (a field's `from` value -> the value it stores)
@@ -149,11 +149,8 @@ class SourceModel:
     def typed_columns(self) -> dict[str, str]:
         """The fields a query must compare as their type holds them: booleans and integers (a language
         that types its fields rejects a string compared with them)."""
-        return {
-            name: "bool" if kind in BOOLEAN_TYPES else kind
-            for name, kind in self.fields.items()
-            if kind in BOOLEAN_TYPES or kind in INTEGER_TYPES
-        }
+        integers = {name: kind for name, kind in self.fields.items() if kind in INTEGER_TYPES}
+        return {**dict.fromkeys(self.booleans, "bool"), **integers}
 
     @cached_property
     def account_domains(self) -> dict[str, str]:

@@ -44,7 +44,7 @@ from sigma.types import (
 )
 
 from siemc.compile.backend import WholeValueRegex, device_path_regex, plain_text
-from siemc.compile.datamodel import BOOLEAN_TYPES, INTEGER_TYPES
+from siemc.compile.datamodel import BOOLEAN_TEXTS, BOOLEAN_TYPES, INTEGER_TYPES
 from siemc.compile.placeholders import NamedListValue
 
 if TYPE_CHECKING:
@@ -294,11 +294,12 @@ class ColumnTypeTransformation(DetectionItemTransformation):
         if isinstance(value, SigmaBool):
             return value
         text = plain_text(value) if isinstance(value, SigmaString) and not value.contains_special() else None
-        if text is None or text.lower() not in ("true", "false"):
+        boolean = BOOLEAN_TEXTS.get(text.lower()) if text is not None else None
+        if boolean is None:
             raise SigmaFeatureNotSupportedByBackendError(
                 f"the boolean field {column} holds true or false, never {value}"
             )
-        return SigmaBool(text.lower() == "true")
+        return SigmaBool(boolean)
 
 
 class ValueMapTransformation(DetectionItemTransformation):

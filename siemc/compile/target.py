@@ -35,7 +35,7 @@ from siemc.compile.fields import (
 from siemc.compile.mappings import SelectorValue, SourceSpec, column_name, entry_for, logsource_values
 from siemc.compile.rule import Detection
 from siemc.compile.site import site_mapping, site_pipeline
-from siemc.config import DEFAULT, SiteConfig
+from siemc.config import DEFAULT, SiteConfig, takes
 from siemc.diagnostics import SiemcError, Unsupported
 from siemc.resources import templates_folder
 
@@ -323,11 +323,7 @@ class Target:
         has them, or the site vouches for them (`targets.<target>.unmodelled`, or a source it states)."""
         candidates = self.candidates(rule)
         allowed = self.site.fallbacks.get(self.name, False)
-        collected = candidates[:1] + tuple(
-            source
-            for source in candidates[1:]
-            if allowed is True or (isinstance(allowed, frozenset) and source.name in allowed)
-        )
+        collected = candidates[:1] + tuple(source for source in candidates[1:] if takes(allowed, source.name))
         usable = tuple(source for source in collected if self._fields_known(source))
         if not usable:
             first = candidates[0].name
@@ -340,12 +336,10 @@ class Target:
 
     def _fields_known(self, source: Source) -> bool:
         """The source's fields are known: the vendor's data model has it, or the site vouches for it."""
-        vouched = self.site.unmodelled.get(self.name, False)
         return (
             source.name in target_datamodel(self.name)
             or source.stated_by_site
-            or vouched is True
-            or (isinstance(vouched, frozenset) and source.name in vouched)
+            or takes(self.site.unmodelled.get(self.name, False), source.name)
         )
 
     def _no_fallback(self, rule: SigmaRule, error: UnmappedField) -> UnmappedField:
