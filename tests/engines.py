@@ -409,6 +409,21 @@ def run_target(
     return ENGINES[target_name](query, source, native_events(target_name, source, events), lists)
 
 
+def reference_hits(target_name: str, detection: Detection, events: Sequence[Mapping[str, Any]]) -> list[int]:
+    """The indices of the events the rule matches, by the reference evaluation."""
+    return [index for index, (hit, _) in enumerate(reference(target_name, detection, events)) if hit]
+
+
+def agreeing_hits(
+    target_name: str, detection: Detection, query: str, events: Sequence[Mapping[str, Any]]
+) -> list[int]:
+    """The indices of the events the reference matches, once the target's engine has returned the same
+    rows for `query` over them (stored as the data model says the vendor stores them)."""
+    expected = reference_hits(target_name, detection, events)
+    assert [row.index for row in run_target(target_name, detection, query, events)] == expected
+    return expected
+
+
 def derived_value(target_name: str, value: Any) -> str | bool | None:
     """A derived column's value as the reference states it (flags come back as text in most SIEMs)."""
     if isinstance(value, str) and value in ("true", "false"):

@@ -15,7 +15,7 @@ from siemc.compile.rule import parse_rule
 from siemc.diagnostics import SiemcError
 from siemc.resources import backends_folder
 from tests.conftest import EVERY_SOURCE_SITE
-from tests.engines import reference, run_target
+from tests.engines import agreeing_hits, run_target
 
 SYSMON = "Microsoft-Windows-Sysmon/Operational"
 
@@ -184,9 +184,7 @@ def test_defend_process_events_agree_with_the_reference_on_model_built_events() 
         {"Image": "C:\\Windows\\System32\\cmd.exe", "CommandLine": "cmd /c javascript:"},
     ]
     query = get_target("eql").render(detection)
-    expected = [i for i, (hit, _) in enumerate(reference("eql", detection, events)) if hit]
-    assert expected == [0]
-    assert [row.index for row in run_target("eql", detection, query, events)] == expected
+    assert agreeing_hits("eql", detection, query, events) == [0]
 
 
 def test_azure_identity_protection_reads_the_integrations_group_and_snake_case() -> None:
@@ -286,9 +284,7 @@ def test_auditd_agrees_with_the_reference_on_model_built_events() -> None:
         {"type": "SYSCALL", "exe": "/etc/ld.so.preload"},
     ]
     query = get_target("eql").render(detection)
-    expected = [i for i, (hit, _) in enumerate(reference("eql", detection, events)) if hit]
-    assert expected == [0]
-    assert [row.index for row in run_target("eql", detection, query, events)] == expected
+    assert agreeing_hits("eql", detection, query, events) == [0]
 
 
 def test_azure_auditlogs_reads_the_fields_the_pipeline_renames() -> None:
@@ -370,9 +366,7 @@ def test_azure_signinlogs_agree_with_the_reference_on_model_built_events() -> No
         {"ResultType": "50053", "AuthenticationRequirement": "multiFactorAuthentication"},
     ]
     query = get_target("eql").render(detection)
-    expected = [i for i, (hit, _) in enumerate(reference("eql", detection, events)) if hit]
-    assert expected == [0]
-    assert [row.index for row in run_target("eql", detection, query, events)] == expected
+    assert agreeing_hits("eql", detection, query, events) == [0]
 
 
 def test_okta_reads_the_integrations_snake_case_names() -> None:
@@ -412,9 +406,7 @@ def test_okta_agrees_with_the_reference_on_model_built_events() -> None:
         {"eventType": "user.session.start", "outcome.result": "SUCCESS"},
     ]
     query = get_target("eql").render(detection)
-    expected = [i for i, (hit, _) in enumerate(reference("eql", detection, events)) if hit]
-    assert expected == [0]
-    assert [row.index for row in run_target("eql", detection, query, events)] == expected
+    assert agreeing_hits("eql", detection, query, events) == [0]
 
 
 def test_bitbucket_is_the_atlassian_bitbucket_dataset() -> None:
@@ -492,9 +484,7 @@ def test_gcp_audit_agrees_with_the_reference_on_model_built_events() -> None:
         {"gcp.audit.method_name": "v1.compute.firewalls.insert"},
     ]
     query = get_target("eql").render(detection)
-    expected = [i for i, (hit, _) in enumerate(reference("eql", detection, events)) if hit]
-    assert expected == [0]
-    assert [row.index for row in run_target("eql", detection, query, events)] == expected
+    assert agreeing_hits("eql", detection, query, events) == [0]
 
 
 def test_o365_reads_the_keys_the_pipeline_moves_to_ecs() -> None:
@@ -545,9 +535,7 @@ def test_o365_security_compliance_alerts_agree_with_the_reference_on_model_built
         {"eventSource": "Exchange", "eventName": "Potential ransomware activity", "status": "success"},
     ]
     query = get_target("eql").render(detection)
-    expected = [i for i, (hit, _) in enumerate(reference("eql", detection, events)) if hit]
-    assert expected == [0]
-    assert [row.index for row in run_target("eql", detection, query, events)] == expected
+    assert agreeing_hits("eql", detection, query, events) == [0]
 
 
 def test_google_workspace_admin_is_its_own_data_stream_with_the_reports_application_name() -> None:
@@ -643,11 +631,9 @@ def test_a_boolean_field_is_compared_with_a_boolean() -> None:
         {"eventType": "user.session.start", "securityContext.isProxy": "true"},
         {"eventType": "user.session.start", "securityContext.isProxy": "false"},
     ]
-    expected = [i for i, (hit, _) in enumerate(reference("eql", detection, events)) if hit]
-    assert expected == [0]
-    assert [row.index for row in run_target("eql", detection, query, events)] == expected
+    assert agreeing_hits("eql", detection, query, events) == [0]
     as_text = query.replace("okta.security_context.is_proxy == true", 'okta.security_context.is_proxy:"true"')
-    assert [row.index for row in run_target("eql", detection, as_text, events)] != expected
+    assert [row.index for row in run_target("eql", detection, as_text, events)] != [0]
     with pytest.raises(SiemcError, match=r"boolean field okta\.security_context\.is_proxy"):
         _render(
             "logsource: {product: okta, service: okta}\n"

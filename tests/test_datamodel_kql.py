@@ -14,7 +14,7 @@ from siemc.compile.mappings import target_mapping
 from siemc.compile.rule import load_rule, parse_rule
 from siemc.diagnostics import Unsupported
 from tests.conftest import load_pack_rule
-from tests.engines import EngineUnavailable, reference, run_target
+from tests.engines import EngineUnavailable, reference_hits, run_target
 
 CHECKERS = Path(__file__).parent / "checkers"
 MODELS = load_datamodel(models_folder() / "kql.yml")
@@ -103,7 +103,7 @@ def test_gcp_resource_type_reads_the_column_the_table_has() -> None:
     query = get_target("kql").render(detection)
     assert 'GCPResourceType =~ "k8s_cluster"' in query and " ResourceType" not in query
     events = [{"data.protoPayload.resource.type": "k8s_cluster"}, {"data.protoPayload.resource.type": "gce"}]
-    expected = [i for i, (hit, _) in enumerate(reference("kql", detection, events)) if hit]
+    expected = reference_hits("kql", detection, events)
     assert expected == [0]
     try:
         rows = run_target("kql", detection, query, events)

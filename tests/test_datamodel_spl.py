@@ -9,7 +9,7 @@ from siemc.backends import get_target
 from siemc.compile.datamodel import load_datamodel, models_folder
 from siemc.compile.rule import parse_rule
 from tests.conftest import load_pack_rule
-from tests.engines import reference, run_target
+from tests.engines import agreeing_hits
 
 
 def _rule(text: str) -> str:
@@ -39,9 +39,7 @@ def test_sign_in_results_are_read_as_the_export_spells_them() -> None:
         {"ResultType": "50126", "AuthenticationRequirement": "singleFactorAuthentication"},
         {"ResultType": "0", "AuthenticationRequirement": "singleFactorAuthentication"},
     ]
-    expected = [i for i, (hit, _) in enumerate(reference("spl", detection, events)) if hit]
-    assert expected == [0]
-    assert [row.index for row in run_target("spl", detection, query, events)] == expected
+    assert agreeing_hits("spl", detection, query, events) == [0]
 
 
 def test_a_column_the_export_lacks_is_unsupported_not_silently_empty() -> None:
@@ -85,10 +83,7 @@ def _semantic(text: str, events: list[dict[str, object]]) -> list[int]:
     """The rows the rendered query returns over events stored as the data model says, checked
     against Sigma's own evaluation of the rule."""
     detection = parse_rule(_rule(text), Path("t.yml"))
-    query = get_target("spl").render(detection)
-    expected = [i for i, (hit, _) in enumerate(reference("spl", detection, events)) if hit]
-    assert [row.index for row in run_target("spl", detection, query, events)] == expected
-    return expected
+    return agreeing_hits("spl", detection, get_target("spl").render(detection), events)
 
 
 def test_every_source_the_corpus_mostly_selects_has_a_model() -> None:

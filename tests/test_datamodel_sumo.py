@@ -15,7 +15,7 @@ from siemc.compile.rule import Detection, parse_rule
 from siemc.config import DEFAULT, SiteConfig
 from siemc.diagnostics import Unsupported
 from tests.conftest import EVERY_SOURCE_SITE, load_pack_rule
-from tests.engines import ENGINES, native_events, reference, run_target
+from tests.engines import ENGINES, agreeing_hits, native_events
 
 SYSMON_1 = 'metadata_deviceEventId="Microsoft-Windows-Sysmon/Operational-1"'
 
@@ -82,9 +82,7 @@ def test_a_renamed_field_agrees_with_the_reference_on_model_built_events() -> No
     ]
     query = get_target("sumo").render(detection)
     assert "changeTarget" in query and "resource" in query
-    expected = [i for i, (hit, _) in enumerate(reference("sumo", detection, events)) if hit]
-    assert expected == [0]
-    assert [row.index for row in run_target("sumo", detection, query, events)] == expected
+    assert agreeing_hits("sumo", detection, query, events) == [0]
 
 
 def test_t1219_does_not_match_a_file_the_remote_access_tool_writes() -> None:
@@ -107,8 +105,7 @@ def _agrees(text: str, events: list[dict[str, Any]], expected: list[int]) -> str
     the data model says the vendor's mapping stores them."""
     detection = parse_rule(_rule(text), Path("t.yml"))
     query = get_target("sumo").render(detection)
-    assert [i for i, (hit, _) in enumerate(reference("sumo", detection, events)) if hit] == expected
-    assert [row.index for row in run_target("sumo", detection, query, events)] == expected
+    assert agreeing_hits("sumo", detection, query, events) == expected
     return query
 
 

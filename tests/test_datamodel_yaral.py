@@ -14,7 +14,7 @@ from siemc.compile.datamodel import target_datamodel
 from siemc.compile.rule import parse_rule
 from siemc.diagnostics import Unsupported
 from tests.conftest import load_pack_rule
-from tests.engines import reference, run_target
+from tests.engines import agreeing_hits
 
 ENDPOINT = ("PROCESS_LAUNCH", "NETWORK_CONNECTION", "NETWORK_DNS", "FILE_CREATION", "FILE_DELETION")
 
@@ -95,9 +95,7 @@ def test_a_renamed_field_agrees_with_the_reference_through_model_built_events(tm
     assert "target.registry.registry_key" in model.event(events[0])
     assert 'additional.fields["TargetObject"]' not in model.event(events[0])
     query = get_target("yaral").render(detection)
-    rows = run_target("yaral", detection, query, events)
-    expected = [i for i, (hit, _) in enumerate(reference("yaral", detection, events)) if hit]
-    assert sorted(row.index for row in rows) == expected == [0]
+    assert agreeing_hits("yaral", detection, query, events) == [0]
 
 
 def test_cloudtrail_fields_are_where_the_aws_cloudtrail_parser_puts_them() -> None:
@@ -153,9 +151,7 @@ def test_a_cloudtrail_rule_agrees_with_the_reference_through_model_built_events(
     assert not any(key.startswith("additional.fields") for key in stored)
     query = get_target("yaral").render(detection)
     assert '$e.metadata.log_type = "AWS_CLOUDTRAIL"' in query
-    rows = run_target("yaral", detection, query, events)
-    expected = [i for i, (hit, _) in enumerate(reference("yaral", detection, events)) if hit]
-    assert sorted(row.index for row in rows) == expected == [0]
+    assert agreeing_hits("yaral", detection, query, events) == [0]
 
 
 def test_cloudtrail_identity_type_is_principal_resource_type(tmp_path: Path) -> None:
@@ -205,11 +201,7 @@ def _agrees(tmp_path: Path, logsource: str, detection: str, events: list[dict[st
     path = tmp_path / "rule.yml"
     path.write_text(text, encoding="utf-8")
     parsed = parse_rule(text, path)
-    query = get_target("yaral").render(parsed)
-    rows = sorted(row.index for row in run_target("yaral", parsed, query, events))
-    expected = [i for i, (hit, _) in enumerate(reference("yaral", parsed, events)) if hit]
-    assert rows == expected
-    return rows
+    return agreeing_hits("yaral", parsed, get_target("yaral").render(parsed), events)
 
 
 def test_windows_event_ids_and_providers_are_the_udm_fields_googles_rules_read() -> None:
